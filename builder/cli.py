@@ -1,0 +1,113 @@
+"""The ``pybuild`` command line: argument parsing, dispatch, exit codes.
+
+Each subcommand lives in ``builder/commands/<name>.py`` and exposes two functions:
+
+* ``configure(parser: argparse.ArgumentParser) -> None`` adds its options;
+* ``run(args: argparse.Namespace) -> int`` does the work and returns the exit code.
+
+Command modules are imported only when their command is chosen, so ``pybuild --help`` and a warm build pay
+for no import they do not use. A build is the default action: ``pybuild -f Buildfile .`` is the same as
+``pybuild build -f Buildfile .``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from builder.errors import EXIT_USAGE, BuildError, render
+
+#: subcommand → (module under builder.commands, one-line help). Order is the order ``--help`` shows.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "build": ("build", "build an image from a Buildfile (the default command)"),
+    "outline": ("outline", "print the stages and instructions of a Buildfile as JSON"),
+    "run": ("run", "run a command in a throwaway container of an image"),
+    "images": ("images", "list tagged images in the store"),
+    "inspect": ("inspect", "show an image's config and manifest as JSON"),
+    "history": ("history", "show the layers of an image and what made them"),
+    "tag": ("tag", "give an image another name"),
+    "rmi": ("rmi", "remove image names from the store"),
+    "save": ("save", "write an image to a docker-archive or OCI archive"),
+    "load": ("load", "read images from a docker-archive, OCI archive or OCI layout"),
+    "import": ("import_", "make a one-layer image from a root filesystem tar or directory"),
+}
+
+
+def _available_commands() -> dict[str, tuple[str, str]]:
+    """The commands whose module exists in this checkout (later issues add more)."""
+    from importlib.util import find_spec
+
+    return {
+        name: entry for name, entry in COMMANDS.items() if find_spec(f"builder.commands.{entry[0]}") is not None
+    }
+
+
+def build_parser(commands: dict[str, tuple[str, str]] | None = None) -> argparse.ArgumentParser:
+    """The top-level parser with every available subcommand configured."""
+    commands = commands if commands is not None else _available_commands()
+    parser = argparse.ArgumentParser(
+        prog="pybuild",
+        description="Build OCI container images from a Buildfile (the Dockerfile language), no daemon.",
+        epilog="With no command, 'build' is assumed: pybuild -f Buildfile -t app:1 .",
+    )
+    parser.add_argument(
+        "--root",
+        metavar="DIR",
+        help="store directory (default: $PYBUILD_ROOT, else /var/lib/pybuild for root, "
+        "else ~/.local/share/pybuild)",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module_name, help_text) in commands.items():
+        module = importlib.import_module(f"builder.commands.{module_name}")
+        command_parser = sub.add_parser(name, help=help_text, description=help_text)
+        module.configure(command_parser)
+        command_parser.set_defaults(_module=module_name)
+    return parser
+
+
+def _with_default_command(argv: list[str], commands: dict[str, tuple[str, str]]) -> list[str]:
+    """Insert ``build`` when the first word is not a command (``pybuild -f F .``)."""
+    global_options_with_value = {"--root"}
+    i = 0
+    while i < len(argv):
+        word = argv[i]
+        if word in ("-h", "--help"):
+            return argv
+        if word in global_options_with_value:
+            i += 2
+            continue
+        if word.startswith("--root="):
+            i += 1
+            continue
+        if word in commands:
+            return argv
+        return [*argv[:i], "build", *argv[i:]]
+    return argv
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``pybuild`` console script. Returns (and exits with) the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    commands = _available_commands()
+    if not argv:
+        build_parser(commands).print_help()
+        return EXIT_USAGE
+    parser = build_parser(commands)
+    args = parser.parse_args(_with_default_command(argv, commands))
+    module = importlib.import_module(f"builder.commands.{args._module}")
+    try:
+        code = module.run(args)
+    except BuildError as error:
+        print(render(error), file=sys.stderr)
+        code = error.exit_code
+    except KeyboardInterrupt:
+        print("pybuild: interrupted", file=sys.stderr)
+        code = 130
+    except BrokenPipeError:
+        code = 1
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
