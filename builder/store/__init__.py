@@ -1,0 +1,60 @@
+"""The content-addressed store: blobs, unpacked layers, tags, the cache index, and locks.
+
+Any number of pybuild processes may use one store at once; a process that dies at any point (SIGKILL, power
+loss) leaves the store usable, and its leftovers are removed by the next `Store.open`.
+
+On-disk layout (``<root>`` is ``--root``, ``$PYBUILD_ROOT``, ``/var/lib/pybuild`` for root, else
+``~/.local/share/pybuild``)::
+
+    layout.json                    {"version": 1}; a store with another version is refused
+    blobs/sha256/<hex>             blob content, named by its sha256 (manifests, configs, compressed layers)
+    layers/sha256/<hex>/           an unpacked layer named by its diff_id, in overlay form (whiteouts are
+                                   0/0 char devices, opaque dirs carry trusted.overlay.opaque=y); present
+                                   means complete; never written into once present
+    layerinfo/sha256/<hex>.json    compressed blobs known for a diff_id: {"diffID", "blobs": [descriptor…]}
+    tags.json                      {"tags": {"name:tag": "sha256:<manifest>"}}
+    cache/<hh>/<key>.json          cache index: a JSON record per hex key (hh: the key's first two digits)
+    locks/<name>                   flock files: "store" (sessions vs. recovery sweep), "tags", "layerinfo",
+                                   "layer-<hex>" (one layer being unpacked), and any name callers choose
+    tmp/s-XXXXXXXX/                one process's scratch session: temp files and staging dirs; the process
+                                   holds an exclusive flock on the directory while it lives
+    tmp/dead-XXXXXXXX/             scratch of a dead process (or a removed layer) being deleted
+
+How writes stay safe:
+
+- Everything becomes visible by one rename from the writer's session on the same file system: a blob is
+  hashed while written, fsync'd, renamed to its digest (then the directory is fsync'd); a layer is filled in
+  a staging dir, flushed (syncfs) and renamed to its diff_id with RENAME_NOREPLACE; tags, layer records and
+  cache records are written to a temp file and renamed over the old one. A crash leaves the old state or the
+  new, plus leftovers in ``tmp/``.
+- A put is idempotent; a get verifies (`Store.open_blob` checks the digest at EOF; a damaged blob is removed
+  and reported as `BlobCorrupted`).
+- `Store.open` sweeps ``tmp/`` under the exclusive "store" lock: a session whose flock can be taken belongs
+  to a dead process and is deleted, never reused; locked sessions belong to live processes and are left
+  alone. Deleting never follows symlinks or crosses into a mount left below a staging dir.
+"""
+
+from builder.store.blobs import BlobWriter
+from builder.store.errors import (
+    BlobCorrupted,
+    BlobNotFound,
+    DigestMismatch,
+    InvalidDigest,
+    LayerNotFound,
+    StoreError,
+)
+from builder.store.locks import LockBusy
+from builder.store.store import Store, default_root
+
+__all__ = [
+    "BlobCorrupted",
+    "BlobNotFound",
+    "BlobWriter",
+    "DigestMismatch",
+    "InvalidDigest",
+    "LayerNotFound",
+    "LockBusy",
+    "Store",
+    "StoreError",
+    "default_root",
+]

@@ -1,0 +1,170 @@
+"""Unpacked layers (overlay-form directories keyed by diff_id) and the compressed blobs known for each."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import tempfile
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from pathlib import Path
+
+from builder.store import digest as dg
+from builder.store.errors import DigestMismatch, LayerNotFound, StoreError
+from builder.store.fsutil import atomic_write, fsync_dir, remove_tree, rename_noreplace, syncfs
+
+_LAYERINFO_LOCK = "layerinfo"
+
+
+class LayersMixin:
+    """Layer methods of `Store`; relies on its directories and on `Store._scratch`, `lock`, `has_blob`."""
+
+    _layers: Path
+    _layerinfo: Path
+    _tmp: Path
+
+    def _layer_dir(self, diff_id: str) -> Path:
+        return self._layers / dg.hex_of(diff_id, "diff_id")
+
+    def has_layer(self, diff_id: str) -> bool:
+        """True if the unpacked layer is present (and therefore complete: it appears by one rename)."""
+        return self._layer_dir(diff_id).is_dir()
+
+    def layer_path(self, diff_id: str) -> Path:
+        """The layer's directory, ready to be an overlayfs lowerdir. Read-only by contract: never write into it
+        (permissions cannot enforce that for root). Raises `LayerNotFound`."""
+        path = self._layer_dir(diff_id)
+        if not path.is_dir():
+            raise LayerNotFound(diff_id)
+        return path
+
+    def layers(self) -> list[str]:
+        """diff_ids of all unpacked layers."""
+        return sorted(f"{dg.ALGORITHM}:{e.name}" for e in os.scandir(self._layers) if dg.is_hex(e.name))
+
+    def staging_dir(self) -> Path:
+        """A fresh empty directory (mode 0755) on the store's file system, private to this process.
+
+        Fill it (unpack a layer, or use it as an overlay upperdir) and hand it to `commit_layer`, or drop it
+        with `discard_staging`. If the process dies first, the next `Store.open` deletes it.
+        """
+        path = Path(tempfile.mkdtemp(dir=self._scratch(), prefix="stage-"))
+        os.chmod(path, 0o755)
+        return path
+
+    def discard_staging(self, staging: Path) -> None:
+        """Delete a staging directory (never crossing into a mount below it). Missing is not an error."""
+        staging = Path(staging).absolute()
+        if not staging.is_relative_to(self._tmp):
+            raise StoreError(f"{staging} is not a staging directory of the store at {self._tmp.parent}")
+        remove_tree(staging)
+
+    def commit_layer(self, staging: Path, diff_id: str) -> Path:
+        """Move a filled staging directory into place as the layer ``diff_id``; returns the layer's path.
+
+        Idempotent: if the layer is already present (another process won the race), ``staging`` is deleted
+        and the existing layer returned. The content is flushed to disk before the rename, so a present layer
+        is always complete. ``staging`` must be on the store's file system (any `staging_dir` is).
+        """
+        dest = self._layer_dir(diff_id)
+        staging = Path(staging)
+        if not staging.is_dir():
+            raise StoreError(f"cannot commit layer {diff_id}: {staging} is not a directory")
+        if dest.is_dir():
+            remove_tree(staging)
+            return dest
+        syncfs(staging)
+        try:
+            moved = rename_noreplace(staging, dest)
+        except OSError as exc:
+            raise StoreError(f"cannot commit layer {diff_id} from {staging}: {exc.strerror}") from None
+        if not moved:
+            remove_tree(staging)
+        fsync_dir(self._layers)
+        return dest
+
+    def layer_lock(self, diff_id: str) -> AbstractContextManager[None]:
+        """The lock serialising work on one layer (so two processes do not unpack it twice)."""
+        return self.lock(f"layer-{dg.hex_of(diff_id, 'diff_id')}")
+
+    def ensure_layer(self, diff_id: str, unpack: Callable[[Path], str]) -> Path:
+        """The layer's path, unpacking it first if absent: ``unpack(staging)`` fills an empty staging dir and
+        returns the diff_id it computed. Under the layer's lock, so a second process waits and then finds it
+        present. A different computed diff_id raises `DigestMismatch` and commits nothing; any exception from
+        ``unpack`` discards the staging dir. Do not hold `layer_lock` for the same layer when calling this.
+        """
+        if self.has_layer(diff_id):
+            return self._layer_dir(diff_id)
+        with self.layer_lock(diff_id):
+            if self.has_layer(diff_id):
+                return self._layer_dir(diff_id)
+            staging = self.staging_dir()
+            try:
+                actual = unpack(staging)
+                if actual != diff_id:
+                    raise DigestMismatch(diff_id, actual, what="unpacked layer")
+            except BaseException:
+                remove_tree(staging)
+                raise
+            return self.commit_layer(staging, diff_id)
+
+    def remove_layer(self, diff_id: str) -> bool:
+        """Delete an unpacked layer; returns False if absent. The caller makes sure no mount uses it."""
+        dest = self._layer_dir(diff_id)
+        with self.layer_lock(diff_id):
+            if not dest.is_dir():
+                return False
+            # Renamed out first so the layer disappears at once, never half-deleted under its name.
+            doomed = self._tmp / f"dead-{secrets.token_hex(8)}"
+            os.rename(dest, doomed)
+            fsync_dir(self._layers)
+        remove_tree(doomed)
+        return True
+
+    # -- compressed forms ----------------------------------------------------------------------------------
+
+    def _layerinfo_file(self, diff_id: str) -> Path:
+        return self._layerinfo / f"{dg.hex_of(diff_id, 'diff_id')}.json"
+
+    def _read_layerinfo(self, diff_id: str) -> list[dict]:
+        try:
+            data = json.loads(self._layerinfo_file(diff_id).read_bytes())
+        except FileNotFoundError:
+            return []
+        except ValueError:
+            return []  # written by rename, so only outside damage gets here; the record is just advisory
+        blobs = data.get("blobs") if isinstance(data, dict) else None
+        return [b for b in blobs if isinstance(b, dict)] if isinstance(blobs, list) else []
+
+    def record_layer_blob(self, diff_id: str, digest: str, size: int, media_type: str) -> None:
+        """Remember that blob ``digest`` (``size`` bytes, ``media_type``) is a compressed form of the layer
+        ``diff_id``. The newest record comes first; recording the same digest again updates it."""
+        dg.hex_of(digest)
+        if not isinstance(size, int) or size < 0:
+            raise StoreError(f"invalid blob size {size!r}")
+        entry = {"digest": digest, "size": size, "mediaType": str(media_type)}
+        with self.lock(_LAYERINFO_LOCK):
+            blobs = [b for b in self._read_layerinfo(diff_id) if b.get("digest") != digest]
+            body = json.dumps({"diffID": diff_id, "blobs": [entry, *blobs]}, indent=1).encode()
+            atomic_write(self._layerinfo_file(diff_id), body + b"\n", self._scratch())
+
+    def layer_blobs(self, diff_id: str) -> list[dict]:
+        """All recorded compressed forms of the layer, newest first, whether or not their blobs are present."""
+        return self._read_layerinfo(diff_id)
+
+    def layer_blob(self, diff_id: str) -> dict | None:
+        """``{"digest", "size", "mediaType"}`` of the newest recorded compressed form whose blob is present."""
+        for entry in self._read_layerinfo(diff_id):
+            blob = entry.get("digest")
+            if isinstance(blob, str) and _valid(blob) and self.has_blob(blob):
+                return {"digest": blob, "size": entry.get("size"), "mediaType": entry.get("mediaType")}
+        return None
+
+
+def _valid(digest: str) -> bool:
+    try:
+        dg.hex_of(digest)
+    except StoreError:
+        return False
+    return True

@@ -1,0 +1,188 @@
+"""The `Store` object: root resolution, layout, sessions, blobs and locks (layers and records are mixins)."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import weakref
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import BinaryIO
+
+from builder.store import digest as dg
+from builder.store.blobs import BlobWriter, open_verified
+from builder.store.errors import BlobNotFound, StoreError
+from builder.store.fsutil import atomic_write
+from builder.store.layers import LayersMixin
+from builder.store.locks import Session, file_lock, sweep
+from builder.store.records import RecordsMixin
+
+LAYOUT_VERSION = 1
+_MAX_READ_BLOB = 64 << 20
+
+
+def default_root() -> Path:
+    """``$PYBUILD_ROOT``, else ``/var/lib/pybuild`` for root, else ``~/.local/share/pybuild``."""
+    env = os.environ.get("PYBUILD_ROOT")
+    if env:
+        return Path(env)
+    if os.geteuid() == 0:
+        return Path("/var/lib/pybuild")
+    return Path.home() / ".local" / "share" / "pybuild"
+
+
+class Store(LayersMixin, RecordsMixin):
+    """A content-addressed store shared safely by any number of pybuild processes (see the package docs).
+
+    Open with `Store.open`. A Store may be used from several threads; after a fork the child gets its own
+    scratch session on first use. ``close()`` (or leaving ``with``) removes this process's scratch files;
+    it also happens at interpreter exit, and if the process dies instead, the next `Store.open` does it.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._blobs = root / "blobs" / dg.ALGORITHM
+        self._layers = root / "layers" / dg.ALGORITHM
+        self._layerinfo = root / "layerinfo" / dg.ALGORITHM
+        self._cache = root / "cache"
+        self._locks = root / "locks"
+        self._tmp = root / "tmp"
+        self._tags_file = root / "tags.json"
+        self._session: Session | None = None
+        self._session_guard = threading.Lock()
+        #: Names of the leftovers the opening sweep removed (for `pybuild store` to report).
+        self.recovered: list[str] = []
+
+    @classmethod
+    def open(cls, root: str | os.PathLike | None = None) -> Store:
+        """Open (creating if needed) the store at ``root`` (default: `default_root`), and remove what crashed
+        processes left behind. Raises `StoreError` if the directory is not usable as a store."""
+        store = cls(Path(root).absolute() if root is not None else default_root().absolute())
+        try:
+            store._create_layout()
+            store.recovered = sweep(store._tmp, store._locks)
+        except PermissionError as exc:
+            raise StoreError(f"cannot use store at {store.root}: {exc.strerror} ({exc.filename})") from None
+        return store
+
+    def _create_layout(self) -> None:
+        for d in (self._blobs, self._layers, self._layerinfo, self._cache, self._locks, self._tmp):
+            d.mkdir(parents=True, exist_ok=True)
+        layout = self.root / "layout.json"
+        try:
+            version = json.loads(layout.read_text()).get("version")
+        except FileNotFoundError:
+            atomic_write(layout, json.dumps({"version": LAYOUT_VERSION}).encode() + b"\n", self._tmp)
+            return
+        except (ValueError, AttributeError):
+            raise StoreError(f"{layout} is damaged; is {self.root} a pybuild store?") from None
+        if version != LAYOUT_VERSION:
+            raise StoreError(
+                f"store at {self.root} has layout version {version!r}; "
+                f"this pybuild reads version {LAYOUT_VERSION}"
+            )
+
+    # -- sessions ------------------------------------------------------------------------------------------
+
+    def _scratch(self) -> Path:
+        """This process's session directory, created on first use."""
+        with self._session_guard:
+            if self._session is None or not self._session.alive:
+                self._session = Session.create(self._tmp, self._locks)
+                weakref.finalize(self, self._session.close)
+            return self._session.path
+
+    def close(self) -> None:
+        """Remove this process's scratch files (staging dirs not committed are lost). Idempotent."""
+        with self._session_guard:
+            if self._session is not None:
+                self._session.close()
+                self._session = None
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- blobs ---------------------------------------------------------------------------------------------
+
+    def _blob_file(self, digest: str) -> Path:
+        return self._blobs / dg.hex_of(digest)
+
+    def has_blob(self, digest: str) -> bool:
+        """True if a blob with this digest is stored (its content is verified only when read)."""
+        return self._blob_file(digest).is_file()
+
+    def blob_path(self, digest: str) -> Path:
+        """The file holding the blob, for tools that need a path. Not verified: prefer `open_blob`.
+        Never write to it. Raises `BlobNotFound`."""
+        path = self._blob_file(digest)
+        if not path.is_file():
+            raise BlobNotFound(digest)
+        return path
+
+    def blob_size(self, digest: str) -> int:
+        """Size in bytes of a stored blob; raises `BlobNotFound`."""
+        try:
+            return self._blob_file(digest).stat().st_size
+        except FileNotFoundError:
+            raise BlobNotFound(digest) from None
+
+    def open_blob(self, digest: str) -> BinaryIO:
+        """A read stream over the blob; the caller closes it. The read that reaches EOF raises
+        `BlobCorrupted` if the content does not match the digest (the damaged blob is removed)."""
+        try:
+            return open_verified(self._blob_file(digest), digest)
+        except FileNotFoundError:
+            raise BlobNotFound(digest) from None
+
+    def read_blob(self, digest: str) -> bytes:
+        """The whole content of a small blob (a manifest or config), verified. Refuses blobs over 64 MiB."""
+        if self.blob_size(digest) > _MAX_READ_BLOB:
+            raise StoreError(f"blob {digest} is too large to read into memory; stream it with open_blob")
+        with self.open_blob(digest) as f:
+            return f.read()
+
+    def verify_blob(self, digest: str) -> None:
+        """Read the blob through and check it; raises `BlobNotFound` or `BlobCorrupted` (and removes it)."""
+        with self.open_blob(digest) as f:
+            while f.read(1 << 20):
+                pass
+
+    def put_blob(self, data: bytes, expected: str | None = None) -> str:
+        """Store ``data``; returns its digest. Idempotent. With ``expected``, a mismatch raises
+        `DigestMismatch` and stores nothing."""
+        with self.blob_writer(expected) as w:
+            w.write(data)
+            return w.commit()[0]
+
+    def blob_writer(self, expected: str | None = None, expected_size: int | None = None) -> BlobWriter:
+        """A streaming writer (see `BlobWriter`): ``with store.blob_writer() as w: w.write(b); w.commit()``."""
+        return BlobWriter(self._scratch(), self._blobs, expected, expected_size)
+
+    def blobs(self) -> list[str]:
+        """Digests of all stored blobs (unverified)."""
+        return sorted(f"{dg.ALGORITHM}:{e.name}" for e in os.scandir(self._blobs) if dg.is_hex(e.name))
+
+    def remove_blob(self, digest: str) -> bool:
+        """Delete a blob; returns False if it was absent. The caller makes sure nothing references it."""
+        try:
+            os.unlink(self._blob_file(digest))
+        except FileNotFoundError:
+            return False
+        return True
+
+    def verify(self) -> list[str]:
+        """Check the whole store; one line per problem found (see `builder.store.verify.verify`)."""
+        from builder.store.verify import verify
+
+        return verify(self)
+
+    # -- locks ---------------------------------------------------------------------------------------------
+
+    def lock(self, name: str, shared: bool = False, *, blocking: bool = True) -> AbstractContextManager[None]:
+        """An flock on ``<root>/locks/<name>`` held for a ``with`` block; not reentrant (see `file_lock`).
+        With ``blocking=False``, raises `LockBusy` instead of waiting."""
+        return file_lock(self._locks, name, shared=shared, blocking=blocking)
