@@ -1,0 +1,18 @@
+"""CMD: the default command (or ENTRYPOINT arguments) of the image."""
+
+from __future__ import annotations
+
+from builder.instructions.gofmt import quote_list
+from builder.instructions.state import ImageState
+
+
+def resolve(state: ImageState, args: list[str], exec_form: bool) -> list[str]:
+    """The argv a command instruction stores: exec form as is, shell form through the stage's SHELL."""
+    return list(args) if exec_form else [*state.shell, *args]
+
+
+def apply(state: ImageState, args: list[str], exec_form: bool) -> str:
+    argv = resolve(state, args, exec_form)
+    state.config["Cmd"] = argv
+    state.cmd_set = True
+    return f"CMD {quote_list(argv)}"

@@ -1,0 +1,16 @@
+"""ENTRYPOINT: the executable of the image."""
+
+from __future__ import annotations
+
+from builder.instructions.cmd import resolve
+from builder.instructions.gofmt import quote_list
+from builder.instructions.state import ImageState
+
+
+def apply(state: ImageState, args: list[str], exec_form: bool) -> str:
+    """Set ``Entrypoint``; an inherited CMD is dropped unless this stage set one (BuildKit's rule)."""
+    argv = resolve(state, args, exec_form)
+    state.config["Entrypoint"] = argv
+    if not state.cmd_set:
+        state.config.pop("Cmd", None)
+    return f"ENTRYPOINT {quote_list(argv)}"

@@ -1,0 +1,92 @@
+"""The working state of the image a stage builds, changed step by step by the instruction modules.
+
+`ImageState` wraps the image config document (a plain dict in the OCI/Docker shape, see ``builder.oci.config``)
+and mutates it in place; the executor owns one per stage and copies it when a later stage starts FROM it.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+
+#: The PATH BuildKit gives a Linux image whose base sets none.
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#: The shell of shell-form RUN/CMD/ENTRYPOINT when no SHELL instruction changed it.
+DEFAULT_SHELL = ("/bin/sh", "-c")
+
+
+@dataclass
+class ImageState:
+    """An image under construction. ``document`` is the image config; ``cmd_set`` records whether this
+    stage ran CMD (ENTRYPOINT clears an inherited CMD only when it did not, as BuildKit does)."""
+
+    document: dict
+    cmd_set: bool = False
+    layers: list[str] = field(default_factory=list)  # diff_ids, bottom first (mirrors rootfs.diff_ids)
+
+    @property
+    def config(self) -> dict:
+        """The container config (``Env``, ``Cmd``, ``WorkingDir`` …), created on first use."""
+        cfg = self.document.get("config")
+        if cfg is None:
+            cfg = self.document["config"] = {}
+        return cfg
+
+    def copy(self) -> ImageState:
+        """An independent copy, for a stage built FROM this one (its ``cmd_set`` starts False)."""
+        return ImageState(copy.deepcopy(self.document), False, list(self.layers))
+
+    # --- environment -------------------------------------------------------------------------------------
+    def env_items(self) -> list[tuple[str, str]]:
+        """``Env`` as (key, value) pairs in order."""
+        items = []
+        for entry in self.config.get("Env") or []:
+            key, _, value = entry.partition("=")
+            items.append((key, value))
+        return items
+
+    def env(self) -> dict[str, str]:
+        return dict(self.env_items())
+
+    def set_env(self, key: str, value: str) -> None:
+        """Replace ``key`` in place if present, else append it (Docker keeps the original order)."""
+        entries = list(self.config.get("Env") or [])
+        for i, entry in enumerate(entries):
+            if entry.partition("=")[0] == key:
+                entries[i] = f"{key}={value}"
+                break
+        else:
+            entries.append(f"{key}={value}")
+        self.config["Env"] = entries
+
+    def ensure_default_path(self) -> None:
+        """Give the image BuildKit's default PATH when its base sets none."""
+        if "PATH" not in self.env():
+            self.set_env("PATH", DEFAULT_PATH)
+
+    # --- other fields ---------------------------------------------------------------------------------------
+    @property
+    def shell(self) -> tuple[str, ...]:
+        return tuple(self.config.get("Shell") or DEFAULT_SHELL)
+
+    @property
+    def workdir(self) -> str:
+        return self.config.get("WorkingDir") or "/"
+
+    @property
+    def user(self) -> str:
+        return self.config.get("User") or ""
+
+    # --- history and layers -----------------------------------------------------------------------------
+    def add_history(self, created_by: str, *, created: str, empty_layer: bool) -> None:
+        """Append a history entry the way BuildKit writes it (comment ``buildkit.dockerfile.v0``)."""
+        entry: dict = {"created": created, "created_by": created_by, "comment": "buildkit.dockerfile.v0"}
+        if empty_layer:
+            entry["empty_layer"] = True
+        self.document.setdefault("history", []).append(entry)
+
+    def add_layer(self, diff_id: str) -> None:
+        """Record a new top layer in ``rootfs.diff_ids``."""
+        self.layers.append(diff_id)
+        rootfs = self.document.setdefault("rootfs", {"type": "layers", "diff_ids": []})
+        rootfs["diff_ids"] = list(self.layers)

@@ -1,0 +1,2 @@
+#!/bin/sh
+echo "app @VERSION@ says hello, ${1:-nobody}"
