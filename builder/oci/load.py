@@ -1,0 +1,199 @@
+"""``pybuild load``: read images from a docker-archive, an OCI archive or an OCI layout directory.
+
+For each image: every blob is copied into the store and verified against the digest that names it; each
+layer is unpacked into a staging directory (`builder.layer.apply_layer`, overlay form), its computed diff_id
+checked against the config's ``rootfs.diff_ids``, and committed as the store's unpacked layer; the compressed
+form is recorded (``record_layer_blob``). Only then is the manifest stored and the image's names tagged, so a
+tag never points at an image with missing content. A failure leaves no tag and no half-unpacked layer.
+
+An OCI layout names images by its index annotations: ``io.containerd.image.name`` (a full reference), else
+``org.opencontainers.image.ref.name`` when it is a full reference itself (``name:tag``); a bare tag such as
+``latest`` names no repository, so that image is loaded untagged (addressable by ID). A docker-archive names
+them by ``RepoTags``. A docker-archive has no manifest blob: pybuild writes an OCI manifest for it, with the
+layer media type that matches each layer file's compression.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from builder.errors import BuildError
+from builder.oci import media
+from builder.oci.archive import ArchiveError, DirSource, TarSource, open_source
+from builder.oci.config import Platform, decode, diff_ids, encode
+from builder.oci.image import Image
+from builder.oci.manifest import (
+    build_manifest,
+    descriptor,
+    digest_of,
+    manifest_kind,
+    parse_index,
+    parse_manifest,
+)
+from builder.refs import ImageRef, RefError, parse_ref
+
+_CHUNK = 1 << 20
+
+
+@dataclass
+class Loaded:
+    """One image read from an archive: the stored image and the tag keys set for it."""
+
+    image: Image
+    tags: list[str] = field(default_factory=list)
+
+
+def load_archive(store, path: Path, *, platform: Platform | None = None) -> list[Loaded]:
+    """Load every image of the archive or layout at ``path`` into ``store``; see the module docstring.
+
+    From an OCI index entry that is itself an index (a multi-platform image), the manifest for ``platform``
+    (default: the host's) is loaded. Raises `ArchiveError`/`BuildError` with the archive's path in the message.
+    """
+    source = open_source(path)
+    try:
+        if source.exists("index.json") and (source.exists("oci-layout") or not source.exists("manifest.json")):
+            return _load_oci(store, source, platform or Platform.host())
+        if source.exists("manifest.json"):
+            return _load_docker(store, source)
+        raise ArchiveError(f"{path}: neither an OCI layout (index.json) nor a docker-archive (manifest.json)")
+    finally:
+        source.close()
+
+
+def _copy_blob(store, source: DirSource | TarSource, name: str, digest: str | None) -> tuple[str, int]:
+    """Stream a file of the archive into the store; with ``digest``, verify it (skipped if already present)."""
+    if digest is not None and store.has_blob(digest):
+        return digest, source.size(name)
+    with source.open(name) as stream, store.blob_writer(expected=digest) as writer:
+        while chunk := stream.read(_CHUNK):
+            writer.write(chunk)
+        return writer.commit()
+
+
+def _blob_name(digest: str) -> str:
+    return "blobs/" + digest.replace(":", "/", 1)
+
+
+def _ensure_layer(store, layer: dict, diff_id: str) -> None:
+    """Unpack a stored layer blob into the store (if not unpacked yet) and record its compressed form."""
+    from builder.layer import apply_layer
+
+    def unpack(staging: Path) -> str:
+        with store.open_blob(layer["digest"]) as stream:
+            computed = apply_layer(stream, staging, mode="overlay")
+            while stream.read(_CHUNK):  # read to the end so the store verifies the whole blob
+                pass
+        if computed != diff_id:
+            raise BuildError(
+                f"layer {layer['digest']} unpacks to {computed}, but the image config says {diff_id}"
+            )
+        return computed
+
+    store.ensure_layer(diff_id, unpack)
+    if store.layer_blob(diff_id) is None or store.layer_blob(diff_id)["digest"] != layer["digest"]:
+        store.record_layer_blob(diff_id, layer["digest"], layer["size"], layer["mediaType"])
+
+
+def _store_image(store, source, manifest: dict, manifest_bytes: bytes | None, layer_names: list[str]) -> Image:
+    config_desc = manifest["config"]
+    config = decode(store.read_blob(config_desc["digest"]), f"config {config_desc['digest']}")
+    ids = diff_ids(config)
+    if len(ids) != len(manifest["layers"]):
+        raise BuildError(f"image has {len(manifest['layers'])} layers but its config names {len(ids)}")
+    for layer, diff_id, name in zip(manifest["layers"], ids, layer_names, strict=True):
+        _copy_blob(store, source, name, layer["digest"])
+        _ensure_layer(store, layer, diff_id)
+    if manifest_bytes is None:
+        manifest_bytes = encode(manifest)
+    manifest_digest = store.put_blob(manifest_bytes)
+    return Image(manifest_digest, manifest, config)
+
+
+def _ref_from_annotations(annotations: dict) -> ImageRef | None:
+    for key in (media.ANNOTATION_IMAGE_NAME, media.ANNOTATION_REF_NAME):
+        value = annotations.get(key)
+        if not value or (key == media.ANNOTATION_REF_NAME and not any(c in value for c in ":/")):
+            continue
+        try:
+            ref = parse_ref(value)
+        except RefError:
+            continue
+        if ref.tag is not None:
+            return ref
+    return None
+
+
+def _load_oci(store, source, platform: Platform) -> list[Loaded]:
+    with source.open("index.json") as stream:
+        index = parse_index(stream.read(), "index.json")
+    results: dict[str, Loaded] = {}
+    for entry in index["manifests"]:
+        digest = entry["digest"]
+        kind = entry.get("mediaType") or ""
+        data = _read_verified(source, digest)
+        kind = kind or manifest_kind(decode(data, f"blob {digest}"))
+        if kind in media.INDEXES:
+            digest, data = _select_platform(source, data, digest, platform)
+        manifest = parse_manifest(data, f"manifest {digest}")
+        if digest not in results:
+            _copy_blob(store, source, _blob_name(manifest["config"]["digest"]), manifest["config"]["digest"])
+            names = [_blob_name(layer["digest"]) for layer in manifest["layers"]]
+            results[digest] = Loaded(_store_image(store, source, manifest, data, names))
+        ref = _ref_from_annotations(entry.get("annotations") or {})
+        if ref is not None:
+            store.set_tag(ref.tag_key, digest)
+            results[digest].tags.append(ref.tag_key)
+    return list(results.values())
+
+
+def _read_verified(source, digest: str) -> bytes:
+    with source.open(_blob_name(digest)) as stream:
+        data = stream.read()
+    if digest_of(data) != digest:
+        raise ArchiveError(f"blob {digest} does not match its digest")
+    return data
+
+
+def _select_platform(source, data: bytes, digest: str, platform: Platform) -> tuple[str, bytes]:
+    index = parse_index(data, f"index {digest}")
+    for entry in index["manifests"]:
+        kind = entry.get("mediaType")
+        if kind in media.MANIFESTS and platform.matches(entry.get("platform") or {}):
+            return entry["digest"], _read_verified(source, entry["digest"])
+    raise ArchiveError(f"index {digest} has no image for platform {platform}")
+
+
+def _load_docker(store, source) -> list[Loaded]:
+    with source.open("manifest.json") as stream:
+        try:
+            entries = json.loads(stream.read())
+        except ValueError as exc:
+            raise ArchiveError(f"manifest.json is not valid JSON: {exc}") from None
+    if not isinstance(entries, list):
+        raise ArchiveError("manifest.json is not a list")
+    results = []
+    for number, entry in enumerate(entries, 1):
+        if not isinstance(entry, dict) or not isinstance(entry.get("Config"), str):
+            raise ArchiveError(f"manifest.json entry {number} has no Config")
+        layer_names = entry.get("Layers") or []
+        config_digest, config_size = _copy_blob(store, source, entry["Config"], None)
+        layers = []
+        for name in layer_names:
+            with source.open(name) as stream:
+                compression = media.sniff_compression(stream.read(4))
+            digest, size = _copy_blob(store, source, name, None)
+            layers.append(descriptor(media.layer_media_type(compression), digest, size))
+        manifest = build_manifest(descriptor(media.OCI_CONFIG, config_digest, config_size), layers)
+        image = _store_image(store, source, manifest, None, layer_names)
+        loaded = Loaded(image)
+        for tag in entry.get("RepoTags") or []:
+            try:
+                ref = parse_ref(tag)
+            except RefError:
+                continue
+            store.set_tag(ref.tag_key, image.manifest_digest)
+            loaded.tags.append(ref.tag_key)
+        results.append(loaded)
+    return results
