@@ -30,6 +30,7 @@ def verify(store: Store) -> list[str]:
     problems: list[str] = []
     present: dict[str, int] = {}
     manifests: dict[str, dict] = {}
+    corrupted: set[str] = set()  # reported once as corrupted, not again by each referrer
     blobs_dir = store.root / "blobs" / dg.ALGORITHM
     for entry in sorted(os.scandir(blobs_dir), key=lambda e: e.name):
         rel = f"blobs/{dg.ALGORITHM}/{entry.name}"
@@ -40,13 +41,16 @@ def verify(store: Store) -> list[str]:
         actual, size, doc = _read(Path(entry.path))
         if actual != digest:
             problems.append(f"blob {digest} is corrupted: its content hashes to {actual}")
+            corrupted.add(digest)
             continue
         present[digest] = size
         if doc is not None:
             manifests[digest] = doc
     for digest, doc in manifests.items():
-        problems.extend(_check_manifest(digest, doc, present))
+        problems.extend(_check_manifest(digest, doc, present, corrupted))
     for ref, digest in store.tags().items():
+        if digest in corrupted:
+            continue
         if digest not in present:
             problems.append(f"tag {ref} points at missing manifest {digest}")
         elif digest not in manifests:
@@ -81,7 +85,7 @@ def _descriptors(doc: dict, key: str) -> list[dict]:
     return [d for d in value if isinstance(d, dict)] if isinstance(value, list) else []
 
 
-def _check_manifest(digest: str, doc: dict, present: dict[str, int]) -> list[str]:
+def _check_manifest(digest: str, doc: dict, present: dict[str, int], corrupted: set[str]) -> list[str]:
     problems = []
     for key, what in (("config", "config"), ("layers", "layer"), ("manifests", "manifest")):
         descs = _descriptors(doc, key)
@@ -90,6 +94,8 @@ def _check_manifest(digest: str, doc: dict, present: dict[str, int]) -> list[str
             ref = desc.get("digest")
             if not isinstance(ref, str):
                 problems.append(f"manifest {digest} has a {what} descriptor without a digest")
+            elif ref in corrupted:
+                continue
             elif ref not in present:
                 missing.append(ref)
             elif isinstance(desc.get("size"), int) and desc["size"] != present[ref]:
