@@ -1,0 +1,129 @@
+"""A layer tar → a directory: as an overlay-form layer of its own, or flattened onto a root filesystem."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import stat
+import tarfile
+from decimal import Decimal
+from pathlib import Path
+from typing import BinaryIO
+
+from builder.layer.compress import open_decompressed
+from builder.layer.errors import LayerError
+from builder.layer.paths import Target, clean_name
+from builder.layer.whiteouts import (
+    META_PREFIX,
+    OPAQUE_MARKER,
+    WHITEOUT_PREFIX,
+    is_overlay_xattr,
+)
+
+MODES = ("overlay", "flatten")
+_CHUNK = 1 << 20
+_XATTR_PAX = "SCHILY.xattr."
+
+
+def apply_layer(stream: BinaryIO, dest: Path, *, mode: str = "overlay") -> str:
+    """Unpack the layer tar read from ``stream`` (gzip, zstd or plain, by magic) into ``dest``; return its
+    diff_id, the sha256 of the whole uncompressed stream.
+
+    ``mode="overlay"``: ``dest`` is empty and becomes the layer in overlay form (``.wh.x`` → a 0/0 character
+    device ``x``, ``.wh..wh..opq`` → ``trusted.overlay.opaque=y`` on its directory). ``mode="flatten"``:
+    ``dest`` is a root filesystem and the layer lands on top of it (whiteouts delete, an opaque marker
+    empties its directory). Either way whiteouts and opaque markers act wherever they stand in the tar and
+    hide only lower content, never this layer's own entries. Any entry that would land outside ``dest``
+    (absolute, ``..``, through a symlink, a hard link to outside) raises LayerError, as does a malformed
+    tar; ``dest`` is then left half-written for the caller to discard. ``stream`` is read to its end and
+    not closed.
+    """
+    if mode not in MODES:
+        raise LayerError(f"unknown apply mode {mode!r} (expected one of {', '.join(MODES)})")
+    from builder.layer.entries import Applier
+
+    with open_decompressed(stream) as plain:
+        hashed = _HashingReader(plain)
+        applier = Applier(Target(os.fsencode(dest)), flatten=mode == "flatten")
+        try:
+            tar = tarfile.open(fileobj=hashed, mode="r|", encoding="utf-8", errors="surrogateescape")  # noqa: SIM115
+            while (member := tar.next()) is not None:
+                tar.members.clear()  # stream mode keeps every member it has read; we need none of them
+                try:
+                    _apply_member(applier, tar, member)
+                except OSError as e:
+                    raise LayerError(f"cannot apply layer entry {member.name!r}: {e.strerror or e}") from e
+        except tarfile.TarError as e:
+            raise LayerError(f"malformed layer tar: {e}") from e
+        applier.finish()
+        while hashed.read(_CHUNK):  # the diff_id covers everything after the end-of-archive blocks too
+            pass
+    return hashed.digest
+
+
+def _apply_member(applier, tar: tarfile.TarFile, m: tarfile.TarInfo) -> None:
+    raw_name = m.name.encode("utf-8", "surrogateescape")
+    rel = clean_name(raw_name)
+    if not rel:
+        return  # the root itself ("./"): the target's own metadata is the caller's
+    parent, _, base = rel.rpartition(b"/")
+    if base.startswith(WHITEOUT_PREFIX):
+        if base == OPAQUE_MARKER:
+            applier.opaque(parent)
+        elif not base.startswith(META_PREFIX):
+            hidden = base[len(WHITEOUT_PREFIX) :]
+            if hidden in (b"", b".", b".."):
+                raise LayerError(f"layer entry {os.fsdecode(raw_name)!r} is not a valid whiteout")
+            applier.whiteout(parent + b"/" + hidden if parent else hidden)
+        return
+    meta = _meta(m)
+    if m.isreg():
+        fileobj = tar.extractfile(m)
+        applier.file(rel, meta, fileobj, m.size)
+    elif m.isdir():
+        applier.directory(rel, meta)
+    elif m.issym():
+        applier.symlink(rel, meta, m.linkname.encode("utf-8", "surrogateescape"))
+    elif m.islnk():
+        applier.hardlink(rel, clean_name(m.linkname.encode("utf-8", "surrogateescape"), "hard link target"))
+    elif m.ischr() or m.isblk() or m.isfifo():
+        kind = stat.S_IFCHR if m.ischr() else stat.S_IFBLK if m.isblk() else stat.S_IFIFO
+        applier.node(rel, meta, kind, os.makedev(m.devmajor, m.devminor) if kind != stat.S_IFIFO else 0)
+    else:
+        raise LayerError(f"layer entry {m.name!r} has an unsupported tar type {m.type!r}")
+
+
+def _meta(m: tarfile.TarInfo) -> dict:
+    mtime = m.pax_headers.get("mtime")
+    mtime_ns = int(Decimal(mtime) * 1_000_000_000) if mtime is not None else int(m.mtime) * 1_000_000_000
+    xattrs = {
+        k[len(_XATTR_PAX) :]: v.encode("utf-8", "surrogateescape")
+        for k, v in m.pax_headers.items()
+        if k.startswith(_XATTR_PAX) and not is_overlay_xattr(k[len(_XATTR_PAX) :])
+    }
+    return {"mode": m.mode & 0o7777, "uid": m.uid, "gid": m.gid, "mtime_ns": mtime_ns, "xattrs": xattrs}
+
+
+class _HashingReader(io.RawIOBase):
+    def __init__(self, inner: BinaryIO) -> None:
+        super().__init__()
+        self._inner = inner
+        self._hash = hashlib.sha256()
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, n: int = -1) -> bytes:
+        data = self._inner.read(n)
+        self._hash.update(data)
+        return data
+
+    def readinto(self, b) -> int:
+        data = self.read(len(b))
+        b[: len(data)] = data
+        return len(data)
+
+    @property
+    def digest(self) -> str:
+        return "sha256:" + self._hash.hexdigest()
