@@ -1,0 +1,229 @@
+"""The expansion pass: each instruction's effective arguments, given the environment at its step.
+
+BuildKit expands variables in ADD, COPY, ENV, EXPOSE, FROM, LABEL, STOPSIGNAL, USER, VOLUME, WORKDIR and ARG
+(and in COPY/ADD ``--chown``/``--chmod``, ADD ``--checksum``, ``RUN --mount`` options other than ``from``, and
+the bodies of COPY/ADD heredocs with an unquoted delimiter). RUN, CMD, ENTRYPOINT, SHELL, HEALTHCHECK,
+MAINTAINER and ONBUILD are kept as written: the shell, or a later build, deals with them.
+
+The environment a step sees is one ordered mapping: the base's environment (the base image's ENV, PATH for
+``scratch``, or everything the base stage ended with, ARG values included), then each ENV pair and each ARG
+that has a value, in order, a later one replacing an earlier one of the same name. An ARG's value is its
+``--build-arg`` if given, else its default (expanded), else the global ARG or predefined ARG of that name.
+
+At plan time a base image's ENV is unknown: `Resolver` then starts from an empty environment, so a reference
+to a variable only the image defines expands to the empty string, and `Resolved.unresolved` names it. The
+executor calls `Resolver.steps` again with the image's real environment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+
+from builder.plan.model import DEFAULT_PATH, Plan, SourceKind, Stage
+from builder.plan.words import RecordingEnv, expand_word, expand_words
+from builder.syntax import ast
+
+_EXPANDED_FLAGS = {"COPY": ("chown", "chmod"), "ADD": ("chown", "chmod", "checksum")}
+_REPEATED_FLAGS = ("mount", "exclude")
+
+FlagValue = str | bool | list[str]
+Expander = Callable[[str], str]
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """One instruction with its effective arguments.
+
+    ``flags`` maps a flag name to its value (True for a bare flag; a list for ``--mount`` and ``--exclude``,
+    which may repeat); ``args`` are the arguments after expansion (see the outline schema for each keyword);
+    ``heredocs`` carry expanded bodies where BuildKit expands them; ``sets`` are the variables the instruction
+    sets for later steps (ENV pairs, ARGs with a value); ``unresolved`` the names referred to that only the
+    base image could define (empty when its environment was given).
+    """
+
+    instruction: ast.Instruction
+    flags: dict[str, FlagValue]
+    args: tuple[str, ...]
+    heredocs: tuple[ast.Heredoc, ...] = ()
+    sets: tuple[tuple[str, str], ...] = ()
+    unresolved: tuple[str, ...] = ()
+    expanded: bool = True
+
+
+@dataclass(frozen=True)
+class Step:
+    """A resolved instruction and the environment it was expanded with (``env`` is not to be mutated)."""
+
+    resolved: Resolved
+    env: Mapping[str, str] = field(default_factory=dict)
+
+
+class Resolver:
+    """Expands the instructions of a `Plan`'s stages. Stateless apart from a cache of stages' final env."""
+
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        self.escape = plan.buildfile.escape
+        self._final: dict[int, dict[str, str]] = {}
+
+    def start_env(self, stage: Stage, image_env: Mapping[str, str] | None = None) -> dict[str, str]:
+        """The environment at ``stage``'s FROM. ``image_env`` is the ENV of the image at the root of its chain
+        of bases (None: unknown, taken as empty)."""
+        if stage.base.kind is SourceKind.STAGE:
+            return dict(self.final_env(self.plan.stages[stage.base.stage or 0], image_env))
+        if stage.base.kind is SourceKind.SCRATCH:
+            return {"PATH": DEFAULT_PATH}
+        return dict(image_env or {})
+
+    def final_env(self, stage: Stage, image_env: Mapping[str, str] | None = None) -> dict[str, str]:
+        """The environment after ``stage``'s last instruction (what a stage built on it starts with)."""
+        if image_env is None and stage.index in self._final:
+            return self._final[stage.index]
+        env = self.start_env(stage, image_env)
+        for step in self.steps(stage, image_env, env=env):
+            env.update(step.resolved.sets)
+        if image_env is None:
+            self._final[stage.index] = env
+        return env
+
+    def steps(
+        self,
+        stage: Stage,
+        image_env: Mapping[str, str] | None = None,
+        *,
+        expand: bool = True,
+        env: dict[str, str] | None = None,
+    ) -> Iterator[Step]:
+        """Resolve ``stage``'s FROM and then each instruction in order, updating the environment as it goes.
+
+        With ``expand`` False every word is kept as written (how the outline shows stages the build skips).
+        Raises the located `ExpansionError` of the first word that fails (``${v:?msg}``).
+        """
+        env = self.start_env(stage, image_env) if env is None else env
+        record = image_env is None and self.plan.root_kind(stage) is SourceKind.IMAGE
+        yield Step(self._from(stage), dict(env))
+        for instruction in stage.instructions:
+            resolved = self.resolve(instruction, env, expand=expand, record=record)
+            yield Step(resolved, dict(env))
+            env.update(resolved.sets)
+
+    def resolve(
+        self, instruction: ast.Instruction, env: Mapping[str, str], *, expand: bool = True, record: bool = False
+    ) -> Resolved:
+        """Expand one instruction (not FROM) in ``env``.
+
+        With ``record``, the names looked up that ``env`` lacks are listed in ``unresolved``.
+        """
+        lookup = RecordingEnv(env)
+
+        def word(text: str) -> str:
+            return expand_word(text, lookup, self.escape, instruction) if expand else text
+
+        resolved = _resolve(instruction, word, self, lookup if expand else None)
+        flags = _flags(instruction, word)
+        missing = tuple(lookup.missing) if record else ()
+        return replace(resolved, flags=flags, unresolved=missing, expanded=expand)
+
+    def arg_value(self, decl: ast.ArgDecl, default: str | None) -> str | None:
+        """The value a stage's ``ARG`` gets: the build arg, else its (expanded) default, else the global one."""
+        if decl.name in self.plan.build_args:
+            return self.plan.build_args[decl.name]
+        if default is not None:
+            return default
+        return self.plan.global_scope.get(decl.name)
+
+    def _from(self, stage: Stage) -> Resolved:
+        flags: dict[str, FlagValue] = {} if stage.platform_flag is None else {"platform": stage.platform_flag}
+        name = ("AS", stage.name) if stage.name is not None else ()
+        return Resolved(stage.source, flags, (stage.base.ref, *name))
+
+
+def _resolve(ins: ast.Instruction, word: Expander, resolver: Resolver, env: RecordingEnv | None) -> Resolved:
+    """The keyword-specific part of `Resolver.resolve`; ``env`` is None when nothing is expanded."""
+    match ins:
+        case ast.Env(pairs=pairs):
+            values = tuple((word(p.key), word(p.value)) for p in pairs)
+            return Resolved(ins, {}, tuple(f"{k}={v}" for k, v in values), sets=values)
+        case ast.Label(pairs=pairs):
+            return Resolved(ins, {}, tuple(f"{word(p.key)}={word(p.value)}" for p in pairs))
+        case ast.Arg(args=decls):
+            values = [
+                (d.name, resolver.arg_value(d, None if d.default is None else word(d.default))) for d in decls
+            ]
+            shown = tuple(name if value is None else f"{name}={value}" for name, value in values)
+            return Resolved(ins, {}, shown, sets=tuple((n, v) for n, v in values if v is not None))
+        case ast.CopyLike(sources=sources, dest=dest, heredocs=heredocs):
+            names = {f"<<{h.name}" for h in heredocs} | {f"<<-{h.name}" for h in heredocs}
+            args = tuple(s if _is_heredoc_word(s, names) else word(s) for s in sources) + (word(dest),)
+            bodies = tuple(_heredoc(h, ins, resolver, env) for h in heredocs)
+            return Resolved(ins, {}, args, heredocs=bodies)
+        case ast.Expose(ports=ports):
+            if env is None:
+                return Resolved(ins, {}, ports)
+            return Resolved(
+                ins, {}, tuple(p for w in ports for p in expand_words(w, env, resolver.escape, ins))
+            )
+        case ast.Volume(paths=paths):
+            return Resolved(ins, {}, tuple(word(p) for p in paths))
+        case ast.User(user=value) | ast.Workdir(path=value) | ast.Stopsignal(signal=value):
+            return Resolved(ins, {}, (word(value),))
+        case ast.Run(command=command, heredocs=heredocs):
+            return Resolved(ins, {}, command.args, heredocs=heredocs)
+        case ast.Cmd(command=command) | ast.Entrypoint(command=command):
+            return Resolved(ins, {}, command.args)
+        case ast.Healthcheck(command=None):
+            return Resolved(ins, {}, ("NONE",))
+        case ast.Healthcheck(command=command):
+            return Resolved(ins, {}, ("CMD", *command.args))
+        case ast.Shell(shell=shell):
+            return Resolved(ins, {}, shell)
+        case ast.Maintainer(name=name):
+            return Resolved(ins, {}, (name,))
+        case ast.Onbuild(expression=expression):
+            return Resolved(ins, {}, (expression,))
+    return Resolved(ins, {}, ())
+
+
+def _is_heredoc_word(source: str, names: set[str]) -> bool:
+    bare = source.replace('"', "").replace("'", "")
+    return bare in names
+
+
+def _heredoc(
+    doc: ast.Heredoc, ins: ast.Instruction, resolver: Resolver, env: RecordingEnv | None
+) -> ast.Heredoc:
+    if env is None or not doc.expand:
+        return doc
+    return replace(doc, content=expand_word(doc.content, env, resolver.escape, ins, heredoc=True))
+
+
+def _flags(ins: ast.Instruction, word: Expander) -> dict[str, FlagValue]:
+    """The instruction's flags, expanded where BuildKit expands them, in the order first written."""
+    expanded = _EXPANDED_FLAGS.get(ins.keyword, ())
+    flags: dict[str, FlagValue] = {}
+    for flag in ins.flags:
+        if flag.value is None:
+            value: str | bool = True
+        elif flag.name in expanded:
+            value = word(flag.value)
+        elif flag.name == "mount":
+            value = _mount(flag.value, word)
+        else:
+            value = flag.value
+        if flag.name in _REPEATED_FLAGS:
+            previous = flags.get(flag.name, [])
+            assert isinstance(previous, list)
+            flags[flag.name] = [*previous, str(value)]
+        else:
+            flags[flag.name] = value
+    return flags
+
+
+def _mount(value: str, word: Expander) -> str:
+    """A ``--mount`` value with every option but ``from`` (resolved before expansion) expanded."""
+    parts = []
+    for part in value.split(","):
+        key, eq, option = part.partition("=")
+        parts.append(f"{key}={option if key.strip().lower() == 'from' else word(option)}" if eq else part)
+    return ",".join(parts)
