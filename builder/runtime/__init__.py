@@ -1,0 +1,62 @@
+"""The container runtime: overlayfs mounts of unpacked layers and throwaway runc containers.
+
+This package knows nothing of Buildfiles or the store; it takes directories. It is the only code in pybuild
+that mounts filesystems or starts containers. It needs root, runc and overlayfs.
+
+Interface::
+
+    run_step(lowerdirs, upperdir, spec, *, state_dir, output) -> int
+        Run ProcessSpec ``spec`` in a container whose rootfs is an overlay of ``lowerdirs`` (unpacked
+        layers, top first, possibly none) and ``upperdir`` (the step's diff, created if missing). Output
+        (stdout and stderr merged) goes to ``output(chunk: bytes)`` as it arrives; returns the exit status.
+        Raises UserLookupError (USER not defined by the image), ContainerStartError (runc could not start
+        the process), MountError. SIGINT (and SIGTERM, from the main thread) kill the container, undo
+        everything, then raise KeyboardInterrupt.
+
+    overlay(lowerdirs, upperdir, *, state_dir)  (context manager) -> merged root Path
+        The same mount without a container, for COPY/ADD; undone on exit.
+
+    cleanup_stale(state_dir) -> list[str]
+        After a crash: delete our leftover containers, unmount, remove bundles and overlay workdirs.
+        Skips what concurrent live processes are using.
+
+    resolve_user(rootfs, user) -> ResolvedUser(uid, gid, additional_gids)
+        USER resolution as BuildKit does it (exposed for COPY --chown and friends).
+
+``state_dir`` is a directory of pybuild's (e.g. ``<store>/tmp``): run directories live in
+``state_dir/runs/<id>`` and runc's state in ``state_dir/runc``, never in the host's /run/runc.
+
+What a step sees matches BuildKit's runc executor: namespaces mount, pid, ipc, uts (plus network for
+``network="none"``, where only loopback exists, up); hostname ``buildkitsandbox``; /proc, /dev (tmpfs with
+the standard nodes), /dev/pts, /dev/shm, /dev/mqueue, /sys (read-only), /sys/fs/cgroup (read-only);
+a generated /etc/hosts and the host's /etc/resolv.conf, bind-mounted read-only; Docker's 14 default
+capabilities; Docker's masked and read-only /proc and /sys paths; RLIMIT_NOFILE as high as the host's hard
+limit allows (at most 1048576); PATH defaulting to BuildKit's; HOME from the user's passwd entry.
+
+What a step leaves in ``upperdir`` also matches BuildKit: its own changes, the working directory if it had
+to be created, the directories runc creates as mountpoints for /proc, /dev and /sys when the image lacks
+them, and the parent directory of /etc/hosts and /etc/resolv.conf (copied up, empty unless the step wrote
+into it) — the empty stub files themselves are removed, see `stubs`.
+"""
+
+from .cleanup import cleanup_stale
+from .overlay import MAX_LOWERDIRS, MountError, overlay
+from .runc import ContainerStartError, run_step
+from .spec import DEFAULT_HOSTNAME, DEFAULT_PATH, Mount, ProcessSpec
+from .users import ResolvedUser, UserLookupError, resolve_user
+
+__all__ = [
+    "DEFAULT_HOSTNAME",
+    "DEFAULT_PATH",
+    "MAX_LOWERDIRS",
+    "ContainerStartError",
+    "Mount",
+    "MountError",
+    "ProcessSpec",
+    "ResolvedUser",
+    "UserLookupError",
+    "cleanup_stale",
+    "overlay",
+    "resolve_user",
+    "run_step",
+]

@@ -1,0 +1,185 @@
+"""The OCI runtime-spec ``config.json`` of a step's container, and the files it bind-mounts.
+
+The configuration follows what BuildKit's runc executor produces (containerd's default spec, Docker's
+default capabilities, masked and read-only paths), so a RUN sees the same environment as under
+``docker build``: hostname ``buildkitsandbox``, a generated /etc/hosts, the host's /etc/resolv.conf.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+from pathlib import Path
+
+from .spec import ProcessSpec
+from .users import ResolvedUser
+
+#: Docker's default capability set.
+DEFAULT_CAPABILITIES = [
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_FSETID",
+    "CAP_FOWNER",
+    "CAP_MKNOD",
+    "CAP_NET_RAW",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETFCAP",
+    "CAP_SETPCAP",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_SYS_CHROOT",
+    "CAP_KILL",
+    "CAP_AUDIT_WRITE",
+]
+
+MASKED_PATHS = [
+    "/proc/acpi",
+    "/proc/asound",
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/latency_stats",
+    "/proc/timer_list",
+    "/proc/timer_stats",
+    "/proc/sched_debug",
+    "/proc/scsi",
+    "/sys/firmware",
+    "/sys/devices/virtual/powercap",
+]
+
+READONLY_PATHS = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
+
+_STANDARD_MOUNTS = [
+    {"destination": "/proc", "type": "proc", "source": "proc", "options": ["nosuid", "noexec", "nodev"]},
+    {
+        "destination": "/dev",
+        "type": "tmpfs",
+        "source": "tmpfs",
+        "options": ["nosuid", "strictatime", "mode=755", "size=65536k"],
+    },
+    {
+        "destination": "/dev/pts",
+        "type": "devpts",
+        "source": "devpts",
+        "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"],
+    },
+    {
+        "destination": "/dev/shm",
+        "type": "tmpfs",
+        "source": "shm",
+        "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"],
+    },
+    {
+        "destination": "/dev/mqueue",
+        "type": "mqueue",
+        "source": "mqueue",
+        "options": ["nosuid", "noexec", "nodev"],
+    },
+    {"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["nosuid", "noexec", "nodev", "ro"]},
+    {
+        "destination": "/sys/fs/cgroup",
+        "type": "cgroup",
+        "source": "cgroup",
+        "options": ["nosuid", "noexec", "nodev", "relatime", "ro"],
+    },
+]
+
+#: Container paths the runtime bind-mounts files onto; their stubs are removed after the step.
+FILE_MOUNTS = ("/etc/resolv.conf", "/etc/hosts")
+
+_NOFILE_CEILING = 1048576
+_FALLBACK_DNS = ["8.8.8.8", "8.8.4.4", "2001:4860:4860::8888", "2001:4860:4860::8844"]
+
+
+def hosts_file(spec: ProcessSpec) -> str:
+    """The /etc/hosts a step sees: BuildKit's two loopback lines naming the hostname, then extra hosts."""
+    lines = [f"127.0.0.1\tlocalhost {spec.hostname}", "::1\tlocalhost ip6-localhost ip6-loopback"]
+    lines += [f"{address}\t{name}" for address, name in spec.extra_hosts]
+    return "\n".join(lines) + "\n"
+
+
+def _is_local_nameserver(line: str) -> bool:
+    words = line.split()
+    if len(words) < 2 or words[0] != "nameserver":
+        return False
+    return words[1].startswith("127.") or words[1] == "::1"
+
+
+def resolv_conf(host_text: str, network: str) -> str:
+    """The /etc/resolv.conf a step sees, from the host's: as is on the host network; in a network namespace
+    of its own, without loopback nameservers (unreachable there) and public ones instead if none remain."""
+    has_nameserver = any(line.split()[:1] == ["nameserver"] for line in host_text.splitlines())
+    if network == "host" and has_nameserver:
+        return host_text
+    kept = [line for line in host_text.splitlines() if not _is_local_nameserver(line)]
+    if not any(line.split()[:1] == ["nameserver"] for line in kept):
+        kept += [f"nameserver {address}" for address in _FALLBACK_DNS]
+    return "\n".join(kept) + "\n"
+
+
+def nofile_limit() -> int:
+    """RLIMIT_NOFILE for the container: high, but never above the host's hard limit (runc fails then)."""
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return _NOFILE_CEILING if hard == resource.RLIM_INFINITY else min(_NOFILE_CEILING, hard)
+
+
+def build_config(spec: ProcessSpec, user: ResolvedUser, *, bundle: Path, container_id: str) -> dict:
+    """The ``config.json`` document for running ``spec`` as ``user`` with rootfs ``bundle / "rootfs"``.
+
+    ``bundle`` must already hold the ``hosts`` and ``resolv.conf`` files this configuration bind-mounts.
+    """
+    limit = nofile_limit()
+    namespaces = [{"type": "pid"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}]
+    if spec.network == "none":
+        # runc brings loopback up in a network namespace it creates; nothing else is configured.
+        namespaces.append({"type": "network"})
+    file_mounts = [
+        {
+            "destination": destination,
+            "type": "bind",
+            "source": str(bundle / Path(destination).name),
+            "options": ["rbind", "ro", "nosuid", "nodev", "noexec"],
+        }
+        for destination in FILE_MOUNTS
+    ]
+    extra = [
+        {"destination": m.destination, "type": m.kind, "source": m.source, "options": list(m.options)}
+        for m in spec.extra_mounts
+    ]
+    return {
+        "ociVersion": "1.0.2",
+        "process": {
+            "terminal": False,
+            "user": {"uid": user.uid, "gid": user.gid, "additionalGids": list(user.additional_gids)},
+            "args": list(spec.args),
+            "env": spec.effective_env(),
+            "cwd": spec.cwd,
+            "capabilities": {key: list(DEFAULT_CAPABILITIES) for key in ("bounding", "effective", "permitted")},
+            "rlimits": [{"type": "RLIMIT_NOFILE", "hard": limit, "soft": limit}],
+            "noNewPrivileges": False,
+        },
+        "root": {"path": "rootfs", "readonly": False},
+        "hostname": spec.hostname,
+        "mounts": [*_STANDARD_MOUNTS, *file_mounts, *extra],
+        "linux": {
+            "namespaces": namespaces,
+            "maskedPaths": list(MASKED_PATHS),
+            "readonlyPaths": list(READONLY_PATHS),
+            "resources": {"devices": [{"allow": False, "access": "rwm"}]},
+            "cgroupsPath": f"/pybuild/{container_id}",
+        },
+    }
+
+
+def write_bundle(spec: ProcessSpec, user: ResolvedUser, *, bundle: Path, container_id: str) -> Path:
+    """Write ``hosts``, ``resolv.conf`` and ``config.json`` into ``bundle``; return the config's path."""
+    (bundle / "hosts").write_text(hosts_file(spec))
+    try:
+        host_resolv = Path("/etc/resolv.conf").read_text()
+    except OSError:
+        host_resolv = ""
+    (bundle / "resolv.conf").write_text(resolv_conf(host_resolv, spec.network))
+    for name in ("hosts", "resolv.conf"):
+        (bundle / name).chmod(0o644)
+    config = bundle / "config.json"
+    config.write_text(json.dumps(build_config(spec, user, bundle=bundle, container_id=container_id), indent=1))
+    return config

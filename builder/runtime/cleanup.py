@@ -1,0 +1,73 @@
+"""Removing what a killed pybuild left behind: containers, mounts, overlay workdirs, run directories."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from pathlib import Path
+
+from .mounts import mountpoints_under, unmount
+from .runc import delete_container, runc_command
+from .rundir import RUNS, remove_run_dir, runc_root, try_lock
+
+# A run directory still being set up has no lock file for a moment; only much older ones are leftovers.
+_SETUP_GRACE_SECONDS = 60
+
+
+def _runc_containers(state_dir: Path) -> list[str]:
+    if not runc_root(state_dir).is_dir():
+        return []
+    result = subprocess.run(
+        runc_command(state_dir, "list", "--quiet"),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        close_fds=True,
+    )
+    return result.stdout.split() if result.returncode == 0 else []
+
+
+def _clean_run_dir(state_dir: Path, path: Path) -> None:
+    delete_container(state_dir, path.name)
+    for point in mountpoints_under(path):
+        unmount(point)
+    remove_run_dir(path)
+
+
+def cleanup_stale(state_dir: Path) -> list[str]:
+    """Undo what dead processes left under ``state_dir``; return the ids of the run directories removed.
+
+    Safe while other builds use the same ``state_dir``: a run directory whose owner is alive is locked and
+    skipped, as is its container. Idempotent; cheap when there is nothing to do.
+    """
+    state_dir = Path(os.path.abspath(state_dir))
+    runs = state_dir / RUNS
+    removed: list[str] = []
+    live: set[str] = set()
+    entries = sorted(runs.iterdir()) if runs.is_dir() else []
+    for path in entries:
+        name = path.name.removeprefix(".new-")
+        fd = try_lock(path)
+        if fd is None:
+            if (path / "lock").exists():
+                live.add(name)
+                continue
+            try:
+                age = time.time() - path.stat().st_mtime
+            except FileNotFoundError:
+                continue
+            if age < _SETUP_GRACE_SECONDS:
+                live.add(name)
+                continue
+        try:
+            _clean_run_dir(state_dir, path)
+            removed.append(name)
+        finally:
+            if fd is not None:
+                os.close(fd)
+    # Containers whose run directory is already gone (the process died while deleting it).
+    for container_id in _runc_containers(state_dir):
+        if container_id not in live and container_id not in removed:
+            delete_container(state_dir, container_id)
+    return removed

@@ -1,0 +1,99 @@
+"""overlayfs mounts of unpacked layers, with short option strings so hundreds of layers fit.
+
+The mount option string is limited to one page (4096 bytes). Store paths of layers are long, so the run
+directory holds numbered symlinks (``l/0``, ``l/1``, ...) to the lowerdirs, plus ``u`` and ``w`` to the
+upper and work directories, and the mount is made with the run directory as the working directory and
+relative paths: about six bytes per layer, so overlayfs' own limit (500 layers) is reached first.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from .mounts import unmount
+from .rundir import RunDir
+
+#: overlayfs refuses more lower layers than this.
+MAX_LOWERDIRS = 500
+
+# Features that would store changes as redirects or metadata-only copies in the upperdir, which then would
+# not be a plain diff; off explicitly whatever the kernel's defaults are.
+_PLAIN_UPPER = "index=off,redirect_dir=off,metacopy=off"
+
+
+class MountError(OSError):
+    """The overlay could not be mounted (bad layer directory, too many layers, kernel refusal)."""
+
+
+def _workdir_for(upperdir: Path, run: RunDir) -> Path:
+    # overlayfs needs the workdir on the upperdir's filesystem, hence beside it rather than in the run dir.
+    return upperdir.parent / f".{upperdir.name}.{run.id}.work"
+
+
+@contextmanager
+def mount_overlay(run: RunDir, lowerdirs: Sequence[Path], upperdir: Path) -> Iterator[Path]:
+    """Mount the overlay at ``run.path / "rootfs"`` and yield that path; unmounted on exit, whatever happens.
+
+    ``lowerdirs`` are listed top layer first and may be empty (a scratch image). ``upperdir`` is created if
+    missing and receives every change made through the mount; the workdir beside it is removed afterwards.
+    """
+    if len(lowerdirs) > MAX_LOWERDIRS:
+        raise MountError(f"{len(lowerdirs)} layers: overlayfs mounts at most {MAX_LOWERDIRS}")
+    links = run.path / "l"
+    links.mkdir()
+    if not lowerdirs:
+        # overlayfs needs at least one lower layer; an empty one stands in for scratch.
+        empty = run.path / "empty"
+        empty.mkdir()
+        lowerdirs = [empty]
+    for index, lower in enumerate(lowerdirs):
+        if not Path(lower).is_dir():
+            raise MountError(f"layer directory {lower} does not exist")
+        os.symlink(os.path.abspath(lower), links / str(index))
+    upperdir.mkdir(parents=True, exist_ok=True)
+    workdir = _workdir_for(upperdir, run)
+    run.note_workdir(workdir)
+    workdir.mkdir()
+    os.symlink(os.path.abspath(upperdir), run.path / "u")
+    os.symlink(os.path.abspath(workdir), run.path / "w")
+    rootfs = run.path / "rootfs"
+    rootfs.mkdir()
+    lower_option = ":".join(f"l/{index}" for index in range(len(lowerdirs)))
+    options = f"lowerdir={lower_option},upperdir=u,workdir=w,{_PLAIN_UPPER}"
+    try:
+        result = subprocess.run(
+            ["mount", "-t", "overlay", "overlay", "-o", options, "rootfs"],
+            cwd=run.path,
+            capture_output=True,
+            text=True,
+            close_fds=True,
+        )
+        if result.returncode != 0:
+            raise MountError(f"mounting overlay of {len(lowerdirs)} layers failed: {result.stderr.strip()}")
+        yield rootfs
+    finally:
+        try:
+            unmount(rootfs)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+@contextmanager
+def overlay(lowerdirs: Sequence[Path], upperdir: Path, *, state_dir: Path) -> Iterator[Path]:
+    """Mount an overlay of ``lowerdirs`` (top first, may be empty) and ``upperdir``; yield the merged root.
+
+    For steps that write files without running a container (COPY, ADD). Everything is undone on exit, even
+    on an exception or KeyboardInterrupt: the mount, the workdir, the run directory under ``state_dir``.
+    If the process dies instead, `cleanup_stale` (same ``state_dir``) removes what is left.
+    """
+    run = RunDir(state_dir)
+    try:
+        with mount_overlay(run, lowerdirs, upperdir) as rootfs:
+            yield rootfs
+    finally:
+        run.close()

@@ -1,0 +1,170 @@
+"""Running one step's process in a throwaway runc container on an overlay of the parent's layers."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from builder.errors import BuildError
+
+from .bundle import FILE_MOUNTS, write_bundle
+from .overlay import mount_overlay
+from .paths import resolve_in_root
+from .rundir import RunDir, runc_root
+from .spec import ProcessSpec
+from .stubs import record_stubs, remove_stubs
+from .users import resolve_user
+
+_READ_SIZE = 65536
+
+
+class ContainerStartError(BuildError):
+    """runc could not start the step's process (missing executable, bad working directory, ...)."""
+
+
+def runc_binary() -> str:
+    """Path of the runc executable; BuildError if it is not installed."""
+    found = shutil.which("runc") or shutil.which("runc", path="/usr/sbin:/usr/bin:/sbin:/bin")
+    if found is None:
+        raise BuildError("runc is not installed (Debian/Ubuntu: apt-get install runc)")
+    return found
+
+
+def runc_command(state_dir: Path, *args: str, log: Path | None = None) -> list[str]:
+    """A runc command line using our private state root (and a JSON log file, if given)."""
+    command = [runc_binary(), "--root", str(runc_root(state_dir))]
+    if log is not None:
+        command += ["--log", str(log), "--log-format", "json"]
+    return [*command, *args]
+
+
+def delete_container(state_dir: Path, container_id: str) -> None:
+    """Kill and delete container ``container_id`` if it exists; idempotent."""
+    subprocess.run(
+        runc_command(state_dir, "delete", "--force", container_id),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        close_fds=True,
+    )
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    # SIGINT already raises KeyboardInterrupt; SIGTERM would end the process without any cleanup. Handlers
+    # can only be installed from the main thread; elsewhere the caller owns signal handling.
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _ensure_cwd(rootfs: Path, cwd: str) -> None:
+    # As BuildKit's executor: a missing working directory is created 0755 and owned by root.
+    path = resolve_in_root(rootfs, cwd)
+    missing = []
+    while not os.path.lexists(path) and path != rootfs:
+        missing.append(path)
+        path = path.parent
+    for directory in reversed(missing):
+        directory.mkdir()
+        os.chown(directory, 0, 0)
+        directory.chmod(0o755)
+
+
+def _start_error(log: Path) -> str | None:
+    """The error runc logged, if it failed itself rather than the process exiting non-zero."""
+    try:
+        lines = log.read_text(errors="replace").splitlines()
+    except OSError:
+        return None
+    messages = []
+    for line in lines:
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if entry.get("level") in ("error", "fatal"):
+            messages.append(str(entry.get("msg", "")))
+    return messages[-1] if messages else None
+
+
+def _stream(run: RunDir, state_dir: Path, output: Callable[[bytes], None]) -> int:
+    log = run.path / "runc.log"
+    command = runc_command(state_dir, "run", "--bundle", str(run.path), run.id, log=log)
+    # A session of its own: a terminal's Ctrl-C reaches pybuild only, which then kills the container itself.
+    process = subprocess.Popen(
+        command,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        close_fds=True,
+        start_new_session=True,
+    )
+    try:
+        assert process.stdout is not None
+        fd = process.stdout.fileno()
+        while chunk := os.read(fd, _READ_SIZE):
+            output(chunk)
+        status = process.wait()
+    finally:
+        if process.returncode is None:
+            delete_container(state_dir, run.id)
+            process.kill()
+            process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+    if status != 0 and (message := _start_error(log)) is not None:
+        raise ContainerStartError(message)
+    return status
+
+
+def run_step(
+    lowerdirs: Sequence[Path],
+    upperdir: Path,
+    spec: ProcessSpec,
+    *,
+    state_dir: Path,
+    output: Callable[[bytes], None],
+) -> int:
+    """Run ``spec`` in a container whose rootfs is an overlay of ``lowerdirs`` (top first) and ``upperdir``.
+
+    Every change the process makes lands in ``upperdir``, minus the mountpoint stubs (see `stubs`). The
+    process's stdout and stderr, merged, are passed to ``output`` chunk by chunk as they arrive. Returns the
+    exit status (128+N if killed by signal N).
+
+    Raises UserLookupError if ``spec.user`` does not resolve, ContainerStartError if runc cannot start the
+    process, MountError if the overlay cannot be mounted. On SIGINT, or SIGTERM when called from the main
+    thread, the container is killed and everything below is undone before KeyboardInterrupt propagates.
+    In all cases nothing is left behind: no container in runc's state, no mount, no run directory.
+    """
+    state_dir = Path(os.path.abspath(state_dir))
+    with _sigterm_as_interrupt():
+        run = RunDir(state_dir)
+        try:
+            with mount_overlay(run, lowerdirs, upperdir) as rootfs:
+                user = resolve_user(rootfs, spec.user)
+                _ensure_cwd(rootfs, spec.cwd)
+                stubs = record_stubs(rootfs, [*FILE_MOUNTS, *(m.destination for m in spec.extra_mounts)])
+                write_bundle(spec, user, bundle=run.path, container_id=run.id)
+                try:
+                    return _stream(run, state_dir, output)
+                finally:
+                    delete_container(state_dir, run.id)
+                    remove_stubs(rootfs, stubs)
+        finally:
+            run.close()

@@ -1,0 +1,78 @@
+"""Per-container state directories: ``<state_dir>/runs/<id>``, locked while their owner is alive.
+
+A run directory holds everything one container or overlay mount needs on the host side: the short lowerdir
+links, the rootfs mountpoint, the bundle's ``config.json``, the generated ``hosts`` and ``resolv.conf``, and a
+note of the overlay workdir created beside the upperdir. Its ``lock`` file is flock()ed by the owning process
+for the directory's whole life; the kernel drops the lock when that process dies, however it dies, which is
+how `cleanup_stale` tells leftovers from directories in use by a concurrent build.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import secrets
+import shutil
+from pathlib import Path
+
+RUNS = "runs"
+LOCK = "lock"
+WORKDIR_NOTE = "workdir"
+
+
+def runc_root(state_dir: Path) -> Path:
+    """runc's ``--root``: our own, so the host's /run/runc containers are never touched."""
+    return state_dir / "runc"
+
+
+class RunDir:
+    """A fresh, locked run directory. `close` removes it (after the caller has undone its mounts)."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.id = "pybuild-" + secrets.token_hex(8)
+        runs = state_dir / RUNS
+        runs.mkdir(parents=True, exist_ok=True)
+        staging = runs / f".new-{self.id}"
+        staging.mkdir(mode=0o700)
+        # Lock before the directory gets its final name, so cleanup never sees it unlocked.
+        self._lock_fd = os.open(staging / LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+        self.path = runs / self.id
+        os.rename(staging, self.path)
+
+    def note_workdir(self, workdir: Path) -> None:
+        """Record an overlay workdir living outside the run directory, for cleanup after a crash."""
+        (self.path / WORKDIR_NOTE).write_text(str(workdir))
+
+    def close(self) -> None:
+        """Remove the directory and release the lock; idempotent. Mounts inside must already be undone."""
+        if self._lock_fd < 0:
+            return
+        remove_run_dir(self.path)
+        os.close(self._lock_fd)
+        self._lock_fd = -1
+
+
+def remove_run_dir(path: Path) -> None:
+    """Delete a run directory and the overlay workdir it notes (both may be partly gone already)."""
+    try:
+        workdir = Path((path / WORKDIR_NOTE).read_text())
+    except OSError:
+        workdir = None
+    if workdir is not None:
+        shutil.rmtree(workdir, ignore_errors=True)
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def try_lock(path: Path) -> int | None:
+    """Lock run directory ``path`` if nobody holds it: the lock's fd, or None if it is in use or lockless."""
+    try:
+        fd = os.open(path / LOCK, os.O_RDWR | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd

@@ -1,0 +1,101 @@
+"""USER resolution against a rootfs's /etc/passwd and /etc/group, with BuildKit's (runc's) rules.
+
+- ``""`` is root (0:0) with no supplementary groups.
+- ``uid:gid`` (both numeric) is taken as is: no lookup, no supplementary groups.
+- ``name`` or ``uid``: the first passwd entry with that name (or, if numeric, that uid) gives uid, primary
+  gid and the user name; supplementary groups are the groups listing that name as a member. A numeric uid
+  without an entry runs with gid 0; a name without one is an error.
+- ``user:group`` with a non-numeric part: the user as above, the group looked up by name (or gid when
+  numeric; a numeric gid need not exist); no supplementary groups.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from builder.errors import BuildError
+
+from .paths import resolve_in_root
+
+_MAX_ID = 2**31 - 1
+
+
+@dataclass(frozen=True)
+class ResolvedUser:
+    """Numeric identity of the step's process; ``additional_gids`` in /etc/group order."""
+
+    uid: int
+    gid: int
+    additional_gids: tuple[int, ...] = ()
+
+
+class UserLookupError(BuildError):
+    """USER names a user or group that the image does not define."""
+
+
+def _numeric(text: str) -> int | None:
+    if text.isascii() and text.isdigit():
+        return int(text)
+    return None
+
+
+def _read_entries(rootfs: Path, name: str) -> list[list[str]]:
+    """Colon-separated fields of each non-empty line of the rootfs's ``name``; [] if it does not exist."""
+    try:
+        with open(resolve_in_root(rootfs, name), encoding="utf-8", errors="surrogateescape") as f:
+            lines = f.read().splitlines()
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    return [line.strip().split(":") for line in lines if line.strip()]
+
+
+def _field_int(fields: list[str], index: int) -> int | None:
+    return _numeric(fields[index]) if len(fields) > index else None
+
+
+def _check_range(value: int, what: str, spec: str) -> int:
+    if value > _MAX_ID:
+        raise UserLookupError(f"{what} {value} of user {spec!r} is out of range")
+    return value
+
+
+def resolve_user(rootfs: Path, spec: str) -> ResolvedUser:
+    """Resolve USER ``spec`` as described in the module docstring. Raises UserLookupError."""
+    if spec == "":
+        return ResolvedUser(0, 0)
+    user_arg, _, group_arg = spec.partition(":")
+    uid_arg, gid_arg = _numeric(user_arg), _numeric(group_arg)
+    if uid_arg is not None and gid_arg is not None:
+        return ResolvedUser(_check_range(uid_arg, "uid", spec), _check_range(gid_arg, "gid", spec))
+
+    uid, gid, matched_name = 0, 0, ""
+    for fields in _read_entries(rootfs, "/etc/passwd"):
+        entry_uid = _field_int(fields, 2)
+        if (uid_arg is not None and entry_uid == uid_arg) or (uid_arg is None and fields[0] == user_arg):
+            matched_name = fields[0]
+            uid = entry_uid if entry_uid is not None else 0
+            gid = _field_int(fields, 3) or 0
+            break
+    else:
+        if uid_arg is None:
+            raise UserLookupError(f"unable to find user {user_arg}: no matching entries in passwd file")
+        uid = _check_range(uid_arg, "uid", spec)
+
+    if not group_arg and not matched_name:
+        return ResolvedUser(uid, gid)
+    groups = _read_entries(rootfs, "/etc/group")
+    if group_arg:
+        for fields in groups:
+            entry_gid = _field_int(fields, 2)
+            if (gid_arg is not None and entry_gid == gid_arg) or (gid_arg is None and fields[0] == group_arg):
+                return ResolvedUser(uid, entry_gid if entry_gid is not None else 0)
+        if gid_arg is None:
+            raise UserLookupError(f"unable to find group {group_arg}: no matching entries in group file")
+        return ResolvedUser(uid, _check_range(gid_arg, "gid", spec))
+    additional = []
+    for fields in groups:
+        members = fields[3].split(",") if len(fields) > 3 else []
+        if matched_name in members:
+            additional.append(_field_int(fields, 2) or 0)
+    return ResolvedUser(uid, gid, tuple(additional))
