@@ -188,29 +188,22 @@ def _copy_and_mount_deps(stage: Stage, names: Mapping[str, int], count: int) -> 
         if isinstance(ins, Copy):
             for flag in ins.flags:
                 if flag.name == "from" and flag.value:
-                    deps.append(_source(stage, ins, "COPY --from", flag.value, flag.span, names, count, True))
+                    deps.append(_source(stage, "COPY --from", flag.value, flag.span, names, count))
         elif isinstance(ins, Run):
             for flag in ins.flags:
                 if flag.name == "mount" and flag.value:
                     value = mount_fields(flag.value).get("from")
                     if value:
-                        deps.append(_source(stage, ins, "RUN --mount", value, flag.span, names, count, False))
+                        deps.append(_source(stage, "RUN --mount", value, flag.span, names, count))
     return tuple(deps)
 
 
-def _source(
-    stage: Stage,
-    ins: Instruction,
-    via: str,
-    value: str,
-    span: Span,
-    names: Mapping[str, int],
-    count: int,
-    allow_index: bool,
-) -> Dependency:
-    written = f"{via}={value}" if via == "COPY --from" else f"{via} from={value}"
+def _source(stage: Stage, via: str, value: str, span: Span, names: Mapping[str, int], count: int) -> Dependency:
+    """Resolve one ``--from``/``from=`` value: a stage index (COPY only), a stage name, scratch, or an image."""
+    copy = via == "COPY --from"
+    written = f"{via}={value}" if copy else f"{via} from={value}"
     index: int | None = None
-    if allow_index and _INDEX.match(value):
+    if copy and _INDEX.match(value):
         index = int(value)
         if not 0 <= index < count:
             raise PlanError(f"{written}: invalid stage index {index} (stages are 0 to {count - 1})", span)
@@ -219,19 +212,24 @@ def _source(
     if index == stage.index:
         raise PlanError(f"{written} refers to the stage it is in ({stage.label})", span)
     if index is not None:
-        return Dependency(SourceKind.STAGE, value, via, ins.span, index)
+        return Dependency(SourceKind.STAGE, value, via, span, index)
     if value == "scratch":
-        return Dependency(SourceKind.SCRATCH, value, via, ins.span)
+        return Dependency(SourceKind.SCRATCH, value, via, span)
     problem = _image_ref_problem(value)
     if problem:
         raise PlanError(f"{written}: no stage has this name, and {problem}", span)
-    return Dependency(SourceKind.IMAGE, value, via, ins.span)
+    return Dependency(SourceKind.IMAGE, value, via, span)
 
 
 def _reject_cycles(stages: list[Stage]) -> None:
-    """Raise on the first dependency cycle found, located at the edge that closes it."""
+    """Raise on the first dependency cycle found.
+
+    The error points at the cycle's first reference to a later stage: FROM can only name earlier stages, so
+    every cycle has one, and it is the line to change.
+    """
     state = [0] * len(stages)  # 0 unvisited, 1 on the current path, 2 finished
     path: list[int] = []
+    edges: list[Dependency] = []  # edges[i] leads from path[i] to path[i + 1]
 
     def visit(index: int) -> None:
         state[index] = 1
@@ -240,11 +238,16 @@ def _reject_cycles(stages: list[Stage]) -> None:
             if dep.stage is None:
                 continue
             if state[dep.stage] == 1:
-                cycle = path[path.index(dep.stage) :] + [dep.stage]
+                start = path.index(dep.stage)
+                cycle = path[start:] + [dep.stage]
                 shown = " -> ".join(stages[i].label for i in cycle)
-                raise PlanError(f"circular dependency between stages: {shown}", dep.span)
+                loop = [*edges[start:], dep]
+                forward = next(e for i, e in zip(cycle, loop, strict=False) if (e.stage or 0) >= i)
+                raise PlanError(f"circular dependency between stages: {shown}", forward.span)
             if state[dep.stage] == 0:
+                edges.append(dep)
                 visit(dep.stage)
+                edges.pop()
         path.pop()
         state[index] = 2
 
