@@ -96,7 +96,8 @@ def _merge_index(sink: DirSink, manifests: list[dict]) -> list[dict]:
 def write_docker_archive(store, entries: Sequence[Entry], sink: TarSink | DirSink) -> list[dict]:
     """Write a docker-archive holding ``entries`` into ``sink``; returns the ``manifest.json`` list written.
 
-    ``RepoTags`` are the familiar names (``busybox:latest``), as ``docker save`` writes them.
+    ``RepoTags`` are full names (``docker.io/library/busybox:latest``): ``docker load`` shortens them as
+    usual, and ``podman load`` then names the image as pybuild does (it reads a short name as ``localhost/…``).
     """
     written: set[str] = set()
     manifest_json: list[dict] = []
@@ -113,7 +114,7 @@ def write_docker_archive(store, entries: Sequence[Entry], sink: TarSink | DirSin
                 written.add(name)
                 _write_uncompressed_layer(store, sink, name, layer, diff_id)
         manifest_json.append(
-            {"Config": config_name, "RepoTags": [ref.familiar() for ref in names], "Layers": layer_names}
+            {"Config": config_name, "RepoTags": [str(ref) for ref in names], "Layers": layer_names}
         )
     sink.add_bytes("manifest.json", json.dumps(manifest_json, separators=(",", ":")).encode())
     return manifest_json

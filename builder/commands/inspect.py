@@ -1,0 +1,101 @@
+"""``pybuild inspect IMAGE...``: an image's config, manifest and digests as JSON.
+
+Prints a JSON list with one object per image: Docker's fields (``Id`` = config digest, ``RepoTags``,
+``Created``, ``Architecture``, ``Os``, ``Config``, ``RootFS``, ``Size``…) plus ``Digest`` (the manifest
+digest), ``Manifest`` and ``ImageConfig`` (the documents as stored). ``-f '{{.Config.Cmd}}'`` prints one
+field per image instead (``{{json .X}}`` for JSON).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+
+_FIELD_RE = re.compile(r"\{\{\s*(json\s+)?\.([\w.]*)\s*\}\}")
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("images", nargs="+", metavar="IMAGE", help="name, name:tag, digest or image ID")
+    parser.add_argument("-f", "--format", help="print fields with a template: '{{.Config.Env}}', '{{json .}}'")
+
+
+def describe(store, image, sizes) -> dict:
+    """The JSON object ``inspect`` prints for one image."""
+    from builder.oci.image import tags_of
+    from builder.refs import familiar
+
+    config = image.config
+    doc = {
+        "Id": image.id,
+        "Digest": image.manifest_digest,
+        "RepoTags": [familiar(tag) for tag in tags_of(store, image.manifest_digest)],
+        "Created": config.get("created", ""),
+        "Author": config.get("author", ""),
+        "Comment": config.get("comment", ""),
+        "Architecture": config.get("architecture", ""),
+        "Os": config.get("os", ""),
+    }
+    if config.get("variant"):
+        doc["Variant"] = config["variant"]
+    doc.update(
+        {
+            "Config": config.get("config") or {},
+            "RootFS": config.get("rootfs") or {},
+            "History": config.get("history") or [],
+            "Size": sizes.image_size(image),
+            "ManifestMediaType": image.manifest.get("mediaType", ""),
+            "Manifest": image.manifest,
+            "ImageConfig": config,
+        }
+    )
+    return doc
+
+
+def _go_text(value) -> str:
+    if value is None:
+        return "<no value>"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "[" + " ".join(_go_text(item) for item in value) + "]"
+    if isinstance(value, dict):
+        return "map[" + " ".join(f"{key}:{_go_text(item)}" for key, item in sorted(value.items())) + "]"
+    return str(value)
+
+
+def render_template(template: str, doc: dict) -> str:
+    """Substitute ``{{.A.B}}`` / ``{{json .A}}`` fields of ``doc`` (a missing field prints ``<no value>``)."""
+
+    def field(match: re.Match) -> str:
+        value = doc
+        for part in filter(None, match.group(2).split(".")):
+            value = value.get(part) if isinstance(value, dict) else None
+        return json.dumps(value) if match.group(1) else _go_text(value)
+
+    return _FIELD_RE.sub(field, template)
+
+
+def run(args: argparse.Namespace) -> int:
+    from builder.errors import BuildError, render
+    from builder.oci.display import LayerSizes
+    from builder.oci.image import load_image
+    from builder.store import Store
+
+    store = Store.open(args.root)
+    sizes = LayerSizes(store)
+    docs, failed = [], False
+    for name in args.images:
+        try:
+            docs.append(describe(store, load_image(store, name), sizes))
+        except BuildError as error:
+            failed = True
+            import sys
+
+            print(render(error), file=sys.stderr)
+    if args.format:
+        for doc in docs:
+            print(render_template(args.format, doc))
+    else:
+        print(json.dumps(docs, indent=4))
+    return 1 if failed else 0

@@ -1,0 +1,81 @@
+"""``pybuild save IMAGE... [-o FILE] [--format docker|oci|oci-dir]``: write images to an archive.
+
+``docker`` (default) writes a docker-archive tar that ``docker load`` and ``podman load`` read; ``oci`` an OCI
+image layout tar (what ``docker buildx build --output type=oci`` writes); ``oci-dir`` the same layout as a
+directory (also chosen by ``--format oci`` with ``-o`` naming an existing directory). Images named by tag are
+saved under that name; images named by ID or digest are saved without one. A tar is written to a temp file
+beside FILE and renamed when complete, so a failed save leaves no partial archive. Without ``-o`` the tar goes
+to standard output, which must not be a terminal.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+FORMATS = ("docker", "oci", "oci-dir")
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("images", nargs="+", metavar="IMAGE", help="name, name:tag, digest or image ID")
+    parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE (a directory for oci-dir)")
+    parser.add_argument("--format", choices=FORMATS, default="docker", help="archive format (default: docker)")
+
+
+def _entries(store, names: list[str]) -> list:
+    from builder.oci.image import resolve
+    from builder.refs import parse_ref
+
+    by_digest: dict[str, tuple] = {}
+    for name in names:
+        image, tag_key = resolve(store, name)
+        entry = by_digest.setdefault(image.manifest_digest, (image, []))
+        if tag_key is not None and all(ref.tag_key != tag_key for ref in entry[1]):
+            entry[1].append(parse_ref(tag_key))
+    return list(by_digest.values())
+
+
+def run(args: argparse.Namespace) -> int:
+    import os
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    from builder.errors import UsageError
+    from builder.oci.archive import DirSink, TarSink
+    from builder.oci.export import write_docker_archive, write_oci
+    from builder.store import Store
+
+    store = Store.open(args.root)
+    entries = _entries(store, args.images)
+    fmt = args.format
+    if fmt == "oci" and args.output and Path(args.output).is_dir():
+        fmt = "oci-dir"
+    write = write_docker_archive if fmt == "docker" else write_oci
+    if fmt == "oci-dir":
+        if not args.output:
+            raise UsageError("--format oci-dir needs -o DIRECTORY")
+        write(store, entries, DirSink(Path(args.output)))
+        return 0
+    if not args.output:
+        if sys.stdout.isatty():
+            raise UsageError(
+                "refusing to write an archive to a terminal", hint="use -o FILE or redirect the output"
+            )
+        sink = TarSink(sys.stdout.buffer)
+        write(store, entries, sink)
+        sink.close()
+        sys.stdout.buffer.flush()
+        return 0
+    target = Path(args.output)
+    fd, tmp = tempfile.mkstemp(dir=target.parent if str(target.parent) else ".", prefix=f".{target.name}.")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            sink = TarSink(out)
+            write(store, entries, sink)
+            sink.close()
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return 0

@@ -1,0 +1,24 @@
+"""``pybuild tag SOURCE TARGET``: give an image another name (``TARGET`` is a name with an optional tag)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("source", metavar="SOURCE_IMAGE", help="name, name:tag, digest or image ID")
+    parser.add_argument("target", metavar="TARGET_IMAGE", help="new name, NAME[:TAG]")
+
+
+def run(args: argparse.Namespace) -> int:
+    from builder.oci.image import resolve
+    from builder.refs import RefError, parse_ref
+    from builder.store import Store
+
+    target = parse_ref(args.target)
+    if target.digest is not None:
+        raise RefError(f"refusing to create a tag with a digest reference: {args.target}")
+    store = Store.open(args.root)
+    image, _ = resolve(store, args.source)
+    store.set_tag(target.tag_key, image.manifest_digest)
+    return 0

@@ -1,0 +1,1 @@
+"""Helpers shared by test packages: test images and the independent clients that check them."""
