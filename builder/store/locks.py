@@ -93,31 +93,31 @@ class Session:
         self._fd = None
 
 
-def sweep(tmp_dir: Path, locks_dir: Path) -> list[str]:
-    """Remove what crashed processes left in ``tmp_dir``; returns the names removed.
+def mark_dead(tmp_dir: Path) -> list[str]:
+    """Rename each dead session in ``tmp_dir`` to ``dead-…`` and unlink stray files; returns the names.
 
-    Under the exclusive store lock, each session directory whose flock can be taken (its owner is gone) is
-    renamed to ``dead-…``, and stray files are unlinked. The dead directories are then deleted outside the
-    lock, so other processes are not held up by a large deletion; a sweeper that dies half-way leaves
-    ``dead-…`` names that the next sweep deletes.
+    The caller holds the exclusive `GLOBAL_LOCK`, so no session is half-created. A session whose flock can
+    be taken belongs to a process that is gone; a locked one belongs to a live process and is left alone.
     """
     removed: list[str] = []
-    with file_lock(locks_dir, GLOBAL_LOCK):
-        for entry in os.scandir(tmp_dir):
-            if entry.name.startswith(_DEAD):
-                continue
-            if not entry.is_dir(follow_symlinks=False):
-                os.unlink(entry.path)
-                removed.append(entry.name)
-                continue
-            if _owner_alive(entry.path):
-                continue
+    for entry in os.scandir(tmp_dir):
+        if entry.name.startswith(_DEAD):
+            continue
+        if not entry.is_dir(follow_symlinks=False):
+            os.unlink(entry.path)
+            removed.append(entry.name)
+        elif not _owner_alive(entry.path):
             os.rename(entry.path, tmp_dir / f"{_DEAD}{secrets.token_hex(8)}")
             removed.append(entry.name)
+    return removed
+
+
+def remove_dead(tmp_dir: Path) -> None:
+    """Delete the ``dead-…`` directories in ``tmp_dir``. Needs no lock: nobody uses them any more, and a
+    deleter that dies half-way leaves names the next one finishes."""
     for entry in os.scandir(tmp_dir):
         if entry.name.startswith(_DEAD):
             remove_tree(Path(entry.path))
-    return removed
 
 
 def _owner_alive(path: str) -> bool:

@@ -15,7 +15,7 @@ from builder.store.blobs import BlobWriter, open_verified
 from builder.store.errors import BlobNotFound, StoreError
 from builder.store.fsutil import atomic_write
 from builder.store.layers import LayersMixin
-from builder.store.locks import Session, file_lock, sweep
+from builder.store.locks import GLOBAL_LOCK, Session, file_lock, mark_dead, remove_dead
 from builder.store.records import RecordsMixin
 
 LAYOUT_VERSION = 1
@@ -60,15 +60,18 @@ class Store(LayersMixin, RecordsMixin):
         processes left behind. Raises `StoreError` if the directory is not usable as a store."""
         store = cls(Path(root).absolute() if root is not None else default_root().absolute())
         try:
-            store._create_layout()
-            store.recovered = sweep(store._tmp, store._locks)
+            for d in (store._blobs, store._layers, store._layerinfo, store._cache, store._locks, store._tmp):
+                d.mkdir(parents=True, exist_ok=True)
+            # Exclusive: a sweep must not see a session half-created, nor a layout.json being written.
+            with file_lock(store._locks, GLOBAL_LOCK):
+                store._check_layout()
+                store.recovered = mark_dead(store._tmp)
+            remove_dead(store._tmp)
         except PermissionError as exc:
             raise StoreError(f"cannot use store at {store.root}: {exc.strerror} ({exc.filename})") from None
         return store
 
-    def _create_layout(self) -> None:
-        for d in (self._blobs, self._layers, self._layerinfo, self._cache, self._locks, self._tmp):
-            d.mkdir(parents=True, exist_ok=True)
+    def _check_layout(self) -> None:
         layout = self.root / "layout.json"
         try:
             version = json.loads(layout.read_text()).get("version")
