@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from subprocess import CompletedProcess
 
 BUSYBOX = Path("/bin/busybox")
 RUNC = "/usr/sbin/runc"
@@ -25,7 +26,8 @@ def busybox_rootfs(dest: Path) -> Path:
         (dest / directory).mkdir(exist_ok=True)
     os.chmod(dest / "tmp", 0o1777)
     shutil.copy2(BUSYBOX, dest / "bin" / "busybox")
-    applets = subprocess.run([str(BUSYBOX), "--list"], check=True, capture_output=True, text=True).stdout.split()
+    listing = subprocess.run([str(BUSYBOX), "--list"], check=True, capture_output=True, text=True)
+    applets = listing.stdout.split()
     for applet in applets:
         if applet == "busybox" or "/" in applet:
             continue
@@ -37,24 +39,25 @@ def busybox_rootfs(dest: Path) -> Path:
     return dest
 
 
-def pybuild(root: Path, *args: str, input: bytes | None = None, check: bool = True) -> subprocess.CompletedProcess:
-    """Run the ``pybuild`` CLI (this checkout) with the store at ``root``; output captured as text."""
+def pybuild(root: Path, *args: str, stdin: bytes | None = None, check: bool = True) -> CompletedProcess:
+    """Run the ``pybuild`` CLI (this checkout) in a child process with the store at ``root``; ``stdout`` and
+    ``stderr`` of the result are bytes. Raises AssertionError on a non-zero exit when ``check``."""
     result = subprocess.run(
         [sys.executable, "-m", "builder", "--root", str(root), *args],
-        input=input.decode() if input is not None else None,
+        input=stdin,
         capture_output=True,
-        text=True,
         cwd=Path(__file__).resolve().parents[2],
     )
     if check and result.returncode != 0:
-        raise AssertionError(f"pybuild {' '.join(args)} failed ({result.returncode}):\n{result.stderr}")
+        message = result.stderr.decode()
+        raise AssertionError(f"pybuild {' '.join(args)} failed ({result.returncode}):\n{message}")
     return result
 
 
 def import_busybox(root: Path, ref: str, workdir: Path) -> str:
     """``pybuild import`` a fresh busybox rootfs as ``ref`` into the store at ``root``; returns the image ID."""
     rootfs = busybox_rootfs(workdir / "busybox-rootfs")
-    return pybuild(root, "import", str(rootfs), ref).stdout.strip()
+    return pybuild(root, "import", str(rootfs), ref).stdout.decode().strip()
 
 
 class Podman:
@@ -83,7 +86,7 @@ class Podman:
             str(base / "tmp"),
         ]
 
-    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    def run(self, *args: str, check: bool = True) -> CompletedProcess:
         result = subprocess.run([*self.prefix, *args], capture_output=True, text=True, env=self.env)
         if check and result.returncode != 0:
             raise AssertionError(f"podman {' '.join(args)} failed ({result.returncode}):\n{result.stderr}")
