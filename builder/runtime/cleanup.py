@@ -7,7 +7,6 @@ import subprocess
 import time
 from pathlib import Path
 
-from .mounts import mountpoints_under, unmount
 from .runc import delete_container, runc_command
 from .rundir import RUNS, remove_run_dir, runc_root, try_lock
 
@@ -30,8 +29,6 @@ def _runc_containers(state_dir: Path) -> list[str]:
 
 def _clean_run_dir(state_dir: Path, path: Path) -> None:
     delete_container(state_dir, path.name)
-    for point in mountpoints_under(path):
-        unmount(point)
     remove_run_dir(path)
 
 

@@ -12,9 +12,10 @@ import os
 import shutil
 import subprocess
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
+from .guard import signals_deferred, sigterm_as_interrupt
 from .mounts import unmount
 from .rundir import RunDir
 
@@ -91,9 +92,14 @@ def overlay(lowerdirs: Sequence[Path], upperdir: Path, *, state_dir: Path) -> It
     on an exception or KeyboardInterrupt: the mount, the workdir, the run directory under ``state_dir``.
     If the process dies instead, `cleanup_stale` (same ``state_dir``) removes what is left.
     """
-    run = RunDir(state_dir)
-    try:
-        with mount_overlay(run, lowerdirs, upperdir) as rootfs:
-            yield rootfs
-    finally:
-        run.close()
+    with sigterm_as_interrupt():
+        run = RunDir(state_dir)
+        mount = ExitStack()
+        try:
+            yield mount.enter_context(mount_overlay(run, lowerdirs, upperdir))
+        finally:
+            with signals_deferred():
+                try:
+                    mount.close()
+                finally:
+                    run.close()

@@ -5,16 +5,15 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
-import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from pathlib import Path
 
 from builder.errors import BuildError
 
 from .bundle import FILE_MOUNTS, write_bundle
+from .guard import signals_deferred, sigterm_as_interrupt
 from .overlay import mount_overlay
 from .paths import resolve_in_root
 from .rundir import RunDir, runc_root
@@ -53,24 +52,6 @@ def delete_container(state_dir: Path, container_id: str) -> None:
         capture_output=True,
         close_fds=True,
     )
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
-@contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    # SIGINT already raises KeyboardInterrupt; SIGTERM would end the process without any cleanup. Handlers
-    # can only be installed from the main thread; elsewhere the caller owns signal handling.
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGTERM, _interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _ensure_cwd(rootfs: Path, cwd: str) -> None:
@@ -153,18 +134,26 @@ def run_step(
     In all cases nothing is left behind: no container in runc's state, no mount, no run directory.
     """
     state_dir = Path(os.path.abspath(state_dir))
-    with _sigterm_as_interrupt():
+    with sigterm_as_interrupt():
         run = RunDir(state_dir)
+        mount = ExitStack()
+        rootfs, stubs, created = None, [], False
         try:
-            with mount_overlay(run, lowerdirs, upperdir) as rootfs:
-                user = resolve_user(rootfs, spec.user)
-                _ensure_cwd(rootfs, spec.cwd)
-                stubs = record_stubs(rootfs, [*FILE_MOUNTS, *(m.destination for m in spec.extra_mounts)])
-                write_bundle(spec, user, bundle=run.path, container_id=run.id)
-                try:
-                    return _stream(run, state_dir, output)
-                finally:
-                    delete_container(state_dir, run.id)
-                    remove_stubs(rootfs, stubs)
+            rootfs = mount.enter_context(mount_overlay(run, lowerdirs, upperdir))
+            user = resolve_user(rootfs, spec.user)
+            _ensure_cwd(rootfs, spec.cwd)
+            stubs = record_stubs(rootfs, [*FILE_MOUNTS, *(m.destination for m in spec.extra_mounts)])
+            write_bundle(spec, user, bundle=run.path, container_id=run.id)
+            created = True
+            return _stream(run, state_dir, output)
         finally:
-            run.close()
+            with signals_deferred():
+                try:
+                    if created:
+                        delete_container(state_dir, run.id)
+                        remove_stubs(rootfs, stubs)
+                finally:
+                    try:
+                        mount.close()
+                    finally:
+                        run.close()

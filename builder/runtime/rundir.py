@@ -15,6 +15,8 @@ import secrets
 import shutil
 from pathlib import Path
 
+from .mounts import mountpoints_under, unmount
+
 RUNS = "runs"
 LOCK = "lock"
 WORKDIR_NOTE = "workdir"
@@ -54,7 +56,13 @@ class RunDir:
 
 
 def remove_run_dir(path: Path) -> None:
-    """Delete a run directory and the overlay workdir it notes (both may be partly gone already)."""
+    """Delete a run directory and the overlay workdir it notes (both may be partly gone already).
+
+    Whatever is still mounted inside is unmounted first (lazily if busy): deleting through a live overlay
+    would wipe the upperdir. Raises OSError, deleting nothing, if a mount cannot be undone.
+    """
+    for point in mountpoints_under(path):
+        unmount(point)
     try:
         workdir = Path((path / WORKDIR_NOTE).read_text())
     except OSError:
