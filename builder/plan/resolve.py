@@ -100,7 +100,9 @@ class Resolver:
         With ``expand`` False every word is kept as written (how the outline shows stages the build skips).
         Raises the located `ExpansionError` of the first word that fails (``${v:?msg}``).
         """
-        env = self.start_env(stage, image_env) if env is None else env
+        if env is None:
+            # Words kept as written need no environment, and a skipped base stage must not be expanded.
+            env = self.start_env(stage, image_env) if expand else {}
         record = image_env is None and self.plan.root_kind(stage) is SourceKind.IMAGE
         yield Step(self._from(stage), dict(env))
         for instruction in stage.instructions:

@@ -142,3 +142,13 @@ def test_platform_parsing_normalises_like_containerd():
     assert str(Platform.parse("arm64")) == "linux/arm64"
     with pytest.raises(PlanError):
         Platform.parse("linux/amd64/v2/x")
+
+
+def test_skipped_stages_are_kept_as_written_even_on_a_skipped_base():
+    bf = buildfile(
+        FROM(1, "alpine", "a"), WORKDIR(2, "${X:?}"), FROM(3, "a", "b"), WORKDIR(4, "$Y"), FROM(5, "alpine")
+    )  # fmt: skip
+    p = plan(bf, platform=AMD64)
+    assert [s.needed for s in p.stages] == [False, False, True]
+    steps = list(Resolver(p).steps(p.stages[1], expand=False))
+    assert steps[-1].resolved.args == ("$Y",) and not steps[-1].resolved.expanded
