@@ -137,7 +137,12 @@ class Applier:
         if self.flatten:
             if st is not None:
                 self._hide_lower(rel, st)
-        elif st is None and rel not in self.created and rel not in self.ancestors:
+        elif rel in self.created or rel in self.ancestors:
+            # The layer has its own entry here; over a directory, the whiteout still hides the lower one's
+            # content, which in overlay form is an opaque directory.
+            if st is not None and stat.S_ISDIR(st.st_mode):
+                mark_opaque(path)
+        elif st is None:
             make_whiteout(path)
 
     def opaque(self, rel: bytes) -> None:

@@ -39,11 +39,13 @@ def listing(root: Path | str, *, dir_mtimes: bool = True) -> dict[bytes, tuple]:
                 link = os.readlink(path)
             elif stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
                 rdev = (os.major(st.st_rdev), os.minor(st.st_rdev))
-            xattrs = tuple(sorted((n, os.getxattr(path, n, follow_symlinks=False)) for n in os.listxattr(path, follow_symlinks=False)))
+            names = os.listxattr(path, follow_symlinks=False)
+            xattrs = tuple(sorted((n, os.getxattr(path, n, follow_symlinks=False)) for n in names))
             mtime = st.st_mtime_ns // 1_000_000_000
             if stat.S_ISDIR(st.st_mode) and not dir_mtimes:
                 mtime = None
-            rows[rel] = (kind, stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid, content, link, rdev, xattrs, mtime)
+            mode = stat.S_IMODE(st.st_mode)
+            rows[rel] = (kind, mode, st.st_uid, st.st_gid, content, link, rdev, xattrs, mtime)
     for group in inodes.values():
         if len(group) > 1:
             for rel in group:

@@ -29,7 +29,9 @@ owners = st.sampled_from([0, 1, 1000, 65534, 3_000_000])  # 3_000_000 needs a PA
 mtimes = st.sampled_from([0, 1, 1_234_567_890, 1_700_000_000, 2**33 + 7, -86_400])  # last two need PAX
 file_modes = st.sampled_from([0o644, 0o755, 0o600, 0o000, 0o4755, 0o2755, 0o6711, 0o1777, 0o7777])
 dir_modes = st.sampled_from([0o755, 0o700, 0o1777, 0o2775, 0o555])
-trusted_xattrs = st.dictionaries(st.sampled_from(["trusted.t1", "trusted.t2"]), st.binary(max_size=40), max_size=2)
+trusted_xattrs = st.dictionaries(
+    st.sampled_from(["trusted.t1", "trusted.t2"]), st.binary(max_size=40), max_size=2
+)
 any_xattrs = st.dictionaries(
     st.sampled_from(["user.a", "user.long." + "k" * 60, "trusted.t1"]), st.binary(max_size=300), max_size=3
 )
@@ -82,9 +84,8 @@ def test_apply_of_written_layer_reproduces_the_tree(tree, compression, data):
         dest.mkdir()
         made = build(src, tree)
         dirs = [Path(d) for d, _, _ in os.walk(src)]
-        for index, directory, name in data.draw(
-            st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 10**6), names), max_size=4) if made else st.just([])
-        ):
+        links = st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 10**6), names), max_size=4)
+        for index, directory, name in data.draw(links if made else st.just([])):
             link = dirs[directory % len(dirs)] / name
             if not os.path.lexists(link):
                 mtime = os.lstat(link.parent).st_mtime_ns
