@@ -15,7 +15,8 @@ On-disk layout (``<root>`` is ``--root``, ``$PYBUILD_ROOT``, ``/var/lib/pybuild`
     tags.json                      {"tags": {"name:tag": "sha256:<manifest>"}}
     cache/<hh>/<key>.json          cache index: a JSON record per hex key (hh: the key's first two digits)
     locks/<name>                   flock files: "store" (sessions vs. recovery sweep), "tags", "layerinfo",
-                                   "layer-<hex>" (one layer being unpacked), and any name callers choose
+                                   "layer-<hex>" (one layer being unpacked), "gc" (held shared by writers,
+                                   exclusive by `Store.gc`), and any name callers choose
     tmp/s-XXXXXXXX/                one process's scratch session: temp files and staging dirs; the process
                                    holds an exclusive flock on the directory while it lives
     tmp/dead-XXXXXXXX/             scratch of a dead process (or a removed layer) being deleted
@@ -32,6 +33,8 @@ How writes stay safe:
 - `Store.open` sweeps ``tmp/`` under the exclusive "store" lock: a session whose flock can be taken belongs
   to a dead process and is deleted, never reused; locked sessions belong to live processes and are left
   alone. Deleting never follows symlinks or crosses into a mount left below a staging dir.
+- `Store.gc` deletes blobs and layers that no tag, cache record or reachable JSON document names (see
+  `builder.store.gc`); `Store.verify` reports damage without repairing it.
 """
 
 from builder.store.blobs import BlobWriter

@@ -183,6 +183,12 @@ class Store(LayersMixin, RecordsMixin):
 
         return verify(self)
 
+    def gc(self, *, extra_roots=frozenset(), grace_seconds: float = 3600, dry_run: bool = False):
+        """Delete unreachable blobs and layers; returns a `GcReport` (see `builder.store.gc`)."""
+        from builder.store.gc import gc
+
+        return gc(self, extra_roots=set(extra_roots), grace_seconds=grace_seconds, dry_run=dry_run)
+
     # -- locks ---------------------------------------------------------------------------------------------
 
     def lock(self, name: str, shared: bool = False, *, blocking: bool = True) -> AbstractContextManager[None]:

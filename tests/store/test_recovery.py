@@ -114,14 +114,31 @@ def test_symlinks_in_a_dead_session_are_not_followed(tmp_path):
     assert (outside / "file").read_text() == "keep"
 
 
+def test_deep_and_unreadable_leftovers_are_removed(tmp_path):
+    root = tmp_path / "store"
+    Store.open(root).close()
+    deep = root / "tmp" / "s-crashed"
+    deep.mkdir()
+    os.mkfifo(deep / "fifo")
+    (deep / "work").mkdir(mode=0)  # what an overlay workdir looks like
+    for _ in range(1200):  # deeper than Python's recursion limit
+        deep = deep / "d"
+        deep.mkdir()
+    (deep / "f").write_text("x")
+    Store.open(root)
+    assert os.listdir(root / "tmp") == []
+
+
 def test_default_root(monkeypatch, tmp_path):
     monkeypatch.setenv("PYBUILD_ROOT", str(tmp_path / "from-env"))
     assert default_root() == tmp_path / "from-env"
     assert Store.open().root == tmp_path / "from-env"
     monkeypatch.delenv("PYBUILD_ROOT")
     monkeypatch.setenv("HOME", str(tmp_path))
-    expected = Path("/var/lib/pybuild") if os.geteuid() == 0 else tmp_path / ".local/share/pybuild"
-    assert default_root() == expected
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    assert default_root() == Path("/var/lib/pybuild")
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    assert default_root() == tmp_path / ".local/share/pybuild"
 
 
 def test_a_store_with_another_layout_version_is_refused(tmp_path):

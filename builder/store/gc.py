@@ -1,0 +1,116 @@
+"""`Store.gc`: delete blobs and unpacked layers nothing refers to.
+
+Reachability is generic, so the store needs to know no document schema: the roots are the tag targets,
+every ``sha256:<hex>`` string anywhere in a cache record, and any extra roots the caller names; from a
+reachable blob that is a small JSON document (a manifest, index or image config), every ``sha256:<hex>``
+string in it is reachable too (descriptor digests, ``rootfs.diff_ids``). A reachable diff_id keeps its
+unpacked layer and the compressed blobs recorded for it.
+
+Safety against concurrent writers: a process that adds content it will reference later (a build, a pull,
+a load) holds ``store.lock(GC_LOCK, shared=True)`` meanwhile; gc takes it exclusive. Independently, nothing
+younger than ``grace_seconds`` is deleted, which protects writers that do not take the lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from builder.store import digest as dg
+
+if TYPE_CHECKING:
+    from builder.store.store import Store
+
+#: Held shared by processes adding content, exclusive by gc.
+GC_LOCK = "gc"
+_JSON_MAX = 4 << 20
+_DIGEST_IN_TEXT = re.compile(r"sha256:[0-9a-f]{64}")
+
+
+@dataclass
+class GcReport:
+    """What gc removed (or, for a dry run, would remove) and how many bytes of blobs that frees."""
+
+    blobs: list[str] = field(default_factory=list)
+    layers: list[str] = field(default_factory=list)
+    blob_bytes: int = 0
+
+
+def gc(
+    store: Store,
+    *,
+    extra_roots: set[str] | frozenset[str] = frozenset(),
+    grace_seconds: float = 3600,
+    dry_run: bool = False,
+) -> GcReport:
+    """Remove unreachable blobs and layers older than ``grace_seconds``; see the module docstring."""
+    report = GcReport()
+    with store.lock(GC_LOCK):
+        reachable = _reachable(store, set(extra_roots))
+        cutoff = time.time() - grace_seconds
+        for digest in store.blobs():
+            path = store.root / "blobs" / dg.ALGORITHM / dg.hex_of(digest)
+            st = _stat(path)
+            if digest in reachable or st is None or st.st_mtime > cutoff:
+                continue
+            report.blobs.append(digest)
+            report.blob_bytes += st.st_size
+            if not dry_run:
+                store.remove_blob(digest)
+        for diff_id in store.layers():
+            st = _stat(store.root / "layers" / dg.ALGORITHM / dg.hex_of(diff_id))
+            if diff_id in reachable or st is None or st.st_mtime > cutoff:
+                continue
+            report.layers.append(diff_id)
+            if not dry_run:
+                store.remove_layer(diff_id)
+                _unlink(store.root / "layerinfo" / dg.ALGORITHM / f"{dg.hex_of(diff_id)}.json")
+    return report
+
+
+def _reachable(store: Store, roots: set[str]) -> set[str]:
+    pending = set(roots) | set(store.tags().values())
+    for key in store.cache_keys():
+        record = store.cache_get(key)
+        if record is not None:
+            pending |= set(_DIGEST_IN_TEXT.findall(json.dumps(record)))
+    seen: set[str] = set()
+    while pending:
+        digest = pending.pop()
+        if digest in seen:
+            continue
+        seen.add(digest)
+        pending |= _references(store, digest) - seen
+    return seen
+
+
+def _references(store: Store, digest: str) -> set[str]:
+    """Digests named inside blob ``digest`` (if it is small JSON) and blobs recorded for it as a diff_id."""
+    refs = {b["digest"] for b in store.layer_blobs(digest) if isinstance(b.get("digest"), str)}
+    path = store.root / "blobs" / dg.ALGORITHM / dg.hex_of(digest)
+    st = _stat(path)
+    if st is not None and st.st_size <= _JSON_MAX:
+        try:
+            text = path.read_bytes().decode()
+            json.loads(text)
+        except (OSError, ValueError):
+            return refs
+        refs |= set(_DIGEST_IN_TEXT.findall(text))
+    return refs
+
+
+def _stat(path) -> os.stat_result | None:
+    try:
+        return os.lstat(path)
+    except FileNotFoundError:
+        return None
+
+
+def _unlink(path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
