@@ -20,6 +20,8 @@ On-disk layout (``<root>`` is ``--root``, ``$PYBUILD_ROOT``, ``/var/lib/pybuild`
     tmp/s-XXXXXXXX/                one process's scratch session: temp files and staging dirs; the process
                                    holds an exclusive flock on the directory while it lives
     tmp/dead-XXXXXXXX/             scratch of a dead process (or a removed layer) being deleted
+    tmp/.w-XXXXXXXX                a temp file written under the store lock (layout.json)
+    state/<name>/                  owned by another component (`Store.state_dir`); never swept by the store
 
 How writes stay safe:
 
@@ -32,7 +34,8 @@ How writes stay safe:
   and reported as `BlobCorrupted`).
 - `Store.open` sweeps ``tmp/`` under the exclusive "store" lock: a session whose flock can be taken belongs
   to a dead process and is deleted, never reused; locked sessions belong to live processes and are left
-  alone. Deleting never follows symlinks or crosses into a mount left below a staging dir.
+  alone; names the store does not make are never touched. Deleting never follows symlinks or crosses
+  into a mount left below a staging dir.
 - `Store.gc` deletes blobs and layers that no tag, cache record or reachable JSON document names (see
   `builder.store.gc`); `Store.verify` reports damage without repairing it.
 """

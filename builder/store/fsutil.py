@@ -44,12 +44,15 @@ def syncfs(path: Path) -> None:
         os.close(fd)
 
 
+TEMP_PREFIX = ".w-"
+
+
 def atomic_write(target: Path, data: bytes, tmp_dir: Path, mode: int = 0o644) -> None:
     """Replace ``target`` with ``data`` so that a crash leaves either the old or the new content, never a mix.
 
     ``tmp_dir`` must be on the same file system as ``target`` (the temporary file is renamed, not copied).
     """
-    fd, tmp = tempfile.mkstemp(dir=tmp_dir, prefix=".w-")
+    fd, tmp = tempfile.mkstemp(dir=tmp_dir, prefix=TEMP_PREFIX)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)

@@ -13,6 +13,7 @@ from pathlib import Path
 from builder.store import digest as dg
 from builder.store.errors import DigestMismatch, LayerNotFound, StoreError
 from builder.store.fsutil import atomic_write, fsync_dir, remove_tree, rename_noreplace, syncfs
+from builder.store.locks import DEAD_PREFIX
 
 _LAYERINFO_LOCK = "layerinfo"
 
@@ -116,7 +117,7 @@ class LayersMixin:
             if not dest.is_dir():
                 return False
             # Renamed out first so the layer disappears at once, never half-deleted under its name.
-            doomed = self._tmp / f"dead-{secrets.token_hex(8)}"
+            doomed = self._tmp / f"{DEAD_PREFIX}{secrets.token_hex(8)}"
             os.rename(dest, doomed)
             fsync_dir(self._layers)
         remove_tree(doomed)

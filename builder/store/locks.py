@@ -20,14 +20,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from builder.store import fsutil
 from builder.store.errors import StoreError
 from builder.store.fsutil import remove_tree
 
 _LOCK_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,200}")
 #: The lock that guards session creation (shared) against the recovery sweep (exclusive).
 GLOBAL_LOCK = "store"
-_DEAD = "dead-"
-_SESSION = "s-"
+#: Names the store makes directly under ``tmp/``: sessions, sessions being deleted, and temp files.
+SESSION_PREFIX = "s-"
+DEAD_PREFIX = "dead-"
+TEMP_PREFIX = fsutil.TEMP_PREFIX
 
 
 class LockBusy(StoreError):
@@ -75,7 +78,7 @@ class Session:
     def create(cls, tmp_dir: Path, locks_dir: Path) -> Session:
         """Make and lock a fresh session directory in ``tmp_dir``."""
         with file_lock(locks_dir, GLOBAL_LOCK, shared=True):
-            path = Path(tempfile.mkdtemp(dir=tmp_dir, prefix=_SESSION))
+            path = Path(tempfile.mkdtemp(dir=tmp_dir, prefix=SESSION_PREFIX))
             fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         return cls(path, fd)
@@ -94,20 +97,21 @@ class Session:
 
 
 def mark_dead(tmp_dir: Path) -> list[str]:
-    """Rename each dead session in ``tmp_dir`` to ``dead-…`` and unlink stray files; returns the names.
+    """Rename each dead session in ``tmp_dir`` to ``dead-…`` and unlink stray temp files; returns the names.
 
     The caller holds the exclusive `GLOBAL_LOCK`, so no session is half-created. A session whose flock can
     be taken belongs to a process that is gone; a locked one belongs to a live process and is left alone.
+    Only names the store itself makes are touched: other code keeping state under ``tmp/`` (the runtime's
+    run directories, say) recovers its own.
     """
     removed: list[str] = []
     for entry in os.scandir(tmp_dir):
-        if entry.name.startswith(_DEAD):
-            continue
-        if not entry.is_dir(follow_symlinks=False):
+        if entry.is_dir(follow_symlinks=False):
+            if entry.name.startswith(SESSION_PREFIX) and not _owner_alive(entry.path):
+                os.rename(entry.path, tmp_dir / f"{DEAD_PREFIX}{secrets.token_hex(8)}")
+                removed.append(entry.name)
+        elif entry.name.startswith(TEMP_PREFIX):
             os.unlink(entry.path)
-            removed.append(entry.name)
-        elif not _owner_alive(entry.path):
-            os.rename(entry.path, tmp_dir / f"{_DEAD}{secrets.token_hex(8)}")
             removed.append(entry.name)
     return removed
 
@@ -116,7 +120,7 @@ def remove_dead(tmp_dir: Path) -> None:
     """Delete the ``dead-…`` directories in ``tmp_dir``. Needs no lock: nobody uses them any more, and a
     deleter that dies half-way leaves names the next one finishes."""
     for entry in os.scandir(tmp_dir):
-        if entry.name.startswith(_DEAD):
+        if entry.name.startswith(DEAD_PREFIX):
             remove_tree(Path(entry.path))
 
 

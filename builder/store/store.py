@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 import weakref
 from contextlib import AbstractContextManager
@@ -20,6 +21,7 @@ from builder.store.records import RecordsMixin
 
 LAYOUT_VERSION = 1
 _MAX_READ_BLOB = 64 << 20
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,100}")
 
 
 def default_root() -> Path:
@@ -188,6 +190,16 @@ class Store(LayersMixin, RecordsMixin):
         from builder.store.gc import gc
 
         return gc(self, extra_roots=set(extra_roots), grace_seconds=grace_seconds, dry_run=dry_run)
+
+    def state_dir(self, name: str) -> Path:
+        """``<root>/state/<name>``, created if needed: a directory on the store's file system that another
+        component (the runtime's run directories and runc state, say) owns entirely. The store never sweeps
+        it; its owner recovers its own leftovers."""
+        if not _NAME.fullmatch(name):
+            raise StoreError(f"invalid state directory name {name!r}")
+        path = self.root / "state" / name
+        path.mkdir(parents=True, exist_ok=True)
+        return path
 
     # -- locks ---------------------------------------------------------------------------------------------
 

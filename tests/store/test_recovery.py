@@ -77,10 +77,24 @@ def test_stray_files_and_dead_sessions_are_swept(tmp_path):
     (root / "tmp" / "s-crashed").mkdir()
     (root / "tmp" / "s-crashed" / ".blob-x").write_bytes(b"partial")
     (root / "tmp" / "dead-halfdeleted").mkdir()
-    (root / "tmp" / "stray").write_bytes(b"?")
+    (root / "tmp" / ".w-crashed").write_bytes(b"half a tag file")
     store = Store.open(root)
-    assert sorted(store.recovered) == ["s-crashed", "stray"]
+    assert sorted(store.recovered) == [".w-crashed", "s-crashed"]
     assert os.listdir(root / "tmp") == []
+
+
+def test_sweep_leaves_alone_what_the_store_did_not_make(tmp_path):
+    # Another component may keep its own (flock-guarded) state under tmp/; it recovers that itself.
+    store = Store.open(tmp_path / "store")
+    (store.root / "tmp" / "runs" / "pybuild-1").mkdir(parents=True)
+    (store.root / "tmp" / "notes").write_text("not ours")
+    state = store.state_dir("runtime")
+    (state / "runc").mkdir()
+    reopened = Store.open(store.root)
+    assert reopened.recovered == []
+    assert sorted(os.listdir(store.root / "tmp")) == ["notes", "runs"]
+    assert (store.root / "tmp" / "runs" / "pybuild-1").is_dir()
+    assert (state / "runc").is_dir()
 
 
 @pytest.mark.root
