@@ -41,30 +41,35 @@ class BlobWriter(io.RawIOBase):
         self._size = 0
         fd, tmp = tempfile.mkstemp(dir=tmp_dir, prefix=".blob-")
         self._tmp: str | None = tmp
-        self._file = io.FileIO(fd, "wb")
+        # Buffered: compressors hand over many small chunks, one syscall each would be slow.
+        self._file = io.BufferedWriter(io.FileIO(fd, "wb"), buffer_size=_CHUNK)
+        self._accepting = True
         self._result: tuple[str, int] | None = None
 
     def writable(self) -> bool:
         return True
 
     def write(self, b) -> int:
-        if self._file.closed:
+        if not self._accepting:
             raise ValueError("write to a closed blob writer")
         view = memoryview(b).cast("B")
-        n = len(view)
-        written = 0
-        while written < n:
-            written += self._file.write(view[written:])
+        self._file.write(view)
         self._hasher.update(view)
-        self._size += n
-        return n
+        self._size += len(view)
+        return len(view)
 
     def tell(self) -> int:
         return self._size
 
+    def flush(self) -> None:
+        if self._accepting:
+            self._file.flush()
+
     def close(self) -> None:
-        if not self._file.closed:
-            self._file.close()
+        """End writing; the content stays (unsynced) in the temp file until `commit` or `discard`."""
+        if self._accepting:
+            self._file.flush()
+            self._accepting = False
         super().close()
 
     @property
@@ -78,15 +83,16 @@ class BlobWriter(io.RawIOBase):
             return self._result
         if self._tmp is None:
             raise StoreError("blob writer was discarded; nothing to commit")
+        self._accepting = False
         actual = f"{dg.ALGORITHM}:{self._hasher.hexdigest()}"
         try:
             if self._expected is not None and not hmac.compare_digest(actual, self._expected):
                 raise DigestMismatch(self._expected, actual)
             if self._expected_size is not None and self._size != self._expected_size:
                 raise StoreError(f"blob {actual} has {self._size} bytes, expected {self._expected_size}")
-            if not self._file.closed:
-                os.fsync(self._file.fileno())
-                self._file.close()
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            self._file.close()
             os.chmod(self._tmp, 0o444)
             os.replace(self._tmp, self._blobs_dir / dg.hex_of(actual))
             self._tmp = None
@@ -100,8 +106,10 @@ class BlobWriter(io.RawIOBase):
 
     def discard(self) -> None:
         """Drop the temp file (nothing is stored). Safe to call more than once."""
+        self._accepting = False
         if not self._file.closed:
-            self._file.close()
+            with contextlib.suppress(OSError):
+                self._file.close()
         if self._tmp is not None:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self._tmp)
