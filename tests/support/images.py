@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from subprocess import CompletedProcess
 
@@ -61,21 +62,24 @@ def import_busybox(root: Path, ref: str, workdir: Path) -> str:
 
 
 class Podman:
-    """podman with private storage (``--root``/``--runroot`` under ``base``), runc, and no ulimits/cgroup setup
-    that this kind of machine refuses. Call ``run(*args)``; ``cleanup()`` removes containers' state."""
+    """podman with private storage (``--root`` under ``base``, ``--runroot`` a short temp dir), runc, and no
+    ulimits or systemd cgroups, which this kind of machine refuses. Call ``run(*args)``; ``cleanup()`` removes
+    all of its state."""
 
     def __init__(self, base: Path) -> None:
         self.base = base
         base.mkdir(parents=True, exist_ok=True)
         conf = base / "containers.conf"
-        conf.write_text("[containers]\ndefault_ulimits = []\n[engine]\nevents_logger = \"file\"\n")
+        conf.write_text('[containers]\ndefault_ulimits = []\n[engine]\nevents_logger = "file"\n')
         self.env = {**os.environ, "CONTAINERS_CONF": str(conf)}
+        # podman refuses a runroot path longer than 50 characters, so it cannot live under pytest's tmp_path.
+        self.runroot = Path(tempfile.mkdtemp(prefix="podrun-", dir="/tmp"))
         self.prefix = [
             "podman",
             "--root",
             str(base / "root"),
             "--runroot",
-            str(base / "runroot"),
+            str(self.runroot),
             "--runtime",
             RUNC,
             "--storage-driver",
@@ -97,3 +101,4 @@ class Podman:
         self.run("system", "reset", "--force", check=False)
         subprocess.run(["umount", "-R", str(self.base / "root" / "overlay")], capture_output=True)
         shutil.rmtree(self.base, ignore_errors=True)
+        shutil.rmtree(self.runroot, ignore_errors=True)
