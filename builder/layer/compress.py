@@ -185,9 +185,10 @@ def open_decompressed(stream: BinaryIO) -> BinaryIO:
     """
     kind, raw = sniff(stream)
     if kind == "gzip":
-        from isal import igzip_threaded
+        from isal import igzip_lib, igzip_threaded, isal_zlib
 
-        return _Checked(igzip_threaded.open(raw, "rb", threads=1, block_size=_BLOCK), (OSError, EOFError))
+        reader = igzip_threaded.open(raw, "rb", threads=1, block_size=_BLOCK)
+        return _Checked(reader, (OSError, EOFError, igzip_lib.IsalError, isal_zlib.error))
     if kind == "zstd":
         import zstandard
 
