@@ -157,7 +157,7 @@ class IgnoreRules:
             try:
                 self.patterns.append(DockerIgnorePattern(text[1:] if exception else text, exception))
             except PatternSyntaxError as error:
-                raise IgnoreFileError(f"bad ignore pattern {raw.strip()!r}: {error}", span) from None
+                raise IgnoreFileError(f'bad ignore pattern "{raw.strip()}": {error}', span) from None
         self.has_exceptions = any(not p.include for p in self.patterns)
         self._prefix_exceptions_only = not any(
             _WILDCARD_CHARS.intersection(_strip_trailing_glob(p.pattern))
@@ -179,7 +179,9 @@ class IgnoreRules:
         """Whether ``path`` (relative to the context, slash-separated) is left out of the context.
 
         patternmatcher's MatchesOrParentMatches: a pattern matches a path or any of its parent directories.
-        The context root itself (``.``) is never excluded.
+        The context root itself (``.``) is never excluded. What BuildKit sends can differ in rare orderings
+        (the walk hands each directory's result down, see :meth:`match_with_parent`); :func:`walk_context`
+        follows the walk, so use it to decide what a build sees.
         """
         path = go_clean(path)
         if path == ".":
