@@ -77,6 +77,8 @@ def render_template(template: str, doc: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    import sys
+
     from builder.errors import BuildError, render
     from builder.oci.display import LayerSizes
     from builder.oci.image import load_image
@@ -90,8 +92,6 @@ def run(args: argparse.Namespace) -> int:
             docs.append(describe(store, load_image(store, name), sizes))
         except BuildError as error:
             failed = True
-            import sys
-
             print(render(error), file=sys.stderr)
     if args.format:
         for doc in docs:
