@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import shutil
 import subprocess
+import time
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from pathlib import Path
@@ -22,6 +24,8 @@ from .stubs import record_stubs, remove_stubs
 from .users import resolve_user
 
 _READ_SIZE = 65536
+_PR_SET_CHILD_SUBREAPER = 36
+_libc = ctypes.CDLL(None, use_errno=True)
 
 
 class ContainerStartError(BuildError):
@@ -84,34 +88,73 @@ def _start_error(log: Path) -> str | None:
     return messages[-1] if messages else None
 
 
+def _become_subreaper() -> None:
+    # With `runc run --detach` the container's init is re-parented to the nearest subreaper when runc exits;
+    # being that subreaper makes it our child, so its exit status can be waited for like containerd's shim
+    # does. Orphans in general become our children too, which matters only for them: we reap ours.
+    if _libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER)")
+
+
+def _reap(pid: int, *, block: bool) -> int | None:
+    """Exit status (128+N for signal N) of child ``pid``; None if not exited (when not blocking) or gone."""
+    while True:
+        try:
+            done, status = os.waitpid(pid, 0 if block else os.WNOHANG)
+        except ChildProcessError:
+            return None
+        except InterruptedError:
+            continue
+        if done == 0:
+            return None
+        code = os.waitstatus_to_exitcode(status)
+        return 128 - code if code < 0 else code
+
+
+def _reap_after_kill(pid: int) -> None:
+    deadline = time.monotonic() + 5
+    while _reap(pid, block=False) is None and time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.01)
+
+
 def _stream(run: RunDir, state_dir: Path, output: Callable[[bytes], None]) -> int:
-    log = run.path / "runc.log"
-    command = runc_command(state_dir, "run", "--bundle", str(run.path), run.id, log=log)
-    # A session of its own: a terminal's Ctrl-C reaches pybuild only, which then kills the container itself.
-    process = subprocess.Popen(
-        command,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        close_fds=True,
-        start_new_session=True,
+    _become_subreaper()
+    log, pid_file = run.path / "runc.log", run.path / "pid"
+    # Detached, runc hands its own stdout and stderr to the container instead of copying each through a
+    # pipe of its own, so both reach us through one pipe in the order they were written. A session of its
+    # own: a terminal's Ctrl-C reaches pybuild only, which then kills the container itself.
+    command = runc_command(
+        state_dir, "run", "--detach", "--pid-file", str(pid_file), "--bundle", str(run.path), run.id, log=log
     )
+    read_end, write_end = os.pipe2(os.O_CLOEXEC)
+    pid = None
     try:
-        assert process.stdout is not None
-        fd = process.stdout.fileno()
-        while chunk := os.read(fd, _READ_SIZE):
+        try:
+            started = subprocess.run(
+                command, stdin=subprocess.DEVNULL, stdout=write_end, stderr=write_end, start_new_session=True
+            )
+        finally:
+            os.close(write_end)
+        if started.returncode != 0:
+            message = _start_error(log) or f"runc exited with status {started.returncode}"
+            raise ContainerStartError(message)
+        pid = int(pid_file.read_text())
+        while chunk := os.read(read_end, _READ_SIZE):
             output(chunk)
-        status = process.wait()
+        status = _reap(pid, block=True)
+        pid = None
+        if status is None:
+            raise ContainerStartError("the container's process was not ours to wait for")
+        return status
     finally:
-        if process.returncode is None:
+        os.close(read_end)
+        if pid is not None:
             delete_container(state_dir, run.id)
-            process.kill()
-            process.wait()
-        if process.stdout is not None:
-            process.stdout.close()
-    if status != 0 and (message := _start_error(log)) is not None:
-        raise ContainerStartError(message)
-    return status
+            _reap_after_kill(pid)
 
 
 def run_step(

@@ -68,6 +68,11 @@ def test_output_is_streamed_as_it_arrives(state_dir, base, tmp_path):
     assert arrivals[1][0] - arrivals[0][0] > 0.5
 
 
+def test_stdout_and_stderr_keep_their_relative_order(step, base):
+    _, output, _ = step(base, "for i in 1 2 3 4 5 6 7 8 9; do echo out$i; echo err$i >&2; done")
+    assert output.split() == [f"{stream}{i}" for i in range(1, 10) for stream in ("out", "err")]
+
+
 def test_missing_executable_is_a_start_error(step, base):
     with pytest.raises(ContainerStartError, match="executable file not found"):
         run_step(
