@@ -5,13 +5,16 @@ that mounts filesystems or starts containers. It needs root, runc and overlayfs.
 
 Interface::
 
-    run_step(lowerdirs, upperdir, spec, *, state_dir, output) -> int
+    run_step(lowerdirs, upperdir, spec, *, state_dir, output, stdin=None) -> int
         Run ProcessSpec ``spec`` in a container whose rootfs is an overlay of ``lowerdirs`` (unpacked
         layers, top first, possibly none) and ``upperdir`` (the step's diff, created if missing). Output
         (stdout and stderr merged) goes to ``output(chunk: bytes)`` as it arrives; returns the exit status.
         Raises UserLookupError (USER not defined by the image), ContainerStartError (runc could not start
         the process), MountError. SIGINT (and SIGTERM, from the main thread) kill the container, undo
-        everything, then raise KeyboardInterrupt.
+        everything, then raise KeyboardInterrupt. ``stdin``: an fd for the process's stdin (default
+        /dev/null). The first call makes the process a child subreaper (prctl), which is how the exit
+        status of the detached container's init is collected; stdout and stderr then share one pipe, in
+        the order the process wrote them.
 
     overlay(lowerdirs, upperdir, *, state_dir)  (context manager) -> merged root Path
         The same mount without a container, for COPY/ADD; undone on exit.

@@ -121,7 +121,7 @@ def _reap_after_kill(pid: int) -> None:
         time.sleep(0.01)
 
 
-def _stream(run: RunDir, state_dir: Path, output: Callable[[bytes], None]) -> int:
+def _stream(run: RunDir, state_dir: Path, output: Callable[[bytes], None], stdin: int | None) -> int:
     _become_subreaper()
     log, pid_file = run.path / "runc.log", run.path / "pid"
     # Detached, runc hands its own stdout and stderr to the container instead of copying each through a
@@ -135,7 +135,11 @@ def _stream(run: RunDir, state_dir: Path, output: Callable[[bytes], None]) -> in
     try:
         try:
             started = subprocess.run(
-                command, stdin=subprocess.DEVNULL, stdout=write_end, stderr=write_end, start_new_session=True
+                command,
+                stdin=subprocess.DEVNULL if stdin is None else stdin,
+                stdout=write_end,
+                stderr=write_end,
+                start_new_session=True,
             )
         finally:
             os.close(write_end)
@@ -164,12 +168,14 @@ def run_step(
     *,
     state_dir: Path,
     output: Callable[[bytes], None],
+    stdin: int | None = None,
 ) -> int:
     """Run ``spec`` in a container whose rootfs is an overlay of ``lowerdirs`` (top first) and ``upperdir``.
 
     Every change the process makes lands in ``upperdir``, minus the mountpoint stubs (see `stubs`). The
     process's stdout and stderr, merged, are passed to ``output`` chunk by chunk as they arrive. Returns the
-    exit status (128+N if killed by signal N).
+    exit status (128+N if killed by signal N). The process reads ``stdin`` (a file descriptor the caller
+    keeps and closes; ``pybuild run -i`` passes 0), or /dev/null when None.
 
     Raises UserLookupError if ``spec.user`` does not resolve, ContainerStartError if runc cannot start the
     process, MountError if the overlay cannot be mounted. On SIGINT, or SIGTERM when called from the main
@@ -188,7 +194,7 @@ def run_step(
             stubs = record_stubs(rootfs, [*FILE_MOUNTS, *(m.destination for m in spec.extra_mounts)])
             write_bundle(spec, user, bundle=run.path, container_id=run.id)
             created = True
-            return _stream(run, state_dir, output)
+            return _stream(run, state_dir, output, stdin)
         finally:
             with signals_deferred():
                 try:

@@ -73,6 +73,16 @@ def test_stdout_and_stderr_keep_their_relative_order(step, base):
     assert output.split() == [f"{stream}{i}" for i in range(1, 10) for stream in ("out", "err")]
 
 
+def test_stdin_can_be_given(tmp_path, state_dir, base):
+    source = tmp_path / "input"
+    source.write_bytes(b"typed in\n")
+    chunks: list[bytes] = []
+    with open(source, "rb") as stdin:
+        spec = ProcessSpec(args=["cat"])
+        run_step(base, tmp_path / "up", spec, state_dir=state_dir, output=chunks.append, stdin=stdin.fileno())
+    assert b"".join(chunks) == b"typed in\n"
+
+
 def test_missing_executable_is_a_start_error(step, base):
     with pytest.raises(ContainerStartError, match="executable file not found"):
         run_step(
