@@ -98,6 +98,38 @@ PLAN_ERRORS = [
     ("platform-blank", "ARG P\nFROM --platform=$P alpine\n", [], "failed to parse platform", 2, 6),
 ]
 
+#: A sample of the parser's errors, to check they reach the user located like plan errors.
+SYNTAX_ERRORS = [
+    ("unknown-instruction", "FORM alpine\n", [], "unknown instruction: FORM", 1, 1),
+    ("unterminated-heredoc", "FROM alpine\nRUN <<EOF\necho\n", [], "unterminated heredoc EOF", 2, 5),
+    (
+        "shell-not-json",
+        "FROM alpine\nSHELL /bin/sh -c\n",
+        [],
+        "SHELL requires the arguments to be in JSON",
+        2,
+        7,
+    ),
+    ("unknown-flag", "FROM alpine\nCOPY --frm=x a b\n", [], "unknown flag --frm for COPY", 2, 6),
+    (
+        "bad-duration",
+        "FROM alpine\nHEALTHCHECK --interval=abc CMD true\n",
+        [],
+        "invalid --interval value",
+        2,
+        13,
+    ),
+    ("missing-argument", "FROM alpine\nWORKDIR\n", [], "WORKDIR requires exactly one argument", 2, 1),
+    ("misplaced-escape", "FROM alpine\n# escape=`\n", [], "escape directive must be at the top", 2, 1),
+    ("no-instructions", "# only a comment\n", [], "file with no instructions", 1, 1),
+    ("invalid-stage-name", "FROM alpine AS 1bad\n", [], "invalid name for build stage", 1, 16),
+    ("json-non-string", 'FROM alpine\nCMD ["a", 1]\n', [], "arrays must be comprised of strings only", 2, 11),
+    ("from-extra-argument", "FROM a b\n", [], "FROM requires either one or three arguments", 1, 8),
+    ("onbuild-from", "FROM alpine\nONBUILD FROM x\n", [], "FROM isn't allowed as an ONBUILD trigger", 2, 9),
+    ("bad-network", "FROM alpine\nRUN --network=bogus true\n", [], 'unsupported network mode "bogus"', 2, 5),
+]
+ERRORS = PLAN_ERRORS + SYNTAX_ERRORS
+
 
 def run(tmp_path, monkeypatch, capsys, text: str, extra: list[str]) -> tuple[int, str, str]:
     monkeypatch.chdir(tmp_path)
@@ -109,10 +141,10 @@ def run(tmp_path, monkeypatch, capsys, text: str, extra: list[str]) -> tuple[int
 
 @pytest.mark.parametrize(
     ("text", "extra", "message", "line", "column"),
-    [c[1:] for c in PLAN_ERRORS],
-    ids=[c[0] for c in PLAN_ERRORS],
+    [c[1:] for c in ERRORS],
+    ids=[c[0] for c in ERRORS],
 )
-def test_plan_error_is_located(tmp_path, monkeypatch, capsys, text, extra, message, line, column):
+def test_error_is_located(tmp_path, monkeypatch, capsys, text, extra, message, line, column):
     code, out, err = run(tmp_path, monkeypatch, capsys, text, extra)
     assert code == 2 and out == ""
     first, *rest = err.rstrip("\n").split("\n")
@@ -140,3 +172,8 @@ def test_bad_platform_option_is_a_usage_error(tmp_path, monkeypatch, capsys):
 def test_malformed_build_arg_is_a_usage_error(tmp_path, monkeypatch, capsys):
     code, _, err = run(tmp_path, monkeypatch, capsys, "FROM alpine\n", ["--build-arg", "=x"])
     assert code == 2 and "expected NAME=VALUE" in err
+
+
+def test_misspelt_instruction_gets_a_suggestion(tmp_path, monkeypatch, capsys):
+    code, _, err = run(tmp_path, monkeypatch, capsys, "FROM alpine\nCOPPY a b\n", [])
+    assert code == 2 and err.rstrip("\n").endswith("  did you mean COPY?")
