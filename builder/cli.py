@@ -101,6 +101,11 @@ def main(argv: list[str] | None = None) -> int:
     except BuildError as error:
         print(render(error), file=sys.stderr)
         code = error.exit_code
+    except OSError as error:
+        # The machine refused something (disk full, permissions, a mount): not a bug, so no traceback.
+        detail = f"{error.strerror}: {error.filename}" if error.filename and error.strerror else str(error)
+        print(f"error: {detail}", file=sys.stderr)
+        code = 1
     except KeyboardInterrupt:
         print("pybuild: interrupted", file=sys.stderr)
         code = 130

@@ -14,5 +14,8 @@ def resolve(state: ImageState, args: list[str], exec_form: bool) -> list[str]:
 def apply(state: ImageState, args: list[str], exec_form: bool) -> str:
     argv = resolve(state, args, exec_form)
     state.config["Cmd"] = argv
+    # BuildKit sets this deprecated Docker field for every CMD; Docker on Linux ignores it, but it is part
+    # of the config digest, so we set it too.
+    state.config["ArgsEscaped"] = True
     state.cmd_set = True
     return f"CMD {quote_list(argv)}"

@@ -36,6 +36,22 @@ def _workdir_for(upperdir: Path, run: RunDir) -> Path:
     return upperdir.parent / f".{upperdir.name}.{run.id}.work"
 
 
+def _without_repeats(lowerdirs: Sequence[Path]) -> list[Path]:
+    """Keep only the topmost occurrence of a layer listed twice (two steps can make identical layers).
+
+    overlayfs refuses a directory used twice (ELOOP); dropping the lower copy changes nothing, because the
+    upper copy holds every entry and whiteout the lower one has.
+    """
+    seen: set[str] = set()
+    kept = []
+    for lower in lowerdirs:
+        key = os.path.abspath(lower)
+        if key not in seen:
+            seen.add(key)
+            kept.append(Path(lower))
+    return kept
+
+
 @contextmanager
 def mount_overlay(run: RunDir, lowerdirs: Sequence[Path], upperdir: Path) -> Iterator[Path]:
     """Mount the overlay at ``run.path / "rootfs"`` and yield that path; unmounted on exit, whatever happens.
@@ -43,6 +59,7 @@ def mount_overlay(run: RunDir, lowerdirs: Sequence[Path], upperdir: Path) -> Ite
     ``lowerdirs`` are listed top layer first and may be empty (a scratch image). ``upperdir`` is created if
     missing and receives every change made through the mount; the workdir beside it is removed afterwards.
     """
+    lowerdirs = _without_repeats(lowerdirs)
     if len(lowerdirs) > MAX_LOWERDIRS:
         raise MountError(f"{len(lowerdirs)} layers: overlayfs mounts at most {MAX_LOWERDIRS}")
     links = run.path / "l"
