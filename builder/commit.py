@@ -1,0 +1,30 @@
+"""Turning a step's upperdir into a layer of the store: blob, unpacked layer, and record.
+
+The upperdir is streamed once through ``write_layer`` (tar → diff_id, compression → blob digest) into a blob
+writer, then moved — not copied — into the store as the unpacked layer named by its diff_id.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from builder.layer import write_layer
+from builder.oci import media
+from builder.oci.manifest import descriptor
+
+
+def commit_upperdir(
+    store, upperdir: Path, *, compression: str = "gzip", clamp_mtime: int | None = None
+) -> dict:
+    """Store ``upperdir`` as a layer and return its descriptor with an extra ``diff_id`` key.
+
+    ``upperdir`` must be a staging directory of ``store`` (same filesystem); afterwards it no longer exists
+    at that path (it became the layer, or was discarded because an identical layer was already present).
+    """
+    with store.blob_writer() as writer:
+        info = write_layer(upperdir, writer, compression=compression, clamp_mtime=clamp_mtime)
+        digest, size = writer.commit()
+    media_type = media.layer_media_type(info.compression)
+    store.record_layer_blob(info.diff_id, digest, size, media_type)
+    store.commit_layer(upperdir, info.diff_id)
+    return {**descriptor(media_type, digest, size), "diff_id": info.diff_id}

@@ -1,0 +1,77 @@
+"""Build progress for people: one line per step, the step's output prefixed, and a closing summary.
+
+Besides ``builder.cli`` this is the only module that prints. The plain form (CI logs, ``--progress=plain``)
+writes timestamped lines; the terminal form shows the same lines (tqdm bars are used for long transfers by the
+modules that do them). ``quiet`` prints nothing but errors.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import TextIO
+
+
+class Reporter:
+    """Receives build events from the executor. Thread-compatible for output chunks of one step at a time."""
+
+    def __init__(self, mode: str = "auto", stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stderr
+        if mode == "auto":
+            mode = "tty" if self.stream.isatty() else "plain"
+        self.mode = mode
+        self.started = time.monotonic()
+        self._step = 0
+        self._step_started = 0.0
+        self._partial = b""
+
+    def _write(self, text: str) -> None:
+        if self.mode != "quiet":
+            self.stream.write(text + "\n")
+            self.stream.flush()
+
+    def _stamp(self) -> str:
+        return f"{time.monotonic() - self.started:6.2f}s"
+
+    def step(self, label: str, text: str) -> None:
+        """A step begins: ``label`` like ``[build 2/5]``, ``text`` the instruction as written."""
+        self._flush_partial()
+        self._step += 1
+        self._step_started = time.monotonic()
+        self._write(f"#{self._step} {label} {text}")
+
+    def cached(self) -> None:
+        self._write(f"#{self._step} CACHED")
+
+    def reason(self, why: str) -> None:
+        """Why a step runs (its cache miss explained)."""
+        self._write(f"#{self._step} running: {why}")
+
+    def output(self, chunk: bytes) -> None:
+        """Process output, printed line by line with the step's number."""
+        data = self._partial + chunk
+        *lines, self._partial = data.split(b"\n")
+        for line in lines:
+            self._write(f"#{self._step} {self._stamp()} {line.decode('utf-8', 'replace')}")
+
+    def _flush_partial(self) -> None:
+        if self._partial:
+            partial, self._partial = self._partial, b""
+            self._write(f"#{self._step} {self._stamp()} {partial.decode('utf-8', 'replace')}")
+
+    def done(self) -> None:
+        self._flush_partial()
+        self._write(f"#{self._step} DONE {time.monotonic() - self._step_started:.2f}s")
+
+    def info(self, text: str) -> None:
+        self._flush_partial()
+        self._write(text)
+
+    def summary(self, ran: int, cached: int, image_id: str, size: int) -> None:
+        from builder.oci.display import human_size
+
+        elapsed = time.monotonic() - self.started
+        self._write(
+            f"built {image_id[7:19] if image_id.startswith('sha256:') else image_id} in {elapsed:.1f}s: "
+            f"{ran} steps ran, {cached} cached, {human_size(size)}"
+        )
