@@ -1,0 +1,66 @@
+"""Fixtures for whole builds: a private store with a busybox base image, and the CLI in a child process."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support.images import busybox_rootfs
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+class Pybuild:
+    """Runs ``pybuild --root STORE ...`` in a child process (as a user would), from the repository root."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def __call__(self, *args: str, check: bool = True, input: bytes | None = None, timeout: float = 600):
+        result = subprocess.run(
+            [sys.executable, "-m", "builder", "--root", str(self.root), *args],
+            capture_output=True,
+            input=input,
+            cwd=REPO,
+            timeout=timeout,
+        )
+        result.out = result.stdout.decode("utf-8", "replace")
+        result.err = result.stderr.decode("utf-8", "replace")
+        if check and result.returncode != 0:
+            raise AssertionError(f"pybuild {' '.join(args)} exited {result.returncode}:\n{result.err}")
+        return result
+
+    def popen(self, *args: str) -> subprocess.Popen:
+        return subprocess.Popen(
+            [sys.executable, "-m", "builder", "--root", str(self.root), *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            cwd=REPO,
+        )
+
+
+@pytest.fixture(scope="session")
+def busybox_dir(tmp_path_factory) -> Path:
+    return busybox_rootfs(tmp_path_factory.mktemp("busybox") / "rootfs")
+
+
+@pytest.fixture
+def pybuild(tmp_path: Path, busybox_dir: Path) -> Pybuild:
+    """A fresh store holding ``busybox:latest``."""
+    tool = Pybuild(tmp_path / "store")
+    tool("import", str(busybox_dir), "busybox:latest")
+    return tool
+
+
+def write_context(directory: Path, buildfile: str, files: dict[str, str] | None = None) -> Path:
+    """Make a build context with ``Buildfile`` and ``files`` (relative path → text); returns it."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "Buildfile").write_text(buildfile)
+    for name, text in (files or {}).items():
+        path = directory / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return directory
