@@ -1,0 +1,29 @@
+"""WORKDIR: the directory it creates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from builder import runtime
+from builder.instructions import copy as copy_ins
+from builder.instructions import workdir as workdir_ins
+from builder.steps.owners import file_owner
+
+if TYPE_CHECKING:
+    from builder.executor import StageResult
+    from builder.steps.runner import StepRunner
+
+
+def prepare_workdir(runner: StepRunner, step, result: StageResult):
+    """WORKDIR creates its directory (owned by USER, as BuildKit does) in a layer of its own."""
+    state = result.state
+    created_by = workdir_ins.apply(state, step.args[0])
+    path, who = state.workdir, state.user
+    lowers = runner.lowerdirs(result)
+
+    def fill(upper: Path) -> None:
+        with runtime.overlay(lowers, upper, state_dir=runner.state_dir) as merged:
+            copy_ins.make_dirs(merged, path, file_owner(merged, who))
+
+    return {"path": path, "user": who}, fill, created_by
