@@ -1,4 +1,5 @@
-"""Layer diff + compress (+ store) of a 20,000-file, ~300 MB tree, beside `tar -c | gzip` and `tar -c | zstd`.
+"""Layer diff + compress (+ store) of a 20,000-file, ~300 MB tree, beside `tar -c | gzip` and `tar -c | zstd`;
+and applying the layer, beside `gzip -dc | tar -x` and `zstd -dc | tar -x`.
 
 Usage: python3 bench/layer_bench.py [--files 20000] [--mb 300] [--repeat 1]
 
@@ -103,13 +104,12 @@ def main() -> int:
     if not tree.exists():
         print(f"generating {tree} ...", file=sys.stderr)
         generate(tree, args.files, args.mb)
-    tree_bytes = sum(f.stat().st_size for f in tree.rglob("*") if f.is_file())
+    tree_bytes = _size(tree)
     subprocess.run(["tar", "-C", str(tree), "-cf", "/dev/null", "."], check=True)  # warm the page cache
 
-    out = base / "out"
-    store = base / "store"
+    out, store, unpacked = base / "out", base / "store", base / "unpacked"
     tar = ["tar", "-C", str(tree), "-cf", "-", "."]
-    cases = [
+    write_cases = [
         ("pybuild write_layer", "gzip (ISA-L)", lambda: pybuild("gzip", tree, out, None)),
         ("pybuild write_layer", "zstd -3", lambda: pybuild("zstd", tree, out, None)),
         ("pybuild write_layer → store", "gzip (ISA-L)", lambda: pybuild("gzip", tree, out, store)),
@@ -117,43 +117,82 @@ def main() -> int:
         ("tar -c \\| zstd", "zstd -3", lambda: [tar, ["zstd", "-c", "-q"]]),
     ]
     if shutil.which("pigz"):
-        cases.append(("tar -c \\| pigz", "gzip -6, all cores", lambda: [tar, ["pigz", "-c"]]))
+        write_cases.append(("tar -c \\| pigz", "gzip -6, all cores", lambda: [tar, ["pigz", "-c"]]))
+    rows = measure(
+        write_cases,
+        out,
+        args.repeat,
+        lambda: shutil.rmtree(store, ignore_errors=True),
+        lambda: out.stat().st_size or _size(store),
+    )
 
-    reference = None
-    rows = []
-    for name, compression, commands in cases:
-        results = []
-        for _ in range(args.repeat):
-            shutil.rmtree(store, ignore_errors=True)
-            seconds, rss = run(commands(), out)
-            results.append((seconds, rss))
-        seconds = statistics.median(r[0] for r in results)
-        rss = max(r[1] for r in results)
-        size = (
-            out.stat().st_size
-            if out.stat().st_size
-            else sum(f.stat().st_size for f in store.rglob("*") if f.is_file())
-        )
-        if name.startswith("tar -c \\| gzip"):
-            reference = seconds
-        rows.append((name, compression, seconds, rss, size))
-    shutil.rmtree(store, ignore_errors=True)
-    out.unlink(missing_ok=True)
+    layers = {c: base / f"layer.{c}" for c in ("gzip", "zstd")}
+    for compression, path in layers.items():
+        run(pybuild(compression, tree, path, None), base / "stdout")
+    untar = ["tar", "-C", str(unpacked), "-xf", "-"]
+    apply_cases = [
+        ("pybuild apply_layer", "gzip", lambda: apply(layers["gzip"], unpacked)),
+        ("gzip -dc \\| tar -x", "gzip", lambda: [["gzip", "-dc", str(layers["gzip"])], untar]),
+        ("pybuild apply_layer", "zstd", lambda: apply(layers["zstd"], unpacked)),
+        ("zstd -dc \\| tar -x", "zstd", lambda: [["zstd", "-dcq", str(layers["zstd"])], untar]),
+    ]
+
+    def fresh_target() -> None:
+        shutil.rmtree(unpacked, ignore_errors=True)
+        unpacked.mkdir()
+
+    apply_rows = measure(apply_cases, base / "stdout", args.repeat, fresh_target)
+    for path in [out, base / "stdout", *layers.values()]:
+        path.unlink(missing_ok=True)
+    for path in (store, unpacked):
+        shutil.rmtree(path, ignore_errors=True)
 
     cpus = len(os.sched_getaffinity(0))
     print(
         f"Tree: {args.files} files, {tree_bytes / 1e6:.0f} MB (half incompressible); {cpus} CPUs; "
         f"median of {args.repeat} run(s), page cache warm.\n"
     )
-    print("| tool | compression | time (s) | MB/s | speed vs tar\\|gzip | peak RSS (MiB) | output (MB) |")
+    print("| write | compression | time (s) | MB/s | speed vs tar\\|gzip | peak RSS (MiB) | output (MB) |")
     print("|---|---|---:|---:|---:|---:|---:|")
+    reference = next(r[2] for r in rows if r[0].startswith("tar -c \\| gzip"))
     for name, compression, seconds, rss, size in rows:
-        ratio = f"{reference / seconds:.1f}×" if reference else "-"
         print(
-            f"| {name} | {compression} | {seconds:.2f} | {tree_bytes / 1e6 / seconds:.0f} | {ratio} | "
-            f"{rss / 1024:.0f} | {size / 1e6:.0f} |"
+            f"| {name} | {compression} | {seconds:.2f} | {tree_bytes / 1e6 / seconds:.0f} | "
+            f"{reference / seconds:.1f}× | {rss / 1024:.0f} | {size / 1e6:.0f} |"
         )
+    print("\n| apply | layer | time (s) | MB/s | peak RSS (MiB) |")
+    print("|---|---|---:|---:|---:|")
+    for name, compression, seconds, rss in apply_rows:
+        speed = tree_bytes / 1e6 / seconds
+        print(f"| {name} | {compression} | {seconds:.2f} | {speed:.0f} | {rss / 1024:.0f} |")
     return 0
+
+
+def apply(layer: Path, target: Path) -> list[list[str]]:
+    code = (
+        "import sys; from pathlib import Path; from builder.layer import apply_layer\n"
+        "with open(sys.argv[1], 'rb') as f: apply_layer(f, Path(sys.argv[2]))"
+    )
+    return [[sys.executable, "-c", code, str(layer), str(target)]]
+
+
+def measure(cases, out: Path, repeat: int, before_each, output_size=None) -> list[list]:
+    """Run each (name, compression, commands) ``repeat`` times; rows of name, compression, median
+    seconds, largest peak RSS, and with ``output_size`` what it returns after the last run."""
+    rows = []
+    for name, compression, commands in cases:
+        results = []
+        for _ in range(repeat):
+            before_each()
+            results.append(run(commands(), out))
+        rows.append([name, compression, statistics.median(r[0] for r in results), max(r[1] for r in results)])
+        if output_size is not None:
+            rows[-1].append(output_size())
+    return rows
+
+
+def _size(root: Path) -> int:
+    return sum(f.stat().st_size for f in root.rglob("*") if f.is_file())
 
 
 if __name__ == "__main__":
