@@ -1,6 +1,73 @@
 """pybuild: build OCI container images from a Buildfile (the Dockerfile language) without a daemon.
 
-The public Python API grows here as the builder does; importing this package imports nothing heavy.
+The public Python API, for CI scripts and tests::
+
+    import builder
+    result = builder.build("app/", tags=["app:1"], build_args={"VERSION": "2"})
+    result.manifest_digest, result.image_id, result.size
+    for step in result.steps:
+        step.stage, step.line, step.text, step.cached, step.reason, step.seconds, step.layer
+
+Importing this package imports nothing heavy; `build` loads the builder on first use.
 """
 
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from builder.executor import BuildResult
+
 __version__ = "0.1.0"
+__all__ = ["build"]
+
+
+def build(
+    context: str | Path = ".",
+    *,
+    file: str | Path | None = None,
+    tags: Iterable[str] = (),
+    build_args: Mapping[str, str] | None = None,
+    target: str | None = None,
+    no_cache: bool = False,
+    no_cache_filter: Iterable[str] = (),
+    labels: Mapping[str, str] | None = None,
+    network: str = "default",
+    outputs: Iterable[str] = (),
+    pull: str = "missing",
+    platform: str | None = None,
+    root: str | Path | None = None,
+    progress: str = "quiet",
+    compression: str = "gzip",
+) -> BuildResult:
+    """Build the Buildfile ``file`` (default ``CONTEXT/Buildfile``) in ``context`` and tag the result.
+
+    Arguments mirror ``pybuild build``'s options (``outputs`` takes ``-o`` specs such as
+    ``"type=oci,dest=out.tar"``). Returns a `BuildResult` with the manifest digest, the image ID, its size
+    and one `StepReport` per step (cached or why it ran, duration, layer descriptor). Raises
+    `builder.errors.BuildError` (with a source span where one applies) when the build fails.
+    """
+    from builder.executor import BuildOptions
+    from builder.executor import build as run_build
+    from builder.outputs import parse_output
+    from builder.ui import Reporter
+
+    options = BuildOptions(
+        context=Path(context),
+        buildfile=Path(file) if file is not None else None,
+        tags=list(tags),
+        build_args=dict(build_args or {}),
+        target=target,
+        no_cache=no_cache,
+        no_cache_filter=[name.lower() for name in no_cache_filter],
+        labels=dict(labels or {}),
+        network=network,
+        root=str(root) if root is not None else None,
+        compression=compression,
+        outputs=[parse_output(spec) for spec in outputs],
+        pull=pull,
+        platform=platform,
+    )
+    return run_build(options, Reporter(progress))

@@ -6,6 +6,7 @@ writer, then moved — not copied — into the store as the unpacked layer named
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from builder.layer import write_layer
@@ -13,16 +14,39 @@ from builder.oci import media
 from builder.oci.manifest import descriptor
 
 
+class _Counting:
+    """A write-through wrapper that reports how many bytes passed (for a progress bar)."""
+
+    def __init__(self, target, advance: Callable[[int], None]) -> None:
+        self._target = target
+        self._advance = advance
+
+    def write(self, data) -> int:
+        written = self._target.write(data)
+        self._advance(len(data))
+        return written
+
+    def __getattr__(self, name: str):
+        return getattr(self._target, name)
+
+
 def commit_upperdir(
-    store, upperdir: Path, *, compression: str = "gzip", clamp_mtime: int | None = None
+    store,
+    upperdir: Path,
+    *,
+    compression: str = "gzip",
+    clamp_mtime: int | None = None,
+    advance: Callable[[int], None] | None = None,
 ) -> dict:
     """Store ``upperdir`` as a layer and return its descriptor with an extra ``diff_id`` key.
 
     ``upperdir`` must be a staging directory of ``store`` (same filesystem); afterwards it no longer exists
     at that path (it became the layer, or was discarded because an identical layer was already present).
+    ``advance(n)`` is told of every n compressed bytes written.
     """
     with store.blob_writer() as writer:
-        info = write_layer(upperdir, writer, compression=compression, clamp_mtime=clamp_mtime)
+        sink = _Counting(writer, advance) if advance else writer
+        info = write_layer(upperdir, sink, compression=compression, clamp_mtime=clamp_mtime)
         digest, size = writer.commit()
     media_type = media.layer_media_type(info.compression)
     store.record_layer_blob(info.diff_id, digest, size, media_type)

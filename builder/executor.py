@@ -55,6 +55,9 @@ class BuildOptions:
     network: str = "default"
     root: str | None = None
     compression: str = "gzip"
+    outputs: list[dict[str, str]] = field(default_factory=list)
+    pull: str = "missing"
+    platform: str | None = None
 
 
 @dataclass
@@ -125,6 +128,7 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildResul
     from builder.store import Store
 
     reporter = reporter or Reporter("quiet")
+    check_platform(options.platform)
     text, name = read_buildfile(options)
     buildfile = parse(text, name)
     the_plan = plan(buildfile, build_args=options.build_args, target=options.target)
@@ -148,10 +152,40 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildResul
         document["created"] = created
         layers = [{k: v for k, v in layer.items() if k != "diff_id"} for layer in final.layers]
         image = commit_image(store, document, layers, tags=options.tags)
+        _write_outputs(store, image, options)
         reporter.summary(
             sum(not r.cached for r in reports), sum(r.cached for r in reports), image.id, image.size
         )
         return BuildResult(image.manifest_digest, image.id, image.size, reports)
+
+
+def _write_outputs(store, image, options: BuildOptions) -> None:
+    from builder.outputs import export
+    from builder.refs import parse_ref
+
+    refs = [parse_ref(tag) for tag in options.tags]
+    for output in options.outputs:
+        if output["type"] == "registry":
+            from builder.registry import push_image
+
+            for ref in refs:
+                push_image(store, image, ref)
+        elif output["type"] != "image":
+            export(store, image, refs, output)
+
+
+def check_platform(requested: str | None) -> None:
+    """Only the host's platform can be built for now; say so clearly for any other."""
+    from builder.plan import Platform
+
+    if not requested:
+        return
+    host = Platform.host()
+    for text in requested.split(","):
+        if Platform.parse(text.strip()) != host:
+            raise UsageError(
+                f"cannot build for platform {text.strip()}: only the host's platform ({host}) is supported"
+            )
 
 
 class StageBuilder:

@@ -7,8 +7,10 @@ modules that do them). ``quiet`` prints nothing but errors.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
+from collections.abc import Callable, Iterator
 from typing import TextIO
 
 
@@ -66,6 +68,22 @@ class Reporter:
     def info(self, text: str) -> None:
         self._flush_partial()
         self._write(text)
+
+    @contextlib.contextmanager
+    def progress(
+        self, description: str, total: int | None = None, unit: str = "B"
+    ) -> Iterator[Callable[[int], None]]:
+        """A progress bar for long work (hashing a context, committing a layer, exporting) in a terminal;
+        yields ``advance(n)``. Plain and quiet modes show nothing: the step lines already say what runs."""
+        if self.mode != "tty":
+            yield lambda n: None
+            return
+        from tqdm import tqdm
+
+        with tqdm(
+            total=total, desc=description, unit=unit, unit_scale=True, leave=False, file=self.stream
+        ) as bar:
+            yield bar.update
 
     def summary(self, ran: int, cached: int, image_id: str, size: int) -> None:
         from builder.oci.display import human_size

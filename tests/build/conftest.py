@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -19,13 +20,16 @@ class Pybuild:
     def __init__(self, root: Path) -> None:
         self.root = root
 
-    def __call__(self, *args: str, check: bool = True, input: bytes | None = None, timeout: float = 600):
+    def __call__(
+        self, *args: str, check: bool = True, input: bytes | None = None, timeout: float = 600, env=None
+    ):
         result = subprocess.run(
             [sys.executable, "-m", "builder", "--root", str(self.root), *args],
             capture_output=True,
             input=input,
             cwd=REPO,
             timeout=timeout,
+            env={**os.environ, **(env or {})},
         )
         result.out = result.stdout.decode("utf-8", "replace")
         result.err = result.stderr.decode("utf-8", "replace")
