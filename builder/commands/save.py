@@ -35,14 +35,13 @@ def _entries(store, names: list[str]) -> list:
 
 
 def run(args: argparse.Namespace) -> int:
-    import os
     import sys
-    import tempfile
     from pathlib import Path
 
     from builder.errors import UsageError
     from builder.oci.archive import DirSink, TarSink
     from builder.oci.export import write_docker_archive, write_oci
+    from builder.outputs import write_archive_file
     from builder.store import Store
 
     store = Store.open(args.root)
@@ -66,16 +65,5 @@ def run(args: argparse.Namespace) -> int:
         sink.close()
         sys.stdout.buffer.flush()
         return 0
-    target = Path(args.output)
-    fd, tmp = tempfile.mkstemp(dir=target.parent if str(target.parent) else ".", prefix=f".{target.name}.")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            sink = TarSink(out)
-            write(store, entries, sink)
-            sink.close()
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_archive_file(Path(args.output), lambda tar: write(store, entries, tar))
     return 0
