@@ -40,8 +40,8 @@ def write_layer(
     ``.wh.<name>``, opaque directories get a ``.wh..wh..opq`` entry right after their own; files with
     several links inside ``root`` are written once, then as hard links; sockets are skipped; overlayfs'
     private xattrs are dropped, all others kept. mtimes are whole seconds, capped at ``clamp_mtime``.
-    ``out`` is written sequentially and not closed. Raises LayerError for an unknown compression or a file
-    that changes size while being read.
+    ``out`` is written sequentially and not closed. Raises LayerError for an unknown compression, a file
+    that cannot be read or shrinks while being read; errors writing ``out`` propagate as they are.
     """
     if compression not in COMPRESSIONS:
         known = ", ".join(COMPRESSIONS)
@@ -50,7 +50,12 @@ def write_layer(
     compressor = open_compressed_writer(blob, compression)
     tar = HashingWriter(compressor)
     with compressor:
-        _Writer(tar, clamp_mtime).write_tree(os.fsencode(root))
+        try:
+            _Writer(tar, clamp_mtime).write_tree(os.fsencode(root))
+        except OSError as e:
+            if e.filename is None:
+                raise  # not about the tree (the output failed): the caller's to handle
+            raise LayerError(f"cannot archive {os.fsdecode(e.filename)}: {e.strerror}") from e
         tar.write(tf.END_OF_ARCHIVE)
     return LayerInfo(diff_id=tar.digest, digest=blob.digest, size=blob.size, compression=compression)
 

@@ -6,6 +6,7 @@ import hashlib
 import io
 import os
 import socket
+import stat
 import subprocess
 import sys
 import tarfile
@@ -13,7 +14,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from layertree import build, make_tar
+from layertree import build, listing, make_tar
 
 from builder.layer import LayerError, apply_layer, open_decompressed, write_layer
 from builder.layer.whiteouts import XATTR_OPAQUE
@@ -99,6 +100,34 @@ def test_whiteout_in_xattr_form_and_opaque_root(tmp_path):
     os.setxattr(root, XATTR_OPAQUE, b"y")
     with tarfile.open(fileobj=io.BytesIO(write(root, "none")[0])) as tar:
         assert tar.getnames() == [".wh..wh..opq", ".wh.gone"]
+
+
+def test_whiteouts_sharing_one_inode_stay_whiteouts(tmp_path):
+    """overlayfs may hard-link its whiteouts to one shared inode; each is still its own whiteout."""
+    root = tmp_path / "upper"
+    root.mkdir()
+    os.mknod(root / "one", stat.S_IFCHR, os.makedev(0, 0))
+    os.link(root / "one", root / "two")
+    with tarfile.open(fileobj=io.BytesIO(write(root, "none")[0])) as tar:
+        assert [(m.name, m.isreg()) for m in tar] == [(".wh.one", True), (".wh.two", True)]
+
+
+def test_names_that_are_not_utf8_round_trip(tmp_path):
+    src, dest = tmp_path / "src", tmp_path / "dest"
+    src.mkdir()
+    dest.mkdir()
+    os.mkdir(os.fsencode(src) + b"/dir\xff")
+    with open(os.fsencode(src) + b"/dir\xff/latin1-\xe9" + b"x" * 120, "wb") as f:
+        f.write(b"data")
+    os.symlink(b"target-\xfe", os.fsencode(src) + b"/link")
+    blob, info = write(src)
+    assert apply_layer(io.BytesIO(blob), dest) == info.diff_id
+    assert listing(dest) == listing(src)
+
+
+def test_unreadable_tree_is_a_layer_error(tmp_path):
+    with pytest.raises(LayerError, match="cannot archive"):
+        write_layer(tmp_path / "missing", io.BytesIO())
 
 
 def test_plain_tar_with_trailing_bytes_is_applied_and_fully_hashed(tmp_path):
