@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from builder.layer.compress import open_decompressed
+from builder.layer.entries import Applier
 from builder.layer.errors import LayerError
 from builder.layer.paths import Target, clean_name
 from builder.layer.whiteouts import (
@@ -41,8 +42,6 @@ def apply_layer(stream: BinaryIO, dest: Path, *, mode: str = "overlay") -> str:
     """
     if mode not in MODES:
         raise LayerError(f"unknown apply mode {mode!r} (expected one of {', '.join(MODES)})")
-    from builder.layer.entries import Applier
-
     with open_decompressed(stream) as plain:
         hashed = _HashingReader(plain)
         applier = Applier(Target(os.fsencode(dest)), flatten=mode == "flatten")
@@ -56,13 +55,16 @@ def apply_layer(stream: BinaryIO, dest: Path, *, mode: str = "overlay") -> str:
                     raise LayerError(f"cannot apply layer entry {member.name!r}: {e.strerror or e}") from e
         except tarfile.TarError as e:
             raise LayerError(f"malformed layer tar: {e}") from e
-        applier.finish()
+        try:
+            applier.finish()
+        except OSError as e:
+            raise LayerError(f"cannot set directory times: {e}") from e
         while hashed.read(_CHUNK):  # the diff_id covers everything after the end-of-archive blocks too
             pass
     return hashed.digest
 
 
-def _apply_member(applier, tar: tarfile.TarFile, m: tarfile.TarInfo) -> None:
+def _apply_member(applier: Applier, tar: tarfile.TarFile, m: tarfile.TarInfo) -> None:
     raw_name = m.name.encode("utf-8", "surrogateescape")
     rel = clean_name(raw_name)
     if not rel:

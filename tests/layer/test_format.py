@@ -59,6 +59,13 @@ def test_uncompressed_layer_digest_is_its_diff_id(tree):
 
 
 @pytest.mark.parametrize("compression", ["gzip", "zstd", "none"])
+def test_empty_directory_gives_dockers_empty_layer(tmp_path):
+    """The same diff_id Docker and BuildKit give an empty layer: the tar is just the two end blocks."""
+    _, info = write(tmp_path, "gzip")
+    assert info.diff_id == "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef"
+
+
+@pytest.mark.parametrize("compression", ["gzip", "zstd", "none"])
 def test_same_tree_gives_same_bytes(tree, tmp_path, compression):
     copy = tmp_path / "copy"
     subprocess.run(["cp", "-a", str(tree), str(copy)], check=True)
