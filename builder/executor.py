@@ -201,24 +201,22 @@ class StageBuilder:
         self.created = created
 
     def _base(self) -> StageResult:
-        from builder.oci.config import Platform as OciPlatform
         from builder.oci.config import new_config
         from builder.oci.image import load_image
 
         base = self.stage.base
         platform = self.stage.platform
-        oci_platform = OciPlatform(platform.os, platform.architecture, platform.variant or None)
         if base.kind is SourceKind.STAGE:
             parent = self.results[base.stage or 0]
             return StageResult(
                 parent.state.copy(), list(parent.layers), dict(parent.args), parent.chain_key, parent.root_env
             )
         if base.kind is SourceKind.SCRATCH:
-            state = ImageState(new_config(oci_platform, created=self.created))
+            state = ImageState(new_config(platform, created=self.created))
             state.ensure_default_path()
             return StageResult(state, [], {}, f"scratch:{platform}", {})
         try:
-            image = load_image(self.runner.store, base.ref, platform=oci_platform)
+            image = load_image(self.runner.store, base.ref, platform=platform)
         except BuildError as error:
             raise error.with_span(self.stage.source.span) from None
         state = ImageState(copy.deepcopy(image.config))

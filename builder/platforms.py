@@ -1,5 +1,8 @@
 """Platforms (``os/arch[/variant]``) the way containerd's ``platforms`` package parses and normalises them.
 
+One `Platform` type serves the whole builder: the plan (``FROM --platform``, TARGET*/BUILD* args), image
+configs and indexes (``matches``), ``import --platform`` and ``load --platform``.
+
 BuildKit parses ``FROM --platform=…`` and ``--platform`` with that package, so ``linux/x86_64`` means
 ``linux/amd64``, ``arm64/v8`` means ``linux/arm64``, and a lone architecture takes the host's OS. Only the
 parts pybuild needs are here: parse, normalise, format, and the host platform.
@@ -81,6 +84,12 @@ class Platform:
             f"{prefix}ARCH": self.architecture,
             f"{prefix}VARIANT": self.variant,
         }
+
+    def matches(self, described: dict) -> bool:
+        """True if an OCI ``platform`` object (or an image config) describes this platform; a variant the
+        document leaves out matches only when this platform has none or its architecture's default."""
+        arch, variant = _normalize_arch(described.get("architecture") or "", described.get("variant") or "")
+        return described.get("os") == self.os and arch == self.architecture and variant == self.variant
 
 
 def _normalize_arch(arch: str, variant: str) -> tuple[str, str]:

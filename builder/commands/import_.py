@@ -40,8 +40,9 @@ def run(args: argparse.Namespace) -> int:
 
     from builder.errors import UsageError
     from builder.oci.changes import apply_change
-    from builder.oci.config import Platform, new_config
+    from builder.oci.config import new_config
     from builder.oci.importer import import_rootfs
+    from builder.platforms import Platform
     from builder.refs import RefError, parse_ref
     from builder.store import Store
 

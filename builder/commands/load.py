@@ -27,8 +27,8 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from builder.errors import UsageError
-    from builder.oci.config import Platform
     from builder.oci.load import load_archive
+    from builder.platforms import Platform
     from builder.refs import familiar
     from builder.store import Store
 

@@ -22,13 +22,12 @@ from __future__ import annotations
 import copy
 import json
 import os
-import platform as host_platform
 import re
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from builder.errors import BuildError, UsageError
+from builder.platforms import Platform
 
 CONFIG_FIELDS = (
     "User",
@@ -47,70 +46,10 @@ CONFIG_FIELDS = (
 )
 
 _DIGEST_RE = re.compile(r"^sha256:[a-f0-9]{64}$")
-_MACHINE_TO_PLATFORM = {
-    "x86_64": ("amd64", None),
-    "amd64": ("amd64", None),
-    "aarch64": ("arm64", None),
-    "arm64": ("arm64", None),
-    "armv7l": ("arm", "v7"),
-    "armv6l": ("arm", "v6"),
-    "i386": ("386", None),
-    "i686": ("386", None),
-    "ppc64le": ("ppc64le", None),
-    "s390x": ("s390x", None),
-    "riscv64": ("riscv64", None),
-}
 
 
 class ConfigError(BuildError):
     """An image config that breaks the rules above (e.g. more layers than history entries say)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Platform:
-    """An OS/architecture[/variant] triple as ``--platform`` spells it: ``linux/amd64``, ``linux/arm/v7``."""
-
-    os: str
-    architecture: str
-    variant: str | None = None
-
-    def __str__(self) -> str:
-        return "/".join(p for p in (self.os, self.architecture, self.variant) if p)
-
-    @classmethod
-    def parse(cls, text: str) -> Platform:
-        """Parse ``os/arch[/variant]`` (``aarch64`` means ``arm64``; ``amd64/v1`` and ``arm64/v8`` drop the
-        variant, as they are the defaults)."""
-        parts = text.strip().lower().split("/")
-        if len(parts) not in (2, 3) or not all(parts):
-            raise UsageError(f"invalid platform {text!r}: expected os/arch[/variant], e.g. linux/amd64")
-        os_name, arch = parts[0], parts[1]
-        variant = parts[2] if len(parts) == 3 else None
-        arch, default_variant = _MACHINE_TO_PLATFORM.get(arch, (arch, None))
-        variant = variant or default_variant
-        if arch == "amd64" and variant == "v1":
-            variant = None
-        if arch == "arm64" and variant == "v8":
-            variant = None
-        return cls(os_name, arch, variant)
-
-    @classmethod
-    def host(cls) -> Platform:
-        """The platform of this machine (``linux/amd64`` on x86-64)."""
-        machine = host_platform.machine().lower()
-        arch, variant = _MACHINE_TO_PLATFORM.get(machine, (machine, None))
-        return cls("linux", arch, variant)
-
-    def matches(self, config_or_descriptor_platform: dict) -> bool:
-        """True if an OCI ``platform`` object (or an image config) describes this platform."""
-        other_variant = config_or_descriptor_platform.get("variant") or None
-        if self.architecture == "arm64" and other_variant == "v8":
-            other_variant = None
-        return (
-            config_or_descriptor_platform.get("os") == self.os
-            and config_or_descriptor_platform.get("architecture") == self.architecture
-            and (self.variant is None or other_variant == self.variant)
-        )
 
 
 def format_time(epoch: float) -> str:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from builder.errors import BuildError
 from builder.oci import media
-from builder.oci.config import Platform, decode, diff_ids, encode
+from builder.oci.config import decode, diff_ids, encode
 from builder.oci.manifest import (
     ManifestError,
     build_manifest,
@@ -21,6 +21,7 @@ from builder.oci.manifest import (
     parse_index,
     parse_manifest,
 )
+from builder.platforms import Platform
 from builder.refs import ImageRef, RefError, looks_like_id, parse_ref
 
 
@@ -58,7 +59,7 @@ class Image:
     @property
     def platform(self) -> Platform:
         config = self.config
-        return Platform(config.get("os", ""), config.get("architecture", ""), config.get("variant"))
+        return Platform(config.get("os", ""), config.get("architecture", ""), config.get("variant") or "")
 
     @property
     def size(self) -> int:

@@ -18,9 +18,10 @@ from typing import BinaryIO
 
 from builder.oci import media
 from builder.oci.changes import apply_change
-from builder.oci.config import Platform, add_layer, build_time, new_config
+from builder.oci.config import add_layer, build_time, new_config
 from builder.oci.image import Image, commit_image
 from builder.oci.manifest import descriptor
+from builder.platforms import Platform
 from builder.refs import ImageRef
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from builder.errors import BuildError
 from builder.oci import media
 from builder.oci.archive import ArchiveError, DirSource, TarSource, open_source
-from builder.oci.config import Platform, decode, diff_ids, encode
+from builder.oci.config import decode, diff_ids, encode
 from builder.oci.image import Image
 from builder.oci.manifest import (
     build_manifest,
@@ -32,6 +32,7 @@ from builder.oci.manifest import (
     parse_index,
     parse_manifest,
 )
+from builder.platforms import Platform
 from builder.refs import ImageRef, RefError, parse_ref
 
 _CHUNK = 1 << 20

@@ -6,9 +6,9 @@ BuildKit expands it, given the environment at that step (see ``builder.plan.reso
 """
 
 from builder.plan.model import DEFAULT_PATH, PROXY_ARGS, Base, Dependency, Plan, SourceKind, Stage
-from builder.plan.platform import Platform
 from builder.plan.resolve import Resolved, Resolver, Step
 from builder.plan.stages import mount_fields, plan
+from builder.platforms import Platform
 
 __all__ = [
     "DEFAULT_PATH",

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from builder.errors import Span
-from builder.plan.platform import Platform
+from builder.platforms import Platform
 from builder.syntax.ast import Buildfile, From, Instruction
 
 #: Build arguments every build accepts without an ARG line; BuildKit passes them to RUN only.

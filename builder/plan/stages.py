@@ -23,8 +23,8 @@ from dataclasses import replace
 
 from builder.errors import BuildError, PlanError, Span
 from builder.plan.model import PROXY_ARGS, Base, Dependency, Plan, SourceKind, Stage
-from builder.plan.platform import Platform
 from builder.plan.words import expand_word, locate
+from builder.platforms import Platform
 from builder.syntax.ast import Arg, Buildfile, Copy, From, Instruction, Run
 
 _STAGE_NAME = re.compile(r"^[a-z][a-z0-9\-_.]*$")

@@ -7,7 +7,7 @@ import json
 import tarfile
 from pathlib import Path
 
-from builder.oci.config import Platform
+from builder.platforms import Platform
 from builder.store import Store
 from tests.support.images import pybuild
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from builder.oci.config import Platform
+from builder.platforms import Platform
 from builder.store import Store
 
 
