@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from builder.errors import EXIT_USAGE, BuildError, render
@@ -31,6 +32,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "save": ("save", "write an image to a docker-archive or OCI archive"),
     "load": ("load", "read images from a docker-archive, OCI archive or OCI layout"),
     "import": ("import_", "make a one-layer image from a root filesystem tar or directory"),
+    "pull": ("pull", "pull an image from a registry into the store"),
+    "push": ("push", "push an image from the store to a registry"),
+    "login": ("login", "store credentials for a registry in ~/.docker/config.json"),
+    "logout": ("logout", "remove the credentials of a registry"),
+    "store": ("store", "check the store (verify) or collect its garbage (gc)"),
 }
 
 
@@ -57,6 +63,13 @@ def build_parser(commands: dict[str, tuple[str, str]] | None = None) -> argparse
         help="store directory (default: $PYBUILD_ROOT, else /var/lib/pybuild for root, "
         "else ~/.local/share/pybuild)",
     )
+    parser.add_argument(
+        "--insecure-registry",
+        action="append",
+        default=[],
+        metavar="HOST[:PORT]",
+        help="allow plain HTTP to this registry (localhost and 127.0.0.1 always are); repeatable",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module_name, help_text) in commands.items():
         module = importlib.import_module(f"builder.commands.{module_name}")
@@ -68,7 +81,7 @@ def build_parser(commands: dict[str, tuple[str, str]] | None = None) -> argparse
 
 def _with_default_command(argv: list[str], commands: dict[str, tuple[str, str]]) -> list[str]:
     """Insert ``build`` when the first word is not a command (``pybuild -f F .``)."""
-    global_options_with_value = {"--root"}
+    global_options_with_value = {"--root", "--insecure-registry"}
     i = 0
     while i < len(argv):
         word = argv[i]
@@ -77,7 +90,7 @@ def _with_default_command(argv: list[str], commands: dict[str, tuple[str, str]])
         if word in global_options_with_value:
             i += 2
             continue
-        if word.startswith("--root="):
+        if word.startswith(("--root=", "--insecure-registry=")):
             i += 1
             continue
         if word in commands:
@@ -95,6 +108,10 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     parser = build_parser(commands)
     args = parser.parse_args(_with_default_command(argv, commands))
+    if args.insecure_registry:
+        # the registry client reads this, so library users can set it the same way
+        known = [h for h in os.environ.get("PYBUILD_INSECURE_REGISTRIES", "").split(",") if h]
+        os.environ["PYBUILD_INSECURE_REGISTRIES"] = ",".join(known + args.insecure_registry)
     module = importlib.import_module(f"builder.commands.{args._module}")
     try:
         code = module.run(args)

@@ -1,0 +1,35 @@
+"""``pybuild store verify`` and ``pybuild store gc [--dry-run]``: check the store, collect its garbage.
+
+``verify`` re-hashes every blob and checks every reference (tags → manifests → configs and layers); it prints
+each problem and exits 1 if there is any. ``gc`` removes blobs and unpacked layers that no tag and no cache
+record reaches (nothing younger than an hour, so running builds keep what they made).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    actions.add_parser("verify", help="check every blob's digest and every reference")
+    gc = actions.add_parser("gc", help="remove what nothing references")
+    gc.add_argument("--dry-run", action="store_true", help="list what would be removed, remove nothing")
+
+
+def run(args: argparse.Namespace) -> int:
+    from builder.oci.display import human_size
+    from builder.store import Store
+
+    with Store.open(args.root) as store:
+        if args.action == "verify":
+            problems = store.verify()
+            for problem in problems:
+                print(problem)
+            print(f"store {store.root}: {'sound' if not problems else f'{len(problems)} problems'}")
+            return 1 if problems else 0
+        report = store.gc(dry_run=args.dry_run)
+        verb = "would remove" if args.dry_run else "removed"
+        size = human_size(report.blob_bytes)
+        print(f"{verb} {len(report.blobs)} blobs ({size}) and {len(report.layers)} layers")
+        return 0
