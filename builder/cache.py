@@ -1,9 +1,23 @@
 """Cache keys from readable parts, the key → result index, and the explanation of a miss.
 
-A step's key is the sha256 of its canonical JSON parts: the parent's key (the base image's manifest digest at
-the root of a stage chain), the instruction as resolved, the environment and user it runs with, the platform,
-and for COPY/ADD the digest of every selected source (path, type, mode, owner, content or link target — never
-mtime). The parts are kept beside the result so a later miss of the same step can say what changed.
+A step's key is the sha256 of its canonical JSON parts (see DESIGN.md, "Cache keys"):
+
+- ``parent``: the ChainID (OCI image spec) of the layers the step runs on — the base image's diff_ids, then
+  each earlier step's. The parent is named by its *content*, not by the parent step's key, as BuildKit's
+  content-based keys do: a step that runs again and produces a byte-identical layer (it wrote nothing, or
+  ``SOURCE_DATE_EPOCH`` clamped its mtimes) leaves every later step cached. A layer's mtimes are part of its
+  content, so a rerun that rewrites files with new times does change it. A base image that is re-tagged with
+  the same layers hits; one with other layers misses ("base image changed"). Config that steps see (ENV,
+  USER, WORKDIR, SHELL) is part of each step's own parts, so it is never lost by naming the parent this way.
+- ``keyword``, ``platform`` and the step's own parts: for RUN the process (argv, the image's ENV, the build
+  arguments it gets as environment, user, cwd, network, flags); for COPY/ADD the resolved sources,
+  destination, flags and ``files`` (`builder.sources.digest_sources`: path, type, mode, owner, content or link
+  target — never mtime); for WORKDIR its path and user.
+
+Besides the keyed parts a step may pass ``about``: facts that do not change what the step does but help to
+say why it ran (the values of the variables its text refers to). Both are kept per step identity (file,
+stage, line), so the next miss of that step can name what changed: ``ARG VERSION: 1 → 2``,
+``COPY: src/app.py changed``, ``parent step ran``.
 """
 
 from __future__ import annotations
@@ -12,8 +26,31 @@ import hashlib
 import json
 from dataclasses import dataclass
 
+from builder.store.errors import StoreError
+
 #: Bump when the meaning of a key changes, so old records are never reused wrongly.
-KEY_VERSION = 1
+KEY_VERSION = 2
+
+#: Where a step's parent layers came from in this build, for explanations (`BuildCache.lookup`).
+PARENT_RAN, PARENT_CACHED, PARENT_BASE = "ran", "cached", "base"
+
+#: How part names read in an explanation ("{label} changed: old → new").
+_LABELS = {
+    "argv": "command",
+    "user": "USER",
+    "cwd": "WORKDIR",
+    "workdir": "WORKDIR",
+    "path": "WORKDIR path",
+    "network": "network",
+    "flags": "flags",
+    "sources": "sources",
+    "dest": "destination",
+    "chown": "--chown",
+    "chmod": "--chmod",
+    "from": "--from",
+    "platform": "platform",
+    "keyword": "instruction",
+}
 
 
 def canonical(parts: dict) -> bytes:
@@ -25,9 +62,19 @@ def key_of(parts: dict) -> str:
     return hashlib.sha256(canonical({"v": KEY_VERSION, **parts})).hexdigest()
 
 
+def chain_id(diff_ids: list[str]) -> str:
+    """The OCI ChainID of a stack of layers (bottom first); ``"empty"`` for no layers (``FROM scratch``)."""
+    if not diff_ids:
+        return "empty"
+    chain = diff_ids[0]
+    for diff_id in diff_ids[1:]:
+        chain = "sha256:" + hashlib.sha256(f"{chain} {diff_id}".encode()).hexdigest()
+    return chain
+
+
 @dataclass
 class Lookup:
-    """The answer to a lookup: the stored result on a hit, else why the step has to run."""
+    """The answer to a lookup: the stored record on a hit, else why the step has to run."""
 
     key: str
     result: dict | None
@@ -38,52 +85,140 @@ def _identity_key(identity: str) -> str:
     return hashlib.sha256(f"identity:{KEY_VERSION}:{identity}".encode()).hexdigest()
 
 
-def explain(old: dict | None, new: dict) -> str:
-    """Say, in a user's words, what differs between the parts of the step's previous run and now."""
+def _show(value, limit: int = 60) -> str:
+    if value is None:
+        return "(unset)"
+    text = " ".join(map(str, value)) if isinstance(value, list) else str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _pairs(value) -> dict[str, str]:
+    return {str(k): str(v) for k, v in (value or [])}
+
+
+def _variable_change(kind: str, old: dict, new: dict) -> str | None:
+    for name in sorted(set(old) | set(new)):
+        if old.get(name) != new.get(name):
+            return f"{kind} {name}: {_show(old.get(name))} → {_show(new.get(name))}"
+    return None
+
+
+def _file_change(keyword: str, old: dict, new: dict) -> str:
+    changed = sorted(p for p in set(old) | set(new) if old.get(p) != new.get(p))
+    first = changed[0]
+    more = f" and {len(changed) - 1} more" if len(changed) > 1 else ""
+    if first not in old:
+        what = "added"
+    elif first not in new:
+        what = "removed"
+    else:
+        what = "changed" + _description_change(old[first], new[first])
+    return f"{keyword}: {first} {what}{more}"
+
+
+def _description_change(old: str, new: str) -> str:
+    """`builder.sources` descriptions are ``type mode uid:gid rest``; name the field that moved."""
+    a, b = old.split(" ", 3), new.split(" ", 3)
+    if a[0] != b[0] or a[0] not in ("file", "dir") or len(a) < 3 or len(b) < 3:
+        return ""
+    if a[1] != b[1]:
+        return f" (mode {a[1]} → {b[1]})"
+    if a[2] != b[2]:
+        return f" (owner {a[2]} → {b[2]})"
+    return ""
+
+
+def explain(
+    old: dict | None, new: dict, *, old_about: dict | None = None, about: dict | None = None, parent: str = ""
+) -> str:
+    """Say, in a user's words, what differs between the parts of the step's previous run and now.
+
+    ``parent`` tells where this build's parent layers came from (`PARENT_RAN`, `PARENT_CACHED`,
+    `PARENT_BASE`); ``old_about``/``about`` are the unkeyed facts recorded with the parts.
+    """
     if old is None:
         return "first build"
     if old.get("parent") != new.get("parent"):
-        return "parent step ran"
-    old_env, new_env = dict(old.get("env") or []), dict(new.get("env") or [])
-    for name in sorted(set(old_env) | set(new_env)):
-        if old_env.get(name) != new_env.get(name):
-            return f"{name}: {old_env.get(name, '(unset)')} → {new_env.get(name, '(unset)')}"
+        return {PARENT_RAN: "parent step ran", PARENT_CACHED: "parent step changed"}.get(
+            parent, "base image changed"
+        )
+    for part, kind in (("args", "ARG"), ("env", "ENV")):
+        change = _variable_change(kind, _pairs(old.get(part)), _pairs(new.get(part)))
+        if change:
+            return change
+    old_vars, new_vars = (old_about or {}).get("vars") or {}, (about or {}).get("vars") or {}
+    changed_names = [n for n in sorted(set(old_vars) | set(new_vars)) if old_vars.get(n) != new_vars.get(n)]
+    if changed_names and any(old.get(p) != new.get(p) for p in set(old) | set(new) if p != "files"):
+        name = changed_names[0]
+        kind = (new_vars.get(name) or old_vars.get(name))[0]
+        before, after = (old_vars.get(name) or [kind, None])[1], (new_vars.get(name) or [kind, None])[1]
+        return f"{kind} {name}: {_show(before)} → {_show(after)}"
     old_files, new_files = old.get("files") or {}, new.get("files") or {}
     if old_files != new_files:
-        changed = sorted(p for p in set(old_files) | set(new_files) if old_files.get(p) != new_files.get(p))
-        more = f" and {len(changed) - 1} more" if len(changed) > 1 else ""
-        return f"{new.get('keyword', 'COPY')}: {changed[0]} changed{more}"
+        return _file_change(new.get("keyword", "COPY"), old_files, new_files)
     for name in sorted(set(old) | set(new)):
         if old.get(name) != new.get(name):
-            return f"{name} changed"
-    return "layer missing from the store"
+            label = _LABELS.get(name, name)
+            return f"{label} changed: {_show(old.get(name))} → {_show(new.get(name))}"
+    return "cached layer missing from the store"
 
 
 class BuildCache:
     """The store's cache index seen by one build. ``enabled`` False (``--no-cache``) never hits but still
-    records results, so the next build can reuse them."""
+    records results, so the next build can reuse them. Safe to share one store between concurrent builds:
+    every record is replaced by one rename, and a record whose layer is gone or damaged is a miss."""
 
     def __init__(self, store, *, enabled: bool = True) -> None:
         self.store = store
         self.enabled = enabled
 
-    def lookup(self, identity: str, parts: dict, *, enabled: bool = True) -> Lookup:
-        """Find the result for ``parts``; ``identity`` names the step across builds (for explanations)."""
+    def lookup(
+        self,
+        identity: str,
+        parts: dict,
+        *,
+        enabled: bool = True,
+        disabled_reason: str = "--no-cache",
+        about: dict | None = None,
+        parent: str = PARENT_BASE,
+    ) -> Lookup:
+        """Find the result for ``parts``; ``identity`` names the step across builds (for explanations).
+
+        ``enabled`` False (a ``--no-cache-filter`` stage) misses with ``disabled_reason``. Never raises for
+        damaged records or missing layers: they are misses.
+        """
         key = key_of(parts)
-        if not (self.enabled and enabled):
+        if not self.enabled:
             return Lookup(key, None, "--no-cache")
+        if not enabled:
+            return Lookup(key, None, disabled_reason)
         record = self.store.cache_get(key)
         if record is not None and self._complete(record):
             return Lookup(key, record, "cached")
-        previous = self.store.cache_get(_identity_key(identity))
-        return Lookup(key, None, explain(previous.get("parts") if previous else None, parts))
+        previous = self.store.cache_get(_identity_key(identity)) or {}
+        old = previous.get("parts") if isinstance(previous.get("parts"), dict) else None
+        old_about = previous.get("about") if isinstance(previous.get("about"), dict) else None
+        reason = explain(old, parts, old_about=old_about, about=about, parent=parent)
+        if old is not None and key_of(old) == key and record is None:
+            reason = "cache record missing from the store"
+        return Lookup(key, None, reason)
 
     def _complete(self, record: dict) -> bool:
-        result = record.get("result") or {}
-        diff_id, digest = result.get("diff_id"), result.get("digest")
-        return bool(diff_id and digest) and self.store.has_layer(diff_id) and self.store.has_blob(digest)
+        """The record names a layer whose unpacked directory and blob (of the recorded size) are present."""
+        result = record.get("result")
+        if not isinstance(result, dict):
+            return False
+        diff_id, digest, size = result.get("diff_id"), result.get("digest"), result.get("size")
+        if not (isinstance(diff_id, str) and isinstance(digest, str) and isinstance(size, int)):
+            return False
+        try:
+            if not (self.store.has_layer(diff_id) and self.store.has_blob(digest)):
+                return False
+            return self.store.blob_path(digest).stat().st_size == size
+        except (OSError, StoreError):  # an invalid digest in a damaged record, or a blob removed meanwhile
+            return False
 
-    def record(self, identity: str, parts: dict, key: str, result: dict) -> None:
+    def record(self, identity: str, parts: dict, key: str, result: dict, *, about: dict | None = None) -> None:
         """Remember ``result`` (a layer descriptor with ``diff_id``) under ``key`` and the step's last parts."""
         self.store.cache_put(key, {"parts": parts, "result": result})
-        self.store.cache_put(_identity_key(identity), {"parts": parts, "key": key})
+        self.store.cache_put(_identity_key(identity), {"parts": parts, "key": key, "about": about or {}})

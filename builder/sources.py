@@ -3,26 +3,162 @@
 Each entry below a selected source contributes its relative path, type, permission bits, owner, and its
 content digest (files) or link target (symlinks). Modification times are left out on purpose: touching a file
 must not invalidate the cache, changing its content, mode or owner must.
+
+File contents are read at most once per change: a `StatCache` remembers each context file's digest by path,
+inode, size, mtime_ns and ctime_ns, persisted between builds, so an unchanged context of tens of thousands of
+files costs one ``lstat`` per file. Files that do need hashing are read in a thread pool (hashlib releases the
+GIL while it digests).
 """
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
+import json
 import os
 import stat
+import tempfile
+import threading
+import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
+#: A digest is remembered only for a file whose last change (ctime) lies this far before it was read, so a
+#: write in the same timestamp tick as the read (which leaves size and times unchanged) is never missed.
+RACY_MARGIN_NS = 1_000_000_000
 
-def _file_digest(path: Path) -> str:
+#: Fewer files than this to hash are read in the calling thread.
+_POOL_THRESHOLD = 8
+_CHUNK = 1 << 20
+_FORMAT = 1
+
+
+def file_digest(path: str | os.PathLike) -> str:
+    """The hex sha256 of a file's content."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
+        while chunk := handle.read(_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
 
 
-def _describe(path: Path, st: os.stat_result) -> str:
+def _stat_key(st: os.stat_result) -> list[int]:
+    return [st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+
+
+class StatCache:
+    """Remembered content digests of the files below ``root``, kept in one JSON file in ``directory``.
+
+    A remembered digest is used only while the file's path, inode, size, mtime_ns and ctime_ns are all the
+    same, so any write, replacement, chmod or chown makes it be read again. `save` writes a temporary file and
+    renames it over the old one (merging what a concurrent build saved meanwhile), so concurrent builds
+    sharing ``directory`` never see a torn file; at worst one build's new entries are lost, which costs a
+    re-read, never a wrong digest. `hash` may be called from several threads at once; `lookup` and `save`
+    from one.
+    """
+
+    def __init__(self, directory: Path, root: Path, *, margin_ns: int = RACY_MARGIN_NS) -> None:
+        self.root = os.path.abspath(root)
+        name = hashlib.sha256(self.root.encode("utf-8", "surrogateescape")).hexdigest()[:32]
+        self.file = Path(directory) / f"{name}.json"
+        self.margin_ns = margin_ns
+        self._entries: dict[str, list] | None = None
+        self._new: dict[str, list] = {}
+        self._lock = threading.Lock()
+        self.reads = 0  # files read (for progress and for tests of the cache itself)
+
+    def covers(self, path: str) -> bool:
+        """True if ``path`` (absolute) lies below the cache's root."""
+        return path == self.root or path.startswith(self.root.rstrip("/") + "/")
+
+    def _load(self) -> dict[str, list]:
+        try:
+            data = json.loads(self.file.read_bytes())
+        except (OSError, ValueError):
+            return {}  # missing or damaged: start afresh, the cache only saves work
+        if not isinstance(data, dict) or data.get("format") != _FORMAT or data.get("root") != self.root:
+            return {}
+        entries = data.get("entries")
+        return entries if isinstance(entries, dict) else {}
+
+    def _relative(self, path: str) -> str:
+        return os.path.relpath(path, self.root)
+
+    def lookup(self, path: str, st: os.stat_result) -> str | None:
+        """The remembered digest of ``path`` if it is unchanged since, else None."""
+        if self._entries is None:
+            self._entries = self._load()
+        entry = self._entries.get(self._relative(path))
+        if isinstance(entry, list) and len(entry) == 5 and entry[:4] == _stat_key(st):
+            return entry[4]
+        return None
+
+    def hash(self, path: str, st: os.stat_result) -> str:
+        """Read ``path`` (whose ``lstat``/``stat`` was ``st``) and remember its digest when that is safe."""
+        started = time.time_ns()
+        digest = hashlib.sha256()
+        with open(path, "rb") as handle:
+            while chunk := handle.read(_CHUNK):
+                digest.update(chunk)
+            after = os.fstat(handle.fileno())
+        hexdigest = digest.hexdigest()
+        settled = max(st.st_mtime_ns, st.st_ctime_ns) < started - self.margin_ns
+        with self._lock:
+            self.reads += 1
+            if settled and _stat_key(after) == _stat_key(st):
+                self._new[self._relative(path)] = [*_stat_key(st), hexdigest]
+        return hexdigest
+
+    def save(self, scratch: Path | None = None) -> None:
+        """Persist the digests learnt since loading (no-op if none). Entries whose file is gone or changed are
+        dropped. ``scratch`` is a directory on the same file system for the temporary file (default: beside
+        the cache file)."""
+        if not self._new:
+            return
+        merged = self._load()
+        merged.update(self._new)
+        kept: dict[str, list] = {}
+        for rel, entry in merged.items():
+            try:
+                st = os.lstat(os.path.join(self.root, rel))
+            except OSError:
+                continue
+            if isinstance(entry, list) and len(entry) == 5 and entry[:4] == _stat_key(st):
+                kept[rel] = entry
+        body = json.dumps({"format": _FORMAT, "root": self.root, "entries": kept}, separators=(",", ":"))
+        self.file.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=scratch or self.file.parent, prefix=".statcache-")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as handle:
+                handle.write(body)
+            os.replace(tmp, self.file)
+        except BaseException:
+            with suppress(OSError):
+                os.unlink(tmp)
+            raise
+        self._entries = kept
+        self._new = {}
+
+
+_ACTIVE: contextvars.ContextVar[StatCache | None] = contextvars.ContextVar("pybuild_stat_cache", default=None)
+
+
+@contextmanager
+def using_stat_cache(cache: StatCache | None) -> Iterator[StatCache | None]:
+    """Make ``cache`` the one `digest_sources` uses (in this thread/context) for paths below its root when
+    no ``stat_cache`` is passed; the cache is saved when the block ends, however it ends."""
+    token = _ACTIVE.set(cache)
+    try:
+        yield cache
+    finally:
+        _ACTIVE.reset(token)
+        if cache is not None:
+            cache.save()
+
+
+def _describe(path: str, st: os.stat_result, content: str = "") -> str:
     mode = stat.S_IMODE(st.st_mode)
     owner = f"{st.st_uid}:{st.st_gid}"
     if stat.S_ISDIR(st.st_mode):
@@ -30,29 +166,65 @@ def _describe(path: Path, st: os.stat_result) -> str:
     if stat.S_ISLNK(st.st_mode):
         return f"link {owner} {os.readlink(path)}"
     if stat.S_ISREG(st.st_mode):
-        return f"file {mode:o} {owner} {_file_digest(path)}"
+        return f"file {mode:o} {owner} {content}"
     return f"other {stat.S_IFMT(st.st_mode):o}"
 
 
 def _walk(
-    rel: str, path: Path, follow: bool, excluded: Callable[[str], bool] | None
-) -> Iterator[tuple[str, str]]:
+    rel: str, path: str, follow: bool, excluded: Callable[[str], bool] | None
+) -> Iterator[tuple[str, str, os.stat_result]]:
     st = os.stat(path) if follow else os.lstat(path)
-    yield rel or ".", _describe(path, st)
+    yield rel or ".", path, st
     if stat.S_ISDIR(st.st_mode):
-        for name in sorted(os.listdir(path)):
+        with os.scandir(path) as listing:
+            names = sorted(entry.name for entry in listing)
+        for name in names:
             child_rel = f"{rel}/{name}" if rel else name
             if excluded and excluded(child_rel):
                 continue
-            yield from _walk(child_rel, path / name, False, excluded)
+            yield from _walk(child_rel, os.path.join(path, name), False, excluded)
+
+
+def _hash_all(todo: list[tuple[str, os.stat_result]], cache: StatCache | None) -> list[str]:
+    def one(item: tuple[str, os.stat_result]) -> str:
+        path, st = item
+        if cache is not None and cache.covers(path):
+            return cache.hash(path, st)
+        return file_digest(path)
+
+    if len(todo) < _POOL_THRESHOLD:
+        return [one(item) for item in todo]
+    with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
+        return list(pool.map(one, todo))
 
 
 def digest_sources(
-    sources: list[tuple[str, Path]], *, excluded: Callable[[str], bool] | None = None
+    sources: list[tuple[str, Path]],
+    *,
+    excluded: Callable[[str], bool] | None = None,
+    stat_cache: StatCache | None = None,
 ) -> dict[str, str]:
     """``{relative path: description}`` for every entry a copy of ``sources`` reads (a source symlink is
-    followed, as the copy follows it)."""
-    entries: dict[str, str] = {}
+    followed, as the copy follows it).
+
+    File contents below ``stat_cache``'s root (by default the cache made active with `using_stat_cache`)
+    are taken from it when unchanged; everything else is read, in a thread pool when there is much to read.
+    """
+    cache = stat_cache if stat_cache is not None else _ACTIVE.get()
+    walked: list[tuple[str, str, os.stat_result]] = []
     for rel, path in sources:
-        entries.update(_walk(rel, path, True, excluded))
-    return entries
+        walked.extend(_walk(rel, os.path.abspath(path), True, excluded))
+    known: dict[str, str] = {}
+    todo: list[tuple[str, os.stat_result]] = []
+    for _rel, path, st in walked:
+        if not stat.S_ISREG(st.st_mode) or path in known:
+            continue
+        remembered = cache.lookup(path, st) if cache is not None and cache.covers(path) else None
+        if remembered is not None:
+            known[path] = remembered
+        else:
+            known[path] = ""
+            todo.append((path, st))
+    for (path, _st), digest in zip(todo, _hash_all(todo, cache), strict=True):
+        known[path] = digest
+    return {rel: _describe(path, st, known.get(path, "")) for rel, path, st in walked}

@@ -38,8 +38,18 @@ def prepare_run(runner: StepRunner, step, result: StageResult, step_env: dict[st
         user=state.user,
         network="none" if network == "none" else "host",
     )
-    parts = {"argv": argv, "env": [list(e.split("=", 1)) for e in env], "user": spec.user, "cwd": spec.cwd}
-    parts["network"] = spec.network
+    # The process environment is the image's ENV plus the build args no ENV overrides; keeping the two apart
+    # lets a miss be explained as ARG or ENV. A shadowed ARG does not reach the process, so it is left out.
+    image_env = state.env()
+    parts = {
+        "argv": argv,
+        "env": [[k, v] for k, v in image_env.items()],
+        "args": [[k, v] for k, v in build_args if k not in image_env],
+        "user": spec.user,
+        "cwd": spec.cwd,
+        "network": spec.network,
+        "flags": {name: value for name, value in sorted(step.flags.items()) if name != "network"},
+    }
     lowers = runner.lowerdirs(result)
 
     def fill(upper: Path) -> None:

@@ -3,18 +3,26 @@
 Each step: compute its readable cache parts; on a hit reuse the recorded layer; on a miss fill a staging
 directory of the store (the overlay's upperdir), stream it into a layer blob and move it into the store as the
 unpacked layer. A failed or interrupted step discards its staging directory; nothing half-made is kept.
+
+A step's parent part is the ChainID of the layers below it (see `builder.cache`), so a step that ran again
+but made the same layer keeps the steps after it cached. The runner remembers which chains this build made
+by running a step, to say "parent step ran" rather than "base image changed" when a parent differs.
 """
 
 from __future__ import annotations
 
+import re
 import time
+from collections import Counter
 from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from builder import runtime
-from builder.cache import BuildCache, key_of
+from builder.cache import PARENT_BASE, PARENT_CACHED, PARENT_RAN, BuildCache, chain_id, key_of
 from builder.commit import commit_upperdir
+from builder.sources import StatCache, using_stat_cache
 from builder.steps.copy import CopySteps
 from builder.steps.run import prepare_run
 from builder.steps.workdir import prepare_workdir
@@ -24,6 +32,9 @@ if TYPE_CHECKING:
     from builder.executor import BuildOptions, StageResult, StepReport
     from builder.plan import Stage
     from builder.ui import Reporter
+
+#: ``$NAME`` and ``${NAME...}`` in an instruction's text: the variables whose values explain a miss.
+_VARIABLE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
 
 
 class StepRunner:
@@ -40,23 +51,37 @@ class StepRunner:
         self.cache = BuildCache(store, enabled=not options.no_cache)
         self.state_dir = store.state_dir("runtime")
         self.copies = CopySteps(self)
+        #: Content digests of context files, kept between builds (``state/context`` of the store).
+        self.stat_cache = StatCache(store.state_dir("context"), options.context)
+        self._origins: dict[str, str] = {}  # chain id → PARENT_RAN / PARENT_CACHED, for this build
+        self._identities: Counter[str] = Counter()
+        self._scope = ExitStack()
 
     def start(self) -> None:
-        """Clean what a crashed earlier build left in the runtime's state directory."""
+        """Clean what a crashed earlier build left in the runtime's state directory, and make the context's
+        stat cache the one source digests use until `finish`."""
         self.state_dir.mkdir(parents=True, exist_ok=True)
         runtime.cleanup_stale(self.state_dir)
+        self._scope.enter_context(using_stat_cache(self.stat_cache))
 
     # --- the shared mechanism ---------------------------------------------------------------------------
     def lowerdirs(self, result: StageResult) -> list[Path]:
         return [self.store.layer_path(diff_id) for diff_id in reversed(result.state.layers)]
 
     def _produce(
-        self, stage: Stage, identity: str, parts: dict, result: StageResult, fill: Callable[[Path], None]
+        self, stage: Stage, identity: str, parts: dict, about: dict, fill: Callable[[Path], None]
     ) -> tuple[dict, bool, str]:
         """Find or make the layer for ``parts``; returns (descriptor with diff_id, cached?, reason)."""
         filtered = self.options.no_cache_filter
         enabled = stage.name not in filtered and str(stage.index) not in filtered
-        lookup = self.cache.lookup(identity, parts, enabled=enabled)
+        lookup = self.cache.lookup(
+            identity,
+            parts,
+            enabled=enabled,
+            disabled_reason=f"--no-cache-filter {stage.name or stage.index}",
+            about=about,
+            parent=self._origins.get(parts["parent"], PARENT_BASE),
+        )
         if lookup.result is not None:
             self.reporter.cached()
             return lookup.result["result"], True, "cached"
@@ -71,7 +96,7 @@ class StepRunner:
             if staging.exists():
                 self.store.discard_staging(staging)
             raise
-        self.cache.record(identity, parts, lookup.key, layer)
+        self.cache.record(identity, parts, lookup.key, layer, about=about)
         return layer, False, lookup.reason
 
     def layer_step(
@@ -82,16 +107,22 @@ class StepRunner:
         ins = step.instruction
         started = time.monotonic()
         identity = f"{self.options.context.resolve()}|{ins.span.file}|{stage.index}|{ins.span.line}"
+        self._identities[identity] += 1  # ONBUILD triggers share a file name and line: number them
+        identity = f"{identity}|{self._identities[identity]}"
         if isinstance(ins, ast.Run):
             parts, fill, created_by = prepare_run(self, step, result, step_env)
         elif isinstance(ins, ast.Workdir):
             parts, fill, created_by = prepare_workdir(self, step, result)
         else:
             parts, fill, created_by = self.copies.prepare(stage, step, result, results)
-        parts = {"keyword": ins.keyword, "parent": result.chain_key, "platform": str(stage.platform), **parts}
-        layer, cached, reason = self._produce(stage, identity, parts, result, fill)
-        result.chain_key = self.cache_key(parts)
+        parent = chain_id(list(result.state.layers))
+        parts = {"keyword": ins.keyword, "parent": parent, "platform": str(stage.platform), **parts}
+        about = {"vars": self._referenced(ins.original, step_env, result)}
+        layer, cached, reason = self._produce(stage, identity, parts, about, fill)
         result.state.add_layer(layer["diff_id"])
+        result.chain_key = chain_id(list(result.state.layers))
+        if not cached or result.chain_key not in self._origins:
+            self._origins[result.chain_key] = PARENT_CACHED if cached else PARENT_RAN
         result.layers.append(layer)
         result.state.add_history(created_by, created=created, empty_layer=False)
         if not cached:
@@ -101,9 +132,23 @@ class StepRunner:
         )
 
     @staticmethod
+    def _referenced(text: str, step_env: dict[str, str], result: StageResult) -> dict[str, list]:
+        """``{name: [ARG|ENV, value]}`` for each variable the instruction's text refers to."""
+        image_env = result.state.env()
+        found: dict[str, list] = {}
+        for name in _VARIABLE.findall(text):
+            value = step_env.get(name)
+            kind = "ENV" if name in image_env and image_env[name] == value else "ARG"
+            found[name] = [kind, value]
+        return found
+
+    @staticmethod
     def cache_key(parts: dict) -> str:
         return key_of(parts)
 
     def finish(self) -> None:
-        """Remove what the steps of this build kept for their duration (heredoc files)."""
-        self.copies.finish()
+        """Remove what the steps of this build kept for their duration (heredoc files); save the stat cache."""
+        try:
+            self.copies.finish()
+        finally:
+            self._scope.close()
