@@ -1,0 +1,125 @@
+"""Run one command and measure it: wall-clock seconds and the peak resident memory of its process tree.
+
+Memory method: this machine mounts cgroups in hybrid mode (memory controller on v1), where the only
+per-group peak (``memory.max_usage_in_bytes``) counts page cache — a build that writes 300 MB would "use"
+300 MB. So a thread polls ``/proc`` every ``POLL_SECONDS`` instead: it walks the tree from the command's
+pid through ``/proc/PID/task/TID/children`` and sums each process's resident set (``statm``, second field).
+Two sums are kept per sample and their maxima reported:
+
+- ``tree``: every process in the tree, including the RUN step's own processes (shell, apt-get, ...) that a
+  container runtime started — they are reparented to the builder when it is the subreaper;
+- ``own``: only processes in the bench's own pid namespace, i.e. the builder and its helpers (runc, tar,
+  ...) without what the Buildfile's RUN commands run inside their containers.
+
+Shared pages (libpython, libc) are counted once per process, so the sums are upper bounds. Processes that
+live less than one poll interval can be missed; they are small by nature.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+POLL_SECONDS = 0.02
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+@dataclass(frozen=True)
+class Measured:
+    """One run: ``seconds`` wall-clock, peak RSS sums in bytes, and the exit status."""
+
+    seconds: float
+    rss_tree: int
+    rss_own: int
+    returncode: int
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return found
+    for tid in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children") as f:
+                found.extend(int(c) for c in f.read().split())
+        except OSError:
+            continue
+    return found
+
+
+def _rss(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/statm") as f:
+            return int(f.read().split()[1]) * PAGE
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def _pidns(pid: int) -> str | None:
+    try:
+        return os.readlink(f"/proc/{pid}/ns/pid")
+    except OSError:
+        return None
+
+
+def tree_rss(root_pid: int, own_ns: str | None) -> tuple[int, int]:
+    """(sum over the whole tree under ``root_pid``, sum over its processes in pid namespace ``own_ns``)."""
+    total = own = 0
+    stack, seen = [root_pid], set()
+    while stack:
+        pid = stack.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        rss = _rss(pid)
+        total += rss
+        if _pidns(pid) == own_ns:
+            own += rss
+        stack.extend(_children(pid))
+    return total, own
+
+
+def measure(
+    cmd: list[str], log: Path, *, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> Measured:
+    """Run ``cmd`` with stdout and stderr appended to ``log``; returns its time and peak RSS sums.
+
+    Never raises for a failing command: the caller decides what a non-zero ``returncode`` means.
+    """
+    own_ns = _pidns(os.getpid())
+    peaks = [0, 0]
+    done = threading.Event()
+    with open(log, "ab") as out:
+        out.write(("\n$ " + " ".join(cmd) + "\n").encode())
+        out.flush()
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd)
+
+        def poll() -> None:
+            while not done.is_set():
+                total, own = tree_rss(proc.pid, own_ns)
+                peaks[0] = max(peaks[0], total)
+                peaks[1] = max(peaks[1], own)
+                done.wait(POLL_SECONDS)
+
+        poller = threading.Thread(target=poll, daemon=True)
+        poller.start()
+        returncode = proc.wait()
+        seconds = time.perf_counter() - start
+        done.set()
+        poller.join()
+    return Measured(seconds, peaks[0], peaks[1], returncode)
+
+
+def run_checked(cmd: list[str], log: Path, **kwargs) -> None:
+    """Run a setup command (not measured) with output to ``log``; raise with the log's tail if it fails."""
+    result = measure(cmd, log, **kwargs)
+    if result.returncode != 0:
+        tail = log.read_bytes()[-3000:].decode("utf-8", "replace")
+        raise RuntimeError(f"{' '.join(cmd)} exited {result.returncode}; end of {log}:\n{tail}")
