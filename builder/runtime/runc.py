@@ -14,13 +14,13 @@ from pathlib import Path
 
 from builder.errors import BuildError
 
-from .bundle import FILE_MOUNTS, write_bundle
+from .bundle import write_bundle
 from .guard import signals_deferred, sigterm_as_interrupt
 from .overlay import mount_overlay
 from .paths import resolve_in_root
 from .rundir import RunDir, runc_root
 from .spec import ProcessSpec
-from .stubs import record_stubs, remove_stubs
+from .stubs import Stubs
 from .users import resolve_user
 
 _READ_SIZE = 65536
@@ -172,10 +172,11 @@ def run_step(
 ) -> int:
     """Run ``spec`` in a container whose rootfs is an overlay of ``lowerdirs`` (top first) and ``upperdir``.
 
-    Every change the process makes lands in ``upperdir``, minus the mountpoint stubs (see `stubs`). The
-    process's stdout and stderr, merged, are passed to ``output`` chunk by chunk as they arrive. Returns the
-    exit status (128+N if killed by signal N). The process reads ``stdin`` (a file descriptor the caller
-    keeps and closes; ``pybuild run -i`` passes 0), or /dev/null when None.
+    Every change the process makes lands in ``upperdir``, and nothing else: no mountpoint the container
+    needed, and no directory copied up only to hold one (see `stubs`). The process's stdout and stderr,
+    merged, are passed to ``output`` chunk by chunk as they arrive. Returns the exit status (128+N if killed
+    by signal N). The process reads ``stdin`` (a file descriptor the caller keeps and closes; ``pybuild run
+    -i`` passes 0), or /dev/null when None.
 
     Raises UserLookupError if ``spec.user`` does not resolve, ContainerStartError if runc cannot start the
     process, MountError if the overlay cannot be mounted. On SIGINT, or SIGTERM when called from the main
@@ -186,13 +187,16 @@ def run_step(
     with sigterm_as_interrupt():
         run = RunDir(state_dir)
         mount = ExitStack()
-        rootfs, stubs, created = None, [], False
+        stubs, created = None, False
         try:
             rootfs = mount.enter_context(mount_overlay(run, lowerdirs, upperdir))
             user = resolve_user(rootfs, spec.user)
             _ensure_cwd(rootfs, spec.cwd)
-            stubs = record_stubs(rootfs, [*FILE_MOUNTS, *(m.destination for m in spec.extra_mounts)])
-            write_bundle(spec, user, bundle=run.path, container_id=run.id)
+            config = write_bundle(spec, user, bundle=run.path, container_id=run.id)
+            stubs = Stubs(rootfs, upperdir)
+            with signals_deferred():
+                # Deferred so that every stub made is also recorded, hence removed.
+                stubs.create(json.loads(config.read_text())["mounts"])
             created = True
             return _stream(run, state_dir, output, stdin)
         finally:
@@ -200,9 +204,13 @@ def run_step(
                 try:
                     if created:
                         delete_container(state_dir, run.id)
-                        remove_stubs(rootfs, stubs)
+                    if stubs is not None:
+                        stubs.remove()
                 finally:
                     try:
                         mount.close()
+                        if stubs is not None:
+                            # Only now: an upperdir must not be changed under a live overlay.
+                            stubs.prune_upper()
                     finally:
                         run.close()
