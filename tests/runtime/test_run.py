@@ -16,7 +16,7 @@ from builder.runtime import ContainerStartError, ProcessSpec, run_step
 def test_step_sees_its_mounts(step, base):
     status, output, _ = step(base, "ls /etc; ls -d /dev/pts /proc/self /sys/fs/cgroup")
     assert status == 0
-    # /etc/hosts and /etc/resolv.conf are visible during the step (what it leaves: test_notrace.py).
+    # /etc/hosts and /etc/resolv.conf are visible during the step (what it leaves: test_mountpoint_traces.py).
     assert output.split() == [
         "group",
         "hosts",
