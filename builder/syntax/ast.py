@@ -34,6 +34,8 @@ class Heredoc:
 
     ``name`` is the delimiter word (``EOF``); ``content`` is the body with its final newline, leading tabs
     already removed for ``<<-``; ``expand`` is False when the delimiter was quoted (no variable expansion).
+    ``fd`` is N of ``N<<EOF`` (0 when absent). ``span`` points at the ``<<EOF`` word; its ``end_line`` is the
+    terminator's line.
     """
 
     name: str
@@ -41,6 +43,7 @@ class Heredoc:
     expand: bool
     chomp: bool
     span: Span
+    fd: int = 0
 
 
 @dataclass(frozen=True, slots=True)
