@@ -88,8 +88,23 @@ def _identity_key(identity: str) -> str:
 def _show(value, limit: int = 60) -> str:
     if value is None:
         return "(unset)"
+    if value == "" or value == []:
+        return "(empty)"
     text = " ".join(map(str, value)) if isinstance(value, list) else str(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _change(old, new, limit: int = 40) -> str:
+    """``old → new``; long values are cut to the part that differs (from the word where they part)."""
+    a, b = _show(old, 1 << 16), _show(new, 1 << 16)
+    if len(a) <= limit and len(b) <= limit:
+        return f"{a} → {b}"
+    same = 0
+    while same < min(len(a), len(b)) and a[same] == b[same]:
+        same += 1
+    start = a.rfind(" ", 0, same) + 1
+    mark = "…" if start else ""
+    return f"{mark}{_show(a[start:], limit)} → {mark}{_show(b[start:], limit)}"
 
 
 def _pairs(value) -> dict[str, str]:
@@ -99,7 +114,7 @@ def _pairs(value) -> dict[str, str]:
 def _variable_change(kind: str, old: dict, new: dict) -> str | None:
     for name in sorted(set(old) | set(new)):
         if old.get(name) != new.get(name):
-            return f"{kind} {name}: {_show(old.get(name))} → {_show(new.get(name))}"
+            return f"{kind} {name}: {_change(old.get(name), new.get(name))}"
     return None
 
 
@@ -152,14 +167,14 @@ def explain(
         name = changed_names[0]
         kind = (new_vars.get(name) or old_vars.get(name))[0]
         before, after = (old_vars.get(name) or [kind, None])[1], (new_vars.get(name) or [kind, None])[1]
-        return f"{kind} {name}: {_show(before)} → {_show(after)}"
+        return f"{kind} {name}: {_change(before, after)}"
     old_files, new_files = old.get("files") or {}, new.get("files") or {}
     if old_files != new_files:
         return _file_change(new.get("keyword", "COPY"), old_files, new_files)
     for name in sorted(set(old) | set(new)):
         if old.get(name) != new.get(name):
             label = _LABELS.get(name, name)
-            return f"{label} changed: {_show(old.get(name))} → {_show(new.get(name))}"
+            return f"{label} changed: {_change(old.get(name), new.get(name))}"
     return "cached layer missing from the store"
 
 
@@ -193,9 +208,11 @@ class BuildCache:
         if not enabled:
             return Lookup(key, None, disabled_reason)
         record = self.store.cache_get(key)
-        if record is not None and self._complete(record):
-            return Lookup(key, record, "cached")
         previous = self.store.cache_get(_identity_key(identity)) or {}
+        if record is not None and self._complete(record):
+            if previous.get("key") != key:  # explain the next miss against this build, not an older one
+                self._remember(identity, parts, key, about)
+            return Lookup(key, record, "cached")
         old = previous.get("parts") if isinstance(previous.get("parts"), dict) else None
         old_about = previous.get("about") if isinstance(previous.get("about"), dict) else None
         reason = explain(old, parts, old_about=old_about, about=about, parent=parent)
@@ -221,4 +238,7 @@ class BuildCache:
     def record(self, identity: str, parts: dict, key: str, result: dict, *, about: dict | None = None) -> None:
         """Remember ``result`` (a layer descriptor with ``diff_id``) under ``key`` and the step's last parts."""
         self.store.cache_put(key, {"parts": parts, "result": result})
+        self._remember(identity, parts, key, about)
+
+    def _remember(self, identity: str, parts: dict, key: str, about: dict | None) -> None:
         self.store.cache_put(_identity_key(identity), {"parts": parts, "key": key, "about": about or {}})

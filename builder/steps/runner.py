@@ -106,9 +106,11 @@ class StepRunner:
 
         ins = step.instruction
         started = time.monotonic()
-        identity = f"{self.options.context.resolve()}|{ins.span.file}|{stage.index}|{ins.span.line}"
-        self._identities[identity] += 1  # ONBUILD triggers share a file name and line: number them
-        identity = f"{identity}|{self._identities[identity]}"
+        # A step is named across builds by its stage and its position among the stage's layer steps, so that
+        # inserting a comment or a config-only line does not make the next explanation say "first build".
+        stage_id = f"{self.options.context.resolve()}|{ins.span.file}|{stage.name or stage.index}"
+        self._identities[stage_id] += 1
+        identity = f"{stage_id}|{self._identities[stage_id]}"
         if isinstance(ins, ast.Run):
             parts, fill, created_by = prepare_run(self, step, result, step_env)
         elif isinstance(ins, ast.Workdir):
