@@ -1,36 +1,42 @@
-"""COPY and ADD: choosing the sources, placing them at the destination, and the history text.
+"""COPY and ADD: choosing the sources, placing them at the destination, owners and modes.
 
-The executor mounts the parent's layers (overlay, upperdir = the new layer) and calls `copy_into` with the
-merged root; everything written there lands in the step's layer. Sources come from a directory: the build
-context, or the root filesystem of another stage or image (``--from``).
+The step mounts the parent's layers (overlay, upperdir = the new layer) and calls `copy_source` for each
+selected source with the merged root; everything written there lands in the step's layer. Sources are read
+through a `SourceTree`: the build context as BuildKit receives it (ignore rules applied), or the root
+filesystem of another stage or image (``--from``).
 
-Rules, as BuildKit applies them:
+Rules, as Docker 20.10's BuildKit applies them (``tests/copy/buildkit/`` records each):
 
-* a source is a path relative to the source root (a leading ``/`` is the same root); ``..`` cannot leave it;
-  it may hold wildcards (``*``, ``?``, ``[...]``), matched segment by segment;
-* the destination is a directory when it ends in ``/``, when several sources (or a wildcard) are given, or
-  when it already exists as a directory; a relative destination is joined to WORKDIR; missing parents are
-  created (0755);
-* a source directory contributes its contents, not itself; a source file keeps its name inside a directory
-  destination; symlinks inside copied trees stay symlinks; a symlink named as a source is followed;
-* owners become 0:0 unless ``--chown`` says otherwise; modes are kept unless ``--chmod`` says otherwise;
-  modification times are kept.
+* a source path is relative to the source root; ``/x``, ``x`` and ``../x`` all name ``x`` at the root, and
+  every symlink on the way (the last one included) is resolved inside the root, so nothing outside it is
+  ever read (a link to ``/etc/passwd`` names the root's ``etc/passwd``, usually "not found");
+* wildcards (Go's ``filepath.Match`` per path segment: ``* ? [...] [^...]``, ``\\`` escapes) expand to the
+  matches in lexical order; no match copies nothing (no error); a plain path that does not exist is an error;
+* the destination is a directory when it ends in ``/`` or is ``.``, or when it already is a directory
+  (symlinks resolved inside the image); otherwise each source is written *as* the destination, so with
+  several sources the last one wins; a relative destination is joined to WORKDIR;
+* missing directories on the way are created 0755, owned by ``--chown`` (root otherwise); existing ones are
+  left as they are;
+* a directory contributes its contents; a file keeps its name inside a directory destination; symlinks
+  inside copied trees stay symlinks, hard links stay hard links, sockets and devices are skipped;
+* owners: ``--chown`` if given, else root for the context and the source's own for ``--from``; modes:
+  ``--chmod`` if given (only its permission bits, as BuildKit), else the source's; mtimes are kept.
 """
 
 from __future__ import annotations
 
-import fnmatch
 import os
 import posixpath
+import re
 import shutil
 import stat
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from builder.errors import BuildError
 
-_WILDCARD = set("*?[")
+_MAX_LINKS = 255
 
 
 def history_text(keyword: str, sources: list[str], dest: str) -> str:
@@ -38,156 +44,383 @@ def history_text(keyword: str, sources: list[str], dest: str) -> str:
     return f"{keyword} {' '.join([*sources, dest])} # buildkit"
 
 
+# --- wildcards -------------------------------------------------------------------------------------------
+def has_wildcard(pattern: str) -> bool:
+    """Go's ``containsWildcards``: an unescaped ``*``, ``?`` or ``[``."""
+    i = 0
+    while i < len(pattern):
+        if pattern[i] == "\\":
+            i += 2
+            continue
+        if pattern[i] in "*?[":
+            return True
+        i += 1
+    return False
+
+
+def _segment_regex(pattern: str) -> re.Pattern[str]:
+    """Go's ``filepath.Match`` for one path segment as a Python regex; raises BuildError when malformed."""
+    out, i, n = [], 0, len(pattern)
+    while i < n:
+        ch = pattern[i]
+        i += 1
+        if ch == "*":
+            out.append("[^/]*")
+        elif ch == "?":
+            out.append("[^/]")
+        elif ch == "\\":
+            if i >= n:
+                raise BuildError(f"syntax error in pattern: {pattern}")
+            out.append(re.escape(pattern[i]))
+            i += 1
+        elif ch == "[":
+            negate = i < n and pattern[i] == "^"
+            i += negate
+            ranges, first = [], True
+            while i < n and (pattern[i] != "]" or first):
+                first = False
+                lo, i = _class_char(pattern, i)
+                hi = lo
+                if i + 1 < n and pattern[i] == "-" and pattern[i + 1] != "]":
+                    hi, i = _class_char(pattern, i + 1)
+                ranges.append(f"{re.escape(lo)}-{re.escape(hi)}")
+            if i >= n or not ranges:
+                raise BuildError(f"syntax error in pattern: {pattern}")
+            i += 1
+            out.append(f"[{'^/' if negate else ''}{''.join(ranges)}]")
+        else:
+            out.append(re.escape(ch))
+    return re.compile("".join(out), re.DOTALL)
+
+
+def _class_char(pattern: str, i: int) -> tuple[str, int]:
+    if pattern[i] == "\\":
+        if i + 1 >= len(pattern):
+            raise BuildError(f"syntax error in pattern: {pattern}")
+        return pattern[i + 1], i + 2
+    return pattern[i], i + 1
+
+
+def _split_wildcards(path: str) -> tuple[list[str], list[str]]:
+    """The segments before the first one with a wildcard, and the rest (BuildKit's splitWildcards)."""
+    parts = [p for p in posixpath.normpath("/" + path).split("/") if p]
+    for index, part in enumerate(parts):
+        if has_wildcard(part):
+            return parts[:index], parts[index:]
+    return parts, []
+
+
+# --- the source side --------------------------------------------------------------------------------------
+@dataclass
+class SourceTree:
+    """A directory sources are read from. ``included(rel)`` says whether an entry is part of it (the ignore
+    rules for the context; None: everything). ``keep_owner``: copies keep the entries' uid/gid (``--from``);
+    otherwise they belong to root, as the context's files do once sent to BuildKit."""
+
+    root: Path
+    included: Callable[[str], bool] | None = None
+    keep_owner: bool = False
+    name: str = "the build context"
+
+    def exists(self, rel: str) -> bool:
+        if rel and self.included is not None and not self.included(rel):
+            return False
+        return os.path.lexists(self.root / rel) if rel else True
+
+    def listdir(self, rel: str) -> list[str]:
+        names = sorted(os.listdir(self.root / rel if rel else self.root))
+        return [n for n in names if self.exists(f"{rel}/{n}" if rel else n)]
+
+    def resolve(self, path: str) -> str | None:
+        """``path`` with every symlink resolved inside the root (clean, relative; "" is the root), or None
+        when an entry on the way is missing or excluded."""
+        return self.follow(path)[0]
+
+    def missing(self, path: str) -> BuildError:
+        """The error for a ``path`` that does not resolve, naming where its symlinks led, as BuildKit does."""
+        shown = f'"/{path.strip("/")}"'
+        reached = self.follow(path)[1]
+        if reached.strip("/") != posixpath.normpath("/" + path).strip("/"):
+            shown += f' (a symlink to "/{reached}")'
+            return BuildError(f'{shown}: "/{reached}" not found in {self.name}; symlinks resolve inside it')
+        return BuildError(f"{shown} not found in {self.name}")
+
+    def follow(self, path: str) -> tuple[str | None, str]:
+        """`resolve`, and the path it reached (the missing one when it failed)."""
+        pending = [p for p in path.split("/") if p not in ("", ".")]
+        current: list[str] = []
+        hops = 0
+        while pending:
+            part = pending.pop(0)
+            if part == "..":
+                if current:
+                    current.pop()
+                continue
+            rel = "/".join([*current, part])
+            if not self.exists(rel):
+                return None, "/".join([rel, *pending])
+            host = self.root / rel
+            if host.is_symlink():
+                hops += 1
+                if hops > _MAX_LINKS:
+                    raise BuildError(f"too many levels of symbolic links: /{path}")
+                target = os.readlink(host)
+                if target.startswith("/"):
+                    current = []
+                pending = [p for p in target.split("/") if p not in ("", ".")] + pending
+                continue
+            current.append(part)
+        return "/".join(current), "/".join(current)
+
+    def select(self, source: str) -> list[str]:
+        """The paths (relative, unresolved) ``source`` names, in order. A plain path is returned as it is
+        (checked when copied); a wildcard yields its matches, possibly none."""
+        fixed, wild = _split_wildcards(source)
+        if not wild:
+            return ["/".join(fixed)]
+        base = self.resolve("/".join(fixed))
+        if base is None or not (self.root / base if base else self.root).is_dir():
+            return []
+        matches = [base]
+        for depth, part in enumerate(wild):
+            regex = _segment_regex(part)
+            found = []
+            for rel in matches:
+                host = self.root / rel if rel else self.root
+                if host.is_symlink() or not host.is_dir():
+                    continue  # the walk BuildKit does never enters a linked directory
+                found.extend(f"{rel}/{n}" if rel else n for n in self.listdir(rel) if regex.fullmatch(n))
+            matches = found
+            if depth < len(wild) - 1:
+                matches = [m for m in matches if (self.root / m).is_dir() and not (self.root / m).is_symlink()]
+        return matches
+
+
+# --- owners and modes -------------------------------------------------------------------------------------
+def _entries(rootfs: Path, tree: SourceTree | None, name: str) -> list[list[str]]:
+    relative = (tree or SourceTree(rootfs)).resolve(name)
+    if relative is None or not (rootfs / relative).is_file():
+        return []
+    text = (rootfs / relative).read_text(encoding="utf-8", errors="replace")
+    return [line.split(":") for line in text.splitlines() if line and not line.startswith("#")]
+
+
+def chown_ids(rootfs: Path, spec: str) -> tuple[int, int]:
+    """``--chown`` as BuildKit resolves it in the destination image: a numeric user without a group also
+    gives the gid; a named user gives its passwd uid and gid; a name that is not found counts as 0 (Docker
+    20.10's BuildKit does not complain)."""
+    user, _, group = spec.partition(":")
+    uid = gid = 0
+    if user.isdigit():
+        uid = gid = int(user)
+    else:
+        for fields in _entries(rootfs, None, "etc/passwd"):
+            if fields[0] == user and len(fields) > 3:
+                uid, gid = int(fields[2] or 0), int(fields[3] or 0)
+                break
+    if group:
+        if group.isdigit():
+            gid = int(group)
+        else:
+            gid = next(
+                (int(f[2] or 0) for f in _entries(rootfs, None, "etc/group") if f[0] == group and len(f) > 2), 0
+            )
+    return uid, gid
+
+
+_SYMBOLIC = re.compile(r"^([ugoa]*)([-+=])([rwxXst]*|[ugo])$")
+
+
+def parse_chmod(spec: str) -> Callable[[int, bool], int]:
+    """``--chmod`` as a function (old mode, is a directory) → new mode. Octal: its permission bits
+    (BuildKit drops set-id and sticky bits given this way); symbolic, as chmod(1): ``u+x,g=r,o-w,a+X``."""
+    if re.fullmatch(r"[0-7]+", spec):
+        bits = int(spec, 8) & 0o777
+        return lambda _mode, _is_dir: bits
+    clauses = []
+    for clause in spec.split(","):
+        match = _SYMBOLIC.match(clause)
+        if not match:
+            raise BuildError(f"invalid --chmod {spec!r}: expected an octal mode or symbolic like u+x,g=r")
+        clauses.append(match.groups())
+
+    def apply(mode: int, is_dir: bool) -> int:
+        for who, op, perms in clauses:
+            mode = _apply_clause(mode, is_dir, who or "a", op, perms)
+        return mode
+
+    return apply
+
+
+def _apply_clause(mode: int, is_dir: bool, who: str, op: str, perms: str) -> int:
+    shifts = {"u": 6, "g": 3, "o": 0}
+    targets = "ugo" if "a" in who else who
+    if perms in shifts:  # copy another class's bits: g=u
+        value = (mode >> shifts[perms]) & 7
+        bits = sum(value << shifts[t] for t in targets)
+    else:
+        bits = 0
+        for t in targets:
+            value = (4 if "r" in perms else 0) | (2 if "w" in perms else 0)
+            if "x" in perms or ("X" in perms and (is_dir or mode & 0o111)):
+                value |= 1
+            bits |= value << shifts[t]
+            if "s" in perms and t in "ug":
+                bits |= 0o4000 if t == "u" else 0o2000
+        if "t" in perms:
+            bits |= 0o1000
+    if op == "+":
+        return mode | bits
+    if op == "-":
+        return mode & ~bits
+    cleared = mode
+    for t in targets:
+        cleared &= ~(7 << shifts[t]) & ~(0o4000 if t == "u" else 0o2000 if t == "g" else 0o1000)
+    return cleared | bits
+
+
 @dataclass(frozen=True)
 class Ownership:
-    """What copied entries are owned by and, with ``--chmod``, their mode."""
+    """An owner for created directories (WORKDIR uses it with `make_dirs`)."""
 
     uid: int = 0
     gid: int = 0
     mode: int | None = None
 
 
-def has_wildcard(pattern: str) -> bool:
-    return any(ch in _WILDCARD for ch in pattern)
+@dataclass
+class Placement:
+    """Who copied entries belong to and how their modes change; shared by all sources of one step."""
+
+    uid: int | None = None  # None: root for the context, the source's own for --from
+    gid: int | None = None
+    chmod: Callable[[int, bool], int] | None = None
+    links: dict[tuple[int, int], Path] = field(default_factory=dict)
+
+    def owner(self, tree: SourceTree, st: os.stat_result) -> tuple[int, int]:
+        if self.uid is not None:
+            return self.uid, self.gid or 0
+        return (st.st_uid, st.st_gid) if tree.keep_owner else (0, 0)
 
 
-def _clean(pattern: str) -> str:
-    cleaned = posixpath.normpath("/" + pattern).lstrip("/")
-    return "" if cleaned == "." else cleaned
+# --- the destination side ---------------------------------------------------------------------------------
+def inside(root: Path, path: str) -> Path:
+    """``path`` (absolute, in the image) under ``root``, every symlink resolved inside the root."""
+    resolved = SourceTree(root).resolve(path)
+    if resolved is not None:
+        return root / resolved if resolved else root
+    parts = [p for p in path.split("/") if p]  # the missing tail: resolve what exists, append the rest
+    for cut in range(len(parts) - 1, -1, -1):
+        head = SourceTree(root).resolve("/".join(parts[:cut]))
+        if head is not None:
+            return (root / head if head else root).joinpath(*parts[cut:])
+    return root.joinpath(*parts)
 
 
-def select_sources(
-    root: Path, pattern: str, *, excluded: Callable[[str], bool] | None = None
-) -> list[tuple[str, Path]]:
-    """The entries ``pattern`` names under ``root`` as ``(relative path, host path)`` pairs, sorted.
+def make_dirs(root: Path, path: str, placement: Placement | Ownership) -> Path:
+    """Create the missing directories of ``path`` (0755, owned by ``--chown`` or root); the host path."""
+    current = ""
+    for part in [p for p in path.split("/") if p]:
+        host = inside(root, f"{current}/{part}")
+        if not os.path.lexists(host):
+            os.mkdir(host, 0o755)
+            os.chmod(host, 0o755)
+            os.lchown(host, placement.uid or 0, placement.gid or 0)
+        elif not host.is_dir():
+            raise BuildError(f"cannot copy to {path}: /{current.strip('/')}/{part} is not a directory")
+        current = "/" + str(host.relative_to(root))
+    return inside(root, path)
 
-    Raises BuildError when nothing matches (BuildKit: ``"/x": not found``). ``excluded(relpath)`` hides
-    entries (the ignore file for the context).
+
+def destination(dest: str, workdir: str) -> tuple[str, bool]:
+    """The absolute, clean destination and whether it is meant as a directory (``/`` at the end, ``.``)."""
+    joined = dest if dest.startswith("/") else posixpath.join(workdir or "/", dest)
+    return posixpath.normpath("/" + joined), dest in (".", "") or dest.endswith("/")
+
+
+def copy_source(
+    root: Path,
+    tree: SourceTree,
+    source: str,
+    dest: str,
+    as_dir: bool,
+    placement: Placement,
+    skip: Callable[[str], bool] | None = None,
+) -> None:
+    """Copy one selected ``source`` of ``tree`` to ``dest`` (absolute) in the image mounted at ``root``.
+
+    Raises BuildError when the source does not exist. ``skip(rel)`` leaves entries out (``--exclude``),
+    ``rel`` being the path below the source.
     """
-    relative = _clean(pattern)
-    parts = relative.split("/") if relative else []
-    matches = [("", root)]
-    for part in parts:
-        next_matches = []
-        for rel, path in matches:
-            if has_wildcard(part):
-                try:
-                    names = sorted(os.listdir(path))
-                except (NotADirectoryError, FileNotFoundError):
-                    continue
-                chosen = [n for n in names if fnmatch.fnmatchcase(n, part)]
-            else:
-                chosen = [part]
-            for name in chosen:
-                child_rel = f"{rel}/{name}" if rel else name
-                child = path / name
-                if os.path.lexists(child) and not (excluded and excluded(child_rel)):
-                    next_matches.append((child_rel, child))
-        matches = next_matches
-    if not matches:
-        raise BuildError(f'failed to compute cache key: "/{relative}": not found')
-    return matches
+    resolved = tree.resolve(source)
+    if resolved is None:
+        raise tree.missing(source)
+    host = tree.root / resolved if resolved else tree.root
+    st = os.stat(host)
+    if as_dir:
+        make_dirs(root, dest, placement)
+    else:
+        make_dirs(root, posixpath.dirname(dest), placement)
+    target = inside(root, dest)
+    if stat.S_ISDIR(st.st_mode):
+        if not target.is_dir():
+            _remove(target)
+            make_dirs(root, dest, placement)
+        for name in tree.listdir(resolved):
+            rel = f"{resolved}/{name}" if resolved else name
+            _copy_entry(tree, rel, target / name, placement, name, skip)
+        return
+    if target.is_dir():
+        target = target / posixpath.basename(source.rstrip("/") or resolved)
+    _copy_entry(tree, resolved, target, placement, "", skip, follow=True)
 
 
-def _inside(root: Path, path: str) -> Path:
-    """``path`` (absolute, in the container) under ``root``, resolving symlinks inside the root only."""
-    current = root
-    for part in [p for p in path.split("/") if p]:
-        candidate = current / part
-        hops = 0
-        while candidate.is_symlink() and hops < 40:
-            target = os.readlink(candidate)
-            base = root if target.startswith("/") else current
-            resolved = posixpath.normpath(posixpath.join("/" + str(base.relative_to(root)), target))
-            candidate = root / resolved.lstrip("/")
-            hops += 1
-        current = candidate
-    return current
-
-
-def make_dirs(root: Path, path: str, owner: Ownership) -> Path:
-    """Create the directories of ``path`` that are missing (0755, owned by ``owner``); return the host path."""
-    current = root
-    for part in [p for p in path.split("/") if p]:
-        current = _inside(root, str((current / part).relative_to(root)))
-        if not os.path.lexists(current):
-            os.mkdir(current, 0o755)
-            os.chown(current, owner.uid, owner.gid)
-        elif not current.is_dir():
-            raise BuildError(f"cannot copy to {path}: /{current.relative_to(root)} is not a directory")
-    return current
-
-
-def _apply_meta(path: Path, source_stat: os.stat_result, owner: Ownership) -> None:
-    os.lchown(path, owner.uid, owner.gid)
-    if not stat.S_ISLNK(source_stat.st_mode):
-        mode = owner.mode if owner.mode is not None else stat.S_IMODE(source_stat.st_mode)
-        os.chmod(path, mode)
-    os.utime(path, ns=(source_stat.st_atime_ns, source_stat.st_mtime_ns), follow_symlinks=False)
-
-
-Excluder = Callable[[str], bool] | None
+def _remove(target: Path) -> None:
+    if target.is_dir() and not target.is_symlink():
+        shutil.rmtree(target)
+    elif os.path.lexists(target):
+        target.unlink()
 
 
 def _copy_entry(
-    source: Path, target: Path, owner: Ownership, *, follow: bool, rel: str, skip: Excluder
+    tree: SourceTree,
+    rel: str,
+    target: Path,
+    placement: Placement,
+    below: str,
+    skip: Callable[[str], bool] | None,
+    *,
+    follow: bool = False,
 ) -> None:
-    """Copy one entry (recursively for a directory), replacing what ``target`` was unless both are dirs.
-    ``rel`` is the entry's path in the source root, checked against ``skip`` (the ignore rules)."""
+    if below and skip and skip(below):
+        return
+    source = tree.root / rel
     st = os.stat(source) if follow else os.lstat(source)
-    if os.path.lexists(target) and not (stat.S_ISDIR(st.st_mode) and target.is_dir()):
-        if target.is_dir() and not target.is_symlink():
-            shutil.rmtree(target)
-        else:
-            target.unlink()
-    if stat.S_ISDIR(st.st_mode):
-        if not target.is_dir():
-            os.mkdir(target, 0o755)
-        for name in sorted(os.listdir(source)):
-            child = f"{rel}/{name}" if rel else name
-            if not (skip and skip(child)):
-                _copy_entry(source / name, target / name, owner, follow=False, rel=child, skip=skip)
-    elif stat.S_ISLNK(st.st_mode):
+    kind = stat.S_IFMT(st.st_mode)
+    if kind not in (stat.S_IFDIR, stat.S_IFREG, stat.S_IFLNK):
+        return  # sockets, fifos and devices are not copied
+    if os.path.lexists(target) and not (kind == stat.S_IFDIR and target.is_dir() and not target.is_symlink()):
+        _remove(target)
+    if kind == stat.S_IFDIR:
+        if not os.path.lexists(target):
+            os.mkdir(target, 0o700)
+        for name in tree.listdir(rel):
+            _copy_entry(
+                tree, f"{rel}/{name}", target / name, placement, f"{below}/{name}" if below else name, skip
+            )
+    elif kind == stat.S_IFLNK:
         os.symlink(os.readlink(source), target)
-    elif stat.S_ISREG(st.st_mode):
+    elif st.st_nlink > 1 and (st.st_dev, st.st_ino) in placement.links:
+        os.link(placement.links[(st.st_dev, st.st_ino)], target)
+        return
+    else:
         with open(source, "rb") as src, open(target, "wb") as dst:
             shutil.copyfileobj(src, dst, 1 << 20)
-    else:
-        return  # sockets, fifos and devices in a context are not copied, as BuildKit does
-    _apply_meta(target, st, owner)
-
-
-def copy_into(
-    merged: Path,
-    sources: list[tuple[str, Path]],
-    dest: str,
-    *,
-    workdir: str,
-    owner: Ownership,
-    force_dir: bool,
-    excluded: Excluder = None,
-) -> None:
-    """Copy the selected ``sources`` to ``dest`` inside the mounted root ``merged``.
-
-    ``force_dir`` is True when the destination must be a directory (several sources or a wildcard).
-    """
-    absolute = dest if dest.startswith("/") else posixpath.join(workdir or "/", dest)
-    dest_is_dir = force_dir or dest.endswith("/") or dest in (".", "") or _inside(merged, absolute).is_dir()
-    normalized = posixpath.normpath(absolute)
-    if dest_is_dir:
-        target_dir = make_dirs(merged, normalized, owner)
-        for rel, path in sources:
-            if path.is_dir():  # a directory contributes its contents; the destination keeps its metadata
-                for name in sorted(os.listdir(path)):
-                    child = f"{rel}/{name}" if rel else name
-                    if not (excluded and excluded(child)):
-                        _copy_entry(
-                            path / name, target_dir / name, owner, follow=False, rel=child, skip=excluded
-                        )
-            else:
-                name = posixpath.basename(rel or path.name)
-                _copy_entry(path, target_dir / name, owner, follow=True, rel=rel, skip=excluded)
-        return
-    parent = make_dirs(merged, posixpath.dirname(normalized), owner)
-    rel, path = sources[0]
-    _copy_entry(path, parent / posixpath.basename(normalized), owner, follow=True, rel=rel, skip=excluded)
+        if st.st_nlink > 1:
+            placement.links[(st.st_dev, st.st_ino)] = target
+    uid, gid = placement.owner(tree, st)
+    os.lchown(target, uid, gid)
+    if kind != stat.S_IFLNK:
+        mode = stat.S_IMODE(st.st_mode)
+        os.chmod(target, placement.chmod(mode, kind == stat.S_IFDIR) if placement.chmod else mode)
+    os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns), follow_symlinks=False)

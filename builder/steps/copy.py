@@ -1,19 +1,30 @@
-"""COPY and ADD: reading sources from the context, a stage or an image, and their cache parts."""
+"""COPY and ADD steps: where sources are read from, their cache parts, and filling the layer.
+
+Sources come from a `SourceTree`: the build context as BuildKit receives it (the ignore file applied through
+`walk_context`, so an ignored file is never read), the root filesystem of a stage or an image (``--from``),
+heredoc bodies, or — for ADD — what `builder.remote` fetched (a URL's file, a git checkout).
+
+``--link`` makes a layer that does not depend on its parent: the copy is done straight into the empty
+upperdir with no lower layers mounted, so missing parents are created 0755 root-owned whatever the parent
+has there, a destination is a directory only by its trailing ``/``, and symlinks of the parent are not
+followed. BuildKit rebases such a layer onto any parent; pybuild stacks it like any other layer, but its
+content (and so its cache entry) is the same whatever the parent is.
+"""
 
 from __future__ import annotations
 
 import os
 import posixpath
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from builder import runtime
 from builder.errors import BuildError
+from builder.instructions import add as add_ins
 from builder.instructions import copy as copy_ins
 from builder.sources import digest_sources
-from builder.steps.owners import file_owner
 from builder.syntax import ast
 
 if TYPE_CHECKING:
@@ -21,128 +32,191 @@ if TYPE_CHECKING:
     from builder.plan import Stage
     from builder.steps.runner import StepRunner
 
+_ADD_ONLY = ("checksum", "keep-git-dir", "unpack")
+
+
+def _flag_list(value) -> list[str]:
+    if value in (None, True, False):
+        return []
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
 
 class CopySteps:
     """COPY and ADD for one build: where sources are read from, the ignore rules, heredoc files."""
 
     def __init__(self, runner: StepRunner) -> None:
         self.runner = runner
-        self._heredoc_dirs: list[Path] = []
-        self._ignore: Callable[[str], bool] | None = None
-        self._ignore_loaded = False
+        self._staging: list[Path] = []
+        self._context_included: Callable[[str], bool] | None = None
+        self._context_walked = False
 
     def prepare(self, stage: Stage, step, result: StageResult, results: dict):
         """Cache parts, the layer-filling function and the history text of a COPY or ADD step."""
         ins: ast.CopyLike = step.instruction
+        is_add = isinstance(ins, ast.Add)
         *sources, dest = step.args
-        for unsupported in ("link", "parents", "exclude", "checksum", "keep-git-dir", "unpack"):
-            if unsupported in step.flags:
-                raise BuildError(f"{ins.keyword} --{unsupported} is not supported yet")
-        if isinstance(ins, ast.Add) and any("://" in s or s.endswith(".git") for s in sources):
-            raise BuildError("ADD of a URL or git repository is not supported yet")
-        chown = step.flags.get("chown")
-        chmod = step.flags.get("chmod")
-        mode = None
-        if chmod:
-            try:
-                mode = int(str(chmod), 8)
-            except ValueError:
-                raise BuildError(f"invalid --chmod {chmod!r}: only octal modes are supported yet") from None
-        from_ref = step.flags.get("from")
+        flags = step.flags
+        for name in _ADD_ONLY:
+            if name in flags and not is_add:
+                raise BuildError(f"unknown flag: --{name} (only ADD takes it)")
+        chown, chmod = flags.get("chown"), flags.get("chmod")
+        chmod_fn = copy_ins.parse_chmod(str(chmod)) if chmod else None
+        from_ref = flags.get("from")
+        link, parents = bool(flags.get("link")), bool(flags.get("parents"))
+        excludes = _flag_list(flags.get("exclude"))
+        skip = self._exclude_rule(excludes)
         heredocs = {f"<<{h.name}": h for h in step.heredocs} | {f"<<-{h.name}": h for h in step.heredocs}
-        lowers = self.runner.lowerdirs(result)
-        workdir = result.state.workdir
-        force_dir = len(sources) > 1 or any(copy_ins.has_wildcard(s) for s in sources)
-
-        with self._source_root(from_ref, results, stage) as (root, excluded):
-            selected: list[tuple[str, Path]] = []
-            for source in sources:
+        remote = [s for s in sources if is_add and add_ins.is_remote(s)]
+        local = [s for s in sources if s not in remote]
+        target, as_dir = copy_ins.destination(dest, result.state.workdir)
+        fetched = [self._fetch(s, flags) for s in remote]
+        files: dict[str, str] = {}
+        with self._tree(from_ref, results, stage) as tree:
+            for source in local:
                 bare = source.replace('"', "").replace("'", "")
                 if bare in heredocs:
-                    selected.append((heredocs[bare].name, self._heredoc_file(heredocs[bare])))
-                else:
-                    selected.extend(copy_ins.select_sources(root, source, excluded=excluded))
-            files = digest_sources(selected, excluded=excluded)
-        parts = {"sources": sources, "dest": dest, "workdir": workdir, "chown": chown, "chmod": chmod}
+                    files[heredocs[bare].name] = f"heredoc {heredocs[bare].content!r}"
+                    continue
+                for path in tree.select(source):
+                    resolved = tree.resolve(path)
+                    if resolved is None:
+                        raise tree.missing(path)
+                    host = tree.root / resolved if resolved else tree.root
+                    files.update(digest_sources([(resolved, host)], excluded=self._not_included(tree)))
+        for item in fetched:
+            files.update(item.files)
+        parts = {"sources": sources, "dest": dest, "workdir": result.state.workdir, "chown": chown}
+        parts |= {"chmod": chmod, "from": from_ref, "link": link, "parents": parents, "exclude": excludes}
         parts["files"] = files
-        parts["from"] = from_ref
+        lowers = [] if link else self.runner.lowerdirs(result)
 
         def fill(upper: Path) -> None:
-            with (
-                self._source_root(from_ref, results, stage) as (root, excluded),
-                runtime.overlay(lowers, upper, state_dir=self.runner.state_dir) as merged,
-            ):
-                owner = file_owner(merged, str(chown or ""))
-                again: list[tuple[str, Path]] = []
-                for source in sources:
+            with ExitStack() as stack:
+                tree = stack.enter_context(self._tree(from_ref, results, stage))
+                root = (
+                    upper
+                    if link
+                    else stack.enter_context(runtime.overlay(lowers, upper, state_dir=self.runner.state_dir))
+                )
+                placement = copy_ins.Placement(chmod=chmod_fn)
+                if chown:
+                    placement.uid, placement.gid = copy_ins.chown_ids(root, str(chown))
+                for source in local:
                     bare = source.replace('"', "").replace("'", "")
                     if bare in heredocs:
-                        again.append((heredocs[bare].name, self._heredoc_file(heredocs[bare])))
-                    else:
-                        again.extend(copy_ins.select_sources(root, source, excluded=excluded))
-                copy_ins.copy_into(
-                    merged,
-                    again,
-                    dest,
-                    workdir=workdir,
-                    owner=copy_ins.Ownership(owner.uid, owner.gid, mode),
-                    force_dir=force_dir,
-                    excluded=excluded,
-                )
+                        doc, name = self._heredoc_tree(heredocs[bare])
+                        copy_ins.copy_source(root, doc, name, target, as_dir, placement)
+                        continue
+                    for path in tree.select(source):
+                        self._place(root, tree, path, target, as_dir, placement, skip, is_add, parents)
+                for item in fetched:
+                    item.place(root, target, as_dir, placement)
 
         return parts, fill, copy_ins.history_text(ins.keyword, sources, dest)
 
-    def _heredoc_file(self, doc: ast.Heredoc) -> Path:
+    def _place(self, root, tree, path, target, as_dir, placement, skip, is_add: bool, parents: bool) -> None:
+        if parents:
+            pivot = path.split("/./", 1)[1] if "/./" in f"/{path}" else path
+            parent = posixpath.dirname(pivot.strip("/"))
+            if parent:
+                target, as_dir = posixpath.join(target, parent), True
+        if is_add and add_ins.extract_if_archive(root, tree, path, target, placement):
+            return
+        copy_ins.copy_source(root, tree, path, target, as_dir, placement, skip)
+
+    def _fetch(self, source: str, flags: dict) -> add_ins.Fetched:
         directory = self.runner.store.staging_dir()  # swept by the store if this process dies
-        path = directory / posixpath.basename(doc.name)
+        self._staging.append(directory)
+        checksum = flags.get("checksum")
+        return add_ins.fetch(
+            source,
+            directory,
+            checksum=str(checksum) if checksum else None,
+            keep_git_dir=bool(flags.get("keep-git-dir")),
+        )
+
+    def _heredoc_tree(self, doc: ast.Heredoc) -> tuple[copy_ins.SourceTree, str]:
+        directory = self.runner.store.staging_dir()
+        self._staging.append(directory)
+        name = posixpath.basename(doc.name)
+        path = directory / name
         path.write_text(doc.content, encoding="utf-8", errors="surrogateescape")
         os.chmod(path, 0o644)
-        self._heredoc_dirs.append(directory)
-        return path
+        return copy_ins.SourceTree(directory, name="a heredoc"), name
+
+    @staticmethod
+    def _exclude_rule(patterns: list[str]) -> Callable[[str], bool] | None:
+        if not patterns:
+            return None
+        from builder.context import IgnoreRules
+
+        return IgnoreRules(patterns).excludes
+
+    @staticmethod
+    def _not_included(tree: copy_ins.SourceTree) -> Callable[[str], bool] | None:
+        included = tree.included
+        return None if included is None else (lambda rel: not included(rel))
 
     @contextmanager
-    def _source_root(self, from_ref, results: dict, stage: Stage) -> Iterator[tuple[Path, Callable | None]]:
-        """The directory sources are read from, and the ignore rule (context only)."""
+    def _tree(self, from_ref, results: dict, stage: Stage) -> Iterator[copy_ins.SourceTree]:
+        """The tree sources are read from: the context, or a stage's or image's root mounted read-only."""
         if not from_ref:
-            yield self.runner.options.context, self._ignore_rules()
+            context = self.runner.options.context
+            yield copy_ins.SourceTree(context, self._context_rule())
             return
-        source = self._from_stage(str(from_ref), results)
-        if source is None:
-            source = self._from_image(str(from_ref), stage)
+        layers = self._from_stage(str(from_ref), results)
+        if layers is None:
+            layers = self._from_image(str(from_ref), stage)
         scratch = self.runner.store.staging_dir()
         try:
-            with runtime.overlay(source, scratch, state_dir=self.runner.state_dir) as merged:
-                yield merged, None
+            with runtime.overlay(layers, scratch, state_dir=self.runner.state_dir) as merged:
+                yield copy_ins.SourceTree(merged, keep_owner=True, name=f"--from={from_ref}")
         finally:
             self.runner.store.discard_staging(scratch)
 
     def _from_stage(self, name: str, results: dict) -> list[Path] | None:
         for stage in self.runner.plan_stages:
-            if stage.name == name.lower() or str(stage.index) == name:
-                built = results[stage.index]
-                return self.runner.lowerdirs(built)
+            if (stage.name is not None and stage.name == name.lower()) or str(stage.index) == name:
+                return self.runner.lowerdirs(results[stage.index])
         return None
 
     def _from_image(self, name: str, stage: Stage) -> list[Path]:
         from builder.oci.config import Platform as OciPlatform
-        from builder.oci.image import load_image
+        from builder.oci.image import ImageNotFound, load_image
 
         platform = stage.platform
-        image = load_image(
-            self.runner.store, name, platform=OciPlatform(platform.os, platform.architecture, None)
-        )
+        try:
+            image = load_image(
+                self.runner.store, name, platform=OciPlatform(platform.os, platform.architecture, None)
+            )
+        except ImageNotFound:
+            raise BuildError(
+                f"--from={name}: no stage of that name and no such image in the store "
+                "(pybuild does not pull here; pull or build it first)"
+            ) from None
         return [self.runner.store.layer_path(d) for d in reversed(image.diff_ids)]
 
-    def _ignore_rules(self) -> Callable[[str], bool] | None:
-        if not self._ignore_loaded:
-            from builder.context import IgnoreRules, find_ignore_file
+    def _context_rule(self) -> Callable[[str], bool] | None:
+        """What the context holds as BuildKit receives it: every path the walk through the ignore file
+        yields (None: everything, when there is no ignore file)."""
+        if not self._context_walked:
+            from builder.context import IgnoreRules, find_ignore_file, walk_context
 
-            self._ignore_loaded = True
-            path = find_ignore_file(self.runner.options.context, self.runner.options.buildfile)
+            self._context_walked = True
+            options = self.runner.options
+            buildfile = options.buildfile
+            if buildfile is None:
+                buildfile = options.context / "Buildfile"
+                if not buildfile.exists() and (options.context / "Dockerfile").exists():
+                    buildfile = options.context / "Dockerfile"
+            path = find_ignore_file(options.context, buildfile if options.buildfile_text is None else None)
             if path is not None:
-                self._ignore = IgnoreRules.from_file(path).excludes
-        return self._ignore
+                rules = IgnoreRules.from_file(path)
+                if rules:
+                    kept = {rel for rel, _ in walk_context(options.context, rules)}
+                    self._context_included = kept.__contains__
+        return self._context_included
 
     def finish(self) -> None:
-        for directory in self._heredoc_dirs:
+        for directory in self._staging:
             self.runner.store.discard_staging(directory)

@@ -1,0 +1,175 @@
+"""ADD: local tar archives unpacked into the destination, and remote sources (URLs, git repositories).
+
+A local source that is a regular file holding a tar archive — plain, gzip, bzip2, xz or zstd, told by its
+content, never by its name — is unpacked into the destination (always a directory then, as BuildKit does
+it: ``ADD a.tgz /x`` makes ``/x/…``). Entries keep the archive's owners, modes and times unless ``--chown``
+says otherwise; directories the archive implies but does not list are created 0755. An entry that would
+land outside the destination (``..``, or a link pointing out) is refused. COPY never unpacks, and neither
+does ADD for a file fetched from a URL.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import lzma
+import os
+import posixpath
+import shutil
+import stat
+import tarfile
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from builder.errors import BuildError
+from builder.instructions import copy as copy_ins
+
+
+def is_remote(source: str) -> bool:
+    """An ADD source fetched from the network: an http(s) URL or a git repository address."""
+    return source.startswith(("http://", "https://", "git@", "git://", "ssh://"))
+
+
+def _opener(head: bytes) -> Callable[[BinaryIO], BinaryIO] | None:
+    if head.startswith(b"\x1f\x8b"):
+        return lambda raw: gzip.GzipFile(fileobj=raw)  # type: ignore[return-value]
+    if head.startswith(b"BZh"):
+        return lambda raw: bz2.BZ2File(raw)  # type: ignore[return-value]
+    if head.startswith(b"\xfd7zXZ\x00"):
+        return lambda raw: lzma.LZMAFile(raw)  # type: ignore[return-value]
+    if head.startswith(b"\x28\xb5\x2f\xfd"):
+        import zstandard
+
+        return lambda raw: zstandard.ZstdDecompressor().stream_reader(raw)  # type: ignore[return-value]
+    return lambda raw: raw
+
+
+@contextmanager
+def _open_archive(path: Path):
+    with open(path, "rb") as raw:
+        opener = _opener(raw.read(6))
+        raw.seek(0)
+        yield opener(raw) if opener else raw
+
+
+def is_tar_archive(path: Path) -> bool:
+    """Whether the file at ``path`` holds a (possibly compressed) tar archive: its first header is valid."""
+    try:
+        with _open_archive(path) as stream:
+            header = stream.read(512)
+        if len(header) < 512:
+            return False
+        tarfile.TarInfo.frombuf(header, "utf-8", "surrogateescape")
+        return True
+    except (OSError, EOFError, tarfile.TarError, lzma.LZMAError, ValueError):
+        return False
+    except Exception as error:  # zstandard raises its own error type
+        if type(error).__name__ == "ZstdError":
+            return False
+        raise
+
+
+def extract_if_archive(
+    root: Path, tree: copy_ins.SourceTree, source: str, target: str, placement: copy_ins.Placement
+) -> bool:
+    """Unpack ``source`` of ``tree`` into ``target`` (absolute, in the image at ``root``) if it is a tar
+    archive; returns whether it was one (False: copy it as a file)."""
+    resolved = tree.resolve(source)
+    if resolved is None:
+        return False
+    host = tree.root / resolved
+    if not host.is_file() or not is_tar_archive(host):
+        return False
+    copy_ins.make_dirs(root, target, placement)
+    directories: list[tuple[Path, tarfile.TarInfo]] = []
+    with _open_archive(host) as stream, tarfile.open(fileobj=stream, mode="r|") as archive:
+        for member in archive:
+            path = _member_path(root, target, member.name)
+            if path is None:
+                continue
+            _extract(root, target, archive, member, path, placement)
+            if member.isdir():
+                directories.append((path, member))
+    for path, member in reversed(directories):  # after their contents, which touched them
+        os.utime(path, (member.mtime, member.mtime), follow_symlinks=False)
+    return True
+
+
+def _member_path(root: Path, target: str, name: str) -> Path | None:
+    clean = posixpath.normpath(name)
+    if clean in (".", "/", ""):
+        return None
+    if clean.startswith("../") or clean == ".." or clean.startswith("/"):
+        if clean.startswith("/"):
+            clean = clean.lstrip("/")
+        else:
+            raise BuildError(f"archive entry {name!r} would be written outside the destination")
+    return copy_ins.inside(root, posixpath.join(target, clean))
+
+
+def _extract(
+    root: Path,
+    target: str,
+    archive: tarfile.TarFile,
+    member: tarfile.TarInfo,
+    path: Path,
+    placement: copy_ins.Placement,
+) -> None:
+    dest_root = copy_ins.inside(root, target)
+    if dest_root != path and dest_root not in path.parents:
+        raise BuildError(f"archive entry {member.name!r} would be written outside the destination")
+    parent_rel = "/" + str(path.parent.relative_to(root))
+    copy_ins.make_dirs(root, parent_rel, placement)
+    if os.path.lexists(path) and not (member.isdir() and path.is_dir() and not path.is_symlink()):
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+    if member.isdir():
+        if not path.exists():
+            os.mkdir(path, 0o700)
+    elif member.isreg():
+        source = archive.extractfile(member)
+        with open(path, "wb") as out:
+            shutil.copyfileobj(source, out, 1 << 20)  # type: ignore[misc]
+    elif member.issym():
+        os.symlink(member.linkname, path)
+    elif member.islnk():
+        linked = _member_path(root, target, member.linkname)
+        if linked is None or not os.path.lexists(linked):
+            raise BuildError(f"archive entry {member.name!r} links to missing {member.linkname!r}")
+        os.link(linked, path)
+        return
+    elif member.ischr() or member.isblk() or member.isfifo():
+        kind = stat.S_IFCHR if member.ischr() else stat.S_IFBLK if member.isblk() else stat.S_IFIFO
+        os.mknod(path, kind | 0o600, os.makedev(member.devmajor, member.devminor))
+    else:
+        return
+    uid, gid = (placement.uid, placement.gid or 0) if placement.uid is not None else (member.uid, member.gid)
+    os.lchown(path, uid, gid)
+    if not member.issym():
+        mode = member.mode & 0o7777
+        os.chmod(path, placement.chmod(mode, member.isdir()) if placement.chmod else mode)
+        os.utime(path, (member.mtime, member.mtime))
+
+
+@dataclass
+class Fetched:
+    """A remote source on local disk: ``files`` for the cache key, ``place`` writes it into the image."""
+
+    files: dict[str, str]
+    place: Callable[[Path, str, bool, copy_ins.Placement], None]
+
+
+def fetch(source: str, directory: Path, *, checksum: str | None, keep_git_dir: bool) -> Fetched:
+    """Download ``source`` into ``directory`` (a staging directory the caller removes)."""
+    from builder import remote
+
+    if remote.is_git(source):
+        if checksum:
+            raise BuildError("ADD --checksum is only supported for http(s) URLs")
+        return remote.fetch_git(source, directory, keep_git_dir=keep_git_dir)
+    return remote.fetch_url(source, directory, checksum=checksum)
