@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from runtime_helpers import GROUP, PASSWD, Step, make_busybox_layer, runc_containers
 
 from builder.runtime.mounts import mountpoints_under
+from tests.runtime.runtime_helpers import GROUP, PASSWD, Step, make_busybox_layer, runc_containers
 
 
 @pytest.fixture(scope="session")

@@ -9,10 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from runtime_helpers import runc_containers
 
 from builder.runtime import cleanup_stale, overlay
 from builder.runtime.mounts import mountpoints_under
+from tests.runtime.runtime_helpers import runc_containers
 
 CHILD = Path(__file__).with_name("step_child.py")
 REPO = Path(__file__).resolve().parents[2]

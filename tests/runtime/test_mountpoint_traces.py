@@ -9,10 +9,10 @@ import stat
 from pathlib import Path
 
 import pytest
-from runtime_helpers import tree
 
 from builder.runtime import Mount, overlay
 from builder.runtime.stubs import Stubs
+from tests.runtime.runtime_helpers import tree
 
 # 2001-02-03 04:05:06 UTC, set by busybox `touch -d` inside the container.
 STAMP = 981173106

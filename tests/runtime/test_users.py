@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from runtime_helpers import GROUP, PASSWD
 
 from builder.runtime import ResolvedUser, UserLookupError, resolve_user
+from tests.runtime.runtime_helpers import GROUP, PASSWD
 
 
 @pytest.fixture
