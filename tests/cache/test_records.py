@@ -1,0 +1,132 @@
+"""What the cache does around its records: the first build, a new base image, and damage in the store.
+
+Damage behind a cache record (its layer directory or blob gone, its blob cut short, the record itself
+unreadable) must be a miss that rebuilds the step, never an error, and the rebuilt record must serve the
+next build.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.cache.conftest import outcomes, write_context
+
+BUILDFILE = """\
+FROM busybox:latest
+RUN echo hello
+COPY a.txt /a.txt
+RUN cat /a.txt > /b.txt
+"""
+STEPS = ["stage-0 RUN echo hello", "stage-0 COPY a.txt /a.txt", "stage-0 RUN cat /a.txt > /b.txt"]
+
+
+def _build(pybuild, ctx: Path, *extra: str) -> list[tuple[str, str]]:
+    result = pybuild("build", "--progress=plain", "-t", "cached:1", *extra, str(ctx))
+    return outcomes(result.err)
+
+
+def test_first_build_then_all_cached(pybuild, tmp_path: Path):
+    ctx = write_context(tmp_path / "ctx", BUILDFILE, {"a.txt": "a\n"})
+    assert _build(pybuild, ctx) == [(step, "first build") for step in STEPS]
+    assert _build(pybuild, ctx) == [(step, "CACHED") for step in STEPS]
+
+
+def test_a_context_elsewhere_with_the_same_content_hits(pybuild, tmp_path: Path):
+    """Keys name content, not where the context lives."""
+    write_context(tmp_path / "one", BUILDFILE, {"a.txt": "a\n"})
+    _build(pybuild, tmp_path / "one")
+    shutil.copytree(tmp_path / "one", tmp_path / "two")
+    assert _build(pybuild, tmp_path / "two") == [(step, "CACHED") for step in STEPS]
+
+
+def test_new_base_image_misses_and_the_same_layers_hit(pybuild, busybox_dir: Path, tmp_path: Path):
+    ctx = write_context(tmp_path / "ctx", BUILDFILE, {"a.txt": "a\n"})
+    _build(pybuild, ctx)
+    changed = tmp_path / "rootfs"
+    shutil.copytree(busybox_dir, changed, symlinks=True)
+    (changed / "etc" / "motd").write_text("a new base\n")
+    pybuild("import", str(changed), "busybox:latest")
+    # RUN echo writes nothing, yet the COPY on top of it has other layers below it now.
+    assert _build(pybuild, ctx) == [
+        (STEPS[0], "base image changed"),
+        (STEPS[1], "parent step ran"),
+        (STEPS[2], "parent step ran"),
+    ]
+    pybuild("import", str(busybox_dir), "busybox:latest")  # back to the first base's layers
+    assert _build(pybuild, ctx) == [(step, "CACHED") for step in STEPS]
+
+
+def _store_paths(pybuild, step_index: int) -> dict:
+    """The cache key, layer directory and blob of the built image's layer for ``STEPS[step_index]``."""
+    from builder.oci.image import load_image
+    from builder.store import Store
+
+    with Store.open(pybuild.root) as store:
+        image = load_image(store, "cached:1")
+        layer = image.manifest["layers"][-len(STEPS) + step_index]
+        diff_id = image.config["rootfs"]["diff_ids"][-len(STEPS) + step_index]
+        keys = [
+            k
+            for k in store.cache_keys()
+            if ((store.cache_get(k) or {}).get("result") or {}).get("diff_id") == diff_id
+        ]
+        return {
+            "key": keys[0],
+            "record": pybuild.root / "cache" / keys[0][:2] / f"{keys[0]}.json",
+            "layer": store.layer_path(diff_id),
+            "blob": store.blob_path(layer["digest"]),
+            "diff_id": diff_id,
+        }
+
+
+def _remove_layer(paths: dict) -> None:
+    from builder.store.fsutil import remove_tree
+
+    remove_tree(paths["layer"])
+
+
+def _remove_blob(paths: dict) -> None:
+    os.unlink(paths["blob"])
+
+
+def _truncate_blob(paths: dict) -> None:
+    size = paths["blob"].stat().st_size
+    os.truncate(paths["blob"], size // 2)
+
+
+def _garble_record(paths: dict) -> None:
+    paths["record"].write_text("{not json")
+
+
+def _record_without_result(paths: dict) -> None:
+    record = json.loads(paths["record"].read_text())
+    record["result"] = {"diff_id": "sha256:nothex", "digest": 5}
+    paths["record"].write_text(json.dumps(record))
+
+
+DAMAGE = {
+    "layer directory removed": (_remove_layer, "cached layer missing from the store"),
+    "blob removed": (_remove_blob, "cached layer missing from the store"),
+    "blob truncated": (_truncate_blob, "cached layer missing from the store"),
+    "record unreadable": (_garble_record, "cache record missing from the store"),
+    "record with a nonsense result": (_record_without_result, "cached layer missing from the store"),
+}
+
+
+@pytest.mark.parametrize("damage", DAMAGE, ids=list(DAMAGE))
+def test_damage_behind_a_record_is_a_miss(damage: str, pybuild, tmp_path: Path):
+    ctx = write_context(tmp_path / "ctx", BUILDFILE, {"a.txt": "from the context\n"})
+    _build(pybuild, ctx)
+    harm, reason = DAMAGE[damage]
+    harm(_store_paths(pybuild, 1))
+    after = _build(pybuild, ctx)
+    assert after[:2] == [(STEPS[0], "CACHED"), (STEPS[1], reason)]
+    # The rebuilt COPY may differ in its directory times from the lost one; if so the RUN on it runs again.
+    assert after[2][1] in ("CACHED", "parent step ran")
+    assert pybuild("run", "cached:1", "cat", "/b.txt").out == "from the context\n"
+    assert _build(pybuild, ctx) == [(step, "CACHED") for step in STEPS]
