@@ -101,9 +101,14 @@ def _class_char(pattern: str, i: int) -> tuple[str, int]:
     return pattern[i], i + 1
 
 
+def clean_segments(path: str) -> list[str]:
+    """The segments of ``path`` cleaned as a path below the root (``..`` cannot leave it)."""
+    return [p for p in posixpath.normpath("/" + path).split("/") if p]
+
+
 def _split_wildcards(path: str) -> tuple[list[str], list[str]]:
     """The segments before the first one with a wildcard, and the rest (BuildKit's splitWildcards)."""
-    parts = [p for p in posixpath.normpath("/" + path).split("/") if p]
+    parts = clean_segments(path)
     for index, part in enumerate(parts):
         if has_wildcard(part):
             return parts[:index], parts[index:]

@@ -41,6 +41,11 @@ def _flag_list(value) -> list[str]:
     return [str(v) for v in value] if isinstance(value, list) else [str(value)]
 
 
+def _on(value) -> bool:
+    """A boolean flag: bare (``--link``) or ``--link=true``; ``--link=false`` is off."""
+    return value is True or str(value).lower() in ("true", "1")
+
+
 class CopySteps:
     """COPY and ADD for one build: where sources are read from, the ignore rules, heredoc files."""
 
@@ -62,7 +67,7 @@ class CopySteps:
         chown, chmod = flags.get("chown"), flags.get("chmod")
         chmod_fn = copy_ins.parse_chmod(str(chmod)) if chmod else None
         from_ref = flags.get("from")
-        link, parents = bool(flags.get("link")), bool(flags.get("parents"))
+        link, parents = _on(flags.get("link")), _on(flags.get("parents"))
         excludes = _flag_list(flags.get("exclude"))
         skip = self._exclude_rule(excludes)
         heredocs = {f"<<{h.name}": h for h in step.heredocs} | {f"<<-{h.name}": h for h in step.heredocs}
@@ -108,18 +113,19 @@ class CopySteps:
                         copy_ins.copy_source(root, doc, name, target, as_dir, placement)
                         continue
                     for path in tree.select(source):
-                        self._place(root, tree, path, target, as_dir, placement, skip, is_add, parents)
+                        self._place(root, tree, source, path, target, as_dir, placement, skip, is_add, parents)
                 for item in fetched:
                     item.place(root, target, as_dir, placement)
 
         return parts, fill, copy_ins.history_text(ins.keyword, sources, dest)
 
-    def _place(self, root, tree, path, target, as_dir, placement, skip, is_add: bool, parents: bool) -> None:
+    def _place(self, root, tree, source, path, target, as_dir, placement, skip, is_add, parents) -> None:
         if parents:
-            pivot = path.split("/./", 1)[1] if "/./" in f"/{path}" else path
-            parent = posixpath.dirname(pivot.strip("/"))
-            if parent:
-                target, as_dir = posixpath.join(target, parent), True
+            # --parents keeps the matched path below the destination, from the segment after a "/./"
+            # in the source (or from the root when there is none).
+            dropped = len(copy_ins.clean_segments(source.split("/./", 1)[0])) if "/./" in source else 0
+            kept = "/".join(copy_ins.clean_segments(path)[dropped:])
+            target, as_dir = posixpath.join(target, kept), False
         if is_add and add_ins.extract_if_archive(root, tree, path, target, placement):
             return
         copy_ins.copy_source(root, tree, path, target, as_dir, placement, skip)
@@ -132,7 +138,7 @@ class CopySteps:
             source,
             directory,
             checksum=str(checksum) if checksum else None,
-            keep_git_dir=bool(flags.get("keep-git-dir")),
+            keep_git_dir=_on(flags.get("keep-git-dir")),
         )
 
     def _heredoc_tree(self, doc: ast.Heredoc) -> tuple[copy_ins.SourceTree, str]:
