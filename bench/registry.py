@@ -24,6 +24,7 @@ from pathlib import Path
 from bench.measure import Measured, measure, run_checked
 
 IMAGE_PATH = "bench/biglayer:1"
+SOURCE = "bench-biglayer-cold:1"
 
 
 class Registry:
@@ -43,7 +44,7 @@ class Registry:
         data.mkdir(parents=True, exist_ok=True)
         config = self.home / "config.yml"
         config.write_text(
-            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n"
+            "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n"
             f"    rootdirectory: {data}\n  delete:\n    enabled: true\nhttp:\n  addr: {self.address}\n"
         )
         out = open(self.log, "ab")  # noqa: SIM115 - the registry's output goes to the log while it runs
@@ -75,11 +76,11 @@ class Registry:
 def run_push_pull(pybuild, buildah, bench: Path, rounds: int, log: Path) -> dict:
     """Time push and pull of ``bench-biglayer-cold:1`` (built by the biglayer group, which must have run in
     this process) ``rounds`` times; returns {"push": {tool: [...]}, "pull": {...}} like the build groups."""
-    has = pybuild.commands()
+    has = pybuild.commands("push", "pull")
     registry = Registry(bench / "registry", log)
     layout = bench / "push-source"
     shutil.rmtree(layout, ignore_errors=True)
-    pybuild.run("save", "--format", "oci-dir", "-o", str(layout), "bench-biglayer-cold:1")
+    pybuild.run("save", "--format", "oci-dir", "-o", str(layout), SOURCE)
     remote = f"{registry.address}/{IMAGE_PATH}"
     results: dict[str, dict[str, list[Measured]]] = {
         "push": {"pybuild": [], "skopeo": []},
@@ -88,17 +89,17 @@ def run_push_pull(pybuild, buildah, bench: Path, rounds: int, log: Path) -> dict
     insecure = ["--dest-tls-verify=false"]
     try:
         registry.start()
-        if "push" in has:
-            pybuild.run("tag", "bench-biglayer-cold:1", remote)
         for round_no in range(rounds):
             if "push" in has:
                 registry.restart(wipe=True)
-                results["push"]["pybuild"].append(measure(pybuild.cli("push", remote), log, cwd=pybuild.cwd))
+                results["push"]["pybuild"].append(
+                    measure(pybuild.cli("push", SOURCE, remote), log, cwd=pybuild.cwd)
+                )
             registry.restart(wipe=True)
             skopeo = ["skopeo", "copy", "--quiet", *insecure, f"oci:{layout}", f"docker://{remote}"]
             results["push"]["skopeo"].append(measure(skopeo, log))
             if "pull" in has:
-                fresh = type(pybuild)(bench / "pull-store", log)
+                fresh = type(pybuild)(bench / "pull-store", log, pybuild.cwd)
                 fresh.reset()
                 results["pull"]["pybuild"].append(measure(fresh.cli("pull", remote), log, cwd=pybuild.cwd))
                 fresh.reset()

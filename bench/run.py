@@ -9,7 +9,8 @@ Debian mirror (``$BENCH_DEBIAN_MIRROR``, default deb.debian.org) for the Debian 
 are made once under ``$BENCH_DIR`` (default /var/tmp/pybuild-bench); each tool's storage lives there too and
 is reset per workload group, so nothing global is touched. ``--only`` takes workload names (small-cold,
 bigctx-touch, push, ...) or group names (small, bigctx, biglayer, apt, pushpull); push/pull needs the
-biglayer image and so runs the biglayer group too.
+biglayer image and so runs the biglayer group too. ``--snapshot REV`` measures pybuild as committed at REV
+(exported with ``git archive``), for a stable subject while the working tree is being edited.
 
 Prints a markdown table: the median wall-clock seconds of each tool, the ratio pybuild/peer (peer =
 buildah; skopeo for push/pull), the issue's target, and pybuild's peak RSS (see bench/measure.py for the
@@ -22,6 +23,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
+import subprocess
 import sys
 import time
 from dataclasses import asdict
@@ -31,10 +34,23 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.machine import describe  # noqa: E402
 from bench.report import table  # noqa: E402
-from bench.tools import Buildah, BuildKit, Pybuild  # noqa: E402
+from bench.tools import REPO, Buildah, BuildKit, Pybuild  # noqa: E402
 from bench.workloads import GROUPS, run_group  # noqa: E402
 
 PUSH_PULL = {"push", "pull", "pushpull"}
+
+
+def snapshot(rev: str, dest: Path) -> Path:
+    """Export the tree of commit ``rev`` to ``dest`` (replacing it) and return it: a fixed pybuild to measure
+    while the working tree changes. Read-only on the repository."""
+    shutil.rmtree(dest, ignore_errors=True)
+    dest.mkdir(parents=True)
+    archive = subprocess.Popen(["git", "-C", str(REPO), "archive", rev], stdout=subprocess.PIPE)
+    subprocess.run(["tar", "-x", "-C", str(dest)], stdin=archive.stdout, check=True)
+    archive.stdout.close()
+    if archive.wait() != 0:
+        raise SystemExit(f"git archive {rev} failed")
+    return dest
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,6 +60,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-buildkit", action="store_true", help="skip the BuildKit column")
     default_dir = Path(os.environ.get("BENCH_DIR", "/var/tmp/pybuild-bench"))
     parser.add_argument("--bench-dir", type=Path, default=default_dir, help="inputs, stores, results")
+    parser.add_argument(
+        "--snapshot",
+        metavar="REV",
+        help="measure pybuild as committed at REV (git archive into the bench dir), not the working tree",
+    )
     args = parser.parse_args(argv)
     if os.geteuid() != 0:
         parser.error("needs root (runc, overlayfs, buildah's storage)")
@@ -59,13 +80,14 @@ def main(argv: list[str] | None = None) -> int:
     for sub in ("logs", "results", "inputs", "tools"):
         (bench / sub).mkdir(parents=True, exist_ok=True)
     log = bench / "logs" / f"{stamp}.log"
-    tools = [Pybuild(bench / "tools" / "pybuild", log), Buildah(bench / "tools" / "buildah", log)]
+    source = snapshot(args.snapshot, bench / "source") if args.snapshot else REPO
+    tools = [Pybuild(bench / "tools" / "pybuild", log, source), Buildah(bench / "tools" / "buildah", log)]
     buildkit = None if args.no_buildkit else BuildKit.start(log)
     if buildkit is not None:
         tools.append(buildkit)
     machine = describe(bench)
     print(machine, flush=True)
-    print(f"build output: {log}", flush=True)
+    print(f"pybuild from {source}; build output: {log}", flush=True)
 
     results: dict[str, dict] = {}
     try:

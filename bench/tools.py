@@ -1,6 +1,7 @@
 """The builders under test, each behind the same small interface, each with private storage.
 
-- ``Pybuild``: this checkout's CLI (``python3 -m builder``) with its store under the bench directory.
+- ``Pybuild``: the CLI (``python3 -m builder``) of this checkout, or of a snapshot of one of its commits,
+  with its store under the bench directory.
 - ``Buildah``: Debian's buildah, ``bud --layers``, runc as the OCI runtime (``--isolation oci``), overlay
   storage under a private ``--root``/``--runroot``, host network (as pybuild's RUN) and ``--pull-never``.
 - ``BuildKit``: Docker 20.10's embedded BuildKit started by ``/work/shared/tools/reference-buildkit.sh``
@@ -40,17 +41,17 @@ class Pybuild:
 
     name = "pybuild"
     env = None
-    cwd = REPO
 
-    def __init__(self, home: Path, log: Path) -> None:
+    def __init__(self, home: Path, log: Path, source: Path = REPO) -> None:
         self.store = home / "store"
         self.log = log
+        self.cwd = source
 
     def cli(self, *args: str) -> list[str]:
         return [sys.executable, "-m", "builder", "--root", str(self.store), *args]
 
     def run(self, *args: str) -> None:
-        run_checked(self.cli(*args), self.log, cwd=REPO)
+        run_checked(self.cli(*args), self.log, cwd=self.cwd)
 
     def reset(self) -> None:
         _unmount_under(self.store)
@@ -63,12 +64,13 @@ class Pybuild:
         extra = ["--no-cache"] if no_cache else []
         return self.cli("build", "--progress", "plain", "-f", str(buildfile), "-t", tag, *extra, str(context))
 
-    def commands(self) -> set[str]:
-        """Names of the CLI's subcommands (to tell whether push/pull exist yet)."""
-        sys.path.insert(0, str(REPO))
-        from builder.cli import COMMANDS
-
-        return set(COMMANDS)
+    def commands(self, *names: str) -> set[str]:
+        """Those of ``names`` that the CLI has as working subcommands (to tell whether push/pull exist yet)."""
+        return {
+            name
+            for name in names
+            if subprocess.run(self.cli(name, "--help"), cwd=self.cwd, capture_output=True).returncode == 0
+        }
 
 
 class Buildah:
