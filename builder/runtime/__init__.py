@@ -36,10 +36,9 @@ a generated /etc/hosts and the host's /etc/resolv.conf, bind-mounted read-only; 
 capabilities; Docker's masked and read-only /proc and /sys paths; RLIMIT_NOFILE as high as the host's hard
 limit allows (at most 1048576); PATH defaulting to BuildKit's; HOME from the user's passwd entry.
 
-What a step leaves in ``upperdir`` also matches BuildKit: its own changes, the working directory if it had
-to be created, the directories runc creates as mountpoints for /proc, /dev and /sys when the image lacks
-them, and the parent directory of /etc/hosts and /etc/resolv.conf (copied up, empty unless the step wrote
-into it) — the empty stub files themselves are removed, see `stubs`.
+What a step leaves in ``upperdir`` is its process's own changes, plus the working directory if it had to be
+created (as BuildKit does). Unlike BuildKit 20.10 it holds no trace of a mountpoint: no dev/ proc/ sys/ made
+for mounts, no etc/ copied up only to hold the /etc/hosts and /etc/resolv.conf stubs — see `stubs`.
 """
 
 from .cleanup import cleanup_stale

@@ -7,9 +7,9 @@ import os
 from pathlib import Path
 
 import pytest
-from layertree import listing, make_tar
 
 from builder.layer import LayerError, apply_layer
+from tests.layer.layertree import listing, make_tar
 
 # {outer} is replaced by the absolute path of the sentinel directory that surrounds the target.
 ESCAPES = {

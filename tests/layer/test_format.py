@@ -14,10 +14,10 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from layertree import build, listing, make_tar
 
 from builder.layer import LayerError, apply_layer, open_decompressed, write_layer
 from builder.layer.whiteouts import XATTR_OPAQUE
+from tests.layer.layertree import build, listing, make_tar
 
 TREE = {
     "B": {"kind": "file", "content": b"upper-case sorts first"},

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from layertree import CAP_NET_RAW, build, listing
 
 from builder.layer import apply_layer, write_layer
+from tests.layer.layertree import CAP_NET_RAW, build, listing
 
 ALPHABET = list("abcXYZ019 .-_~=+,@") + ["ü", "日", "€", "\t", "'", '"', "\\"]
 

@@ -11,10 +11,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from layertree import build, listing, make_tar
 
 from builder.layer import apply_layer, write_layer
 from builder.layer.whiteouts import XATTR_OPAQUE
+from tests.layer.layertree import build, listing, make_tar
 
 T = 1_600_000_000
 

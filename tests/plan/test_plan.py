@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from nodes import ARG, COPY, ENV, FROM, RUN, WORKDIR, buildfile
 
 from builder.errors import BuildError, PlanError
 from builder.plan import Platform, Resolver, SourceKind, plan
+from tests.plan.nodes import ARG, COPY, ENV, FROM, RUN, WORKDIR, buildfile
 
 AMD64 = Platform("linux", "amd64")
 ARM64 = Platform("linux", "arm64")

@@ -7,9 +7,9 @@ import threading
 import time
 
 import pytest
-from store_worker import LAYER_DIFF_ID, LAYER_FILES, SHARED
 
 from builder.store import LockBusy, Store
+from tests.store.store_worker import LAYER_DIFF_ID, LAYER_FILES, SHARED
 
 WORKERS = 6
 ROUNDS = 8
