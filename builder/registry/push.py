@@ -1,0 +1,118 @@
+"""Push an image from the store to a registry.
+
+Every blob (layers and config) is made present in the destination repository — skipped when a HEAD finds
+it, mounted from another repository of the same registry known to hold it (`builder.registry.sources`),
+else uploaded, in parallel — and then the manifest is PUT, byte for byte as stored, so its digest is the
+image's ``Digest`` in ``pybuild inspect``. A destination with a tag is PUT by tag; one given only by digest
+(``name@sha256:…``, which must be the image's own) is PUT by digest.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+
+from builder.errors import BuildError, UsageError
+from builder.oci import media
+from builder.oci.config import decode
+from builder.oci.image import Image, load_image
+from builder.refs import ImageRef, parse_ref
+from builder.registry import sources
+from builder.registry.client import RegistryClient
+from builder.registry.progress import Transfers
+from builder.registry.repository import DEFAULT_CHUNK_SIZE, Repository
+
+DEFAULT_WORKERS = 4
+_NOTES = {"exists": "layer already exists", "mounted": "mounted", "uploaded": "pushed"}
+
+
+@dataclass(frozen=True)
+class PushResult:
+    """The pushed reference, the manifest digest and size, and per blob how it got there (``exists``,
+    ``mounted`` or ``uploaded``)."""
+
+    ref: ImageRef
+    digest: str
+    size: int
+    blobs: dict[str, str] = field(default_factory=dict)
+
+
+def push_image(
+    store,
+    source: str | ImageRef | Image,
+    dest: str | ImageRef | None = None,
+    *,
+    client: RegistryClient | None = None,
+    progress: Transfers | None = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    workers: int = DEFAULT_WORKERS,
+) -> PushResult:
+    """Push the store's image ``source`` to ``dest`` (default: ``source`` itself as a reference).
+
+    Raises `ImageNotFound` for an unknown source, `UsageError` for a destination that cannot name it, and
+    `RegistryError` (naming the registry) when the registry refuses.
+    """
+    image = source if isinstance(source, Image) else load_image(store, source)
+    if dest is None:
+        if isinstance(source, Image):
+            raise UsageError("push: name the destination of an image given by value")
+        dest = source
+    try:
+        ref = dest if isinstance(dest, ImageRef) else parse_ref(dest)
+    except UsageError:
+        raise UsageError(
+            f"push: {dest} is not a repository name; give the destination, e.g. host/name:tag"
+        ) from None
+    if ref.digest is not None and ref.digest != image.manifest_digest:
+        raise UsageError(
+            f"push: {ref} names digest {ref.digest}, but the image's manifest is {image.manifest_digest}"
+        )
+    progress = progress or Transfers("quiet")
+    own_client = client is None
+    client = client or RegistryClient(ref.domain)
+    try:
+        repo = Repository(client, ref.path)
+        blobs = [(layer["digest"], layer["size"]) for layer in image.layers]
+        blobs.append((image.config_digest, image.manifest["config"]["size"]))
+        for digest, _size in blobs:
+            if not store.has_blob(digest):
+                raise BuildError(f"push: blob {digest} of {ref} is not in the store (was it removed?)")
+        outcomes = _push_blobs(store, repo, dict(blobs), progress, chunk_size, workers)
+        manifest_bytes = store.read_blob(image.manifest_digest)
+        media_type = decode(manifest_bytes, "manifest").get("mediaType") or media.OCI_MANIFEST
+        digest = repo.put_manifest(ref.tag or image.manifest_digest, manifest_bytes, media_type)
+        return PushResult(ref, digest, len(manifest_bytes), outcomes)
+    finally:
+        if own_client:
+            client.close()
+
+
+def _push_blobs(
+    store, repo: Repository, blobs: dict[str, int], progress: Transfers, chunk_size: int, workers: int
+):
+    domain = repo.client.domain
+
+    def one(digest: str, size: int) -> str:
+        task = progress.task(digest, size, "pushing")
+        how = repo.push_blob(
+            store,
+            digest,
+            size,
+            mount_from=sources.known_sources(store, digest, domain),
+            chunk_size=chunk_size,
+            progress=task.update,
+        )
+        sources.remember(store, digest, domain, repo.path)
+        note = _NOTES[how]
+        task.done(note)
+        return how
+
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(blobs)))) as pool:
+        futures = {digest: pool.submit(one, digest, size) for digest, size in blobs.items()}
+        _done, pending = wait(futures.values(), return_when=FIRST_EXCEPTION)
+        for future in pending:
+            future.cancel()
+        for future in futures.values():
+            if future.done() and not future.cancelled() and future.exception() is not None:
+                raise future.exception()
+        return {digest: future.result() for digest, future in futures.items()}
