@@ -232,9 +232,8 @@ class StageBuilder:
 
     def run(self, reports: list[StepReport]) -> StageResult:
         result = self._base()
-        triggers = list(result.state.config.get("OnBuild") or [])
-        if self.stage.base.kind is not SourceKind.STAGE and triggers:
-            result.state.config.pop("OnBuild", None)
+        # the base's ONBUILD triggers run first and are consumed, whether the base is an image or a stage
+        triggers = list(result.state.config.pop("OnBuild", None) or [])
         resolver = Resolver(self.plan)
         step_env = resolver.start_env(self.stage, result.root_env)
         step_env.update(result.args)
