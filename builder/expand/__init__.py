@@ -25,6 +25,7 @@ from collections.abc import Mapping
 
 from builder.errors import SyntaxProblem
 from builder.expand.lexer import BOM, EOF, Failure, Lexer, Words
+from builder.gofmt import quote
 
 __all__ = ["ExpansionError", "expand_word", "expand_words", "expand_word_with_matches"]
 
@@ -37,28 +38,6 @@ class ExpansionError(SyntaxProblem):
         self.offset = offset
 
 
-def _go_quote(text: str) -> str:
-    """Go's ``%q`` of a string: the form BuildKit's messages quote words in."""
-    out = ['"']
-    named = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v"}
-    for ch in text:
-        code = ord(ch)
-        if ch in '"\\':
-            out.append("\\" + ch)
-        elif ch.isprintable() and not 0xD800 <= code <= 0xDFFF:
-            out.append(ch)
-        elif ch in named:
-            out.append(named[ch])
-        elif code < 0x20 or code == 0x7F:
-            out.append(f"\\x{code:02x}")
-        elif code < 0x10000:
-            out.append(f"\\u{code:04x}")
-        else:
-            out.append(f"\\U{code:08x}")
-    out.append('"')
-    return "".join(out)
-
-
 def _run(
     word: str, env: Mapping[str, str], escape: str, options: dict[str, bool], words: Words | None
 ) -> tuple[str, Lexer]:
@@ -66,9 +45,7 @@ def _run(
     try:
         return lexer.stop_on(EOF, lexer.raw_escapes, words), lexer
     except Failure as failure:
-        raise ExpansionError(
-            f"failed to process {_go_quote(word)}: {failure.message}", failure.offset
-        ) from None
+        raise ExpansionError(f"failed to process {quote(word)}: {failure.message}", failure.offset) from None
 
 
 def _options(raw_quotes: bool, raw_escapes: bool, process_quotes: bool, skip_unset: bool) -> dict[str, bool]:

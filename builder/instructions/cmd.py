@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from builder.instructions.gofmt import quote_list
+from builder.gofmt import quote_list
 from builder.instructions.state import ImageState
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from builder.gofmt import quote_list
 from builder.instructions.cmd import resolve
-from builder.instructions.gofmt import quote_list
 from builder.instructions.state import ImageState
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from builder.errors import BuildError
-from builder.instructions.gofmt import duration, parse_duration, quote_list, quote_rune
+from builder.gofmt import duration, parse_duration, quote_list, quote_rune
 from builder.instructions.state import ImageState
 
 #: flag name → config field, in the order Docker's HealthConfig declares them.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from builder.errors import BuildError
-from builder.instructions.gofmt import plain_list
+from builder.gofmt import plain_list
 from builder.instructions.state import ImageState
 
 

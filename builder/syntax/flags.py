@@ -13,8 +13,9 @@ import re
 from enum import Enum
 
 from builder.errors import Span, SyntaxProblem
+from builder.gofmt import parse_duration, quote
 from builder.syntax.ast import Flag
-from builder.syntax.gocompat import parse_duration, parse_int32, quote
+from builder.syntax.gocompat import parse_int32
 from builder.syntax.nodes import RawNode
 
 

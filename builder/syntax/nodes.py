@@ -16,7 +16,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from builder.syntax.gocompat import is_space, quote, quote_list, trim_left_space, trim_space
+from builder.gofmt import quote, quote_list
+from builder.syntax.gocompat import is_space, trim_left_space, trim_space
 from builder.syntax.grammar import parser
 from builder.syntax.heredoc import Marker
 from builder.syntax.jsonform import NotStringArray, parse_json

@@ -16,8 +16,9 @@ import re
 from dataclasses import dataclass
 
 from builder.errors import Span, SyntaxProblem
+from builder.gofmt import quote
 from builder.syntax import heredoc as heredocs
-from builder.syntax.gocompat import parse_bool, quote, trim_left_space
+from builder.syntax.gocompat import parse_bool, trim_left_space
 from builder.syntax.nodes import RawHeredoc, RawNode, node_from_line
 from builder.syntax.source import LogicalLine, Source
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 import difflib
 import re
 
+from builder.gofmt import quote
 from builder.syntax import ast
 from builder.syntax import heredoc as heredocs
 from builder.syntax.flags import parse_flags
-from builder.syntax.gocompat import quote
 from builder.syntax.nodes import HEREDOC_KEYWORDS, RawArg, RawHeredoc, RawNode
 
 INSTRUCTIONS = (

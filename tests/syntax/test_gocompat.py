@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from builder.syntax.gocompat import is_space, parse_duration, parse_int32, quote, quote_list, trim_space
+from builder.gofmt import parse_duration, quote, quote_list
+from builder.syntax.gocompat import is_space, parse_int32, trim_space
 
 
 @pytest.mark.parametrize(
