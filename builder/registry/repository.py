@@ -34,6 +34,7 @@ MANIFEST_ACCEPT = ", ".join(
 #: Blobs larger than this are uploaded in chunks of this size.
 DEFAULT_CHUNK_SIZE = 16 << 20
 _READ = 1 << 20
+_STREAM_READ = 64 << 10
 _MAX_MANIFEST = 4 << 20
 #: Attempts to finish one blob transfer that keeps breaking without progress.
 _STALLED_ATTEMPTS = 5
@@ -158,7 +159,8 @@ class Repository:
                 if progress is not None:
                     progress(-offset)
                 return False
-            for chunk in response.iter_content(_READ):
+            # Small reads: the bytes of a read that breaks off are lost, and a resume starts after the last.
+            for chunk in response.iter_content(_STREAM_READ):
                 writer.write(chunk)
                 if progress is not None:
                     progress(len(chunk))

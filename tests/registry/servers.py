@@ -227,6 +227,7 @@ class Logged:
     method: str
     path: str
     status: int
+    range: str | None = None
 
 
 class FaultProxy:
@@ -279,13 +280,13 @@ class FaultProxy:
         fault = self._fault_for(method, path)
         if fault is not None and fault.kind == "cut-request":
             handler.rfile.read(length // 2)
-            self._record(method, path, 0)
+            self._record(method, path, 0, handler)
             handler.close_connection = True
             handler.connection.shutdown(socket.SHUT_RDWR)
             return
         body = handler.rfile.read(length) if length else b""
         if fault is not None and fault.kind == "500":
-            self._record(method, path, 500)
+            self._record(method, path, 500, handler)
             self._send(handler, 500, [("Content-Type", "text/plain")], b"injected fault\n", method)
             return
         conn = http.client.HTTPConnection(self.upstream, timeout=60)
@@ -301,7 +302,7 @@ class FaultProxy:
             for k, v in response.getheaders()
             if k.lower() not in ("transfer-encoding", "connection", "keep-alive", "content-length")
         ]
-        self._record(method, path, response.status)
+        self._record(method, path, response.status, handler)
         if fault is not None and fault.kind == "corrupt" and data:
             data = bytes([data[0] ^ 0xFF]) + data[1:]
         if fault is not None and fault.kind == "cut" and len(data) > 1:
@@ -317,9 +318,9 @@ class FaultProxy:
             return
         self._send(handler, response.status, out_headers, data, method, response.getheader("Content-Length"))
 
-    def _record(self, method: str, path: str, status: int) -> None:
+    def _record(self, method: str, path: str, status: int, handler) -> None:
         with self._lock:
-            self.log.append(Logged(method, path, status))
+            self.log.append(Logged(method, path, status, handler.headers.get("Range")))
 
     @staticmethod
     def _send(handler, status: int, headers, data: bytes, method: str, head_length: str | None = None) -> None:
