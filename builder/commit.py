@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from builder.faults import checkpoint
 from builder.layer import write_layer
 from builder.oci import media
 from builder.oci.manifest import descriptor
@@ -48,7 +49,10 @@ def commit_upperdir(
         sink = _Counting(writer, advance) if advance else writer
         info = write_layer(upperdir, sink, compression=compression, clamp_mtime=clamp_mtime)
         digest, size = writer.commit()
+    checkpoint("commit.blob")
     media_type = media.layer_media_type(info.compression)
     store.record_layer_blob(info.diff_id, digest, size, media_type)
+    checkpoint("commit.recorded")
     store.commit_layer(upperdir, info.diff_id)
+    checkpoint("commit.done")
     return {**descriptor(media_type, digest, size), "diff_id": info.diff_id}

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from builder.errors import UsageError
+from builder.faults import checkpoint
 
 OUTPUT_TYPES = ("image", "oci", "docker", "local", "tar")
 
@@ -50,6 +51,7 @@ def write_archive_file(dest: Path, write: Callable) -> None:
         with os.fdopen(fd, "wb") as out:
             sink = TarSink(out)
             write(sink)
+            checkpoint("export.partial")
             sink.close()
         os.chmod(tmp, 0o644)
         os.replace(tmp, dest)
@@ -66,6 +68,7 @@ def flatten(store, image, dest: Path) -> None:
     for layer in image.layers:
         with store.open_blob(layer["digest"]) as blob:
             apply_layer(blob, dest, mode="flatten")
+        checkpoint("export.flatten")
 
 
 def export(store, image, tags: list, output: dict[str, str]) -> None:

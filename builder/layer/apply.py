@@ -11,6 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import BinaryIO
 
+from builder.faults import checkpoint
 from builder.layer.compress import open_decompressed
 from builder.layer.entries import Applier
 from builder.layer.errors import LayerError
@@ -49,6 +50,7 @@ def apply_layer(stream: BinaryIO, dest: Path, *, mode: str = "overlay") -> str:
             tar = tarfile.open(fileobj=hashed, mode="r|", encoding="utf-8", errors="surrogateescape")  # noqa: SIM115
             while (member := tar.next()) is not None:
                 tar.members.clear()  # stream mode keeps every member it has read; we need none of them
+                checkpoint("apply.entry")
                 try:
                     _apply_member(applier, tar, member)
                 except OSError as e:

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from builder.errors import BuildError
+from builder.faults import checkpoint
 from builder.oci import media
 from builder.oci.config import decode, diff_ids, encode
 from builder.oci.manifest import (
@@ -194,10 +195,12 @@ def commit_image(
             raise BuildError(f"layer blob {layer['digest']} is not in the store")
     config_bytes = encode(config)
     config_digest = store.put_blob(config_bytes)
+    checkpoint("image.config")
     config_desc = descriptor(media.OCI_CONFIG, config_digest, len(config_bytes))
     manifest = build_manifest(config_desc, layers, docker=docker)
     manifest_bytes = encode(manifest)
     manifest_digest = store.put_blob(manifest_bytes)
+    checkpoint("image.manifest")
     for tag in tags:
         ref = tag if isinstance(tag, ImageRef) else parse_ref(tag)
         store.set_tag(ref.tag_key, manifest_digest)

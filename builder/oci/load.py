@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from builder.errors import BuildError
+from builder.faults import checkpoint
 from builder.oci import media
 from builder.oci.archive import ArchiveError, DirSource, TarSource, open_source
 from builder.oci.config import decode, diff_ids, encode
@@ -70,7 +71,9 @@ def _copy_blob(store, source: DirSource | TarSource, name: str, digest: str | No
     with source.open(name) as stream, store.blob_writer(expected=digest) as writer:
         while chunk := stream.read(_CHUNK):
             writer.write(chunk)
-        return writer.commit()
+        result = writer.commit()
+    checkpoint("load.blob")
+    return result
 
 
 def _blob_name(digest: str) -> str:

@@ -15,6 +15,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
+from builder.faults import checkpoint
+
 from .guard import signals_deferred, sigterm_as_interrupt
 from .mounts import unmount
 from .rundir import RunDir
@@ -113,7 +115,9 @@ def overlay(lowerdirs: Sequence[Path], upperdir: Path, *, state_dir: Path) -> It
         run = RunDir(state_dir)
         mount = ExitStack()
         try:
-            yield mount.enter_context(mount_overlay(run, lowerdirs, upperdir))
+            merged = mount.enter_context(mount_overlay(run, lowerdirs, upperdir))
+            checkpoint("overlay.mounted")
+            yield merged
         finally:
             with signals_deferred():
                 try:

@@ -13,6 +13,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from builder.errors import BuildError
+from builder.faults import checkpoint
 
 from .bundle import write_bundle
 from .guard import signals_deferred, sigterm_as_interrupt
@@ -147,9 +148,11 @@ def _stream(run: RunDir, state_dir: Path, output: Callable[[bytes], None], stdin
             message = _start_error(log) or f"runc exited with status {started.returncode}"
             raise ContainerStartError(message)
         pid = int(pid_file.read_text())
+        checkpoint("run.started")
         while chunk := os.read(read_end, _READ_SIZE):
             output(chunk)
         status = _reap(pid, block=True)
+        checkpoint("run.exited")
         pid = None
         if status is None:
             raise ContainerStartError("the container's process was not ours to wait for")
@@ -190,6 +193,7 @@ def run_step(
         stubs, created = None, False
         try:
             rootfs = mount.enter_context(mount_overlay(run, lowerdirs, upperdir))
+            checkpoint("run.mounted")
             user = resolve_user(rootfs, spec.user)
             _ensure_cwd(rootfs, spec.cwd)
             config = write_bundle(spec, user, bundle=run.path, container_id=run.id)

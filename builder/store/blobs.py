@@ -12,6 +12,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from builder.faults import checkpoint
 from builder.store import digest as dg
 from builder.store.errors import BlobCorrupted, DigestMismatch, StoreError
 from builder.store.fsutil import fsync_dir
@@ -91,11 +92,13 @@ class BlobWriter(io.RawIOBase):
             if self._expected_size is not None and self._size != self._expected_size:
                 raise StoreError(f"blob {actual} has {self._size} bytes, expected {self._expected_size}")
             self._file.flush()
+            checkpoint("blob.written")
             os.fsync(self._file.fileno())
             self._file.close()
             os.chmod(self._tmp, 0o444)
             os.replace(self._tmp, self._blobs_dir / dg.hex_of(actual))
             self._tmp = None
+            checkpoint("blob.renamed")
             fsync_dir(self._blobs_dir)
         except BaseException:
             self.discard()

@@ -17,6 +17,8 @@ import stat
 import tempfile
 from pathlib import Path
 
+from builder.faults import checkpoint
+
 _libc = ctypes.CDLL(None, use_errno=True)
 _AT_FDCWD = -100
 _RENAME_NOREPLACE = 1
@@ -59,6 +61,7 @@ def atomic_write(target: Path, data: bytes, tmp_dir: Path, mode: int = 0o644) ->
             f.flush()
             os.fchmod(f.fileno(), mode)
             os.fsync(f.fileno())
+        checkpoint("record.written")
         os.replace(tmp, target)
     except BaseException:
         _unlink_quietly(tmp)

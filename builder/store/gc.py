@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from builder.faults import checkpoint
 from builder.store import digest as dg
 
 if TYPE_CHECKING:
@@ -62,6 +63,7 @@ def gc(
             report.blob_bytes += st.st_size
             if not dry_run:
                 store.remove_blob(digest)
+                checkpoint("gc.sweep")
         for diff_id in store.layers():
             st = _stat(store.root / "layers" / dg.ALGORITHM / dg.hex_of(diff_id))
             if diff_id in reachable or st is None or st.st_mtime > cutoff:
@@ -70,6 +72,7 @@ def gc(
             if not dry_run:
                 store.remove_layer(diff_id)
                 _unlink(store.root / "layerinfo" / dg.ALGORITHM / f"{dg.hex_of(diff_id)}.json")
+                checkpoint("gc.sweep")
     return report
 
 

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
 
+from builder.faults import checkpoint
 from builder.store import digest as dg
 from builder.store.errors import DigestMismatch, LayerNotFound, StoreError
 from builder.store.fsutil import atomic_write, fsync_dir, remove_tree, rename_noreplace, syncfs
@@ -76,12 +77,14 @@ class LayersMixin:
             remove_tree(staging)
             return dest
         syncfs(staging)
+        checkpoint("layer.staged")
         try:
             moved = rename_noreplace(staging, dest)
         except OSError as exc:
             raise StoreError(f"cannot commit layer {diff_id} from {staging}: {exc.strerror}") from None
         if not moved:
             remove_tree(staging)
+        checkpoint("layer.committed")
         fsync_dir(self._layers)
         return dest
 
@@ -120,6 +123,7 @@ class LayersMixin:
             doomed = self._tmp / f"{DEAD_PREFIX}{secrets.token_hex(8)}"
             os.rename(dest, doomed)
             fsync_dir(self._layers)
+        checkpoint("layer.remove")
         remove_tree(doomed)
         return True
 

@@ -7,6 +7,7 @@ import os
 import re
 from pathlib import Path
 
+from builder.faults import checkpoint
 from builder.store import digest as dg
 from builder.store.errors import BlobNotFound, StoreError
 from builder.store.fsutil import atomic_write
@@ -74,6 +75,7 @@ class RecordsMixin:
     def _write_tags(self, tags: dict[str, str]) -> None:
         body = json.dumps({"tags": dict(sorted(tags.items()))}, indent=1).encode() + b"\n"
         atomic_write(self._tags_file, body, self._scratch())
+        checkpoint("tags.updated")
 
     # -- cache index ---------------------------------------------------------------------------------------
 
