@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from builder.buildfile import read_buildfile
 from builder.errors import BuildError, UsageError
 from builder.instructions import (
     arg,
@@ -92,23 +93,6 @@ class StageResult:
     root_env: dict[str, str] | None
 
 
-def read_buildfile(options: BuildOptions) -> tuple[str, str]:
-    """The Buildfile's text and the name errors show for it."""
-    if options.buildfile_text is not None:
-        return options.buildfile_text, str(options.buildfile or "Buildfile")
-    path = options.buildfile
-    if path is None:
-        path = options.context / "Buildfile"
-        if not path.exists() and (options.context / "Dockerfile").exists():
-            path = options.context / "Dockerfile"
-    try:
-        return path.read_text(encoding="utf-8", errors="surrogateescape"), str(path)
-    except FileNotFoundError:
-        raise UsageError(f"cannot read Buildfile: {path}: no such file") from None
-    except IsADirectoryError:
-        raise UsageError(f"cannot read Buildfile: {path} is a directory") from None
-
-
 def source_date_epoch(build_args: dict[str, str]) -> int | None:
     """SOURCE_DATE_EPOCH from the build args, else the environment; None when unset."""
     value = build_args.get("SOURCE_DATE_EPOCH") or os.environ.get("SOURCE_DATE_EPOCH")
@@ -129,7 +113,10 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildResul
 
     reporter = reporter or Reporter("quiet")
     check_platform(options.platform)
-    text, name = read_buildfile(options)
+    if options.buildfile_text is not None:
+        text, name = options.buildfile_text, str(options.buildfile or "Buildfile")
+    else:
+        name, text = read_buildfile(options.buildfile, options.context)
     buildfile = parse(text, name)
     the_plan = plan(buildfile, build_args=options.build_args, target=options.target)
     epoch = source_date_epoch(options.build_args)

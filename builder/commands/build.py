@@ -53,23 +53,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--compression", default="gzip", choices=("gzip", "zstd"), help="layer compression")
 
 
-def _pairs(values: list[str], option: str) -> dict[str, str]:
-    import os
-
+def _labels(values: list[str]) -> dict[str, str]:
     from builder.errors import UsageError
 
-    result = {}
+    labels = {}
     for value in values:
         key, eq, val = value.partition("=")
-        if not key:
-            raise UsageError(f"invalid {option} {value!r}: expected KEY=VALUE")
-        if not eq:
-            # docker build --build-arg NAME takes the value from the environment when it is set there
-            if key not in os.environ:
-                continue
-            val = os.environ[key]
-        result[key] = val
-    return result
+        if not key or not eq:
+            raise UsageError(f"invalid --label {value!r}: expected KEY=VALUE")
+        labels[key] = val
+    return labels
 
 
 def run(args: argparse.Namespace) -> int:
@@ -77,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
     import sys
     from pathlib import Path
 
+    from builder.buildfile import parse_build_args
     from builder.errors import UsageError
     from builder.executor import BuildOptions, build
     from builder.outputs import parse_output
@@ -91,11 +85,11 @@ def run(args: argparse.Namespace) -> int:
     options = BuildOptions(
         context=context,
         tags=list(args.tag),
-        build_args=_pairs(args.build_arg, "--build-arg"),
+        build_args=parse_build_args(args.build_arg),
         target=args.target,
         no_cache=args.no_cache,
         no_cache_filter=[name.lower() for name in args.no_cache_filter],
-        labels=_pairs(args.label, "--label"),
+        labels=_labels(args.label),
         network=args.network,
         root=args.root,
         compression=args.compression,

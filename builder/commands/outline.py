@@ -51,9 +51,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-from pathlib import Path
 from typing import Any
 
 from builder.errors import PlanError, UsageError
@@ -79,6 +77,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from builder.buildfile import parse_build_args, read_buildfile
     from builder.plan import Platform, plan
     from builder.syntax import parse
 
@@ -95,37 +94,6 @@ def run(args: argparse.Namespace) -> int:
     )
     sys.stdout.write(json.dumps(outline(the_plan), indent=2, ensure_ascii=False) + "\n")
     return 0
-
-
-def read_buildfile(file: str | None, context: str) -> tuple[str, str]:
-    """``(path shown in messages, text)`` of the Buildfile; a missing or unreadable file is a `UsageError`."""
-    if file == "-":
-        return "<stdin>", sys.stdin.read()
-    if file is None:
-        candidates = [Path(context) / "Buildfile", Path(context) / "Dockerfile"]
-        path = next((p for p in candidates if p.exists()), candidates[0])
-    else:
-        path = Path(file)
-    try:
-        return str(path), path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UsageError(f"cannot read the Buildfile {str(path)!r}: no such file") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise UsageError(f"cannot read the Buildfile {str(path)!r}: {error}") from None
-
-
-def parse_build_args(values: list[str]) -> dict[str, str]:
-    """``NAME=VALUE`` pairs; a bare ``NAME`` takes ``$NAME`` from the environment and is dropped if unset."""
-    result: dict[str, str] = {}
-    for value in values:
-        name, eq, rest = value.partition("=")
-        if not name:
-            raise UsageError(f"--build-arg {value!r}: expected NAME=VALUE")
-        if eq:
-            result[name] = rest
-        elif name in os.environ:
-            result[name] = os.environ[name]
-    return result
 
 
 def outline(the_plan: Any) -> dict[str, Any]:
