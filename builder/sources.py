@@ -140,6 +140,17 @@ class StatCache:
             raise
         self._entries = kept
         self._new = {}
+        self._sweep_temporaries()
+
+    def _sweep_temporaries(self, older_than: float = 3600.0) -> None:
+        """Remove temporary files a build that died while saving left behind (an hour old: never a live one)."""
+        limit = time.time() - older_than
+        with os.scandir(self.file.parent) as listing:
+            for entry in listing:
+                if entry.name.startswith(".statcache-"):
+                    with suppress(OSError):
+                        if entry.stat(follow_symlinks=False).st_mtime < limit:
+                            os.unlink(entry.path)
 
 
 _ACTIVE: contextvars.ContextVar[StatCache | None] = contextvars.ContextVar("pybuild_stat_cache", default=None)

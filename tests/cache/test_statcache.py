@@ -137,6 +137,20 @@ def test_concurrent_saves_keep_a_whole_file_with_both_builds_entries(tmp_path: P
     assert [p.name for p in one.file.parent.iterdir()] == [one.file.name]  # no temporary file left
 
 
+def test_a_dead_builds_temporary_file_is_swept(tmp_path: Path):
+    ctx = write_context(tmp_path / "ctx", "", {"a.txt": "a\n"})
+    state = tmp_path / "state"
+    state.mkdir()
+    old, recent = state / ".statcache-dead", state / ".statcache-live"
+    old.write_text("{")
+    recent.write_text("{")
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+    settle()
+    with using_stat_cache(StatCache(state, ctx)):
+        digest_sources([("a.txt", ctx / "a.txt")])
+    assert not old.exists() and recent.exists()
+
+
 def test_paths_outside_the_root_are_not_remembered(tmp_path: Path):
     ctx = write_context(tmp_path / "ctx", "", {"in.txt": "in\n"})
     outside = write_context(tmp_path / "other", "", {"out.txt": "out\n"})
