@@ -46,5 +46,6 @@ def describe(bench: Path) -> str:
         f"{mem_kib / 2**20:.1f} GiB RAM, Linux {platform.release()}, "
         f"bench dir on {df[0]} ({df[1]}, {kind}, {df[2]}, {df[3]} free); "
         f"Python {platform.python_version()}; {_version(['buildah', '--version'])}; "
-        f"{_version(['runc', '--version'])}; {_version(['skopeo', '--version'])}."
+        f"{_version(['runc', '--version'])}; {_version(['skopeo', '--version'])}; "
+        f"load average at start {' '.join(Path('/proc/loadavg').read_text().split()[:3])}."
     )

@@ -93,7 +93,7 @@ def run_push_pull(pybuild, buildah, bench: Path, rounds: int, log: Path) -> dict
             if "push" in has:
                 registry.restart(wipe=True)
                 results["push"]["pybuild"].append(
-                    measure(pybuild.cli("push", SOURCE, remote), log, cwd=pybuild.cwd)
+                    measure(pybuild.cli("push", SOURCE, remote), log, cwd=pybuild.cwd, env=pybuild.env)
                 )
             registry.restart(wipe=True)
             skopeo = ["skopeo", "copy", "--quiet", *insecure, f"oci:{layout}", f"docker://{remote}"]
@@ -101,7 +101,9 @@ def run_push_pull(pybuild, buildah, bench: Path, rounds: int, log: Path) -> dict
             if "pull" in has:
                 fresh = type(pybuild)(bench / "pull-store", log, pybuild.cwd)
                 fresh.reset()
-                results["pull"]["pybuild"].append(measure(fresh.cli("pull", remote), log, cwd=pybuild.cwd))
+                results["pull"]["pybuild"].append(
+                    measure(fresh.cli("pull", remote), log, cwd=pybuild.cwd, env=pybuild.env)
+                )
                 fresh.reset()
             store = type(buildah)(bench / "pull-containers-storage", log)
             store.reset()
