@@ -9,6 +9,7 @@ padding, as Go writes it.
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass, field
 
 BLOCK = 512
@@ -56,6 +57,8 @@ def _octal(value: int, width: int) -> bytes:
 
 
 def _ascii(s: bytes, width: int) -> bytes:
+    if s.isascii():  # the common case, without a loop over the bytes
+        return s[:width]
     # Go writes the non-ASCII bytes of a name it also puts in the PAX header as nothing at all.
     return bytes(c for c in s if c < 0x80)[:width]
 
@@ -68,22 +71,32 @@ def _pax_record(key: bytes, value: bytes) -> bytes:
     return b"%d" % size + body
 
 
+_HEADER = struct.Struct("100s8s8s8s12s12s8sc100s8s32s32s8s8s167s")
+
+
 def _block(name: bytes, h: Header, typeflag: bytes, size: int, mtime: int, uid: int, gid: int) -> bytes:
-    buf = bytearray(BLOCK)
-    buf[0:100] = _ascii(name, _NAME_SIZE).ljust(100, b"\0")
-    buf[100:108] = _octal(h.mode & 0o7777, 8)
-    buf[108:116] = _octal(uid, 8)
-    buf[116:124] = _octal(gid, 8)
-    buf[124:136] = _octal(size, 12)
-    buf[136:148] = _octal(mtime, 12)
-    buf[148:156] = b" " * 8
-    buf[156:157] = typeflag
-    buf[157:257] = _ascii(h.linkname, _NAME_SIZE).ljust(100, b"\0")
-    buf[257:265] = b"ustar\x0000"
-    buf[329:337] = _octal(h.devmajor, 8)
-    buf[337:345] = _octal(h.devminor, 8)
-    buf[148:156] = _octal(sum(buf), 7) + b" "
-    return bytes(buf)
+    # One struct.pack (short fields are zero-padded) instead of slicing a bytearray field by field: this
+    # runs once per file, and a layer may hold hundreds of thousands.
+    fields = [
+        _ascii(name, _NAME_SIZE),
+        b"%07o" % (h.mode & 0o7777),
+        b"%07o" % uid,
+        b"%07o" % gid,
+        b"%011o" % size,
+        b"%011o" % mtime,
+        b" " * 8,  # the checksum counts its own field as spaces
+        typeflag,
+        _ascii(h.linkname, _NAME_SIZE),
+        b"ustar\x0000",
+        b"",
+        b"",
+        b"%07o" % h.devmajor,
+        b"%07o" % h.devminor,
+        b"",
+    ]
+    checksum = sum(_HEADER.pack(*fields))
+    fields[6] = b"%06o\0 " % checksum
+    return _HEADER.pack(*fields)
 
 
 def encode(h: Header) -> bytes:
