@@ -109,6 +109,7 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildResul
     the store stays consistent whatever happens."""
     from builder.oci.config import format_time
     from builder.oci.image import commit_image
+    from builder.oci.manifest import descriptor
     from builder.store import Store
 
     reporter = reporter or Reporter("quiet")
@@ -133,16 +134,20 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildResul
         finally:
             runner.finish()
         final = results[the_plan.target]
+        final.state.fill_history_times(created)
         document = copy.deepcopy(final.state.document)
         if options.labels:
             document.setdefault("config", {}).setdefault("Labels", {}).update(options.labels)
-        document["created"] = created
-        layers = [{k: v for k, v in layer.items() if k != "diff_id"} for layer in final.layers]
+        # fresh descriptors: a cache record's copy may list its fields in another order
+        layers = [
+            descriptor(d["mediaType"], d["digest"], d["size"], annotations=d.get("annotations"))
+            for d in final.layers
+        ]
         image = commit_image(store, document, layers, tags=options.tags)
         _write_outputs(store, image, options)
-        reporter.summary(
-            sum(not r.cached for r in reports), sum(r.cached for r in reports), image.id, image.size
-        )
+        layer_steps = [r for r in reports if r.layer is not None]
+        ran = sum(not r.cached for r in layer_steps)
+        reporter.summary(ran, len(layer_steps) - ran, image.id, image.size)
         return BuildResult(image.manifest_digest, image.id, image.size, reports)
 
 
@@ -208,6 +213,7 @@ class StageBuilder:
             raise error.with_span(self.stage.source.span) from None
         state = ImageState(copy.deepcopy(image.config))
         state.layers = list(image.diff_ids)
+        state.base_history = len(state.document.get("history") or [])
         root_env = state.env()
         state.ensure_default_path()
         layers = [{**desc, "diff_id": d} for desc, d in zip(image.layers, image.diff_ids, strict=True)]
@@ -259,7 +265,7 @@ class StageBuilder:
             return self.runner.layer_step(self.stage, step, result, step_env, self.results, self.created)
         created_by = self._config_step(ins, step, result)
         if not isinstance(ins, ast.Onbuild):  # BuildKit records no history for ONBUILD
-            state.add_history(created_by, created=self.created, empty_layer=True)
+            state.add_history(created_by, created=None, empty_layer=True)
         return StepReport(stage_label, ins.span.line, written, False, "config", 0.0)
 
     def _config_step(self, ins: ast.Instruction, step, result: StageResult) -> str:

@@ -23,6 +23,8 @@ class ImageState:
     document: dict
     cmd_set: bool = False
     layers: list[str] = field(default_factory=list)  # diff_ids, bottom first (mirrors rootfs.diff_ids)
+    #: how many history entries came with the base image; the ones after it were made by this build
+    base_history: int = 0
 
     @property
     def config(self) -> dict:
@@ -34,7 +36,7 @@ class ImageState:
 
     def copy(self) -> ImageState:
         """An independent copy, for a stage built FROM this one (its ``cmd_set`` starts False)."""
-        return ImageState(copy.deepcopy(self.document), False, list(self.layers))
+        return ImageState(copy.deepcopy(self.document), False, list(self.layers), self.base_history)
 
     # --- environment -------------------------------------------------------------------------------------
     def env_items(self) -> list[tuple[str, str]]:
@@ -78,12 +80,29 @@ class ImageState:
         return self.config.get("User") or ""
 
     # --- history and layers -----------------------------------------------------------------------------
-    def add_history(self, created_by: str, *, created: str, empty_layer: bool) -> None:
-        """Append a history entry the way BuildKit writes it (comment ``buildkit.dockerfile.v0``)."""
+    def add_history(self, created_by: str, *, created: str | None, empty_layer: bool) -> None:
+        """Append a history entry the way BuildKit writes it (comment ``buildkit.dockerfile.v0``). A config-only
+        entry may leave ``created`` None: `fill_history_times` gives it its neighbouring layer's time."""
         entry: dict = {"created": created, "created_by": created_by, "comment": "buildkit.dockerfile.v0"}
         if empty_layer:
             entry["empty_layer"] = True
         self.document.setdefault("history", []).append(entry)
+
+    def fill_history_times(self, fallback: str) -> None:
+        """Give each entry without a time the time of the layer step before it in this build, else of the first
+        one after it, else ``fallback`` — BuildKit's choice, which keeps a fully cached rebuild's digest; then
+        set the image's ``created`` to the last entry's time."""
+        history = self.document.get("history") or []
+        new = range(self.base_history, len(history))
+        pending = [i for i in new if history[i].get("created") is None]
+        if not pending:
+            return
+        layer_times = [(i, history[i]["created"]) for i in new if not history[i].get("empty_layer")]
+        for i in pending:
+            before = [t for j, t in layer_times if j < i]
+            after = [t for j, t in layer_times if j > i]
+            history[i]["created"] = before[-1] if before else after[0] if after else fallback
+        self.document["created"] = history[-1]["created"]
 
     def add_layer(self, diff_id: str) -> None:
         """Record a new top layer in ``rootfs.diff_ids``."""

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from builder import runtime
 from builder.cache import PARENT_BASE, PARENT_CACHED, PARENT_RAN, BuildCache, chain_id, key_of
 from builder.commit import commit_upperdir
+from builder.oci.config import format_time
 from builder.sources import StatCache, using_stat_cache
 from builder.steps.copy import CopySteps
 from builder.steps.run import prepare_run
@@ -96,6 +97,8 @@ class StepRunner:
             if staging.exists():
                 self.store.discard_staging(staging)
             raise
+        # when the layer was made: a cached step keeps it, so a fully cached rebuild is the same image
+        layer["created"] = format_time(self.epoch if self.epoch is not None else time.time())
         self.cache.record(identity, parts, lookup.key, layer, about=about)
         return layer, False, lookup.reason
 
@@ -126,7 +129,7 @@ class StepRunner:
         if not cached or result.chain_key not in self._origins:
             self._origins[result.chain_key] = PARENT_CACHED if cached else PARENT_RAN
         result.layers.append(layer)
-        result.state.add_history(created_by, created=created, empty_layer=False)
+        result.state.add_history(created_by, created=layer.get("created", created), empty_layer=False)
         if not cached:
             self.reporter.done()
         return StepReport(
