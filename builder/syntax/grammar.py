@@ -23,5 +23,8 @@ def parser():
             start=["instruction", "json_array"],
             propagate_positions=True,
             maybe_placeholders=False,
+            # lark keeps the analysed grammar in a file in the temp directory, keyed by the grammar's hash
+            # and these options: later processes load it instead of rebuilding the LALR tables
+            cache=True,
         )
     return _lark
