@@ -38,6 +38,9 @@ _STREAM_READ = 64 << 10
 _MAX_MANIFEST = 4 << 20
 #: Attempts to finish one blob transfer that keeps breaking without progress.
 _STALLED_ATTEMPTS = 5
+#: Upload sessions tried for one blob before giving up.
+_UPLOAD_SESSIONS = 3
+_BROKEN_SESSION_CODES = frozenset({"BLOB_UPLOAD_INVALID", "BLOB_UPLOAD_UNKNOWN", "RANGE_INVALID"})
 
 #: Called with the number of bytes just transferred (progress bars).
 Progress = Callable[[int], None]
@@ -134,7 +137,7 @@ class Repository:
                 while not restart:
                     before = writer.size
                     try:
-                        restart = not self._fetch_from(writer, digest, progress)
+                        restart = not self._fetch_from(writer, digest, size, progress)
                         if not restart:
                             return _commit(writer, digest, self)
                     except TRANSIENT_ERRORS as exc:
@@ -145,10 +148,12 @@ class Repository:
                             ) from None
                         time.sleep(self.client.backoff * (2 ** min(stalls, 4)))
 
-    def _fetch_from(self, writer, digest: str, progress: Progress | None) -> bool:
+    def _fetch_from(self, writer, digest: str, size: int | None, progress: Progress | None) -> bool:
         """Continue the download at ``writer.size``; False if the server sent the whole blob again (so the
         caller starts over with a fresh writer), True when the blob is complete."""
         offset = writer.size
+        if size is not None and offset >= size:
+            return True  # the connection broke after the last byte: nothing is missing
         headers = {"Range": f"bytes={offset}-"} if offset else {}
         response = self.client.request(
             "GET", f"/v2/{self.path}/blobs/{digest}", scopes=[self.pull_scope], headers=headers, stream=True
@@ -197,7 +202,9 @@ class Repository:
                 location = response.headers.get("Location")
                 break
         path = store.blob_path(digest)
-        for attempt in range(self.client.retries + 1):
+        # request() already retries each request; this loop starts a fresh upload session when the one in
+        # progress is broken (a transfer cut half-way can leave it unusable).
+        for attempt in range(_UPLOAD_SESSIONS):
             try:
                 if location is None:
                     location = self._start_upload()
@@ -206,12 +213,10 @@ class Repository:
                 else:
                     self._upload_whole(location, path, digest, size, progress)
                 return "uploaded"
-            except TRANSIENT_ERRORS + (RegistryError,) as exc:
-                if isinstance(exc, RegistryError) and exc.status is not None and exc.status < 500:
+            except RegistryError as exc:
+                if not _session_broken(exc) or attempt + 1 >= _UPLOAD_SESSIONS:
                     raise
-                if attempt >= self.client.retries:
-                    raise RegistryError(f"upload of blob {digest} to {self} keeps failing: {exc}") from None
-                location = None  # start a fresh upload session: the old one may be half-written
+                location = None
                 time.sleep(self.client.backoff * (2**attempt))
         raise AssertionError("unreachable")
 
@@ -300,6 +305,13 @@ class _Slice:
                 self._progress(-sent)  # an attempt that broke off: its bytes will be sent again
             self._file.close()
             self.closed = True
+
+
+def _session_broken(exc: RegistryError) -> bool:
+    """True for a failure a fresh upload session may cure (not for refusals such as a bad digest)."""
+    if exc.status is None:
+        return False  # unreachable: request() has retried already
+    return exc.status >= 500 or exc.status == 416 or exc.code in _BROKEN_SESSION_CODES
 
 
 def _commit(writer, digest: str, repository: Repository) -> str:

@@ -145,3 +145,35 @@ def test_missing_image_names_the_registry(other_cli, registry):
     assert result.returncode == 1
     assert "manifest unknown" in result.err and registry.domain in result.err
     assert "Traceback" not in result.err
+
+
+def test_a_pulled_image_pushed_to_another_repository_is_mounted_from_where_it_came(
+    cli, other_cli, layered, proxy
+):
+    cli("push", layered, f"{proxy.domain}/origin/app:1")
+    other_cli("pull", f"{proxy.domain}/origin/app:1")
+    proxy.log.clear()
+    pushed = other_cli("push", f"{proxy.domain}/origin/app:1", f"{proxy.domain}/copy/app:1")
+    assert proxy.requests_matching("POST", r"from=origin%2Fapp") and all(
+        entry.status == 201 for entry in proxy.requests_matching("POST", UPLOADS)
+    )
+    assert proxy.requests_matching("PUT", UPLOADS) == []
+    assert "mounted" in pushed.err
+
+
+def test_progress_bars_in_a_terminal(tmp_path, cli, layered, registry):
+    import io
+
+    from builder.registry.progress import Transfers
+
+    store = Store.open(cli.root)
+    image = load_image(store, layered)
+    push_image(store, image, f"{registry.domain}/bars/app:1")
+    stream = io.StringIO()
+    pull_image(
+        Store.open(tmp_path / "fresh"), f"{registry.domain}/bars/app:1", progress=Transfers("tty", stream)
+    )
+    text = stream.getvalue()
+    for layer in image.layers:
+        assert layer["digest"][7:19] in text
+    assert "pull complete" in text and "100%" in text
