@@ -158,8 +158,10 @@ def _write_outputs(store, image, options: BuildOptions) -> None:
     refs = [parse_ref(tag) for tag in options.tags]
     for output in options.outputs:
         if output["type"] == "registry":
-            from builder.registry import push_image
+            from builder.registry.push import push_image
 
+            if not refs:
+                raise UsageError("--push needs a name: give -t REGISTRY/NAME:TAG")
             for ref in refs:
                 push_image(store, image, ref)
         elif output["type"] != "image":
@@ -194,7 +196,8 @@ class StageBuilder:
 
     def _base(self) -> StageResult:
         from builder.oci.config import new_config
-        from builder.oci.image import load_image
+        from builder.registry.progress import Transfers
+        from builder.registry.pull import ensure_image
 
         base = self.stage.base
         platform = self.stage.platform
@@ -208,7 +211,13 @@ class StageBuilder:
             state.ensure_default_path()
             return StageResult(state, [], {}, f"scratch:{platform}", {})
         try:
-            image = load_image(self.runner.store, base.ref, platform=platform)
+            image = ensure_image(
+                self.runner.store,
+                base.ref,
+                pull=self.runner.options.pull,
+                platform=platform,
+                progress=Transfers(self.runner.reporter.mode),
+            )
         except BuildError as error:
             raise error.with_span(self.stage.source.span) from None
         state = ImageState(copy.deepcopy(image.config))

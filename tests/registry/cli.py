@@ -1,5 +1,4 @@
-"""Run the ``pybuild`` CLI of this checkout in a child process, with the registry commands registered
-(whether or not ``builder/cli.py`` lists them yet) and a private Docker config directory."""
+"""Run the ``pybuild`` CLI of this checkout in a child process with a private Docker config directory."""
 
 from __future__ import annotations
 
@@ -9,11 +8,6 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-_BOOT = (
-    "import sys, builder.cli as c\n"
-    "c.COMMANDS.update({n: (n, n) for n in ('pull', 'push', 'login', 'logout') if n not in c.COMMANDS})\n"
-    "sys.exit(c.main(sys.argv[1:]))\n"
-)
 
 
 class Cli:
@@ -25,7 +19,7 @@ class Cli:
 
     def __call__(self, *args: str, check: bool = True, input: bytes | None = None, timeout: float = 300):
         result = subprocess.run(
-            [sys.executable, "-c", _BOOT, "--root", str(self.root), *args],
+            [sys.executable, "-m", "builder", "--root", str(self.root), *args],
             capture_output=True,
             input=input,
             cwd=REPO,
