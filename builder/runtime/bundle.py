@@ -46,6 +46,24 @@ MASKED_PATHS = [
     "/sys/devices/virtual/powercap",
 ]
 
+
+def all_capabilities() -> list[str]:
+    """Every capability the running kernel supports, by name (``CAP_LAST_CAP`` from /proc)."""
+    names = [
+        "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID", "SETPCAP",
+        "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN", "NET_RAW", "IPC_LOCK", "IPC_OWNER",
+        "SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT", "SYS_PTRACE", "SYS_PACCT", "SYS_ADMIN", "SYS_BOOT",
+        "SYS_NICE", "SYS_RESOURCE", "SYS_TIME", "SYS_TTY_CONFIG", "MKNOD", "LEASE", "AUDIT_WRITE",
+        "AUDIT_CONTROL", "SETFCAP", "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG", "WAKE_ALARM", "BLOCK_SUSPEND",
+        "AUDIT_READ", "PERFMON", "BPF", "CHECKPOINT_RESTORE",
+    ]  # fmt: skip
+    try:
+        last = int(Path("/proc/sys/kernel/cap_last_cap").read_text())
+    except (OSError, ValueError):
+        last = len(names) - 1
+    return [f"CAP_{name}" for name in names[: last + 1]]
+
+
 READONLY_PATHS = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
 
 _STANDARD_MOUNTS = [
@@ -145,6 +163,13 @@ def build_config(spec: ProcessSpec, user: ResolvedUser, *, bundle: Path, contain
         {"destination": m.destination, "type": m.kind, "source": m.source, "options": list(m.options)}
         for m in spec.extra_mounts
     ]
+    capabilities = all_capabilities() if spec.privileged else list(DEFAULT_CAPABILITIES)
+    standard = _STANDARD_MOUNTS
+    if spec.privileged:  # a writable /sys and cgroup tree, as containerd's WithPrivileged gives
+        standard = [
+            {**m, "options": [o for o in m["options"] if o != "ro"]} if m["type"] in ("sysfs", "cgroup") else m
+            for m in _STANDARD_MOUNTS
+        ]
     return {
         "ociVersion": "1.0.2",
         "process": {
@@ -153,18 +178,18 @@ def build_config(spec: ProcessSpec, user: ResolvedUser, *, bundle: Path, contain
             "args": list(spec.args),
             "env": spec.effective_env(),
             "cwd": spec.cwd,
-            "capabilities": {key: list(DEFAULT_CAPABILITIES) for key in ("bounding", "effective", "permitted")},
+            "capabilities": {key: list(capabilities) for key in ("bounding", "effective", "permitted")},
             "rlimits": [{"type": "RLIMIT_NOFILE", "hard": limit, "soft": limit}],
             "noNewPrivileges": False,
         },
         "root": {"path": "rootfs", "readonly": False},
         "hostname": spec.hostname,
-        "mounts": [*_STANDARD_MOUNTS, *file_mounts, *extra],
+        "mounts": [*standard, *file_mounts, *extra],
         "linux": {
             "namespaces": namespaces,
-            "maskedPaths": list(MASKED_PATHS),
-            "readonlyPaths": list(READONLY_PATHS),
-            "resources": {"devices": [{"allow": False, "access": "rwm"}]},
+            "maskedPaths": [] if spec.privileged else list(MASKED_PATHS),
+            "readonlyPaths": [] if spec.privileged else list(READONLY_PATHS),
+            "resources": {"devices": [{"allow": spec.privileged, "access": "rwm"}]},
             "cgroupsPath": f"/pybuild/{container_id}",
         },
     }

@@ -36,7 +36,9 @@ class ProcessSpec:
     missing. ``user`` is USER as written: ``name``, ``uid``, ``name:group`` or ``uid:gid`` (empty means root);
     it is resolved against the rootfs's /etc/passwd and /etc/group. ``network`` is ``host`` (the host's
     network namespace) or ``none`` (a new namespace with only loopback, up). ``extra_hosts`` are
-    ``(address, name)`` lines appended to the generated /etc/hosts (``--add-host``).
+    ``(address, name)`` lines appended to the generated /etc/hosts (``--add-host``). ``privileged``
+    (``RUN --security=insecure``) gives the process every capability, access to every device node it makes,
+    no masked or read-only /proc and /sys paths and a writable /sys, as BuildKit's insecure mode does.
     """
 
     args: list[str]
@@ -47,6 +49,7 @@ class ProcessSpec:
     hostname: str = DEFAULT_HOSTNAME
     extra_mounts: list[Mount] = field(default_factory=list)
     extra_hosts: list[tuple[str, str]] = field(default_factory=list)
+    privileged: bool = False
 
     def __post_init__(self) -> None:
         if not self.args:
