@@ -1,0 +1,64 @@
+"""``RUN --mount``: bind, cache, tmpfs, secret and ssh mounts, as BuildKit's Dockerfile frontend has them.
+
+Interface::
+
+    parse_mount(value) -> MountSpec                 one --mount value (MountSpecError: BuildKit's message)
+    resolve(spec, workdir, ssh_index) -> ResolvedMount   defaults: absolute target, id
+    parse_step_mounts(values, spans, workdir) -> [ResolvedMount]   a step's, errors located at the flag
+    cache_parts(mounts, inputs) -> [dict]           what the step's cache key holds of them
+    mounted(mounts, inputs, env_names=...)          (context manager) -> Mounted(mounts, env, state_dir)
+    parse_secret(text) -> SecretSource              --secret id=ID,src=PATH | id=ID,env=VAR
+    parse_ssh(text) -> SshSource                    --ssh default | ID=SOCKET | ID=KEY[,KEY]
+    parse_allow(values) -> [str]                    --allow security.insecure | network.host
+    clear_cache_mounts(store) -> (count, bytes)     what ``pybuild prune`` clears of cache mounts
+
+Where things live: cache-mount directories in the store (``state/cache-mounts``, see `cachedirs`); secret
+bytes and agent sockets only in a tmpfs outside the store for the duration of one step (see `secrets`);
+bind sources of stages and images on a throwaway overlay whose upper directory is discarded.
+"""
+
+from __future__ import annotations
+
+from builder.errors import UsageError
+
+from .cachedirs import CacheDirs, clear_cache_mounts
+from .secrets import SecretSource, SshSource, parse_secret, parse_ssh
+from .spec import MountSpec, MountSpecError, ResolvedMount, parse_mount, resolve
+from .step import Mounted, MountInputs, cache_parts, mounted, parse_step_mounts
+
+#: The entitlements ``--allow`` grants; BuildKit's names.
+ENTITLEMENTS = ("security.insecure", "network.host")
+
+
+def parse_allow(values) -> list[str]:
+    """``--allow`` values (each may hold several, comma-separated), checked against `ENTITLEMENTS`."""
+    allowed: list[str] = []
+    for value in values:
+        for name in (v.strip() for v in str(value).split(",")):
+            if name not in ENTITLEMENTS:
+                raise UsageError(f"invalid entitlement {name!r}: use {' or '.join(ENTITLEMENTS)}")
+            if name not in allowed:
+                allowed.append(name)
+    return allowed
+
+
+__all__ = [
+    "ENTITLEMENTS",
+    "CacheDirs",
+    "MountInputs",
+    "MountSpec",
+    "MountSpecError",
+    "Mounted",
+    "ResolvedMount",
+    "SecretSource",
+    "SshSource",
+    "cache_parts",
+    "clear_cache_mounts",
+    "mounted",
+    "parse_allow",
+    "parse_mount",
+    "parse_secret",
+    "parse_ssh",
+    "parse_step_mounts",
+    "resolve",
+]

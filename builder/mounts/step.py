@@ -1,0 +1,290 @@
+"""The mounts of one RUN step: parsed from its ``--mount`` values, described for its cache key, and made
+for the duration of its process.
+
+What a step's cache key holds of its mounts, as BuildKit's does: each mount's type, target and options;
+for a bind mount the identity of what it binds (the layers of a stage or image and the source path in it,
+or the content digest of the context's source, read through the ignore file); never a cache mount's
+content, never a secret's bytes, never an agent socket's path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from builder import runtime
+from builder.errors import BuildError, Span
+from builder.runtime.paths import resolve_in_root
+
+from .cachedirs import CacheDirs
+from .secrets import Agent, SecretSource, SocketProxy, SshSource, is_socket, private_dir, write_secret
+from .spec import MountSpecError, ResolvedMount, parse_mount, resolve
+
+
+@dataclass
+class MountInputs:
+    """What the mounts of a step take from the build.
+
+    ``layers_of(name)`` gives the lowerdirs (top first) and an identity (ChainID) of a stage or image named
+    in ``from=`` (``scratch``: no layers). ``context_included(rel)`` says whether a context path is sent
+    (None: no ignore file). ``state_dir`` is the runtime's, for the throwaway overlays of bind sources.
+    """
+
+    store: object
+    state_dir: Path
+    context: Path
+    layers_of: Callable[[str], tuple[list[Path], str]]
+    context_included: Callable[[], Callable[[str], bool] | None]
+    secrets: Mapping[str, SecretSource] = field(default_factory=dict)
+    ssh: Mapping[str, SshSource] = field(default_factory=dict)
+
+
+@dataclass
+class Mounted:
+    """The runtime mounts and extra environment of a step; ``state_dir`` is a private runtime state
+    directory to use instead of the store's when the environment holds a secret (None otherwise)."""
+
+    mounts: list[runtime.Mount]
+    env: list[str]
+    state_dir: Path | None
+
+
+def parse_step_mounts(values: list[str], spans: list[Span | None], workdir: str) -> list[ResolvedMount]:
+    """The step's mounts with defaults applied; a bad value raises `MountSpecError` at its flag."""
+    mounts: list[ResolvedMount] = []
+    ssh_count = 0
+    for value, span in zip(values, spans, strict=False):
+        try:
+            spec = parse_mount(value)
+            mounts.append(resolve(spec, workdir, ssh_count))
+        except MountSpecError as error:
+            raise error.with_span(span) if span is not None else error from None
+        ssh_count += spec.type == "ssh"
+    return mounts
+
+
+def cache_parts(mounts: list[ResolvedMount], inputs: MountInputs) -> list[dict]:
+    """The readable cache-key parts of ``mounts`` (see the module docstring)."""
+    parts = []
+    for m in mounts:
+        spec = m.spec
+        part: dict = {"type": m.type, "target": m.target}
+        if m.type == "bind":
+            part.update(readonly=spec.readonly, source=spec.source or "/", **{"from": spec.from_})
+            part["content"] = _bind_identity(spec.from_, spec.source, inputs)
+        elif m.type == "cache":
+            part.update(
+                id=m.id, sharing=spec.sharing or "shared", readonly=spec.readonly, **{"from": spec.from_}
+            )
+            part.update(source=spec.source, mode=spec.mode, uid=spec.uid, gid=spec.gid)
+        elif m.type == "tmpfs":
+            part["size"] = spec.size
+        else:
+            part.update(id=m.id, required=spec.required, mode=spec.mode, uid=spec.uid, gid=spec.gid)
+            if spec.env is not None:
+                part["env"] = spec.env
+        parts.append(part)
+    return parts
+
+
+def _bind_identity(from_: str, source: str, inputs: MountInputs) -> str:
+    if from_:
+        return inputs.layers_of(from_)[1]
+    from builder.sources import digest_sources
+
+    included = inputs.context_included()
+    prefix = os.path.normpath("/" + source).strip("/")
+    path = inputs.context / prefix if prefix else inputs.context
+    if not os.path.lexists(path):
+        return "missing"
+    excluded = None
+    if included is not None:
+        excluded = lambda rel: not included(f"{prefix}/{rel}".strip("/"))  # noqa: E731
+    described = digest_sources([("", path)], excluded=excluded)
+    return "sha256:" + hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()
+
+
+def _missing_secret(m: ResolvedMount) -> BuildError:
+    hint = f"pass it with --secret id={m.id},src=PATH (or env=VARIABLE)"
+    return BuildError(f"secret {m.id} not found", hint=hint)
+
+
+@contextmanager
+def mounted(mounts: list[ResolvedMount], inputs: MountInputs, *, env_names: set[str]) -> Iterator[Mounted]:
+    """Make ``mounts`` for one step's process and undo everything afterwards.
+
+    ``env_names``: the variables the step's environment already has (SSH_AUTH_SOCK is set to the first ssh
+    mount's socket unless it is one of them, as BuildKit does). Raises BuildError for a required secret or
+    ssh agent that was not provided, or a bind source that does not exist.
+    """
+    with ExitStack() as stack:
+        result = Mounted([], [], None)
+        private: Path | None = None
+
+        def private_path() -> Path:
+            nonlocal private
+            if private is None:
+                private = stack.enter_context(private_dir())
+            return private
+
+        ssh_targets = []
+        for number, m in enumerate(mounts):
+            spec = m.spec
+            if m.type == "bind":
+                result.mounts.append(_bind(m, inputs, stack))
+            elif m.type == "cache":
+                result.mounts.append(_cache(m, inputs, stack))
+            elif m.type == "tmpfs":
+                size = [f"size={spec.size}"] if spec.size else []
+                result.mounts.append(runtime.Mount(m.target, "tmpfs", "tmpfs", ("nosuid", "nodev", *size)))
+            elif m.type == "secret":
+                source = inputs.secrets.get(m.id)
+                data = source.read() if source is not None else None
+                if data is None:
+                    if spec.required:
+                        raise _missing_secret(m)
+                    continue
+                if spec.env is not None:
+                    result.env.append(f"{spec.env}={os.fsdecode(data)}")
+                    result.state_dir = private_path() / "runtime"
+                if m.target:
+                    mode = spec.mode if spec.mode is not None else 0o400
+                    path = write_secret(
+                        private_path(),
+                        f"secret-{number}",
+                        data,
+                        mode=mode,
+                        uid=spec.uid or 0,
+                        gid=spec.gid or 0,
+                    )
+                    result.mounts.append(runtime.Mount(m.target, "bind", str(path), ("rbind", "ro")))
+                del data
+            else:
+                ssh_targets.append(m.target)
+                path = _ssh_socket(m, inputs, stack, private_path, number)
+                if path is not None:
+                    result.mounts.append(runtime.Mount(m.target, "bind", str(path), ("rbind",)))
+        if ssh_targets and "SSH_AUTH_SOCK" not in env_names:
+            result.env.append(f"SSH_AUTH_SOCK={ssh_targets[0]}")
+        if result.state_dir is not None:
+            result.state_dir.mkdir(mode=0o700, exist_ok=True)
+        # outer mounts first, so a mount inside another one's target is made on top of it
+        result.mounts.sort(key=lambda mount: mount.destination.rstrip("/").count("/"))
+        yield result
+
+
+def _cache(m: ResolvedMount, inputs: MountInputs, stack: ExitStack) -> runtime.Mount:
+    spec = m.spec
+
+    def init(directory: Path) -> None:
+        if spec.from_:
+            with _source_root(spec.from_, inputs) as root:
+                origin = resolve_in_root(root, spec.source or "/")
+                if origin.is_dir():
+                    shutil.copytree(origin, directory, symlinks=True, dirs_exist_ok=True)
+        os.chown(directory, spec.uid or 0, spec.gid or 0)
+        os.chmod(directory, spec.mode if spec.mode is not None else 0o755)
+
+    dirs = CacheDirs(inputs.store.state_dir("cache-mounts"))  # type: ignore[attr-defined]
+    path = stack.enter_context(dirs.use(m.id, spec.sharing or "shared", init))
+    return runtime.Mount(m.target, "bind", str(path), ("rbind", "ro") if spec.readonly else ("rbind",))
+
+
+@contextmanager
+def _source_root(from_: str, inputs: MountInputs) -> Iterator[Path]:
+    """The root of stage or image ``from_``, mounted read-write over a throwaway upper directory."""
+    store = inputs.store
+    lowers, _identity = inputs.layers_of(from_)
+    scratch = store.staging_dir()  # type: ignore[attr-defined]
+    try:
+        with runtime.overlay(lowers, scratch, state_dir=inputs.state_dir) as merged:
+            yield merged
+    finally:
+        store.discard_staging(scratch)  # type: ignore[attr-defined]
+
+
+def _bind(m: ResolvedMount, inputs: MountInputs, stack: ExitStack) -> runtime.Mount:
+    spec = m.spec
+    options = ("rbind", "ro") if spec.readonly else ("rbind",)
+    if spec.from_:
+        root = stack.enter_context(_source_root(spec.from_, inputs))
+        shown = f"from={spec.from_}"
+    else:
+        root, shown = _context_root(spec.source, spec.readonly, inputs, stack), "the build context"
+    source = resolve_in_root(root, spec.source or "/")
+    if not os.path.exists(source):
+        raise BuildError(f"--mount source {spec.source or '/'} not found in {shown}")
+    return runtime.Mount(m.target, "bind", str(source), options)
+
+
+def _context_root(source: str, readonly: bool, inputs: MountInputs, stack: ExitStack) -> Path:
+    """The context as BuildKit receives it (without what the ignore file excludes): the directory itself
+    when nothing is excluded and the mount is read-only, else a copy of the ``source`` part of it that the
+    step may write to and that is thrown away."""
+    included = inputs.context_included()
+    if included is None and readonly:
+        return inputs.context
+    store = inputs.store
+    copy = store.staging_dir()  # type: ignore[attr-defined]
+    stack.callback(store.discard_staging, copy)  # type: ignore[attr-defined]
+    prefix = os.path.normpath("/" + source).strip("/")
+    origin = inputs.context / prefix if prefix else inputs.context
+    if origin.is_dir():
+        link = readonly  # hard links are safe only where nothing can be written through them
+        for directory, dirs, files in os.walk(origin):
+            rel_dir = os.path.relpath(directory, inputs.context)
+            for name in sorted(dirs + files):
+                rel = os.path.normpath(os.path.join(rel_dir, name))
+                if included is not None and not included(rel):
+                    continue
+                _copy_entry(Path(directory, name), copy / rel, link)
+    elif os.path.lexists(origin) and (included is None or included(prefix)):
+        _copy_entry(origin, copy / prefix, readonly)
+    return copy
+
+
+def _copy_entry(origin: Path, dest: Path, link: bool) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if origin.is_symlink():
+        os.symlink(os.readlink(origin), dest)
+    elif origin.is_dir():
+        dest.mkdir(exist_ok=True)
+        shutil.copystat(origin, dest)
+    else:
+        try:
+            if not link:
+                raise OSError
+            os.link(origin, dest)
+        except OSError:
+            shutil.copy2(origin, dest)
+
+
+def _ssh_socket(
+    m: ResolvedMount, inputs: MountInputs, stack: ExitStack, private_path, number: int
+) -> Path | None:
+    spec = m.spec
+    source = inputs.ssh.get(m.id)
+    if source is None:
+        if spec.required:
+            raise BuildError(
+                f'no SSH key "{m.id}" forwarded from the client', hint=f"pass --ssh {m.id}=SOCKET|KEY"
+            )
+        return None
+    directory = private_path()
+    if len(source.paths) == 1 and is_socket(source.paths[0]):
+        upstream = source.paths[0]
+    else:
+        agent = Agent(directory / f"agent-{number}", source.paths, m.id)
+        stack.callback(agent.close)
+        upstream = str(agent.socket_path)
+    path = directory / f"ssh-{number}"
+    mode = spec.mode if spec.mode is not None else 0o600
+    proxy = SocketProxy(path, upstream, mode=mode, uid=spec.uid or 0, gid=spec.gid or 0)
+    stack.callback(proxy.close)
+    return path
