@@ -1,0 +1,70 @@
+"""The benchmark's instruments: peak RSS of a process tree, the table's medians and ratios, the registry."""
+
+from __future__ import annotations
+
+import sys
+import urllib.request
+from pathlib import Path
+
+from bench.measure import Measured, measure
+from bench.registry import Registry
+from bench.report import table
+
+# A parent that holds ~40 MB and starts a child holding ~60 MB, both alive together for a moment.
+_TREE = """
+import subprocess, sys, time
+held = bytearray(40 * 2**20)
+child = subprocess.Popen([sys.executable, "-c", "b = bytearray(60 * 2**20); import time; time.sleep(0.6)"])
+child.wait()
+"""
+
+
+def test_peak_rss_sums_the_whole_tree(tmp_path: Path) -> None:
+    result = measure([sys.executable, "-c", _TREE], tmp_path / "log")
+    assert result.returncode == 0
+    assert result.rss_tree >= 100 * 2**20  # the child's 60 MB counted on top of the parent's 40 MB
+    assert result.rss_own == result.rss_tree  # no other pid namespace involved
+    assert result.rss_tree < 400 * 2**20
+
+
+def test_failing_command_is_reported_not_raised(tmp_path: Path) -> None:
+    log = tmp_path / "log"
+    result = measure([sys.executable, "-c", "import sys; print('boom'); sys.exit(3)"], log)
+    assert result.returncode == 3
+    assert "boom" in log.read_text()
+
+
+def _runs(*seconds: float, failed: int = 0) -> list[Measured]:
+    return [Measured(s, 50 * 2**20, 40 * 2**20, 0) for s in seconds] + [Measured(9.9, 0, 0, 1)] * failed
+
+
+def test_table_medians_ratio_and_target() -> None:
+    results = {
+        "small-warm": {"pybuild": _runs(0.1, 0.3, 0.2), "buildah": _runs(1.0, 2.0, 3.0)},
+        "bigctx-cold": {"pybuild": _runs(5.0, failed=1), "buildah": _runs(10.0), "buildkit": _runs(4.0)},
+        "push": {"skopeo": _runs(2.0)},
+    }
+    rows = {
+        line.split("|")[1].strip(): line for line in table(results, 3).splitlines() if line.startswith("| ")
+    }
+    warm = [cell.strip() for cell in rows["small-warm"].split("|")[1:-1]]
+    assert warm == ["small-warm", "0.20", "2.00", "0.10", "≤ 0.15", "yes", "—", "50 / 40"]
+    cold = [cell.strip() for cell in rows["bigctx-cold"].split("|")[1:-1]]
+    assert cold[1:7] == ["5.00 (1 failed)", "10.00", "0.50", "≤ 0.3", "no", "4.00"]
+    push = [cell.strip() for cell in rows["push"].split("|")[1:-1]]
+    assert push[1:4] == ["not yet", "2.00", "—"]
+
+
+def test_registry_restarts_empty(tmp_path: Path) -> None:
+    registry = Registry(tmp_path / "registry", tmp_path / "log")
+    try:
+        registry.start()
+        with urllib.request.urlopen(f"http://{registry.address}/v2/_catalog") as reply:
+            assert b'"repositories":[]' in reply.read()
+        (tmp_path / "registry" / "data" / "marker").write_text("x")
+        registry.restart(wipe=True)
+        assert not (tmp_path / "registry" / "data" / "marker").exists()
+        with urllib.request.urlopen(f"http://{registry.address}/v2/") as reply:
+            assert reply.status == 200
+    finally:
+        registry.stop()
