@@ -41,16 +41,22 @@ def build(
     root: str | Path | None = None,
     progress: str = "quiet",
     compression: str = "gzip",
+    secrets: Iterable[str] = (),
+    ssh: Iterable[str] = (),
+    allow: Iterable[str] = (),
 ) -> BuildResult:
     """Build the Buildfile ``file`` (default ``CONTEXT/Buildfile``) in ``context`` and tag the result.
 
     Arguments mirror ``pybuild build``'s options (``outputs`` takes ``-o`` specs such as
-    ``"type=oci,dest=out.tar"``). Returns a `BuildResult` with the manifest digest, the image ID, its size
-    and one `StepReport` per step (cached or why it ran, duration, layer descriptor). Raises
+    ``"type=oci,dest=out.tar"``; ``secrets`` ``--secret`` specs such as ``"id=tok,src=token.txt"``; ``ssh``
+    ``--ssh`` specs such as ``"default"``; ``allow`` entitlements such as ``"security.insecure"``). Returns a
+    `BuildResult` with the manifest digest, the image ID, its size and one `StepReport` per step (cached or
+    why it ran, duration, layer descriptor). Raises
     `builder.errors.BuildError` (with a source span where one applies) when the build fails.
     """
     from builder.executor import BuildOptions
     from builder.executor import build as run_build
+    from builder.mounts import parse_allow, parse_secret, parse_ssh
     from builder.outputs import parse_output
     from builder.ui import Reporter
 
@@ -69,5 +75,8 @@ def build(
         outputs=[parse_output(spec) for spec in outputs],
         pull=pull,
         platform=platform,
+        secrets=[parse_secret(value) for value in secrets],
+        ssh=[parse_ssh(value) for value in ssh],
+        allow=parse_allow(allow),
     )
     return run_build(options, Reporter(progress))

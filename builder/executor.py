@@ -59,6 +59,11 @@ class BuildOptions:
     outputs: list[dict[str, str]] = field(default_factory=list)
     pull: str = "missing"
     platform: str | None = None
+    #: ``--secret`` sources (`builder.mounts.SecretSource`), ``--ssh`` agents (`SshSource`), ``--allow``
+    #: entitlements (``security.insecure``, ``network.host``).
+    secrets: list = field(default_factory=list)
+    ssh: list = field(default_factory=list)
+    allow: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -51,6 +51,23 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--progress", default="auto", choices=("auto", "tty", "plain", "quiet"))
     parser.add_argument("-q", "--quiet", action="store_true", help="print only the image ID")
     parser.add_argument("--compression", default="gzip", choices=("gzip", "zstd"), help="layer compression")
+    parser.add_argument(
+        "--secret",
+        action="append",
+        default=[],
+        metavar="id=ID,src=PATH|env=VAR",
+        help="a secret for RUN --mount=type=secret (repeatable)",
+    )
+    parser.add_argument(
+        "--ssh",
+        action="append",
+        default=[],
+        metavar="default|ID=SOCKET|KEY",
+        help="an ssh agent or keys for RUN --mount=type=ssh (repeatable)",
+    )
+    parser.add_argument(
+        "--allow", action="append", default=[], metavar="ENTITLEMENT", help="grant security.insecure"
+    )
 
 
 def _labels(values: list[str]) -> dict[str, str]:
@@ -73,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
     from builder.buildfile import parse_build_args
     from builder.errors import UsageError
     from builder.executor import BuildOptions, build
+    from builder.mounts import parse_allow, parse_secret, parse_ssh
     from builder.outputs import parse_output
     from builder.ui import Reporter
 
@@ -96,6 +114,9 @@ def run(args: argparse.Namespace) -> int:
         outputs=outputs,
         pull=args.pull,
         platform=args.platform,
+        secrets=[parse_secret(value) for value in args.secret],
+        ssh=[parse_ssh(value) for value in args.ssh],
+        allow=parse_allow(args.allow),
     )
     if args.file == "-":
         options.buildfile_text = sys.stdin.read()

@@ -2,29 +2,42 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from builder import runtime
+from builder.cache import chain_id
 from builder.errors import BuildError
 from builder.instructions import run as run_ins
+from builder.mounts import MountInputs, cache_parts, mounted, parse_step_mounts
 from builder.syntax import ast
 
 if TYPE_CHECKING:
     from builder.executor import StageResult
     from builder.steps.runner import StepRunner
 
+#: Flags with cache parts of their own.
+_KEYED_APART = ("network", "mount")
 #: How many lines of a failed RUN's output the error shows.
 OUTPUT_TAIL_LINES = 20
 
 
 # --- RUN --------------------------------------------------------------------------------------------
-def prepare_run(runner: StepRunner, step, result: StageResult, step_env: dict[str, str]):
-    """Cache parts, the layer-filling function and the history text of a RUN step."""
+def prepare_run(
+    runner: StepRunner, step, result: StageResult, step_env: dict[str, str], *, stage=None, results=None
+):
+    """Cache parts, the layer-filling function and the history text of a RUN step.
+
+    ``stage`` and ``results`` (the stages built so far, by index) let ``--mount from=`` name a stage.
+    """
     ins: ast.Run = step.instruction
-    if "mount" in step.flags:
-        raise BuildError("RUN --mount is not supported yet")
     state = result.state
+    mounts = parse_step_mounts(
+        list(step.flags.get("mount", [])), [f.span for f in ins.flags if f.name == "mount"], state.workdir
+    )
+    inputs = _mount_inputs(runner, stage, results or {})
+    privileged = _privileged(runner, step, ins)
     argv = run_argv(ins, result)
     build_args = [(name, step_env.get(name, value)) for name, value in result.args.items()]
     env = run_ins.step_env(state, build_args)
@@ -37,6 +50,7 @@ def prepare_run(runner: StepRunner, step, result: StageResult, step_env: dict[st
         cwd=state.workdir,
         user=state.user,
         network="none" if network == "none" else "host",
+        privileged=privileged,
     )
     # The process environment is the image's ENV plus the build args no ENV overrides; keeping the two apart
     # lets a miss be explained as ARG or ENV. A shadowed ARG does not reach the process, so it is left out.
@@ -48,8 +62,12 @@ def prepare_run(runner: StepRunner, step, result: StageResult, step_env: dict[st
         "user": spec.user,
         "cwd": spec.cwd,
         "network": spec.network,
-        "flags": {name: value for name, value in sorted(step.flags.items()) if name != "network"},
+        "flags": {
+            name: value for name, value in sorted(step.flags.items()) if name not in ("network", "mount")
+        },
     }
+    if mounts:
+        parts["mounts"] = cache_parts(mounts, inputs)
     lowers = runner.lowerdirs(result)
 
     def fill(upper: Path) -> None:
@@ -61,12 +79,72 @@ def prepare_run(runner: StepRunner, step, result: StageResult, step_env: dict[st
             if len(tail) > 200:
                 del tail[:100]
 
-        code = runtime.run_step(lowers, upper, spec, state_dir=runner.state_dir, output=output)
+        names = {entry.split("=", 1)[0] for entry in spec.env}
+        with mounted(mounts, inputs, env_names=names) as made:
+            # a secret exposed as a variable replaces a variable of that name, as in BuildKit
+            replaced = {entry.split("=", 1)[0] for entry in made.env}
+            env = [e for e in spec.env if e.split("=", 1)[0] not in replaced] + made.env
+            process = replace(spec, env=env, extra_mounts=made.mounts)
+            state_dir = made.state_dir or runner.state_dir
+            code = runtime.run_step(lowers, upper, process, state_dir=state_dir, output=output)
         if code != 0:
             text = b"".join(tail).decode("utf-8", "replace").splitlines()[-OUTPUT_TAIL_LINES:]
             raise BuildError(f"RUN exited with code {code}", output_tail="\n".join(text) or None)
 
     return parts, fill, run_ins.history_text(argv, [(k, v) for k, v in build_args])
+
+
+def _privileged(runner: StepRunner, step, ins: ast.Run) -> bool:
+    """Whether the step runs with ``--security=insecure``, which ``--allow security.insecure`` must grant."""
+    security = str(step.flags.get("security", "sandbox"))
+    if security != "insecure":
+        return False
+    if "security.insecure" not in runner.options.allow:
+        span = next((f.span for f in ins.flags if f.name == "security"), None)
+        hint = "pass --allow security.insecure to grant it"
+        raise BuildError("RUN --security=insecure is not allowed for this build", span, hint=hint)
+    return True
+
+
+def _mount_inputs(runner: StepRunner, stage, results: dict) -> MountInputs:
+    """What ``--mount`` takes from this build: stages built so far, images in the store, the context."""
+
+    def layers_of(name: str) -> tuple[list[Path], str]:
+        if name == "scratch":
+            return [], "empty"
+        for planned in runner.plan_stages:
+            if planned.name is not None and planned.name == name.lower() and planned.index in results:
+                built = results[planned.index]
+                return runner.lowerdirs(built), chain_id(list(built.state.layers))
+        return _image_layers(runner, name, stage)
+
+    options = runner.options
+    return MountInputs(
+        store=runner.store,
+        state_dir=runner.state_dir,
+        context=Path(options.context),
+        layers_of=layers_of,
+        context_included=runner.copies._context_rule,
+        secrets={source.id: source for source in options.secrets},
+        ssh={source.id: source for source in options.ssh},
+    )
+
+
+def _image_layers(runner: StepRunner, name: str, stage) -> tuple[list[Path], str]:
+    from builder.oci.config import Platform as OciPlatform
+    from builder.oci.image import ImageNotFound, load_image
+
+    platform = stage.platform if stage is not None else None
+    try:
+        wanted = OciPlatform(platform.os, platform.architecture, None) if platform is not None else None
+        image = load_image(runner.store, name, platform=wanted)
+    except ImageNotFound:
+        raise BuildError(
+            f"--mount from={name}: no stage of that name and no such image in the store "
+            "(pybuild does not pull here; pull or build it first)"
+        ) from None
+    layers = [runner.store.layer_path(d) for d in reversed(image.diff_ids)]
+    return layers, chain_id(list(image.diff_ids))
 
 
 def run_argv(ins: ast.Run, result: StageResult) -> list[str]:

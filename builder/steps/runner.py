@@ -115,7 +115,7 @@ class StepRunner:
         self._identities[stage_id] += 1
         identity = f"{stage_id}|{self._identities[stage_id]}"
         if isinstance(ins, ast.Run):
-            parts, fill, created_by = prepare_run(self, step, result, step_env)
+            parts, fill, created_by = prepare_run(self, step, result, step_env, stage=stage, results=results)
         elif isinstance(ins, ast.Workdir):
             parts, fill, created_by = prepare_workdir(self, step, result)
         else:
