@@ -78,6 +78,14 @@ def import_rootfs(
     ``ref`` (None: untagged). ``source_name`` is what the history comment calls the source (default: the path,
     or ``-`` for a stream). Returns the stored image.
     """
+    from builder.store.gc import GC_LOCK
+
+    # Shared with other writers, exclusive for gc: the new layer is unreferenced until the image is tagged.
+    with store.lock(GC_LOCK, shared=True):
+        return _import(store, source, ref, platform, changes, message, source_name, compression)
+
+
+def _import(store, source, ref, platform, changes, message, source_name, compression) -> Image:
     if isinstance(source, Path) and source.is_dir():
         layer = _layer_from_dir(store, source, compression)
     elif isinstance(source, Path):

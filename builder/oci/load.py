@@ -53,12 +53,17 @@ def load_archive(store, path: Path, *, platform: Platform | None = None) -> list
     From an OCI index entry that is itself an index (a multi-platform image), the manifest for ``platform``
     (default: the host's) is loaded. Raises `ArchiveError`/`BuildError` with the archive's path in the message.
     """
+    from builder.store.gc import GC_LOCK
+
     source = open_source(path)
+    # Shared with other writers, exclusive for gc: the blobs are unreferenced until the images are tagged.
     try:
-        if source.exists("index.json") and (source.exists("oci-layout") or not source.exists("manifest.json")):
-            return _load_oci(store, source, platform or Platform.host())
-        if source.exists("manifest.json"):
-            return _load_docker(store, source)
+        with store.lock(GC_LOCK, shared=True):
+            layout = source.exists("index.json")
+            if layout and (source.exists("oci-layout") or not source.exists("manifest.json")):
+                return _load_oci(store, source, platform or Platform.host())
+            if source.exists("manifest.json"):
+                return _load_docker(store, source)
         raise ArchiveError(f"{path}: neither an OCI layout (index.json) nor a docker-archive (manifest.json)")
     finally:
         source.close()

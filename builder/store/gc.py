@@ -40,6 +40,7 @@ class GcReport:
     blobs: list[str] = field(default_factory=list)
     layers: list[str] = field(default_factory=list)
     blob_bytes: int = 0
+    records: list[str] = field(default_factory=list)
 
 
 def gc(
@@ -48,11 +49,22 @@ def gc(
     extra_roots: set[str] | frozenset[str] = frozenset(),
     grace_seconds: float = 3600,
     dry_run: bool = False,
+    drop_cache_keys: set[str] | frozenset[str] = frozenset(),
 ) -> GcReport:
-    """Remove unreachable blobs and layers older than ``grace_seconds``; see the module docstring."""
+    """Remove unreachable blobs and layers older than ``grace_seconds``; see the module docstring.
+
+    ``drop_cache_keys`` are cache records to delete first, under the same exclusive lock, so that what only
+    they kept alive goes in the same pass (``pybuild prune``); a dry run deletes none of them but reports
+    as if they were gone. ``GcReport.records`` lists the ones actually present.
+    """
     report = GcReport()
     with store.lock(GC_LOCK):
-        reachable = _reachable(store, set(extra_roots))
+        present = set(store.cache_keys())
+        report.records = sorted(present & set(drop_cache_keys))
+        if not dry_run:
+            for key in report.records:
+                store.cache_remove(key)
+        reachable = reachable_from(store, set(extra_roots), skip_cache=set(report.records))
         cutoff = time.time() - grace_seconds
         for digest in store.blobs():
             path = store.root / "blobs" / dg.ALGORITHM / dg.hex_of(digest)
@@ -76,9 +88,15 @@ def gc(
     return report
 
 
-def _reachable(store: Store, roots: set[str]) -> set[str]:
+def reachable_from(
+    store: Store, roots: set[str], *, cache: bool = True, skip_cache: set[str] | frozenset[str] = frozenset()
+) -> set[str]:
+    """Every digest reachable from the tags, ``roots`` and (with ``cache``) the cache records not in
+    ``skip_cache``: blobs, and diff_ids whose unpacked layers are kept. See the module docstring."""
     pending = set(roots) | set(store.tags().values())
-    for key in store.cache_keys():
+    for key in store.cache_keys() if cache else ():
+        if key in skip_cache:
+            continue
         record = store.cache_get(key)
         if record is not None:
             pending |= set(_DIGEST_IN_TEXT.findall(json.dumps(record)))

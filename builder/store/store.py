@@ -185,11 +185,25 @@ class Store(LayersMixin, RecordsMixin):
 
         return verify(self)
 
-    def gc(self, *, extra_roots=frozenset(), grace_seconds: float = 3600, dry_run: bool = False):
-        """Delete unreachable blobs and layers; returns a `GcReport` (see `builder.store.gc`)."""
+    def gc(
+        self,
+        *,
+        extra_roots=frozenset(),
+        grace_seconds: float = 3600,
+        dry_run: bool = False,
+        drop_cache_keys=frozenset(),
+    ):
+        """Delete unreachable blobs and layers (after the cache records ``drop_cache_keys``); returns a
+        `GcReport` (see `builder.store.gc`)."""
         from builder.store.gc import gc
 
-        return gc(self, extra_roots=set(extra_roots), grace_seconds=grace_seconds, dry_run=dry_run)
+        return gc(
+            self,
+            extra_roots=set(extra_roots),
+            grace_seconds=grace_seconds,
+            dry_run=dry_run,
+            drop_cache_keys=set(drop_cache_keys),
+        )
 
     def state_dir(self, name: str) -> Path:
         """``<root>/state/<name>``, created if needed: a directory on the store's file system that another
