@@ -44,16 +44,21 @@ def build(
     secrets: Iterable[str] = (),
     ssh: Iterable[str] = (),
     allow: Iterable[str] = (),
+    cache_from: Iterable[str] = (),
+    cache_to: Iterable[str] = (),
 ) -> BuildResult:
     """Build the Buildfile ``file`` (default ``CONTEXT/Buildfile``) in ``context`` and tag the result.
 
     Arguments mirror ``pybuild build``'s options (``outputs`` takes ``-o`` specs such as
     ``"type=oci,dest=out.tar"``; ``secrets`` ``--secret`` specs such as ``"id=tok,src=token.txt"``; ``ssh``
-    ``--ssh`` specs such as ``"default"``; ``allow`` entitlements such as ``"security.insecure"``). Returns a
+    ``--ssh`` specs such as ``"default"``; ``allow`` entitlements such as ``"security.insecure"``;
+    ``cache_from``/``cache_to`` buildx cache specs such as ``"type=registry,ref=host/app:cache,mode=max"`` or
+    ``"type=local,src=DIR"``). Returns a
     `BuildResult` with the manifest digest, the image ID, its size and one `StepReport` per step (cached or
     why it ran, duration, layer descriptor). Raises
     `builder.errors.BuildError` (with a source span where one applies) when the build fails.
     """
+    from builder.cachex.spec import parse_cache_spec
     from builder.executor import BuildOptions
     from builder.executor import build as run_build
     from builder.mounts import parse_allow, parse_secret, parse_ssh
@@ -78,5 +83,7 @@ def build(
         secrets=[parse_secret(value) for value in secrets],
         ssh=[parse_ssh(value) for value in ssh],
         allow=parse_allow(allow),
+        cache_from=[parse_cache_spec(spec, export=False) for spec in cache_from],
+        cache_to=[parse_cache_spec(spec, export=True) for spec in cache_to],
     )
     return run_build(options, Reporter(progress))

@@ -79,6 +79,8 @@ class Lookup:
     key: str
     result: dict | None
     reason: str
+    #: True when the record came from an imported cache (``--cache-from``): its layer may not be local yet.
+    remote: bool = False
 
 
 def _identity_key(identity: str) -> str:
@@ -181,11 +183,16 @@ def explain(
 class BuildCache:
     """The store's cache index seen by one build. ``enabled`` False (``--no-cache``) never hits but still
     records results, so the next build can reuse them. Safe to share one store between concurrent builds:
-    every record is replaced by one rename, and a record whose layer is gone or damaged is a miss."""
+    every record is replaced by one rename, and a record whose layer is gone or damaged is a miss.
 
-    def __init__(self, store, *, enabled: bool = True) -> None:
+    ``remote`` (a `builder.cachex.session.SharedCache`, or anything with ``lookup(key) -> record | None``) is
+    asked on a local miss; its hits come back with ``Lookup.remote`` True and a layer that may still have to
+    be fetched (the remote tracks that)."""
+
+    def __init__(self, store, *, enabled: bool = True, remote=None) -> None:
         self.store = store
         self.enabled = enabled
+        self.remote = remote
 
     def lookup(
         self,
@@ -213,6 +220,11 @@ class BuildCache:
             if previous.get("key") != key:  # explain the next miss against this build, not an older one
                 self._remember(identity, parts, key, about)
             return Lookup(key, record, "cached")
+        remote = self.remote.lookup(key) if self.remote is not None else None
+        if remote is not None:
+            if previous.get("key") != key:
+                self._remember(identity, parts, key, about)
+            return Lookup(key, remote, "cached", remote=True)
         old = previous.get("parts") if isinstance(previous.get("parts"), dict) else None
         old_about = previous.get("about") if isinstance(previous.get("about"), dict) else None
         reason = explain(old, parts, old_about=old_about, about=about, parent=parent)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from builder.buildfile import read_buildfile
+from builder.cachex.errors import RemoteLayerFailed
 from builder.errors import BuildError, UsageError
 from builder.instructions import (
     arg,
@@ -64,6 +65,9 @@ class BuildOptions:
     secrets: list = field(default_factory=list)
     ssh: list = field(default_factory=list)
     allow: list[str] = field(default_factory=list)
+    #: ``--cache-from`` / ``--cache-to`` locations (`builder.cachex.spec.CacheSpec`), imports tried in order.
+    cache_from: list = field(default_factory=list)
+    cache_to: list = field(default_factory=list)
 
 
 @dataclass
@@ -130,30 +134,45 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildResul
     with Store.open(options.root) as store, store.lock("gc", shared=True):
         runner = StepRunner(store, options, reporter, epoch=epoch, stages=the_plan.stages)
         runner.start()
+        try:  # the runner stays open until the cache export, which may fetch layers still remote
+            final, reports = _build_stages(the_plan, runner, created)
+            final.state.fill_history_times(created)
+            document = copy.deepcopy(final.state.document)
+            if options.labels:
+                document.setdefault("config", {}).setdefault("Labels", {}).update(options.labels)
+            # fresh descriptors: a cache record's copy may list its fields in another order
+            layers = [
+                descriptor(d["mediaType"], d["digest"], d["size"], annotations=d.get("annotations"))
+                for d in final.layers
+            ]
+            image = commit_image(store, document, layers, tags=options.tags)
+            _write_outputs(store, image, options)
+            runner.export_cache(final.state.layers)
+        finally:
+            runner.finish()
+        layer_steps = [r for r in reports if r.layer is not None]
+        ran = sum(not r.cached for r in layer_steps)
+        reporter.summary(ran, len(layer_steps) - ran, image.id, image.size)
+        return BuildResult(image.manifest_digest, image.id, image.size, reports)
+
+
+def _build_stages(the_plan: Plan, runner: StepRunner, created: str) -> tuple[StageResult, list[StepReport]]:
+    """Build the needed stages; returns the target's result (its layers all local) and the step reports.
+
+    A layer promised by a ``--cache-from`` record that cannot be fetched makes the runner forget that record
+    and the stages are built again: the step that made the layer now runs, earlier steps hit locally."""
+    while True:
         results: dict[int, StageResult] = {}
         reports: list[StepReport] = []
         try:
             for stage in the_plan.build_order():
                 builder = StageBuilder(the_plan, stage, runner, results, created=created)
                 results[stage.index] = builder.run(reports)
-        finally:
-            runner.finish()
-        final = results[the_plan.target]
-        final.state.fill_history_times(created)
-        document = copy.deepcopy(final.state.document)
-        if options.labels:
-            document.setdefault("config", {}).setdefault("Labels", {}).update(options.labels)
-        # fresh descriptors: a cache record's copy may list its fields in another order
-        layers = [
-            descriptor(d["mediaType"], d["digest"], d["size"], annotations=d.get("annotations"))
-            for d in final.layers
-        ]
-        image = commit_image(store, document, layers, tags=options.tags)
-        _write_outputs(store, image, options)
-        layer_steps = [r for r in reports if r.layer is not None]
-        ran = sum(not r.cached for r in layer_steps)
-        reporter.summary(ran, len(layer_steps) - ran, image.id, image.size)
-        return BuildResult(image.manifest_digest, image.id, image.size, reports)
+            final = results[the_plan.target]
+            runner.fetch_layers(final.state.layers)
+            return final, reports
+        except RemoteLayerFailed as failure:
+            runner.restart(failure)
 
 
 def _write_outputs(store, image, options: BuildOptions) -> None:

@@ -52,6 +52,20 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-q", "--quiet", action="store_true", help="print only the image ID")
     parser.add_argument("--compression", default="gzip", choices=("gzip", "zstd"), help="layer compression")
     parser.add_argument(
+        "--cache-from",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="import a shared cache: type=registry,ref=REPO:TAG or type=local,src=DIR (repeatable)",
+    )
+    parser.add_argument(
+        "--cache-to",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="export the build cache: type=registry,ref=REPO:TAG or type=local,dest=DIR [,mode=min|max]",
+    )
+    parser.add_argument(
         "--secret",
         action="append",
         default=[],
@@ -88,6 +102,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from builder.buildfile import parse_build_args
+    from builder.cachex.spec import parse_cache_spec
     from builder.errors import UsageError
     from builder.executor import BuildOptions, build
     from builder.mounts import parse_allow, parse_secret, parse_ssh
@@ -117,6 +132,8 @@ def run(args: argparse.Namespace) -> int:
         secrets=[parse_secret(value) for value in args.secret],
         ssh=[parse_ssh(value) for value in args.ssh],
         allow=parse_allow(args.allow),
+        cache_from=[parse_cache_spec(spec, export=False) for spec in args.cache_from],
+        cache_to=[parse_cache_spec(spec, export=True) for spec in args.cache_to],
     )
     if args.file == "-":
         options.buildfile_text = sys.stdin.read()

@@ -7,6 +7,11 @@ unpacked layer. A failed or interrupted step discards its staging directory; not
 A step's parent part is the ChainID of the layers below it (see `builder.cache`), so a step that ran again
 but made the same layer keeps the steps after it cached. The runner remembers which chains this build made
 by running a step, to say "parent step ran" rather than "base image changed" when a parent differs.
+
+With ``--cache-from`` a local miss asks the imported indexes (`builder.cachex.session.SharedCache`). A
+remote hit leaves its layer remote: only the ChainID is needed for the next lookup. The layer is fetched
+when something reads it — a step running on top (`lowerdirs`), a ``COPY --from`` of its stage, or the final
+image (`fetch_layers`) — so layers of steps that end up unused are never downloaded.
 """
 
 from __future__ import annotations
@@ -14,14 +19,17 @@ from __future__ import annotations
 import re
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from builder import runtime
 from builder.cache import PARENT_BASE, PARENT_CACHED, PARENT_RAN, BuildCache, chain_id, key_of
+from builder.cachex.errors import RemoteLayerFailed
+from builder.cachex.session import SharedCache
 from builder.commit import commit_upperdir
+from builder.errors import BuildError
 from builder.oci.config import format_time
 from builder.sources import StatCache, using_stat_cache
 from builder.steps.copy import CopySteps
@@ -49,7 +57,12 @@ class StepRunner:
         self.options = options
         self.reporter = reporter
         self.epoch = epoch
-        self.cache = BuildCache(store, enabled=not options.no_cache)
+        self.shared = SharedCache(
+            store, options.cache_from, options.cache_to, progress=reporter.mode, warn=reporter.info
+        )
+        self.cache = BuildCache(
+            store, enabled=not options.no_cache, remote=self.shared if options.cache_from else None
+        )
         self.state_dir = store.state_dir("runtime")
         self.copies = CopySteps(self)
         #: Content digests of context files, kept between builds (``state/context`` of the store).
@@ -64,10 +77,32 @@ class StepRunner:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         runtime.cleanup_stale(self.state_dir)
         self._scope.enter_context(using_stat_cache(self.stat_cache))
+        self._scope.callback(self.shared.close)
+        if not self.options.no_cache:
+            self.shared.open()
 
     # --- the shared mechanism ---------------------------------------------------------------------------
-    def lowerdirs(self, result: StageResult) -> list[Path]:
-        return [self.store.layer_path(diff_id) for diff_id in reversed(result.state.layers)]
+    def lowerdirs(self, result: StageResult) -> Sequence[Path]:
+        """The stage's layer directories, top first; layers still remote are fetched on first access."""
+        return self.shared.lowerdirs(result.state.layers)
+
+    def fetch_layers(self, diff_ids: list[str]) -> None:
+        """Fetch the layers among ``diff_ids`` that remote cache hits left remote (the final image's)."""
+        self.shared.ensure(diff_ids)
+
+    def restart(self, failure: RemoteLayerFailed) -> None:
+        """Forget the remote records of a layer that could not be fetched, before the stages are built again."""
+        if not self.shared.forget(failure.diff_id):
+            raise BuildError(str(failure))
+        self.reporter.info(f"warning: {failure}; building without that cache record")
+        self._identities.clear()
+        self._origins.clear()
+        self.shared.restart()
+
+    def export_cache(self, final_layers: list[str]) -> None:
+        """Export this build's cache records to the ``--cache-to`` targets (see `SharedCache.export`)."""
+        if self.shared.targets:
+            self.shared.export({chain_id(final_layers[:n]) for n in range(1, len(final_layers) + 1)})
 
     def _produce(
         self, stage: Stage, identity: str, parts: dict, about: dict, fill: Callable[[Path], None]
@@ -126,6 +161,7 @@ class StepRunner:
         layer, cached, reason = self._produce(stage, identity, parts, about, fill)
         result.state.add_layer(layer["diff_id"])
         result.chain_key = chain_id(list(result.state.layers))
+        self.shared.add_step(key_of(parts), parts, layer, result.chain_key)
         if not cached or result.chain_key not in self._origins:
             self._origins[result.chain_key] = PARENT_CACHED if cached else PARENT_RAN
         result.layers.append(layer)

@@ -1,0 +1,179 @@
+"""Cache sources to import from: read the index at build start, fetch one blob when asked.
+
+`open_remote` never fails a build: a source that does not exist yet (the first run of a pipeline), cannot be
+reached or holds something else gives a warning and no records, as buildx does. Blobs fetched later are
+verified against their digest before the store keeps them (`RemoteCache.fetch_blob`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+from builder.cachex import artifact
+from builder.cachex.spec import CacheSpec
+from builder.errors import BuildError
+from builder.oci.manifest import ManifestError, digest_of
+
+_READ = 1 << 20
+
+
+class RemoteCache:
+    """An imported index: ``records`` (key → ``{"parts", "result"}``) and where its blobs come from."""
+
+    def __init__(self, name: str, records: dict[str, dict]) -> None:
+        self.name = name
+        self.records = records
+
+    def fetch_blob(self, store, desc: dict, progress: Callable[[int], None] | None = None) -> None:
+        """Put the blob ``desc`` names into the store, verified; raises `BuildError` when it cannot."""
+        raise NotImplementedError
+
+    def available(self, desc: dict) -> bool:
+        """A cheap check that the blob can be fetched at all (a missing file is a miss, not a restart)."""
+        return True
+
+    def close(self) -> None:
+        pass
+
+
+class RegistryCache(RemoteCache):
+    """A cache artifact in a registry repository; keeps its client open for lazy fetches until `close`."""
+
+    def __init__(self, name: str, records: dict[str, dict], repo, client) -> None:
+        super().__init__(name, records)
+        self.repo = repo
+        self.client = client
+
+    def fetch_blob(self, store, desc: dict, progress: Callable[[int], None] | None = None) -> None:
+        from builder.registry import sources
+
+        self.repo.fetch_blob(store, desc["digest"], desc["size"], progress)
+        sources.remember(store, desc["digest"], self.client.domain, self.repo.path)
+
+    def close(self) -> None:
+        self.client.close()
+
+
+class LocalCache(RemoteCache):
+    """A cache artifact in an OCI layout directory (``type=local,src=DIR``)."""
+
+    def __init__(self, name: str, records: dict[str, dict], root: Path) -> None:
+        super().__init__(name, records)
+        self.root = root
+
+    def available(self, desc: dict) -> bool:
+        try:
+            return blob_file(self.root, desc["digest"]).stat().st_size == desc["size"]
+        except OSError:
+            return False
+
+    def fetch_blob(self, store, desc: dict, progress: Callable[[int], None] | None = None) -> None:
+        if store.has_blob(desc["digest"]):
+            return
+        try:
+            with (
+                open(blob_file(self.root, desc["digest"]), "rb") as source,
+                store.blob_writer(expected=desc["digest"], expected_size=desc["size"]) as writer,
+            ):
+                while chunk := source.read(_READ):
+                    writer.write(chunk)
+                    if progress is not None:
+                        progress(len(chunk))
+                writer.commit()
+        except OSError as exc:
+            raise BuildError(f"cannot read blob {desc['digest']} of {self.name}: {exc.strerror}") from None
+
+
+def blob_file(root: Path, digest: str) -> Path:
+    return Path(root) / "blobs" / "sha256" / digest.removeprefix("sha256:")
+
+
+def open_remote(spec: CacheSpec, store, warn: Callable[[str], None]) -> RemoteCache | None:
+    """Read the index of ``spec`` (a ``--cache-from``); None, after ``warn(text)``, when there is none."""
+    try:
+        if spec.type == "registry":
+            return _open_registry(spec, store)
+        return _open_local(spec)
+    except (BuildError, ValueError, OSError) as exc:
+        reason = exc.message if isinstance(exc, BuildError) else str(exc)
+        warn(f"warning: cache from {spec}: {reason}; building without it")
+        return None
+
+
+def _open_registry(spec: CacheSpec, store) -> RegistryCache | None:
+    from builder.refs import parse_ref
+    from builder.registry import sources
+    from builder.registry.client import RegistryClient
+    from builder.registry.errors import NotFound
+    from builder.registry.repository import Repository
+
+    ref = parse_ref(spec.location)
+    client = RegistryClient(ref.domain)
+    try:
+        repo = Repository(client, ref.path)
+        try:
+            manifest = repo.get_manifest(ref.digest or ref.tag or "latest")
+        except NotFound:
+            raise BuildError(f"no cache at {ref}") from None
+        config = artifact.parse_artifact(manifest.data, f"cache manifest {ref}")
+        repo.fetch_blob(store, config["digest"], config["size"])
+        records = artifact.parse_index(store.read_blob(config["digest"]))
+        # the artifact keeps its layers in this repository: a later push of one of them can mount it
+        for digest in {rec["result"]["digest"] for rec in records.values()}:
+            sources.remember(store, digest, client.domain, ref.path)
+        return RegistryCache(str(ref), records, repo, client)
+    except BaseException:
+        client.close()
+        raise
+
+
+def _open_local(spec: CacheSpec) -> LocalCache:
+    root = Path(spec.location)
+    try:
+        index = json.loads((root / "index.json").read_bytes())
+    except FileNotFoundError:
+        raise BuildError(f"no cache in {root} (no index.json)") from None
+    entries = index.get("manifests") if isinstance(index, dict) else None
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, dict) or not isinstance(entry.get("digest"), str):
+            continue
+        try:
+            data = _read_verified(root, entry["digest"])
+            config = artifact.parse_artifact(data, f"cache manifest in {root}")
+        except (ManifestError, BuildError):
+            continue
+        records = artifact.parse_index(_read_verified(root, config["digest"]))
+        return LocalCache(str(root), records, root)
+    raise BuildError(f"no pybuild cache in {root}/index.json")
+
+
+def _read_verified(root: Path, digest: str) -> bytes:
+    try:
+        data = blob_file(root, digest).read_bytes()
+    except OSError as exc:
+        raise BuildError(f"cannot read blob {digest} in {root}: {exc.strerror}") from None
+    if digest_of(data) != digest:
+        raise BuildError(f"blob {digest} in {root} does not match its digest")
+    return data
+
+
+def copy_blob(store, digest: str, dest_root: Path) -> None:
+    """Copy a stored blob into an OCI layout's ``blobs/sha256`` (temp file + rename; kept if present)."""
+    target = blob_file(dest_root, digest)
+    if target.is_file() and target.stat().st_size == store.blob_size(digest):
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        with store.open_blob(digest) as source, open(tmp, "wb") as out:
+            shutil.copyfileobj(source, out, _READ)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
