@@ -97,12 +97,15 @@ def parse_ssh(value: str) -> SshSource:
 
 
 @contextmanager
-def private_dir() -> Iterator[Path]:
-    """A 0700 directory outside the store, on a tmpfs of its own where the kernel allows (memory only);
-    everything in it is gone when the block ends."""
+def private_dir(*, mode: str = "0700", size: int = 64 << 20, executable: bool = False) -> Iterator[Path]:
+    """A directory outside the store, on a tmpfs of its own where the kernel allows (memory only), whose
+    root has ``mode``; everything in it is gone when the block ends. With the default mode only root can
+    enter it. ``executable``: programs there may run and devices be used (only nosuid), as in BuildKit's
+    tmpfs mounts."""
     path = Path(tempfile.mkdtemp(prefix="pybuild-private-"))
-    flags = _MS_NOSUID | _MS_NODEV | _MS_NOEXEC
-    mounted = _libc.mount(b"tmpfs", os.fsencode(path), b"tmpfs", flags, b"mode=0700,size=65536k") == 0
+    flags = _MS_NOSUID if executable else _MS_NOSUID | _MS_NODEV | _MS_NOEXEC
+    options = f"mode={mode},size={size}".encode()
+    mounted = _libc.mount(b"tmpfs", os.fsencode(path), b"tmpfs", flags, options) == 0
     try:
         yield path
     finally:

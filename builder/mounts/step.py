@@ -26,6 +26,9 @@ from .cachedirs import CacheDirs
 from .secrets import Agent, SecretSource, SocketProxy, SshSource, is_socket, private_dir, write_secret
 from .spec import MountSpecError, ResolvedMount, parse_mount, resolve
 
+#: A tmpfs without size= may grow to half of the memory, the kernel's default.
+_HALF_OF_MEMORY = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2
+
 
 @dataclass
 class MountInputs:
@@ -141,8 +144,12 @@ def mounted(mounts: list[ResolvedMount], inputs: MountInputs, *, env_names: set[
             elif m.type == "cache":
                 result.mounts.append(_cache(m, inputs, stack))
             elif m.type == "tmpfs":
-                size = [f"size={spec.size}"] if spec.size else []
-                result.mounts.append(runtime.Mount(m.target, "tmpfs", "tmpfs", ("nosuid", "nodev", *size)))
+                # Made here and bound: runc would give a tmpfs it mounts the mode of its mountpoint (the stub
+                # made for it, 0755), where BuildKit's tmpfs is 1777 as a fresh tmpfs is.
+                fresh = stack.enter_context(
+                    private_dir(mode="1777", size=spec.size or _HALF_OF_MEMORY, executable=True)
+                )
+                result.mounts.append(runtime.Mount(m.target, "bind", str(fresh), ("rbind",)))
             elif m.type == "secret":
                 source = inputs.secrets.get(m.id)
                 data = source.read() if source is not None else None
