@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import resource
+from contextlib import suppress
 from pathlib import Path
 
 from .spec import ProcessSpec
@@ -48,7 +49,8 @@ MASKED_PATHS = [
 
 
 def all_capabilities() -> list[str]:
-    """Every capability the running kernel supports, by name (``CAP_LAST_CAP`` from /proc)."""
+    """Every capability this process may pass on (its bounding set), by name, as containerd's privileged
+    containers get: asking runc for one outside it fails."""
     names = [
         "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID", "SETPCAP",
         "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN", "NET_RAW", "IPC_LOCK", "IPC_OWNER",
@@ -57,11 +59,11 @@ def all_capabilities() -> list[str]:
         "AUDIT_CONTROL", "SETFCAP", "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG", "WAKE_ALARM", "BLOCK_SUSPEND",
         "AUDIT_READ", "PERFMON", "BPF", "CHECKPOINT_RESTORE",
     ]  # fmt: skip
-    try:
-        last = int(Path("/proc/sys/kernel/cap_last_cap").read_text())
-    except (OSError, ValueError):
-        last = len(names) - 1
-    return [f"CAP_{name}" for name in names[: last + 1]]
+    bounding = (1 << len(names)) - 1
+    with suppress(OSError, ValueError, StopIteration):
+        status = Path("/proc/self/status").read_text().splitlines()
+        bounding = int(next(line for line in status if line.startswith("CapBnd:")).split()[1], 16)
+    return [f"CAP_{name}" for bit, name in enumerate(names) if bounding >> bit & 1]
 
 
 READONLY_PATHS = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
