@@ -8,7 +8,11 @@ unpacked layer and the compressed blobs recorded for it.
 
 Safety against concurrent writers: a process that adds content it will reference later (a build, a pull,
 a load) holds ``store.lock(GC_LOCK, shared=True)`` meanwhile; gc takes it exclusive. Independently, nothing
-younger than ``grace_seconds`` is deleted, which protects writers that do not take the lock.
+younger than ``grace_seconds`` is deleted, nor anything such young content names, which protects writers
+that do not take the lock.
+
+Safety against being killed: documents are deleted before what they name, so a gc that dies half-way leaves
+a store that verifies (no manifest whose config or layers are gone).
 """
 
 from __future__ import annotations
@@ -66,20 +70,20 @@ def gc(
                 store.cache_remove(key)
         reachable = reachable_from(store, set(extra_roots), skip_cache=set(report.records))
         cutoff = time.time() - grace_seconds
-        for digest in store.blobs():
-            path = store.root / "blobs" / dg.ALGORITHM / dg.hex_of(digest)
-            st = _stat(path)
-            if digest in reachable or st is None or st.st_mtime > cutoff:
-                continue
+        blob_stats = {d: _stat(_blob_path(store, d)) for d in store.blobs() if d not in reachable}
+        layer_stats = {d: _stat(_layer_path(store, d)) for d in store.layers() if d not in reachable}
+        young = {d for d, st in (blob_stats | layer_stats).items() if st is None or st.st_mtime > cutoff}
+        # What a young document names stays too: the kept part of the store is always closed under
+        # references, so verify never finds a kept manifest whose config or layers went.
+        keep = reachable | _closure(store, young)
+        doomed = _referrers_first(store, set(blob_stats) - keep)
+        for digest in doomed:
             report.blobs.append(digest)
-            report.blob_bytes += st.st_size
+            report.blob_bytes += blob_stats[digest].st_size
             if not dry_run:
                 store.remove_blob(digest)
                 checkpoint("gc.sweep")
-        for diff_id in store.layers():
-            st = _stat(store.root / "layers" / dg.ALGORITHM / dg.hex_of(diff_id))
-            if diff_id in reachable or st is None or st.st_mtime > cutoff:
-                continue
+        for diff_id in sorted(set(layer_stats) - keep):
             report.layers.append(diff_id)
             if not dry_run:
                 store.remove_layer(diff_id)
@@ -100,6 +104,12 @@ def reachable_from(
         record = store.cache_get(key)
         if record is not None:
             pending |= set(_DIGEST_IN_TEXT.findall(json.dumps(record)))
+    return _closure(store, pending)
+
+
+def _closure(store: Store, pending: set[str]) -> set[str]:
+    """``pending`` and everything it reaches through `_references`."""
+    pending = set(pending)
     seen: set[str] = set()
     while pending:
         digest = pending.pop()
@@ -108,6 +118,35 @@ def reachable_from(
         seen.add(digest)
         pending |= _references(store, digest) - seen
     return seen
+
+
+def _referrers_first(store: Store, doomed: set[str]) -> list[str]:
+    """``doomed`` ordered so that a blob comes after every doomed blob naming it (an index before its
+    manifests, a manifest before its config and layers): a gc killed half-way leaves no document whose
+    references are gone. Content addressing rules out cycles."""
+    refs = {d: _references(store, d) & doomed for d in doomed}
+    named_by = dict.fromkeys(doomed, 0)
+    for targets in refs.values():
+        for target in targets:
+            named_by[target] += 1
+    ready = sorted(d for d, n in named_by.items() if n == 0)
+    ordered = []
+    while ready:
+        digest = ready.pop(0)
+        ordered.append(digest)
+        for target in sorted(refs[digest]):
+            named_by[target] -= 1
+            if named_by[target] == 0:
+                ready.append(target)
+    return ordered + sorted(doomed - set(ordered))
+
+
+def _blob_path(store: Store, digest: str):
+    return store.root / "blobs" / dg.ALGORITHM / dg.hex_of(digest)
+
+
+def _layer_path(store: Store, diff_id: str):
+    return store.root / "layers" / dg.ALGORITHM / dg.hex_of(diff_id)
 
 
 def _references(store: Store, digest: str) -> set[str]:

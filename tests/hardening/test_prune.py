@@ -140,3 +140,25 @@ def test_a_record_whose_layer_is_gone_is_removed_whatever_its_age(cli, tmp_path)
     out = cli("prune", "--filter", "until=1h").out
     assert "dangling" in out and not victim.exists()
     assert cli("store", "verify").returncode == 0
+
+
+def test_gc_keeps_what_a_young_manifest_names_and_deletes_referrers_first(tmp_path):
+    """An untagged manifest written a moment ago keeps its (old) config and layer; once it is old too, it is
+    deleted before them, so a gc killed half-way never leaves a manifest whose blobs are gone."""
+    import json
+
+    from builder.store import Store
+
+    with Store.open(tmp_path / "s") as store:
+        layer = store.put_blob(b"layer")
+        config = store.put_blob(b'{"rootfs": {"diff_ids": []}}')
+        doc = {"schemaVersion": 2, "config": {"digest": config, "size": 28}, "layers": [{"digest": layer}]}
+        manifest = store.put_blob(json.dumps(doc).encode())
+        old = time.time() - 2 * HOUR
+        for digest in (layer, config):
+            os.utime(store.blob_path(digest), (old, old))
+        assert store.gc(grace_seconds=HOUR).blobs == []
+        assert store.verify() == []
+        os.utime(store.blob_path(manifest), (old, old))
+        assert store.gc(grace_seconds=HOUR, dry_run=True).blobs[0] == manifest
+        assert set(store.gc(grace_seconds=HOUR).blobs) == {manifest, config, layer}
