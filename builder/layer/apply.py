@@ -54,7 +54,8 @@ def apply_layer(stream: BinaryIO, dest: Path, *, mode: str = "overlay") -> str:
                 try:
                     _apply_member(applier, tar, member)
                 except OSError as e:
-                    raise LayerError(f"cannot apply layer entry {member.name!r}: {e.strerror or e}") from e
+                    reason = e.strerror or e
+                    raise LayerError(f"cannot apply layer entry {_shown(member.name)}: {reason}") from e
         except tarfile.TarError as e:
             raise LayerError(f"malformed layer tar: {e}") from e
         try:
@@ -96,6 +97,11 @@ def _apply_member(applier: Applier, tar: tarfile.TarFile, m: tarfile.TarInfo) ->
         applier.node(rel, meta, kind, os.makedev(m.devmajor, m.devminor) if kind != stat.S_IFIFO else 0)
     else:
         raise LayerError(f"layer entry {m.name!r} has an unsupported tar type {m.type!r}")
+
+
+def _shown(name: str, limit: int = 200) -> str:
+    """``name`` quoted for a message, shortened: a hostile layer may carry names of megabytes."""
+    return repr(name) if len(name) <= limit else f"{name[:limit]!r}... ({len(name)} characters)"
 
 
 def _meta(m: tarfile.TarInfo) -> dict:
