@@ -1,0 +1,173 @@
+"""Crafted layers reach pybuild the way a user's would: ``pybuild load`` of a docker-archive or an OCI layout.
+
+Each escaping layer is refused with a clear error (exit 1, no traceback), nothing lands outside the store, and
+the store gains no tag and no layer and still verifies. Device nodes are accepted, as BuildKit accepts them,
+but a RUN cannot use them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from tests.hardening.conftest import store_snapshot, write_context
+from tests.layer.layertree import make_tar
+from tests.layer.test_escape import ESCAPES
+
+
+def _docker_archive(path: Path, layer: bytes, tag: str = "evil:1") -> Path:
+    """A docker-archive holding one image whose only layer is ``layer`` (an uncompressed tar)."""
+    diff_id = "sha256:" + hashlib.sha256(layer).hexdigest()
+    config = json.dumps(
+        {
+            "architecture": "amd64",
+            "os": "linux",
+            "config": {},
+            "rootfs": {"type": "layers", "diff_ids": [diff_id]},
+        }
+    ).encode()
+    manifest = json.dumps([{"Config": "config.json", "RepoTags": [tag], "Layers": ["layer.tar"]}]).encode()
+    with tarfile.open(path, "w") as tar:
+        for name, data in (("config.json", config), ("layer.tar", layer), ("manifest.json", manifest)):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+def _oci_layout(path: Path, layer: bytes, tag: str = "docker.io/library/evil:1") -> Path:
+    """An OCI layout directory with one image whose only layer is ``layer``."""
+    blobs = path / "blobs" / "sha256"
+    blobs.mkdir(parents=True)
+
+    def put(data: bytes) -> dict:
+        digest = hashlib.sha256(data).hexdigest()
+        (blobs / digest).write_bytes(data)
+        return {"digest": f"sha256:{digest}", "size": len(data)}
+
+    diff_id = "sha256:" + hashlib.sha256(layer).hexdigest()
+    config = put(
+        json.dumps({"architecture": "amd64", "os": "linux", "rootfs": {"diff_ids": [diff_id]}}).encode()
+    )
+    layer_desc = put(layer)
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", **config},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", **layer_desc}],
+    }
+    entry = {
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        **put(json.dumps(manifest).encode()),
+        "annotations": {"io.containerd.image.name": tag},
+    }
+    (path / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [entry]}))
+    (path / "oci-layout").write_text('{"imageLayoutVersion": "1.0.0"}')
+    return path
+
+
+def _huge_pax_header() -> bytes:
+    info = tarfile.TarInfo("././@PaxHeader")
+    info.type, info.size = tarfile.XHDTYPE, (1 << 33) - 1  # claims 8 GiB, holds nothing
+    return info.tobuf(format=tarfile.USTAR_FORMAT) + b"\0" * 1024
+
+
+def _huge_name() -> bytes:
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.GNU_FORMAT) as tar:
+        info = tarfile.TarInfo("n" * 2_000_000)
+        tar.addfile(info)
+    return raw.getvalue()
+
+
+def _outside(sandbox: Path) -> dict:
+    return {p.name: p.read_bytes() for p in sandbox.iterdir() if p.is_file()}
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path) -> Path:
+    """A directory beside the store with a file an escaping layer would like to overwrite."""
+    outer = tmp_path / "outer"
+    outer.mkdir()
+    (outer / "sentinel").write_bytes(b"precious")
+    return outer
+
+
+def _assert_refused(cli, archive: Path, sandbox: Path) -> str:
+    before = store_snapshot(cli.root)
+    outside = _outside(sandbox)
+    result = cli("load", "-i", str(archive), check=False)
+    assert result.returncode == 1, result.out + result.err
+    assert "error:" in result.err and "Traceback" not in result.err
+    assert len(result.err) < 2000  # a hostile name does not flood the terminal
+    after = store_snapshot(cli.root)
+    assert (after["tags"], after["layers"], after["cache"]) == (
+        before["tags"],
+        before["layers"],
+        before["cache"],
+    )
+    assert cli("store", "verify").returncode == 0
+    assert os.listdir(cli.root / "tmp") == []
+    assert _outside(sandbox) == outside
+    assert not os.path.lexists("/pwn") and not os.path.lexists("/etc/pwn") and not os.path.lexists("/pwndir")
+    return result.err
+
+
+@pytest.mark.parametrize("case", ESCAPES, ids=list(ESCAPES))
+def test_escaping_layer_in_a_docker_archive_is_refused(cli, tmp_path, sandbox, case):
+    entries = [(name.replace("{outer}", str(sandbox)), *rest) for name, *rest in ESCAPES[case]]
+    archive = _docker_archive(tmp_path / "evil.tar", make_tar(entries))
+    _assert_refused(cli, archive, sandbox)
+
+
+@pytest.mark.parametrize(
+    "case", ["dotdot", "absolute name", "symlink to / then write through it", "hard link to /etc/passwd"]
+)
+def test_escaping_layer_in_an_oci_layout_is_refused(cli, tmp_path, sandbox, case):
+    entries = [(name.replace("{outer}", str(sandbox)), *rest) for name, *rest in ESCAPES[case]]
+    layout = _oci_layout(tmp_path / "layout", make_tar(entries))
+    _assert_refused(cli, layout, sandbox)
+
+
+@pytest.mark.parametrize(("name", "make"), [("huge pax header", _huge_pax_header), ("2 MB name", _huge_name)])
+def test_huge_headers_are_refused(cli, tmp_path, sandbox, name, make):
+    err = _assert_refused(cli, _docker_archive(tmp_path / "evil.tar", make()), sandbox)
+    assert "layer" in err
+
+
+def test_layer_not_matching_its_diff_id_is_refused(cli, tmp_path, sandbox):
+    archive = _docker_archive(tmp_path / "evil.tar", make_tar([("f", "file", b"x")]))
+    with tarfile.open(archive) as tar:
+        members = {m.name: tar.extractfile(m).read() for m in tar.getmembers()}
+    members["layer.tar"] = make_tar([("f", "file", b"swapped")])
+    with tarfile.open(archive, "w") as tar:
+        for member, data in members.items():
+            info = tarfile.TarInfo(member)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    err = _assert_refused(cli, archive, sandbox)
+    assert "diff" in err or "config says" in err
+
+
+def test_device_nodes_load_but_a_run_cannot_use_them(cli, tmp_path):
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for name, kind, major, minor in (("mem", tarfile.CHRTYPE, 1, 1), ("disk", tarfile.BLKTYPE, 8, 0)):
+            info = tarfile.TarInfo(name)
+            info.type, info.devmajor, info.devminor, info.mode = kind, major, minor, 0o666
+            tar.addfile(info)
+    cli("load", "-i", str(_docker_archive(tmp_path / "dev.tar", raw.getvalue(), "devs:1")))
+    for node in ("mem", "disk"):
+        ctx = write_context(
+            tmp_path / node, f"FROM devs:1\nCOPY --from=busybox / /\nRUN head -c 1 /{node} > /dev/null\n"
+        )
+        result = cli("build", str(ctx), check=False)
+        assert result.returncode == 1, result.err
+        assert "Operation not permitted" in result.err
+    assert cli("store", "verify").returncode == 0
