@@ -162,3 +162,59 @@ def _records(layers: list[str], tag: str) -> dict:
         }
         records[key] = {"parts": {"keyword": "RUN", "n": number}, "result": result}
     return records
+
+
+def test_a_damaged_parent_found_when_a_step_runs_on_it_makes_that_parent_run_too(
+    cli, other_cli, busybox, busybox_dir, tmp_path
+):
+    context = write_context(tmp_path / "c", BUILDFILE.format(base="busybox:latest"), {"a.txt": "hello\n"})
+    cache = tmp_path / "ci-cache"
+    cli("build", "-t", "app:1", "--cache-to", f"type=local,dest={cache}", str(context))
+    damaged = cache / "blobs/sha256" / _layers(cli, "app:1")[4][7:]  # RUN MARKER-TWO, under the changed step
+    damaged.write_bytes(bytes(len(damaged.read_bytes())))
+    changed = BUILDFILE.format(base="busybox:latest").replace("echo three >", "echo changed >")
+    other = write_context(tmp_path / "changed", changed, {"a.txt": "hello\n"})
+    runner_b = _runner_b(other_cli, busybox_dir)
+
+    built = runner_b(
+        "build", "--progress=plain", "-t", "app:2", "--cache-from", f"type=local,src={cache}", str(other)
+    )
+
+    assert "MARKER-TWO" in built.err and "MARKER-THREE" in built.err and "MARKER-ONE" not in built.err
+    assert runner_b("run", "app:2", "cat", "/app/two", "/app/three").out == "hi two\nchanged\n"
+
+
+MOUNTED = """\
+FROM busybox:latest AS tools
+RUN echo tool > /tool
+FROM busybox:latest
+RUN --mount=type=bind,from=tools,target=/t cat /t/tool > /got
+"""
+
+
+def test_a_re_export_to_a_directory_fetches_the_blobs_it_never_needed_but_does_not_unpack_them(
+    cli, other_cli, busybox, busybox_dir, tmp_path
+):
+    context = write_context(tmp_path / "c", MOUNTED)
+    first, second = tmp_path / "first", tmp_path / "second"
+    cli("build", "--cache-to", f"type=local,dest={first},mode=max", str(context))
+    runner_b = _runner_b(other_cli, busybox_dir)
+
+    built = runner_b(
+        "build",
+        "--progress=plain",
+        "--cache-from",
+        f"type=local,src={first}",
+        "--cache-to",
+        f"type=local,dest={second},mode=max",
+        str(context),
+    )
+
+    assert "0 steps ran, 2 cached" in built.err
+    assert _index(second)[1] == _index(first)[1]
+    tools = next(r["result"] for r in _index(first)[1].values() if "echo tool" in " ".join(r["parts"]["argv"]))
+    assert (second / "blobs/sha256" / tools["digest"][7:]).read_bytes() == (
+        first / "blobs/sha256" / tools["digest"][7:]
+    ).read_bytes()
+    with Store.open(runner_b.root) as store:
+        assert not store.has_layer(tools["diff_id"])  # the tools stage was never mounted
