@@ -15,7 +15,7 @@ from builder.oci import media
 from builder.oci.manifest import descriptor
 
 
-class _Counting:
+class CountingWriter:
     """A write-through wrapper that reports how many bytes passed (for a progress bar)."""
 
     def __init__(self, target, advance: Callable[[int], None]) -> None:
@@ -46,7 +46,7 @@ def commit_upperdir(
     ``advance(n)`` is told of every n compressed bytes written.
     """
     with store.blob_writer() as writer:
-        sink = _Counting(writer, advance) if advance else writer
+        sink = CountingWriter(writer, advance) if advance else writer
         info = write_layer(upperdir, sink, compression=compression, clamp_mtime=clamp_mtime)
         digest, size = writer.commit()
     checkpoint("commit.blob")

@@ -146,7 +146,7 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildResul
                 for d in final.layers
             ]
             image = commit_image(store, document, layers, tags=options.tags)
-            _write_outputs(store, image, options)
+            _write_outputs(store, image, options, reporter)
             runner.export_cache(final.state.layers)
         finally:
             runner.finish()
@@ -175,13 +175,13 @@ def _build_stages(the_plan: Plan, runner: StepRunner, created: str) -> tuple[Sta
             runner.restart(failure)
 
 
-def _write_outputs(store, image, options: BuildOptions) -> None:
+def _write_outputs(store, image, options: BuildOptions, reporter: Reporter) -> None:
     from builder.outputs import export
     from builder.refs import parse_ref
 
     refs = [parse_ref(tag) for tag in options.tags]
     for output in options.outputs:
-        if output["type"] == "registry":
+        if output["type"] == "registry":  # the registry client shows its own transfer bars
             from builder.registry.push import push_image
 
             if not refs:
@@ -189,7 +189,9 @@ def _write_outputs(store, image, options: BuildOptions) -> None:
             for ref in refs:
                 push_image(store, image, ref)
         elif output["type"] != "image":
-            export(store, image, refs, output)
+            reporter.info(f"exporting to {output['type']}: {output.get('dest', '')}")
+            with reporter.progress(f"exporting {output['type']}") as advance:
+                export(store, image, refs, output, advance)
 
 
 def check_platform(requested: str | None) -> None:

@@ -41,15 +41,17 @@ def parse_output(spec: str) -> dict[str, str]:
     return fields
 
 
-def write_archive_file(dest: Path, write: Callable) -> None:
-    """Call ``write(sink)`` with a `TarSink` over a temp file beside ``dest``; rename it on success."""
+def write_archive_file(dest: Path, write: Callable, advance: Callable[[int], None] | None = None) -> None:
+    """Call ``write(sink)`` with a `TarSink` over a temp file beside ``dest``; rename it on success.
+    ``advance(n)`` is told of every n bytes written (a progress bar)."""
+    from builder.commit import CountingWriter
     from builder.oci.archive import TarSink
 
     dest = Path(dest)
     fd, tmp = tempfile.mkstemp(dir=dest.parent if str(dest.parent) else ".", prefix=f".{dest.name}.")
     try:
         with os.fdopen(fd, "wb") as out:
-            sink = TarSink(out)
+            sink = TarSink(CountingWriter(out, advance) if advance else out)
             write(sink)
             checkpoint("export.partial")
             sink.close()
@@ -71,8 +73,11 @@ def flatten(store, image, dest: Path) -> None:
         checkpoint("export.flatten")
 
 
-def export(store, image, tags: list, output: dict[str, str]) -> None:
-    """Write ``image`` (an `builder.oci.image.Image` in ``store``) as ``output`` asks."""
+def export(
+    store, image, tags: list, output: dict[str, str], advance: Callable[[int], None] | None = None
+) -> None:
+    """Write ``image`` (an `builder.oci.image.Image` in ``store``) as ``output`` asks; ``advance`` as for
+    `write_archive_file`."""
     from builder.oci.archive import DirSink
     from builder.oci.export import write_docker_archive, write_oci
 
@@ -83,7 +88,7 @@ def export(store, image, tags: list, output: dict[str, str]) -> None:
         write_oci(store, entries, DirSink(dest))
     elif kind in ("oci", "docker"):
         writer = write_oci if kind == "oci" else write_docker_archive
-        write_archive_file(dest, lambda sink: writer(store, entries, sink))
+        write_archive_file(dest, lambda sink: writer(store, entries, sink), advance)
     elif kind == "local":
         flatten(store, image, dest)
     elif kind == "tar":

@@ -125,9 +125,14 @@ class StepRunner:
         staging = self.store.staging_dir()
         try:
             fill(staging)
-            layer = commit_upperdir(
-                self.store, staging, compression=self.options.compression, clamp_mtime=self.epoch
-            )
+            with self.reporter.progress("committing layer") as advance:
+                layer = commit_upperdir(
+                    self.store,
+                    staging,
+                    compression=self.options.compression,
+                    clamp_mtime=self.epoch,
+                    advance=advance,
+                )
         except BaseException:
             if staging.exists():
                 self.store.discard_staging(staging)
