@@ -6,9 +6,11 @@ writer, then moved — not copied — into the store as the unpacked layer named
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Callable
 from pathlib import Path
 
+from builder.errors import BuildError
 from builder.faults import checkpoint
 from builder.layer import write_layer
 from builder.oci import media
@@ -45,14 +47,23 @@ def commit_upperdir(
     at that path (it became the layer, or was discarded because an identical layer was already present).
     ``advance(n)`` is told of every n compressed bytes written.
     """
-    with store.blob_writer() as writer:
-        sink = CountingWriter(writer, advance) if advance else writer
-        info = write_layer(upperdir, sink, compression=compression, clamp_mtime=clamp_mtime)
-        digest, size = writer.commit()
-    checkpoint("commit.blob")
-    media_type = media.layer_media_type(info.compression)
-    store.record_layer_blob(info.diff_id, digest, size, media_type)
-    checkpoint("commit.recorded")
-    store.commit_layer(upperdir, info.diff_id)
-    checkpoint("commit.done")
+    try:
+        with store.blob_writer() as writer:
+            sink = CountingWriter(writer, advance) if advance else writer
+            info = write_layer(upperdir, sink, compression=compression, clamp_mtime=clamp_mtime)
+            digest, size = writer.commit()
+        checkpoint("commit.blob")
+        media_type = media.layer_media_type(info.compression)
+        store.record_layer_blob(info.diff_id, digest, size, media_type)
+        checkpoint("commit.recorded")
+        store.commit_layer(upperdir, info.diff_id)
+        checkpoint("commit.done")
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        # The usual way a big step fails on a shared CI machine: say where space ran out, not "errno 28".
+        raise BuildError(
+            f"no space left for this step's layer in the store at {store.root} ({exc.strerror})",
+            hint="free space (pybuild prune) or use a store on a larger file system (--root)",
+        ) from None
     return {**descriptor(media_type, digest, size), "diff_id": info.diff_id}
