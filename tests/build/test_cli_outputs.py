@@ -106,3 +106,12 @@ def test_source_date_epoch_makes_builds_reproducible(tmp_path: Path, busybox_dir
         assert inspect.returncode == 0, inspect.stderr
         assert json.loads(inspect.stdout)["Created"].startswith("2023-11-14T22:13:20")
     assert digests[0] == digests[1]
+    podman = Podman(tmp_path / "podman")
+    try:
+        podman.run("load", "-i", str(tmp_path / "one.tar"))
+        # an OCI archive's image is named by its ref annotation (the tag); run it by ID instead
+        image_id = podman.run("images", "-q", "--no-trunc").stdout.split()[0]
+        assert image_id.endswith(digests[0].removeprefix("sha256:"))
+        assert podman.run("run", "--rm", image_id).stdout == "hello\ndata\n"
+    finally:
+        podman.cleanup()
