@@ -25,6 +25,8 @@ from builder.errors import UsageError
 #: Unreferenced blobs and layers younger than this are kept: a writer that does not hold the gc lock (a
 #: registry pull) may be about to reference them.
 GRACE_SECONDS = 60
+#: Keys of cache-mount entries start with this (record keys are hex).
+MOUNT_PREFIX = "mount:"
 
 _SIZE = re.compile(r"(?i)\s*(\d+(?:\.\d+)?)\s*([kmgtp]?)i?b?\s*")
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
@@ -123,11 +125,25 @@ def tree_size(path) -> int:
 
 
 def cache_mount_entries(store, now: float) -> list[CacheEntry]:
-    """The hook for ``RUN --mount=type=cache`` directories, which prune must also free once they exist:
-    return one entry per cache mount (key = its id, age = time since last use, size = its tree), and have
-    `choose` pass them through the same rules; removing one is deleting its directory under the mount's
-    lock. There are none yet."""
-    return []
+    """``RUN --mount=type=cache`` directories, one entry per instance (key ``mount:<dir>``, age = time since
+    a step last used it, size = its tree), chosen by the same rules as records; `remove_cache_mounts`
+    deletes them. Each is its own "layer" (``diff_id`` = its key), which no image ever holds."""
+    from builder.mounts import CacheDirs
+
+    entries = []
+    for instance in CacheDirs(store.state_dir("cache-mounts")).instances():
+        key = f"{MOUNT_PREFIX}{instance.key}"
+        entries.append(CacheEntry(key, now - instance.last_used, "mount", key, instance.size))
+    return entries
+
+
+def remove_cache_mounts(store, entries: list[CacheEntry]) -> list[CacheEntry]:
+    """Delete the cache-mount instances among ``entries``; returns those removed (one a running step uses
+    is kept)."""
+    from builder.mounts import CacheDirs
+
+    dirs = CacheDirs(store.state_dir("cache-mounts"))
+    return [e for e in entries if e.key.startswith(MOUNT_PREFIX) and dirs.remove(e.key[len(MOUNT_PREFIX) :])]
 
 
 def choose(
@@ -201,13 +217,17 @@ def run(args: argparse.Namespace) -> int:
             entries = cache_entries(store, now) + cache_mount_entries(store, now)
             in_images = reachable_from(store, set(), cache=False)
             doomed = choose(entries, in_images, everything=args.all, until=until, keep_storage=keep)
-        report = store.gc(
-            grace_seconds=GRACE_SECONDS, dry_run=args.dry_run, drop_cache_keys={e.key for e in doomed}
-        )
+            mounts = [e for e in doomed if e.key.startswith(MOUNT_PREFIX)]
+            if not args.dry_run:
+                gone = remove_cache_mounts(store, mounts)
+                doomed = [e for e in doomed if not e.key.startswith(MOUNT_PREFIX)] + gone
+        records = {e.key for e in doomed if not e.key.startswith(MOUNT_PREFIX)}
+        report = store.gc(grace_seconds=GRACE_SECONDS, dry_run=args.dry_run, drop_cache_keys=records)
     verb = "would remove" if args.dry_run else "removed"
     for e in doomed:
         note = "dangling" if e.dangling else "-" if e.what == "note" else human_size(e.size)
-        print(f"{verb} cache {e.key[:12]}  {e.what:<8} {note:>9}  {_age(e.age)} old")
+        name = e.key if e.key.startswith(MOUNT_PREFIX) else e.key[:12]
+        print(f"{verb} cache {name}  {e.what:<8} {note:>9}  {_age(e.age)} old")
     for digest in report.layers:
         print(f"{verb} layer {digest}")
     for digest in report.blobs:

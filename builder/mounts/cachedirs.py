@@ -11,7 +11,8 @@ Layout, under ``<store>/state/cache-mounts`` (`Store.state_dir`)::
 Sharing, as BuildKit's ``sharing=``: ``shared`` steps use instance 0 together (a shared flock);
 ``locked`` steps use instance 0 one at a time (an exclusive flock, waited for); a ``private`` step takes the
 first instance nobody uses, or makes a new one. Locks are flocks, so a build that dies releases them.
-Nothing here is part of a layer or a cache key. `clear` removes every instance no step is using.
+Nothing here is part of a layer or a cache key. `clear` removes every instance no step is using; `instances`
+and `remove` let ``pybuild prune`` choose.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -38,6 +40,16 @@ def _lock(path: Path, kind: int) -> int | None:
         os.close(fd)
         raise
     return fd
+
+
+@dataclass(frozen=True)
+class CacheInstance:
+    """One instance of a cache: ``key`` names it for `CacheDirs.remove`; ``last_used`` is a time stamp."""
+
+    key: str
+    ident: str
+    last_used: float
+    size: int
 
 
 class CacheDirs:
@@ -80,6 +92,7 @@ class CacheDirs:
             if held is None:  # waited for without holding create.lock, so private steps are never held up
                 held = _lock(home / f"{number}.lock", fcntl.LOCK_EX if sharing == "locked" else fcntl.LOCK_SH)
             if (home / str(number)).is_dir():
+                os.utime(home / f"{number}.lock")  # when it was last used, for `pybuild prune --filter`
                 break
             os.close(held)  # cleared meanwhile by `clear`: choose again
         try:
@@ -107,29 +120,53 @@ class CacheDirs:
         finally:
             os.close(create)
 
+    def instances(self) -> list[CacheInstance]:
+        """Every instance of every cache, with when a step last used it and the space it takes."""
+        found = []
+        if not self.root.is_dir():
+            return found
+        for home in sorted(p for p in self.root.iterdir() if p.is_dir()):
+            try:
+                ident = (home / "id").read_text()
+            except OSError:
+                ident = home.name
+            for number in self._instances(home):
+                try:
+                    used = os.stat(home / f"{number}.lock").st_mtime
+                except FileNotFoundError:
+                    used = os.stat(home / str(number)).st_mtime
+                found.append(CacheInstance(f"{home.name}/{number}", ident, used, _size(home / str(number))))
+        return found
+
+    def remove(self, key: str) -> bool:
+        """Delete instance ``key`` (`CacheInstance.key`) unless a step is using it; True if it went."""
+        name, _, number = key.partition("/")
+        home = self.root / name
+        if not number.isdigit() or not (home / number).is_dir():
+            return False
+        create = _lock(home / "create.lock", fcntl.LOCK_EX)
+        assert create is not None
+        try:
+            held = _lock(home / f"{number}.lock", fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if held is None:
+                return False
+            try:
+                doomed = home / f".new-clear-{number}"
+                os.rename(home / number, doomed)
+                shutil.rmtree(doomed)
+            finally:
+                os.close(held)
+        finally:
+            os.close(create)
+        return True
+
     def clear(self) -> tuple[int, int]:
         """Remove every instance no step is using; returns (instances removed, bytes freed)."""
         removed = freed = 0
-        if not self.root.is_dir():
-            return 0, 0
-        for home in sorted(p for p in self.root.iterdir() if p.is_dir()):
-            create = _lock(home / "create.lock", fcntl.LOCK_EX)
-            assert create is not None
-            try:
-                for number in self._instances(home):
-                    held = _lock(home / f"{number}.lock", fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    if held is None:
-                        continue
-                    try:
-                        doomed = home / f".new-clear-{number}"
-                        os.rename(home / str(number), doomed)
-                        freed += _size(doomed)
-                        shutil.rmtree(doomed)
-                        removed += 1
-                    finally:
-                        os.close(held)
-            finally:
-                os.close(create)
+        for instance in self.instances():
+            if self.remove(instance.key):
+                removed += 1
+                freed += instance.size
         return removed, freed
 
 

@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import glob
+import io
 import os
 from pathlib import Path
 
@@ -69,6 +72,32 @@ def test_cache_from_a_stage_starts_with_its_content(pybuild, tmp_path):
     )
     result = pybuild("--progress", "plain", str(context))
     assert step_output(result.err, "RUN cat /got") == (False, ["seeded"])
+
+
+def _prune(root: Path, *args: str) -> str:
+    """``pybuild prune ARGS`` (in this process: the command is not in the CLI's registry yet)."""
+    from builder.commands import prune
+
+    parser = argparse.ArgumentParser()
+    prune.configure(parser)
+    namespace = parser.parse_args(list(args))
+    namespace.root = str(root)
+    with contextlib.redirect_stdout(io.StringIO()) as out:
+        assert prune.run(namespace) == 0
+    return out.getvalue()
+
+
+def test_pybuild_prune_clears_cache_mounts(pybuild, tmp_path):
+    one = write_context(tmp_path / "one", COUNTER.format(n=1))
+    pybuild("-t", "c:1", str(one))
+    dry = _prune(pybuild.root, "--dry-run")
+    assert "would remove cache mount:" in dry and glob.glob(str(pybuild.root / "state/cache-mounts/*/0"))
+    young = _prune(pybuild.root, "--filter", "until=1h")
+    assert "mount:" not in young and glob.glob(str(pybuild.root / "state/cache-mounts/*/0"))
+    assert "removed cache mount:" in _prune(pybuild.root)
+    assert not glob.glob(str(pybuild.root / "state/cache-mounts/*/0"))
+    two = write_context(tmp_path / "two", COUNTER.format(n=2))
+    assert step_output(pybuild("--progress", "plain", "--no-cache", str(two)).err, "--mount") == (False, ["1"])
 
 
 def test_clearing_empties_the_cache(pybuild, tmp_path):
