@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from builder.buildfile import read_buildfile
+from builder.cache import chain_id
 from builder.cachex.errors import RemoteLayerFailed
 from builder.errors import BuildError, UsageError
 from builder.instructions import (
@@ -35,6 +36,7 @@ from builder.instructions import (
 )
 from builder.instructions.state import ImageState
 from builder.plan import Plan, Resolver, SourceKind, Stage, plan
+from builder.platforms import Platform, parse_platforms
 from builder.steps import StepRunner
 from builder.syntax import ast, parse
 from builder.ui import Reporter
@@ -85,10 +87,15 @@ class StepReport:
 
 @dataclass
 class BuildResult:
+    """A finished build. For several platforms ``manifest_digest`` and ``image_id`` are the index's digest
+    (what ``--iidfile`` and the metadata file report, as buildx does) and ``size`` sums the images; for one,
+    the image's manifest digest and config digest. ``platforms`` maps each platform to its manifest digest."""
+
     manifest_digest: str
     image_id: str
     size: int
     steps: list[StepReport]
+    platforms: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -115,48 +122,88 @@ def source_date_epoch(build_args: dict[str, str]) -> int | None:
 
 def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildResult:
     """Run a whole build and tag its result. Raises `BuildError` (located where it can be) on failure;
-    the store stays consistent whatever happens."""
+    the store stays consistent whatever happens.
+
+    Each platform of ``options.platform`` (comma-separated; default the host's) is planned and built on its
+    own, sharing the store and the cache; see `builder.publish` for what one or several results become. RUN
+    steps of a stage whose platform the host cannot execute are refused before any step runs."""
     from builder.oci.config import format_time
-    from builder.oci.image import commit_image
-    from builder.oci.manifest import descriptor
+    from builder.oci.index import commit_index
+    from builder.publish import commit_final, write_outputs
     from builder.store import Store
 
     reporter = reporter or Reporter("quiet")
-    check_platform(options.platform)
+    platforms = requested_platforms(options.platform)
     if options.buildfile_text is not None:
         text, name = options.buildfile_text, str(options.buildfile or "Buildfile")
     else:
         name, text = read_buildfile(options.buildfile, options.context)
     buildfile = parse(text, name)
-    the_plan = plan(buildfile, build_args=options.build_args, target=options.target)
+    plans = [
+        plan(buildfile, build_args=options.build_args, target=options.target, platform=platform)
+        for platform in platforms
+    ]
+    check_runnable(plans)
     epoch = source_date_epoch(options.build_args)
     created = format_time(epoch if epoch is not None else time.time())
+    several = len(plans) > 1
     with Store.open(options.root) as store, store.lock("gc", shared=True):
-        runner = StepRunner(store, options, reporter, epoch=epoch, stages=the_plan.stages)
+        runner = StepRunner(store, options, reporter, epoch=epoch, stages=plans[0].stages)
         runner.start()
         try:  # the runner stays open until the cache export, which may fetch layers still remote
-            final, reports = _build_stages(the_plan, runner, created)
-            final.state.fill_history_times(created)
-            document = copy.deepcopy(final.state.document)
-            if options.labels:
-                document.setdefault("config", {}).setdefault("Labels", {}).update(options.labels)
-            # fresh descriptors: a cache record's copy may list its fields in another order
-            layers = [
-                descriptor(d["mediaType"], d["digest"], d["size"], annotations=d.get("annotations"))
-                for d in final.layers
-            ]
-            image = commit_image(store, document, layers, tags=options.tags)
-            _write_outputs(store, image, options, reporter)
-            runner.export_cache(final.state.layers)
+            images, finals, reports = [], [], []
+            for the_plan in plans:
+                runner.plan_stages = the_plan.stages
+                label = str(the_plan.platform) if several else None
+                final, plan_reports = _build_stages(the_plan, runner, created, label)
+                reports.extend(plan_reports)
+                finals.append(final)
+                tags = [] if several else options.tags
+                images.append(commit_final(store, final, created, options.labels, tags))
+            result = commit_index(store, images, tags=options.tags) if several else images[0]
+            write_outputs(store, result, options)
+            if runner.shared.targets:
+                runner.shared.export(
+                    {chain_id(f.state.layers[:n]) for f in finals for n in range(1, len(f.state.layers) + 1)}
+                )
         finally:
             runner.finish()
         layer_steps = [r for r in reports if r.layer is not None]
         ran = sum(not r.cached for r in layer_steps)
-        reporter.summary(ran, len(layer_steps) - ran, image.id, image.size)
-        return BuildResult(image.manifest_digest, image.id, image.size, reports)
+        if several:
+            digest, image_id, size = result.digest, result.digest, result.size
+        else:
+            digest, image_id, size = result.manifest_digest, result.id, result.size
+        reporter.summary(ran, len(layer_steps) - ran, image_id, size)
+        per_platform = {str(p.platform): image.manifest_digest for p, image in zip(plans, images, strict=True)}
+        return BuildResult(digest, image_id, size, reports, per_platform)
 
 
-def _build_stages(the_plan: Plan, runner: StepRunner, created: str) -> tuple[StageResult, list[StepReport]]:
+def requested_platforms(requested: str | None) -> list[Platform]:
+    """The platforms a ``--platform`` value asks for (default: the host's alone)."""
+    if not requested or not requested.strip():
+        return [Platform.host()]
+    return parse_platforms(requested)
+
+
+def check_runnable(plans: list[Plan]) -> None:
+    """Refuse, before anything runs, a build whose RUN steps need an emulator this host lacks; the error
+    points at the first such RUN. Stages on ``FROM --platform=$BUILDPLATFORM`` run natively."""
+    from builder import emulation
+
+    checked: set[Platform] = set()
+    for the_plan in plans:
+        for stage in the_plan.build_order():
+            first_run = next((i for i in stage.instructions if isinstance(i, ast.Run)), None)
+            if first_run is None or stage.platform in checked:
+                continue
+            emulation.require(stage.platform, first_run.span)
+            checked.add(stage.platform)
+
+
+def _build_stages(
+    the_plan: Plan, runner: StepRunner, created: str, platform_label: str | None = None
+) -> tuple[StageResult, list[StepReport]]:
     """Build the needed stages; returns the target's result (its layers all local) and the step reports.
 
     A layer promised by a ``--cache-from`` record that cannot be fetched makes the runner forget that record
@@ -166,7 +213,9 @@ def _build_stages(the_plan: Plan, runner: StepRunner, created: str) -> tuple[Sta
         reports: list[StepReport] = []
         try:
             for stage in the_plan.build_order():
-                builder = StageBuilder(the_plan, stage, runner, results, created=created)
+                builder = StageBuilder(
+                    the_plan, stage, runner, results, created=created, platform_label=platform_label
+                )
                 results[stage.index] = builder.run(reports)
             final = results[the_plan.target]
             runner.fetch_layers(final.state.layers)
@@ -175,45 +224,20 @@ def _build_stages(the_plan: Plan, runner: StepRunner, created: str) -> tuple[Sta
             runner.restart(failure)
 
 
-def _write_outputs(store, image, options: BuildOptions, reporter: Reporter) -> None:
-    from builder.outputs import export
-    from builder.refs import parse_ref
-
-    refs = [parse_ref(tag) for tag in options.tags]
-    for output in options.outputs:
-        if output["type"] == "registry":  # the registry client shows its own transfer bars
-            from builder.registry.push import push_image
-
-            if not refs:
-                raise UsageError("--push needs a name: give -t REGISTRY/NAME:TAG")
-            for ref in refs:
-                push_image(store, image, ref)
-        elif output["type"] != "image":
-            reporter.info(f"exporting to {output['type']}: {output.get('dest', '')}")
-            with reporter.progress(f"exporting {output['type']}") as advance:
-                export(store, image, refs, output, advance)
-
-
-def check_platform(requested: str | None) -> None:
-    """Only the host's platform can be built for now; say so clearly for any other."""
-    from builder.plan import Platform
-
-    if not requested:
-        return
-    host = Platform.host()
-    for text in requested.split(","):
-        if Platform.parse(text.strip()) != host:
-            raise UsageError(
-                f"cannot build for platform {text.strip()}: only the host's platform ({host}) is supported"
-            )
-
-
 class StageBuilder:
     """Builds one stage: resolves its base, then applies each instruction in order."""
 
     def __init__(
-        self, the_plan: Plan, stage: Stage, runner: StepRunner, results: dict[int, StageResult], *, created: str
+        self,
+        the_plan: Plan,
+        stage: Stage,
+        runner: StepRunner,
+        results: dict[int, StageResult],
+        *,
+        created: str,
+        platform_label: str | None = None,
     ) -> None:
+        self.platform_label = platform_label  # set when building several platforms: steps name their platform
         self.plan = the_plan
         self.stage = stage
         self.runner = runner
@@ -268,7 +292,8 @@ class StageBuilder:
         total = len(self.stage.instructions) + 1
         for number, instruction in enumerate(self._with_triggers(triggers), start=2):
             step = resolver.resolve(instruction, step_env)
-            label_text = f"[{self.stage.label} {min(number, total)}/{total}]"
+            prefix = f"{self._platform_prefix()} " if self.platform_label else ""
+            label_text = f"[{prefix}{self.stage.label} {min(number, total)}/{total}]"
             started = time.monotonic()
             try:
                 report = self._apply(step, result, label_text, step_env)
@@ -280,6 +305,14 @@ class StageBuilder:
             if isinstance(instruction, ast.Arg):
                 result.args.update(step.sets)
         return result
+
+    def _platform_prefix(self) -> str:
+        """BuildKit's step prefix when building several platforms: the stage's platform, and ``->ARCH`` of
+        the target when the stage runs on another (``linux/amd64->arm64`` for a BUILDPLATFORM stage)."""
+        own, target = self.stage.platform, self.plan.platform
+        if own == target:
+            return str(own)
+        return f"{own}->{target.architecture}" + (f"/{target.variant}" if target.variant else "")
 
     def _with_triggers(self, triggers: list[str]) -> list[ast.Instruction]:
         """ONBUILD triggers of the base image run first, as BuildKit runs them."""

@@ -34,11 +34,12 @@ _PART = re.compile(r"^[A-Za-z0-9_-]+$")
 
 @dataclass(frozen=True, slots=True)
 class Platform:
-    """A normalised platform; ``variant`` is ``""`` when there is none; ``str()`` is ``os/arch[/variant]``."""
+    """A normalised platform; ``variant`` is ``""`` when there is none (None only in a pattern that accepts
+    any variant, see `matches`); ``str()`` is ``os/arch[/variant]``."""
 
     os: str
     architecture: str
-    variant: str = ""
+    variant: str | None = ""
 
     def __str__(self) -> str:
         parts = [self.os, self.architecture] + ([self.variant] if self.variant else [])
@@ -87,9 +88,37 @@ class Platform:
 
     def matches(self, described: dict) -> bool:
         """True if an OCI ``platform`` object (or an image config) describes this platform; a variant the
-        document leaves out matches only when this platform has none or its architecture's default."""
+        document leaves out matches only when this platform has none or its architecture's default. A
+        platform made with ``variant=None`` accepts any variant of its architecture."""
         arch, variant = _normalize_arch(described.get("architecture") or "", described.get("variant") or "")
-        return described.get("os") == self.os and arch == self.architecture and variant == self.variant
+        if described.get("os") != self.os or arch != self.architecture:
+            return False
+        return self.variant is None or variant == self.variant
+
+    def descriptor_platform(self) -> dict[str, str]:
+        """The OCI ``platform`` object of an index entry: ``architecture``, ``os`` and, if any, ``variant``."""
+        doc = {"architecture": self.architecture, "os": self.os}
+        if self.variant:
+            doc["variant"] = self.variant
+        return doc
+
+    @property
+    def slug(self) -> str:
+        """``os_arch[_variant]``: the per-platform directory name BuildKit's local exporter uses."""
+        return str(self).replace("/", "_")
+
+
+def parse_platforms(text: str) -> list[Platform]:
+    """A ``--platform`` value: one or more comma-separated platforms, normalised, duplicates dropped (first
+    kept), in the order given. Raises a spanless `PlanError` for an empty list or an invalid platform."""
+    found: list[Platform] = []
+    for part in text.split(","):
+        if not part.strip():
+            raise PlanError(f"failed to parse platform {text!r}: empty platform in the list")
+        platform = Platform.parse(part)
+        if platform not in found:
+            found.append(platform)
+    return found
 
 
 def _normalize_arch(arch: str, variant: str) -> tuple[str, str]:

@@ -4,6 +4,10 @@ Prints a JSON list with one object per image: Docker's fields (``Id`` = config d
 ``Created``, ``Architecture``, ``Os``, ``Config``, ``RootFS``, ``Size``…) plus ``Digest`` (the manifest
 digest), ``Manifest`` and ``ImageConfig`` (the documents as stored). ``-f '{{.Config.Cmd}}'`` prints one
 field per image instead (``{{json .X}}`` for JSON).
+
+A name that points at a multi-platform index shows the image for ``--platform`` (default: the host's, else
+the index's first), with ``Index``: the index's ``Digest``, ``MediaType``, ``Platforms`` and ``Manifests``
+(its entries as stored); ``RepoTags`` are then the index's tags.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ _FIELD_RE = re.compile(r"\{\{\s*(json\s+)?\.([\w.]*)\s*\}\}")
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("images", nargs="+", metavar="IMAGE", help="name, name:tag, digest or image ID")
     parser.add_argument("-f", "--format", help="print fields with a template: '{{.Config.Env}}', '{{json .}}'")
+    parser.add_argument("--platform", metavar="OS/ARCH", help="of a multi-platform image, show this platform's")
 
 
 def describe(store, image, sizes) -> dict:
@@ -52,6 +57,35 @@ def describe(store, image, sizes) -> dict:
     return doc
 
 
+def describe_name(store, name: str, sizes, platform=None) -> dict:
+    """``describe`` for what ``name`` denotes; for a multi-platform index, one platform's image plus the
+    index (see the module docstring)."""
+    from builder.oci.image import load_image, tags_of
+    from builder.oci.index import find_index
+    from builder.platforms import Platform
+    from builder.refs import familiar
+
+    index = find_index(store, name)
+    if index is None:
+        return describe(store, load_image(store, name, platform=platform), sizes)
+    if platform is not None:
+        image = index.image_for(platform)
+    else:
+        host = Platform.host()
+        image = next((i for i in index.images if host.matches(i.config)), None) or index.image_for(
+            index.platforms[0] if index.images else host
+        )
+    doc = describe(store, image, sizes)
+    doc["RepoTags"] = [familiar(tag) for tag in tags_of(store, index.digest)]
+    doc["Index"] = {
+        "Digest": index.digest,
+        "MediaType": index.document.get("mediaType", ""),
+        "Platforms": [str(p) for p in index.platforms],
+        "Manifests": index.document["manifests"],
+    }
+    return doc
+
+
 def _go_text(value) -> str:
     if value is None:
         return "<no value>"
@@ -81,15 +115,16 @@ def run(args: argparse.Namespace) -> int:
 
     from builder.errors import BuildError, render
     from builder.oci.display import LayerSizes
-    from builder.oci.image import load_image
+    from builder.platforms import Platform
     from builder.store import Store
 
+    platform = Platform.parse(args.platform) if args.platform else None
     store = Store.open(args.root)
     sizes = LayerSizes(store)
     docs, failed = [], False
     for name in args.images:
         try:
-            docs.append(describe(store, load_image(store, name), sizes))
+            docs.append(describe_name(store, name, sizes, platform))
         except BuildError as error:
             failed = True
             print(render(error), file=sys.stderr)

@@ -3,7 +3,8 @@
 OCI layout, as ``docker buildx build --output type=oci`` writes it: ``oci-layout``, ``index.json`` with one
 entry per image name (annotations ``org.opencontainers.image.ref.name`` = the tag and
 ``io.containerd.image.name`` = the full name; an unnamed image gets an entry without them), and every blob
-under ``blobs/sha256/<hex>`` exactly as stored, so manifest digests are unchanged.
+under ``blobs/sha256/<hex>`` exactly as stored, so manifest digests are unchanged. A multi-platform image is
+an entry of the index media type naming the nested index blob, which names each platform's manifest.
 
 docker-archive, as ``docker save`` and ``podman save`` write it and ``docker load``/``podman load`` read it:
 ``manifest.json`` (a list of ``{"Config", "RepoTags", "Layers"}``), the config as ``<hex>.json`` and each layer
@@ -25,13 +26,14 @@ from builder.oci import media
 from builder.oci.archive import DirSink, TarSink
 from builder.oci.config import encode
 from builder.oci.image import Image
+from builder.oci.index import ImageIndex
 from builder.oci.manifest import descriptor
 from builder.refs import ImageRef
 
 _CHUNK = 1 << 20
 
-#: An image to export and the names it is exported under (may be empty).
-Entry = tuple[Image, Sequence[ImageRef]]
+#: An image (or a multi-platform index) to export and the names it is exported under (may be empty).
+Entry = tuple[Image | ImageIndex, Sequence[ImageRef]]
 
 
 def _blob_name(digest: str) -> str:
@@ -60,20 +62,29 @@ def write_oci(store, entries: Sequence[Entry], sink: TarSink | DirSink) -> dict:
             return
         _copy_blob(store, sink, _blob_name(digest), digest, size)
 
-    manifests: list[dict] = []
-    for image, names in entries:
+    def image_blobs(image: Image) -> tuple[str, str, int]:
         for layer in image.layers:
             blob(layer["digest"], layer["size"])
         blob(image.config_digest, image.manifest["config"]["size"])
         manifest_bytes = store.read_blob(image.manifest_digest)
         blob(image.manifest_digest, len(manifest_bytes))
-        media_type = image.manifest.get("mediaType", media.OCI_MANIFEST)
+        return image.manifest.get("mediaType", media.OCI_MANIFEST), image.manifest_digest, len(manifest_bytes)
+
+    manifests: list[dict] = []
+    for item, names in entries:
+        if isinstance(item, ImageIndex):
+            for image in item.images:
+                image_blobs(image)
+            index_bytes = store.read_blob(item.digest)
+            blob(item.digest, len(index_bytes))
+            media_type, digest, size = media.OCI_INDEX, item.digest, len(index_bytes)
+        else:
+            media_type, digest, size = image_blobs(item)
         if not names:
-            manifests.append(descriptor(media_type, image.manifest_digest, len(manifest_bytes)))
+            manifests.append(descriptor(media_type, digest, size))
         for ref in names:
             annotations = {media.ANNOTATION_IMAGE_NAME: str(ref), media.ANNOTATION_REF_NAME: ref.tag or ""}
-            desc = descriptor(media_type, image.manifest_digest, len(manifest_bytes), annotations=annotations)
-            manifests.append(desc)
+            manifests.append(descriptor(media_type, digest, size, annotations=annotations))
 
     if isinstance(sink, DirSink) and sink.exists("index.json"):
         manifests = _merge_index(sink, manifests)

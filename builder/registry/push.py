@@ -16,6 +16,7 @@ from builder.errors import BuildError, UsageError
 from builder.oci import media
 from builder.oci.config import decode
 from builder.oci.image import Image, load_image
+from builder.oci.index import ImageIndex
 from builder.refs import ImageRef, parse_ref
 from builder.registry import sources
 from builder.registry.client import RegistryClient
@@ -47,11 +48,21 @@ def push_image(
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     workers: int = DEFAULT_WORKERS,
 ) -> PushResult:
-    """Push the store's image ``source`` to ``dest`` (default: ``source`` itself as a reference).
+    """Push the store's image ``source`` to ``dest`` (default: ``source`` itself as a reference). A name that
+    points at a multi-platform index pushes the whole index (`push_index`).
 
     Raises `ImageNotFound` for an unknown source, `UsageError` for a destination that cannot name it, and
     `RegistryError` (naming the registry) when the registry refuses.
     """
+    if not isinstance(source, Image):
+        from builder.oci.index import find_index
+
+        index = find_index(store, source)
+        if index is not None:
+            target = source if dest is None else dest
+            return push_index(
+                store, index, target, client=client, progress=progress, chunk_size=chunk_size, workers=workers
+            )
     image = source if isinstance(source, Image) else load_image(store, source)
     if dest is None:
         if isinstance(source, Image):
@@ -82,6 +93,54 @@ def push_image(
         media_type = decode(manifest_bytes, "manifest").get("mediaType") or media.OCI_MANIFEST
         digest = repo.put_manifest(ref.tag or image.manifest_digest, manifest_bytes, media_type)
         return PushResult(ref, digest, len(manifest_bytes), outcomes)
+    finally:
+        if own_client:
+            client.close()
+
+
+def push_index(
+    store,
+    index: ImageIndex,
+    dest: str | ImageRef,
+    *,
+    client: RegistryClient | None = None,
+    progress: Transfers | None = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    workers: int = DEFAULT_WORKERS,
+) -> PushResult:
+    """Push a multi-platform image: each platform's image by its manifest digest, then the index, byte for
+    byte as stored, at ``dest``'s tag (or its digest, which must be the index's). Every manifest the index
+    names must be in the store: a registry refuses an index naming manifests it does not have."""
+    try:
+        ref = dest if isinstance(dest, ImageRef) else parse_ref(dest)
+    except UsageError:
+        raise UsageError(
+            f"push: {dest} is not a repository name; give the destination, e.g. host/name:tag"
+        ) from None
+    if ref.digest is not None and ref.digest != index.digest:
+        raise UsageError(f"push: {ref} names digest {ref.digest}, but the image's index is {index.digest}")
+    if len(index.images) != len(index.document["manifests"]):
+        raise BuildError(f"push: the store lacks some of the images index {index.digest} names")
+    own_client = client is None
+    client = client or RegistryClient(ref.domain)
+    try:
+        blobs: dict[str, str] = {}
+        for image in index.images:
+            by_digest = ImageRef(ref.domain, ref.path, None, image.manifest_digest)
+            pushed = push_image(
+                store,
+                image,
+                by_digest,
+                client=client,
+                progress=progress,
+                chunk_size=chunk_size,
+                workers=workers,
+            )
+            blobs.update(pushed.blobs)
+        data = store.read_blob(index.digest)
+        kind = decode(data, "index").get("mediaType") or media.OCI_INDEX
+        digest = Repository(client, ref.path).put_manifest(ref.tag or index.digest, data, kind)
+        return PushResult(ref, digest, len(data), blobs)
     finally:
         if own_client:
             client.close()

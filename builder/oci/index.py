@@ -1,0 +1,114 @@
+"""Multi-platform images in the store: an OCI index naming one image manifest per platform.
+
+`commit_index` writes the index over images already committed (each entry carries the image's platform,
+taken from its config) and tags it; `find_index` tells whether a user's name denotes an index, so commands
+that show or ship a whole image (``inspect``, ``push``, ``-o type=oci``) can treat it as one. Everything
+that needs a single image reads the index through `builder.oci.image.read_image`, which picks a platform.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from builder.errors import BuildError
+from builder.faults import checkpoint
+from builder.oci import media
+from builder.oci.config import decode, encode
+from builder.oci.image import Image, ImageNotFound, read_image
+from builder.oci.manifest import ManifestError, build_index, descriptor, manifest_kind, parse_index
+from builder.platforms import Platform
+from builder.refs import ImageRef, RefError, parse_ref
+
+
+@dataclass(frozen=True)
+class ImageIndex:
+    """An index in the store: its digest, the document, and the images it names whose manifests the store
+    holds (in the index's order; an entry whose manifest is absent is left out)."""
+
+    digest: str
+    document: dict
+    images: tuple[Image, ...]
+
+    @property
+    def size(self) -> int:
+        return sum(image.size for image in self.images)
+
+    @property
+    def platforms(self) -> list[Platform]:
+        return [image.platform for image in self.images]
+
+    def image_for(self, platform: Platform) -> Image:
+        for image in self.images:
+            if platform.matches(image.config):
+                return image
+        raise ImageNotFound(f"no image for platform {platform} in index {self.digest}")
+
+
+def image_platform(image: Image) -> dict[str, str]:
+    """The OCI ``platform`` object of an image, from its config (os, architecture, variant, os.version)."""
+    config = image.config
+    doc = {"architecture": config.get("architecture", ""), "os": config.get("os", "")}
+    for key in ("os.version", "variant"):
+        if config.get(key):
+            doc[key] = config[key]
+    return doc
+
+
+def commit_index(store, images: list[Image], *, tags: Iterable[str | ImageRef] = ()) -> ImageIndex:
+    """Store an OCI index over ``images`` (committed manifests, one per platform) and tag it.
+
+    Raises `BuildError` if two images have the same platform (a registry client could not choose).
+    Idempotent: the same images in the same order give the same digest.
+    """
+    seen: dict[str, str] = {}
+    entries = []
+    for image in images:
+        platform = str(image.platform)
+        if platform in seen:
+            raise BuildError(f"two images for platform {platform} in one index: {seen[platform]}, {image.id}")
+        seen[platform] = image.id
+        manifest_bytes = store.read_blob(image.manifest_digest)
+        kind = image.manifest.get("mediaType") or media.OCI_MANIFEST
+        desc = descriptor(kind, image.manifest_digest, len(manifest_bytes))
+        desc["platform"] = image_platform(image)
+        entries.append(desc)
+    data = encode(build_index(entries))
+    digest = store.put_blob(data)
+    checkpoint("image.index")
+    for tag in tags:
+        ref = tag if isinstance(tag, ImageRef) else parse_ref(tag)
+        store.set_tag(ref.tag_key, digest)
+    return ImageIndex(digest, decode(data, "index"), tuple(images))
+
+
+def read_index(store, digest: str) -> ImageIndex:
+    """The index stored as blob ``digest``; raises `ManifestError` if it is not an index."""
+    document = parse_index(store.read_blob(digest), f"index {digest}")
+    images = []
+    for entry in document["manifests"]:
+        if entry.get("mediaType", media.OCI_MANIFEST) in media.MANIFESTS and store.has_blob(entry["digest"]):
+            images.append(read_image(store, entry["digest"]))
+    return ImageIndex(digest, document, tuple(images))
+
+
+def find_index(store, name: str | ImageRef) -> ImageIndex | None:
+    """The index a user's name (a tag, ``name@digest`` or an index digest) points at; None when the name
+    denotes a single image or nothing the store holds."""
+    digest = None
+    if isinstance(name, str) and name.startswith("sha256:") and len(name) == 71:
+        digest = name
+    else:
+        try:
+            ref = name if isinstance(name, ImageRef) else parse_ref(name)
+        except RefError:
+            return None
+        digest = ref.digest or store.get_tag(ref.tag_key)
+    if digest is None or not store.has_blob(digest):
+        return None
+    try:
+        if manifest_kind(decode(store.read_blob(digest), f"blob {digest}")) not in media.INDEXES:
+            return None
+        return read_index(store, digest)
+    except ManifestError:
+        return None
