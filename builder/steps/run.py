@@ -62,9 +62,7 @@ def prepare_run(
         "user": spec.user,
         "cwd": spec.cwd,
         "network": spec.network,
-        "flags": {
-            name: value for name, value in sorted(step.flags.items()) if name not in ("network", "mount")
-        },
+        "flags": {name: value for name, value in sorted(step.flags.items()) if name not in _KEYED_APART},
     }
     if mounts:
         parts["mounts"] = cache_parts(mounts, inputs)
