@@ -3,16 +3,20 @@
 Memory method: this machine mounts cgroups in hybrid mode (memory controller on v1), where the only
 per-group peak (``memory.max_usage_in_bytes``) counts page cache — a build that writes 300 MB would "use"
 300 MB. So a thread polls ``/proc`` every ``POLL_SECONDS`` instead: it walks the tree from the command's
-pid through ``/proc/PID/task/TID/children`` and sums each process's resident set (``statm``, second field).
-Two sums are kept per sample and their maxima reported:
+pid through ``/proc/PID/task/TID/children`` and sums each process's proportional set size (``Pss`` of
+``/proc/PID/smaps_rollup``: resident pages, a page shared by n processes counted 1/n in each), so pages a
+fork shares copy-on-write are not counted twice. A child that still runs its parent's program with the same
+Pss (a vfork child before its exec shares the parent's address space outright) is the same memory seen
+twice and is skipped. Two sums are kept per sample and their maxima reported:
 
 - ``tree``: every process in the tree, including the RUN step's own processes (shell, apt-get, ...) that a
   container runtime started — they are reparented to the builder when it is the subreaper;
 - ``own``: only processes in the bench's own pid namespace, i.e. the builder and its helpers (runc, tar,
   ...) without what the Buildfile's RUN commands run inside their containers.
 
-Shared pages (libpython, libc) are counted once per process, so the sums are upper bounds. Processes that
-live less than one poll interval can be missed; they are small by nature.
+Where ``smaps_rollup`` is missing (kernels before 4.14) the resident set from ``statm`` is used, which
+counts shared pages once per process: an upper bound. Processes that live less than one poll interval can
+be missed; they are small by nature.
 """
 
 from __future__ import annotations
@@ -54,11 +58,28 @@ def _children(pid: int) -> list[int]:
 
 
 def _rss(pid: int) -> int:
+    """Proportional set size of ``pid`` in bytes (resident size where Pss is unavailable); 0 if gone."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except FileNotFoundError:
+        pass
+    except (OSError, ValueError):
+        return 0
     try:
         with open(f"/proc/{pid}/statm") as f:
             return int(f.read().split()[1]) * PAGE
     except (OSError, IndexError, ValueError):
         return 0
+
+
+def _exe(pid: int) -> str | None:
+    try:
+        return os.readlink(f"/proc/{pid}/exe")
+    except OSError:
+        return None
 
 
 def _pidns(pid: int) -> str | None:
@@ -69,19 +90,21 @@ def _pidns(pid: int) -> str | None:
 
 
 def tree_rss(root_pid: int, own_ns: str | None) -> tuple[int, int]:
-    """(sum over the whole tree under ``root_pid``, sum over its processes in pid namespace ``own_ns``)."""
+    """(Pss sum over the whole tree under ``root_pid``, sum over its processes in pid namespace ``own_ns``)."""
     total = own = 0
-    stack, seen = [root_pid], set()
+    stack: list[tuple[int, int, str | None]] = [(root_pid, -1, None)]
+    seen: set[int] = set()
     while stack:
-        pid = stack.pop()
+        pid, parent_rss, parent_exe = stack.pop()
         if pid in seen:
             continue
         seen.add(pid)
-        rss = _rss(pid)
-        total += rss
-        if _pidns(pid) == own_ns:
-            own += rss
-        stack.extend(_children(pid))
+        rss, exe = _rss(pid), _exe(pid)
+        if not (rss == parent_rss and exe == parent_exe):  # not the parent's memory seen a second time
+            total += rss
+            if _pidns(pid) == own_ns:
+                own += rss
+        stack.extend((child, rss, exe) for child in _children(pid))
     return total, own
 
 

@@ -27,6 +27,22 @@ def test_peak_rss_sums_the_whole_tree(tmp_path: Path) -> None:
     assert result.rss_tree < 400 * 2**20
 
 
+_FORK = """
+import os, time
+held = bytearray(80 * 2**20)
+if os.fork() == 0:
+    time.sleep(0.6)  # shares the 80 MB copy-on-write, writes nothing
+    os._exit(0)
+os.wait()
+"""
+
+
+def test_pages_a_fork_shares_are_counted_once(tmp_path: Path) -> None:
+    result = measure([sys.executable, "-c", _FORK], tmp_path / "log")
+    assert result.returncode == 0
+    assert 80 * 2**20 <= result.rss_tree < 130 * 2**20
+
+
 def test_failing_command_is_reported_not_raised(tmp_path: Path) -> None:
     log = tmp_path / "log"
     result = measure([sys.executable, "-c", "import sys; print('boom'); sys.exit(3)"], log)
