@@ -1,0 +1,157 @@
+"""Builds for foreign and several platforms: emulated RUN steps, BUILDPLATFORM stages, image indexes in the
+store and in exports, per-platform caching, and a missing emulator refused before any step runs."""
+
+from __future__ import annotations
+
+import json
+import platform as host_platform
+import tarfile
+from pathlib import Path
+
+import builder
+from tests.build.conftest import write_context
+
+HOST_MACHINE = host_platform.machine()
+INDEX = "application/vnd.oci.image.index.v1+json"
+
+
+def build(mp, tmp_path: Path, buildfile: str, *args: str, check: bool = True, env=None):
+    context = write_context(tmp_path / "ctx", buildfile)
+    return mp("build", *args, str(context), check=check, env=env)
+
+
+def inspect(mp, name: str, template: str, *args: str) -> str:
+    return mp("inspect", *args, "-f", template, name).out.strip()
+
+
+def test_imported_bases_keep_their_platforms(mp):
+    assert inspect(mp, "bb:arm64", "{{.Os}}/{{.Architecture}}") == "linux/arm64"
+    assert inspect(mp, "bb:amd64", "{{.Os}}/{{.Architecture}}") == "linux/amd64"
+    assert json.loads(inspect(mp, "bb:multi", "{{json .Index.Platforms}}")) == ["linux/amd64", "linux/arm64"]
+    assert inspect(mp, "bb:multi", "{{.Architecture}}", "--platform", "linux/arm64") == "arm64"
+
+
+def test_run_for_arm64_executes_arm64_binaries(mp, tmp_path):
+    out = tmp_path / "out"
+    build(mp, tmp_path, "FROM bb:multi\nRUN uname -m > /arch\n", "--platform", "linux/arm64", "-t", "app:arm")
+    build(mp, tmp_path, "FROM bb:multi\nRUN uname -m > /arch\n", "--platform", "linux/arm64", "-o",
+          f"type=local,dest={out}")  # fmt: skip
+    assert (out / "arch").read_text() == "aarch64\n"
+    # one platform gives one image, as BuildKit does: a manifest, not an index
+    assert inspect(mp, "app:arm", "{{.Os}}/{{.Architecture}} {{json .Index}}") == "linux/arm64 null"
+
+
+def test_buildplatform_stage_runs_natively_and_the_final_stage_emulates(mp, tmp_path):
+    buildfile = (
+        "FROM --platform=$BUILDPLATFORM bb:multi AS tools\n"
+        "ARG BUILDPLATFORM TARGETPLATFORM\n"
+        'RUN uname -m > /native && echo "$BUILDPLATFORM $TARGETPLATFORM" > /seen\n'
+        "FROM bb:multi\n"
+        "ARG TARGETOS TARGETARCH TARGETVARIANT BUILDARCH\n"
+        "COPY --from=tools /native /seen /\n"
+        'RUN uname -m > /arch && echo "$TARGETOS $TARGETARCH [$TARGETVARIANT] $BUILDARCH" > /args\n'
+    )
+    out = tmp_path / "out"
+    build(mp, tmp_path, buildfile, "--platform", "linux/arm64", "-o", f"type=local,dest={out}")
+    host = builder.platforms.Platform.host()
+    assert (out / "native").read_text() == f"{HOST_MACHINE}\n"
+    assert (out / "seen").read_text() == f"{host} linux/arm64\n"
+    assert (out / "arch").read_text() == "aarch64\n"
+    assert (out / "args").read_text() == f"linux arm64 [] {host.architecture}\n"
+
+
+def test_several_platforms_make_one_index(mp, tmp_path):
+    buildfile = "FROM bb:multi\nARG TARGETPLATFORM\nRUN uname -m > /arch && echo $TARGETPLATFORM > /platform\n"
+    archive, local = tmp_path / "out.tar", tmp_path / "local"
+    result = build(
+        mp, tmp_path, buildfile, "--platform", "linux/amd64,linux/arm64", "-t", "app:1", "--progress", "plain",
+        "-o", f"type=oci,dest={archive}", "-o", f"type=local,dest={local}",
+    )  # fmt: skip
+    assert "[linux/arm64 stage-0 3/3] RUN uname -m" in result.err
+    assert (local / "linux_amd64" / "arch").read_text() == f"{HOST_MACHINE}\n"
+    assert (local / "linux_arm64" / "arch").read_text() == "aarch64\n"
+    assert (local / "linux_arm64" / "platform").read_text() == "linux/arm64\n"
+
+    # in the store: the name points at the index; each platform's image has the right config
+    assert json.loads(inspect(mp, "app:1", "{{json .Index.Platforms}}")) == ["linux/amd64", "linux/arm64"]
+    assert json.loads(inspect(mp, "app:1", "{{json .RepoTags}}")) == ["app:1"]
+    for arch in ("amd64", "arm64"):
+        assert (
+            inspect(mp, "app:1", "{{.Os}} {{.Architecture}}", "--platform", f"linux/{arch}") == f"linux {arch}"
+        )
+    assert mp("run", "app:1", "cat", "/arch").out == f"{HOST_MACHINE}\n"
+
+    # the OCI layout: one named entry of the index type, a nested index with one manifest per platform
+    with tarfile.open(archive) as tar:
+
+        def blob(digest: str) -> dict:
+            return json.load(tar.extractfile("blobs/sha256/" + digest.removeprefix("sha256:")))
+
+        top = json.load(tar.extractfile("index.json"))
+        (entry,) = top["manifests"]
+        assert entry["mediaType"] == INDEX
+        assert entry["annotations"]["io.containerd.image.name"] == "docker.io/library/app:1"
+        nested = blob(entry["digest"])
+        assert nested["mediaType"] == INDEX
+        assert [m["platform"] for m in nested["manifests"]] == [
+            {"architecture": "amd64", "os": "linux"},
+            {"architecture": "arm64", "os": "linux"},
+        ]
+        for manifest in nested["manifests"]:
+            config = blob(blob(manifest["digest"])["config"]["digest"])
+            assert (config["os"], config["architecture"]) == ("linux", manifest["platform"]["architecture"])
+
+
+def test_platforms_are_cached_independently(mp, tmp_path):
+    context = write_context(tmp_path / "ctx", "FROM bb:multi\nRUN uname -m > /arch\nRUN echo done > /done\n")
+    args = {"root": mp.root, "build_args": {"SOURCE_DATE_EPOCH": "0"}, "tags": ["app:1"]}
+    first = builder.build(context, platform="linux/amd64", **args)
+    assert [s.cached for s in first.steps if s.layer] == [False, False]
+    both = builder.build(context, platform="linux/amd64,linux/arm64", **args)
+    # amd64 hits; arm64 has its own keys (the platform is part of them), so it runs
+    assert [s.cached for s in both.steps if s.layer] == [True, True, False, False]
+    assert both.platforms["linux/amd64"] == first.manifest_digest
+    again = builder.build(context, platform="linux/amd64,linux/arm64", **args)
+    assert [s.cached for s in again.steps if s.layer] == [True] * 4
+    assert (
+        again.manifest_digest
+        == both.manifest_digest
+        == mp("inspect", "-f", "{{.Index.Digest}}", "app:1").out.strip()
+    )
+    assert again.image_id == again.manifest_digest
+
+
+def test_missing_emulator_fails_before_any_step(mp, tmp_path):
+    empty = tmp_path / "no-binfmt"
+    empty.mkdir()
+    env = {"PYBUILD_BINFMT_DIR": str(empty)}
+    buildfile = "FROM bb:multi\nRUN echo one > /one\nFROM bb:multi\nCOPY --from=0 /one /\nRUN uname -m\n"
+    result = build(mp, tmp_path, buildfile, "--platform", "linux/amd64,linux/arm64", "--progress", "plain",
+                   check=False, env=env)  # fmt: skip
+    assert result.returncode == 1
+    assert "Buildfile:2" in result.err and "no binfmt_misc handler runs arm64 executables" in result.err
+    assert "apt-get install qemu-user-static" in result.err
+    assert "RUN echo one" not in result.err.split("error:")[0]  # no step started, not even amd64's
+    # a foreign build without RUN steps needs no emulator
+    build(mp, tmp_path, "FROM bb:multi\nCOPY Buildfile /\n", "--platform", "linux/arm64", env=env)
+
+
+def test_load_keeps_the_platform(mp, tmp_path, rootfs):
+    layout, docker = tmp_path / "multi.tar", tmp_path / "arm.tar"
+    build(mp, tmp_path, "FROM bb:multi\nRUN uname -m > /arch\n", "--platform", "linux/amd64,linux/arm64", "-t",
+          "app:1", "-o", f"type=oci,dest={layout}")  # fmt: skip
+    build(mp, tmp_path, "FROM bb:multi\nRUN uname -m > /arch\n", "--platform", "linux/arm64", "-t", "app:arm",
+          "-o", f"type=docker,dest={docker}")  # fmt: skip
+    other = type(mp)(tmp_path / "other-store")
+    other("load", "-i", str(layout), "--platform", "linux/arm64")
+    assert inspect(other, "app:1", "{{.Os}}/{{.Architecture}}") == "linux/arm64"
+    other("load", "-i", str(docker))
+    assert inspect(other, "app:arm", "{{.Os}}/{{.Architecture}}") == "linux/arm64"
+    assert other("run", "app:arm", "cat", "/arch").out == "aarch64\n"
+
+
+def test_docker_archive_cannot_hold_several_platforms(mp, tmp_path):
+    result = build(mp, tmp_path, "FROM bb:multi\n", "--platform", "linux/amd64,linux/arm64", "-o",
+                   f"type=docker,dest={tmp_path / 'x.tar'}", check=False)  # fmt: skip
+    assert result.returncode == 2
+    assert "cannot hold a multi-platform image" in result.err and "type=oci" in result.err
