@@ -11,11 +11,15 @@ file. Layers are streamed from the store; nothing is held in memory.
 
 from __future__ import annotations
 
+import errno
 import os
+import secrets
 import tarfile
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 from builder.errors import UsageError
 from builder.faults import checkpoint
@@ -47,19 +51,56 @@ def write_archive_file(dest: Path, write: Callable, advance: Callable[[int], Non
     from builder.commit import CountingWriter
     from builder.oci.archive import TarSink
 
-    dest = Path(dest)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent if str(dest.parent) else ".", prefix=f".{dest.name}.")
+    with output_file(Path(dest)) as out:
+        sink = TarSink(CountingWriter(out, advance) if advance else out)
+        write(sink)
+        checkpoint("export.partial")
+        sink.close()
+
+
+@contextmanager
+def output_file(dest: Path) -> Iterator[BinaryIO]:
+    """A file to write ``dest``'s new content into; it replaces ``dest`` (mode 0644) when the block ends
+    without an exception, and vanishes otherwise.
+
+    The file is anonymous (O_TMPFILE) until it is complete, so even a process killed half-way leaves nothing
+    beside ``dest``; on a file system without O_TMPFILE it is a named temp file deleted on failure.
+    """
+    directory = dest.parent if str(dest.parent) else Path(".")
+    try:
+        fd = os.open(directory, os.O_TMPFILE | os.O_WRONLY | os.O_CLOEXEC, 0o644)
+        tmp = None
+    except OSError as exc:
+        if exc.errno not in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL):
+            raise
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{dest.name}.")
     try:
         with os.fdopen(fd, "wb") as out:
-            sink = TarSink(CountingWriter(out, advance) if advance else out)
-            write(sink)
-            checkpoint("export.partial")
-            sink.close()
-        os.chmod(tmp, 0o644)
+            yield out
+            out.flush()
+            os.fchmod(out.fileno(), 0o644)
+            if tmp is None:
+                # Named only now, under a temp name for the moment it takes to rename it over dest.
+                tmp = str(directory / f".{dest.name}.{secrets.token_hex(6)}")
+                _link_anonymous(out.fileno(), tmp)
         os.replace(tmp, dest)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _link_anonymous(fd: int, path: str) -> None:
+    """Give the O_TMPFILE file ``fd`` the name ``path``. (os.link cannot: with follow_symlinks it calls
+    link(2), which does not follow the /proc/self/fd magic link.)"""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    at_fdcwd, at_symlink_follow = -100, 0x400
+    source = os.fsencode(f"/proc/self/fd/{fd}")
+    if libc.linkat(at_fdcwd, source, at_fdcwd, os.fsencode(path), at_symlink_follow) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err), path)
 
 
 def flatten(store, image, dest: Path) -> None:
@@ -95,13 +136,11 @@ def export(
         staging = store.staging_dir()
         try:
             flatten(store, image, staging)
-            fd, tmp = tempfile.mkstemp(dir=dest.parent if str(dest.parent) else ".", prefix=f".{dest.name}.")
             with (
-                os.fdopen(fd, "wb") as out,
+                output_file(dest) as out,
                 tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tar,
             ):
                 for entry in sorted(os.listdir(staging)):
                     tar.add(staging / entry, arcname=entry)
-            os.replace(tmp, dest)
         finally:
             store.discard_staging(staging)

@@ -103,6 +103,9 @@ def _problems_after_kill(trial: Trial) -> list[str]:
     leftovers = os.listdir(trial.cli.root / "tmp")
     if leftovers:
         problems.append(f"temp files after Store.open: {leftovers}")
+    partial = [name for name in os.listdir(trial.base) if name.startswith(".")]
+    if partial:
+        problems.append(f"partial export files beside the destination: {partial}")
     return problems
 
 
