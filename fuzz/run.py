@@ -37,8 +37,9 @@ class Report:
     count: int = 0
 
 
-def run_target(name: str, cases: int) -> Report:
-    """Run ``cases`` generated inputs through target ``name``; never raises for a finding."""
+def run_target(name: str, cases: int, *, derandomize: bool = False) -> Report:
+    """Run ``cases`` generated inputs through target ``name``; never raises for a finding. With
+    ``derandomize`` the cases are the same on every run (for tests); by default each run draws new ones."""
     report = Report(name)
     sandbox = targets.LayerSandbox() if name == "layer" else None
     strategy, check = {
@@ -51,6 +52,7 @@ def run_target(name: str, cases: int) -> Report:
         max_examples=cases,
         database=None,
         deadline=None,
+        derandomize=derandomize,
         suppress_health_check=list(HealthCheck),
         phases=("generate",),  # no shrinking: a finding is recorded, not raised
     )

@@ -10,7 +10,7 @@ from fuzz import run, targets
 
 @pytest.mark.parametrize("target", run.TARGETS)
 def test_quick_fuzz_finds_nothing(target):
-    report = run.run_target(target, 300)
+    report = run.run_target(target, 300, derandomize=True)  # the same cases every run: no flaky test
     print(f"\n{target}: {report.cases} cases, {report.count} findings")
     assert report.cases == 300
     assert report.count == 0, "\n".join(report.findings.values())
@@ -23,7 +23,7 @@ def test_the_harness_reports_an_unexpected_exception(monkeypatch):
         return None
 
     monkeypatch.setattr(targets, "check_parser", broken)
-    report = run.run_target("parser", 200)
+    report = run.run_target("parser", 200, derandomize=True)
     assert report.count > 0
     assert any("IndexError" in finding for finding in report.findings.values())
 
