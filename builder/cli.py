@@ -37,6 +37,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "login": ("login", "store credentials for a registry in ~/.docker/config.json"),
     "logout": ("logout", "remove the credentials of a registry"),
     "store": ("store", "check the store (verify) or collect its garbage (gc)"),
+    "prune": ("prune", "remove unused images' content, build cache and cache mounts"),
 }
 
 
