@@ -168,7 +168,7 @@ class CopySteps:
         """The tree sources are read from: the context, or a stage's or image's root mounted read-only."""
         if not from_ref:
             context = self.runner.options.context
-            yield copy_ins.SourceTree(context, self._context_rule())
+            yield copy_ins.SourceTree(context, self.context_rule())
             return
         layers = self._from_stage(str(from_ref), results)
         if layers is None:
@@ -202,7 +202,7 @@ class CopySteps:
             ) from None
         return [self.runner.store.layer_path(d) for d in reversed(image.diff_ids)]
 
-    def _context_rule(self) -> Callable[[str], bool] | None:
+    def context_rule(self) -> Callable[[str], bool] | None:
         """What the context holds as BuildKit receives it: every path the walk through the ignore file
         yields (None: everything, when there is no ignore file)."""
         if not self._context_walked:

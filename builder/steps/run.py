@@ -122,7 +122,7 @@ def _mount_inputs(runner: StepRunner, stage, results: dict) -> MountInputs:
         state_dir=runner.state_dir,
         context=Path(options.context),
         layers_of=layers_of,
-        context_included=runner.copies._context_rule,
+        context_included=runner.copies.context_rule,
         secrets={source.id: source for source in options.secrets},
         ssh={source.id: source for source in options.ssh},
     )
