@@ -2,8 +2,9 @@
 
 Every blob is verified and every layer unpacked into the store; then the images' names are tagged. Prints
 ``Loaded image: NAME`` per name, or ``Loaded image ID: sha256:…`` for an image the archive does not name.
-Without ``-i`` the archive is read from standard input (spooled to a temp file in the store first, since
-archives are read out of order).
+A multi-platform image of an OCI layout is loaded whole (its name then serves each platform) unless
+``--platform`` picks one. Without ``-i`` the archive is read from standard input (spooled to a temp file in
+the store first, since archives are read out of order).
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="print nothing")
     parser.add_argument(
-        "--platform", help="from a multi-platform image, load this platform (default: the host's)"
+        "--platform",
+        help="from a multi-platform image, load only this platform (default: all it holds, else the host's)",
     )
 
 

@@ -41,17 +41,22 @@ _CHUNK = 1 << 20
 
 @dataclass
 class Loaded:
-    """One image read from an archive: the stored image and the tag keys set for it."""
+    """One image read from an archive: the stored image (for a whole index: the host's platform, else the
+    first) and the tag keys set for it."""
 
     image: Image
     tags: list[str] = field(default_factory=list)
+    #: the digest of the multi-platform index loaded whole (its tags point at it), else None
+    index: str | None = None
 
 
 def load_archive(store, path: Path, *, platform: Platform | None = None) -> list[Loaded]:
     """Load every image of the archive or layout at ``path`` into ``store``; see the module docstring.
 
-    From an OCI index entry that is itself an index (a multi-platform image), the manifest for ``platform``
-    (default: the host's) is loaded. Raises `ArchiveError`/`BuildError` with the archive's path in the message.
+    An OCI index entry that is itself an index (a multi-platform image) is loaded whole, every platform, and
+    its names point at the index — unless ``platform`` is given or the archive lacks some platform's
+    manifest: then only the manifest for ``platform`` (default: the host's) is loaded and named. Raises
+    `ArchiveError`/`BuildError` with the archive's path in the message.
     """
     from builder.store.gc import GC_LOCK
 
@@ -61,7 +66,7 @@ def load_archive(store, path: Path, *, platform: Platform | None = None) -> list
         with store.lock(GC_LOCK, shared=True):
             layout = source.exists("index.json")
             if layout and (source.exists("oci-layout") or not source.exists("manifest.json")):
-                return _load_oci(store, source, platform or Platform.host())
+                return _load_oci(store, source, platform)
             if source.exists("manifest.json"):
                 return _load_docker(store, source)
         raise ArchiveError(f"{path}: neither an OCI layout (index.json) nor a docker-archive (manifest.json)")
@@ -134,7 +139,7 @@ def _ref_from_annotations(annotations: dict) -> ImageRef | None:
     return None
 
 
-def _load_oci(store, source, platform: Platform) -> list[Loaded]:
+def _load_oci(store, source, platform: Platform | None) -> list[Loaded]:
     with source.open("index.json") as stream:
         index = parse_index(stream.read(), "index.json")
     results: dict[str, Loaded] = {}
@@ -143,10 +148,14 @@ def _load_oci(store, source, platform: Platform) -> list[Loaded]:
         kind = entry.get("mediaType") or ""
         data = _read_verified(source, digest)
         kind = kind or manifest_kind(decode(data, f"blob {digest}"))
-        if kind in media.INDEXES:
-            digest, data = _select_platform(source, data, digest, platform)
-        manifest = parse_manifest(data, f"manifest {digest}")
-        if digest not in results:
+        if kind in media.INDEXES and platform is None and digest not in results:
+            whole = _load_whole_index(store, source, data, digest)
+            if whole is not None:
+                results[digest] = whole
+        if kind in media.INDEXES and digest not in results:
+            digest, data = _select_platform(source, data, digest, platform or Platform.host())
+        manifest = parse_manifest(data, f"manifest {digest}") if digest not in results else None
+        if manifest is not None:
             _copy_blob(store, source, _blob_name(manifest["config"]["digest"]), manifest["config"]["digest"])
             names = [_blob_name(layer["digest"]) for layer in manifest["layers"]]
             results[digest] = Loaded(_store_image(store, source, manifest, data, names))
@@ -155,6 +164,28 @@ def _load_oci(store, source, platform: Platform) -> list[Loaded]:
             store.set_tag(ref.tag_key, digest)
             results[digest].tags.append(ref.tag_key)
     return list(results.values())
+
+
+def _load_whole_index(store, source, data: bytes, digest: str) -> Loaded | None:
+    """Every platform of a nested index, when the archive holds all of them: the index is stored as it is, so
+    its name keeps serving each platform. None when an entry is missing (only one platform can be loaded)."""
+    index = parse_index(data, f"index {digest}")
+    entries = index["manifests"]
+    if not entries or not all(
+        e.get("mediaType") in media.MANIFESTS and source.exists(_blob_name(e["digest"])) for e in entries
+    ):
+        return None
+    images = []
+    for entry in entries:
+        manifest_data = _read_verified(source, entry["digest"])
+        manifest = parse_manifest(manifest_data, f"manifest {entry['digest']}")
+        _copy_blob(store, source, _blob_name(manifest["config"]["digest"]), manifest["config"]["digest"])
+        names = [_blob_name(layer["digest"]) for layer in manifest["layers"]]
+        images.append(_store_image(store, source, manifest, manifest_data, names))
+    store.put_blob(data, expected=digest)
+    host = Platform.host()
+    shown = next((image for image in images if host.matches(image.config)), images[0])
+    return Loaded(shown, index=digest)
 
 
 def _read_verified(source, digest: str) -> bytes:

@@ -144,7 +144,13 @@ def test_load_keeps_the_platform(mp, tmp_path, rootfs):
           "-o", f"type=docker,dest={docker}")  # fmt: skip
     other = type(mp)(tmp_path / "other-store")
     other("load", "-i", str(layout), "--platform", "linux/arm64")
-    assert inspect(other, "app:1", "{{.Os}}/{{.Architecture}}") == "linux/arm64"
+    assert inspect(other, "app:1", "{{.Os}}/{{.Architecture}} {{json .Index}}") == "linux/arm64 null"
+    # without --platform the whole index is loaded: the same digest, every platform served by the name
+    whole = type(mp)(tmp_path / "whole-store")
+    assert whole("load", "-i", str(layout)).out == "Loaded image: app:1\n"
+    assert inspect(whole, "app:1", "{{.Index.Digest}}") == inspect(mp, "app:1", "{{.Index.Digest}}")
+    assert whole("run", "app:1", "cat", "/arch").out == f"{HOST_MACHINE}\n"
+    assert inspect(whole, "app:1", "{{.Architecture}}", "--platform", "linux/arm64") == "arm64"
     other("load", "-i", str(docker))
     assert inspect(other, "app:arm", "{{.Os}}/{{.Architecture}}") == "linux/arm64"
     assert other("run", "app:arm", "cat", "/arch").out == "aarch64\n"
