@@ -39,8 +39,10 @@ def _assert_clean_failure(cli, result, free_before: int) -> None:
 @pytest.mark.parametrize(
     ("size", "message"),
     [
-        (3_500_000, "no space left for this step's layer in the store"),  # the RUN fits, its layer blob not
-        (20_000_000, "RUN exited with code 1"),  # the RUN's own write fails: the step fails as any failing RUN does
+        # The RUN fits, its layer blob does not: pybuild's own write fails.
+        (3_500_000, "no space left for this step's layer in the store"),
+        # The RUN's own write fails: the step fails as any failing RUN does.
+        (20_000_000, "RUN exited with code 1"),
     ],
     ids=["layer blob does not fit", "RUN output does not fit"],
 )
