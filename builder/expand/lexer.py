@@ -52,7 +52,8 @@ class Words:
 
     def add_char(self, ch: str) -> None:
         if ch in _GO_SPACE:
-            if self.in_word and self.buf:
+            # BuildKit flushes only a non-empty word: an empty quoted string ("") before a space makes none
+            if self.in_word and any(self.buf):
                 self.words.append("".join(self.buf))
                 self.buf = []
                 self.in_word = False

@@ -144,3 +144,12 @@ def test_any_text_expands_or_raises_expansion_error(word: str, escape: str) -> N
     else:
         assert isinstance(result, str)
         assert all(isinstance(w, str) and w for w in words)
+
+
+@pytest.mark.parametrize(
+    ("word", "expected"),
+    [('"" 1', ["1"]), ('1 ""', ["1"]), ('""', []), ('"" ""', []), ('a "" b', ["a", "b"]), ('a""b', ["ab"])],
+)
+def test_empty_quoted_strings_make_no_field(word, expected):
+    # BuildKit's wordsStruct appends a word only when it is non-empty, wherever the empty quotes stand
+    assert expand_words(word, {}) == expected
