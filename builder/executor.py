@@ -160,7 +160,9 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildResul
                 finals.append(final)
                 tags = [] if several else options.tags
                 images.append(commit_final(store, final, created, options.labels, tags))
-            result = commit_index(store, images, tags=options.tags) if several else images[0]
+            result = images[0]
+            if several:
+                result = commit_index(store, images, platforms=platforms, tags=options.tags)
             write_outputs(store, result, options)
             if runner.shared.targets:
                 runner.shared.export(

@@ -77,6 +77,13 @@ class Platform:
             raise PlanError(f"failed to parse platform {text!r}: unknown architecture {parts[1]!r}")
         return cls(os_name, arch, variant)
 
+    @classmethod
+    def from_document(cls, described: dict) -> Platform:
+        """The platform an OCI ``platform`` object or an image config states, normalised but not validated
+        (a document may name anything)."""
+        arch, variant = _normalize_arch(described.get("architecture") or "", described.get("variant") or "")
+        return cls(described.get("os") or "", arch, variant)
+
     def build_args(self, prefix: str) -> dict[str, str]:
         """``{PREFIXPLATFORM, PREFIXOS, PREFIXARCH, PREFIXVARIANT}`` for ``prefix`` ``BUILD`` or ``TARGET``."""
         return {

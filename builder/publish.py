@@ -58,8 +58,8 @@ def write_outputs(store, result, options) -> None:
         elif not isinstance(result, ImageIndex) or kind == "oci":
             export(store, result, refs, output)
         elif kind == "local":
-            for image in result.images:
-                export(store, image, refs, {**output, "dest": str(Path(output["dest"]) / image.platform.slug)})
+            for image, platform in zip(result.images, result.platforms, strict=True):
+                export(store, image, refs, {**output, "dest": str(Path(output["dest"]) / platform.slug)})
         else:
             raise UsageError(
                 f"-o type={kind} cannot hold a multi-platform image",

@@ -60,7 +60,7 @@ def describe(store, image, sizes) -> dict:
 def describe_name(store, name: str, sizes, platform=None) -> dict:
     """``describe`` for what ``name`` denotes; for a multi-platform index, one platform's image plus the
     index (see the module docstring)."""
-    from builder.oci.image import load_image, tags_of
+    from builder.oci.image import ImageNotFound, load_image, tags_of
     from builder.oci.index import find_index
     from builder.platforms import Platform
     from builder.refs import familiar
@@ -68,13 +68,14 @@ def describe_name(store, name: str, sizes, platform=None) -> dict:
     index = find_index(store, name)
     if index is None:
         return describe(store, load_image(store, name, platform=platform), sizes)
-    if platform is not None:
-        image = index.image_for(platform)
-    else:
-        host = Platform.host()
-        image = next((i for i in index.images if host.matches(i.config)), None) or index.image_for(
-            index.platforms[0] if index.images else host
-        )
+    if not index.images:
+        raise ImageNotFound(f"{name}: the store holds none of the images its index names")
+    try:
+        image = index.image_for(platform or Platform.host())
+    except ImageNotFound:
+        if platform is not None:
+            raise
+        image = index.images[0]
     doc = describe(store, image, sizes)
     doc["RepoTags"] = [familiar(tag) for tag in tags_of(store, index.digest)]
     doc["Index"] = {

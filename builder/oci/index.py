@@ -24,23 +24,21 @@ from builder.refs import ImageRef, RefError, parse_ref
 @dataclass(frozen=True)
 class ImageIndex:
     """An index in the store: its digest, the document, and the images it names whose manifests the store
-    holds (in the index's order; an entry whose manifest is absent is left out)."""
+    holds (in the index's order; an entry whose manifest is absent is left out), each with the platform its
+    entry states (which a registry client goes by, whatever the image's config says)."""
 
     digest: str
     document: dict
     images: tuple[Image, ...]
+    platforms: tuple[Platform, ...]
 
     @property
     def size(self) -> int:
-        return sum(image.size for image in self.images)
-
-    @property
-    def platforms(self) -> list[Platform]:
-        return [image.platform for image in self.images]
+        return sum(image.size for image in {image.manifest_digest: image for image in self.images}.values())
 
     def image_for(self, platform: Platform) -> Image:
-        for image in self.images:
-            if platform.matches(image.config):
+        for image, stated in zip(self.images, self.platforms, strict=True):
+            if platform.matches(stated.descriptor_platform()):
                 return image
         raise ImageNotFound(f"no image for platform {platform} in index {self.digest}")
 
@@ -55,23 +53,30 @@ def image_platform(image: Image) -> dict[str, str]:
     return doc
 
 
-def commit_index(store, images: list[Image], *, tags: Iterable[str | ImageRef] = ()) -> ImageIndex:
-    """Store an OCI index over ``images`` (committed manifests, one per platform) and tag it.
+def commit_index(
+    store, images: list[Image], *, platforms: list[Platform] | None = None, tags: Iterable[str | ImageRef] = ()
+) -> ImageIndex:
+    """Store an OCI index over ``images`` (committed manifests) and tag it.
 
-    Raises `BuildError` if two images have the same platform (a registry client could not choose).
-    Idempotent: the same images in the same order give the same digest.
+    Each entry's ``platform`` is the matching element of ``platforms`` (the platform each image was built
+    for, as BuildKit's exporter records it even when a final ``FROM --platform`` made the image another's),
+    else the image's own from its config. Raises `BuildError` if two entries name the same platform.
+    Idempotent: the same images and platforms in the same order give the same digest.
     """
     seen: dict[str, str] = {}
     entries = []
-    for image in images:
-        platform = str(image.platform)
-        if platform in seen:
-            raise BuildError(f"two images for platform {platform} in one index: {seen[platform]}, {image.id}")
-        seen[platform] = image.id
+    for number, image in enumerate(images):
+        described = image_platform(image)
+        if platforms is not None and not platforms[number].matches(image.config):
+            described = platforms[number].descriptor_platform()
+        shown = str(platforms[number]) if platforms is not None else str(image.platform)
+        if shown in seen:
+            raise BuildError(f"two images for platform {shown} in one index: {seen[shown]}, {image.id}")
+        seen[shown] = image.id
         manifest_bytes = store.read_blob(image.manifest_digest)
         kind = image.manifest.get("mediaType") or media.OCI_MANIFEST
         desc = descriptor(kind, image.manifest_digest, len(manifest_bytes))
-        desc["platform"] = image_platform(image)
+        desc["platform"] = described
         entries.append(desc)
     data = encode(build_index(entries))
     digest = store.put_blob(data)
@@ -79,17 +84,22 @@ def commit_index(store, images: list[Image], *, tags: Iterable[str | ImageRef] =
     for tag in tags:
         ref = tag if isinstance(tag, ImageRef) else parse_ref(tag)
         store.set_tag(ref.tag_key, digest)
-    return ImageIndex(digest, decode(data, "index"), tuple(images))
+    return _indexed(store, digest, decode(data, "index"))
 
 
 def read_index(store, digest: str) -> ImageIndex:
     """The index stored as blob ``digest``; raises `ManifestError` if it is not an index."""
-    document = parse_index(store.read_blob(digest), f"index {digest}")
-    images = []
+    return _indexed(store, digest, parse_index(store.read_blob(digest), f"index {digest}"))
+
+
+def _indexed(store, digest: str, document: dict) -> ImageIndex:
+    images, platforms = [], []
     for entry in document["manifests"]:
         if entry.get("mediaType", media.OCI_MANIFEST) in media.MANIFESTS and store.has_blob(entry["digest"]):
-            images.append(read_image(store, entry["digest"]))
-    return ImageIndex(digest, document, tuple(images))
+            image = read_image(store, entry["digest"])
+            images.append(image)
+            platforms.append(Platform.from_document(entry.get("platform") or image.config))
+    return ImageIndex(digest, document, tuple(images), tuple(platforms))
 
 
 def find_index(store, name: str | ImageRef) -> ImageIndex | None:

@@ -161,3 +161,14 @@ def test_docker_archive_cannot_hold_several_platforms(mp, tmp_path):
                    f"type=docker,dest={tmp_path / 'x.tar'}", check=False)  # fmt: skip
     assert result.returncode == 2
     assert "cannot hold a multi-platform image" in result.err and "type=oci" in result.err
+
+
+def test_index_entries_name_the_requested_platforms(mp, tmp_path):
+    """A final stage pinned to one platform gives that image for every requested platform; the index states
+    the requested platform per entry, as BuildKit's exporter does."""
+    buildfile = "FROM --platform=linux/arm64 bb:multi\nRUN uname -m > /arch\n"
+    build(mp, tmp_path, buildfile, "--platform", "linux/amd64,linux/arm64", "-t", "pinned:1")
+    manifests = json.loads(inspect(mp, "pinned:1", "{{json .Index.Manifests}}"))
+    assert [m["platform"]["architecture"] for m in manifests] == ["amd64", "arm64"]
+    assert manifests[0]["digest"] == manifests[1]["digest"]
+    assert inspect(mp, "pinned:1", "{{.Architecture}}", "--platform", "linux/amd64") == "arm64"
