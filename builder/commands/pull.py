@@ -18,7 +18,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from builder.oci.config import Platform
+    from builder.platforms import Platform
     from builder.refs import parse_ref
     from builder.registry.progress import Transfers
     from builder.registry.pull import pull_image
@@ -30,7 +30,9 @@ def run(args: argparse.Namespace) -> int:
     progress = Transfers("quiet" if args.quiet else "auto")
     if not args.quiet:
         progress.line(f"{ref.tag or ref.digest}: pulling from {ref.domain}/{ref.path}")
-    result = pull_image(store, ref, platform=platform, progress=progress)
+    # a prune waits while blobs that are not tagged yet are being stored
+    with store.lock("gc", shared=True):
+        result = pull_image(store, ref, platform=platform, progress=progress)
     if not args.quiet:
         print(f"Digest: {result.digest}")
         state = "Downloaded newer image" if result.downloaded else "Image is up to date"
