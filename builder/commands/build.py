@@ -47,7 +47,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="when to pull base images from their registry (default: missing; --pull alone: always)",
     )
     parser.add_argument("--push", action="store_true", help="push the tagged result to its registry")
-    parser.add_argument("--platform", metavar="OS/ARCH", help="target platform (the host's for now)")
+    parser.add_argument(
+        "--platform", metavar="OS/ARCH", help="target platform(s): OS/ARCH[/VARIANT][,…] (default: the host's)"
+    )
     parser.add_argument("--progress", default="auto", choices=("auto", "tty", "plain", "quiet"))
     parser.add_argument("-q", "--quiet", action="store_true", help="print only the image ID")
     parser.add_argument("--compression", default="gzip", choices=("gzip", "zstd"), help="layer compression")
