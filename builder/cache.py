@@ -159,6 +159,9 @@ def explain(
         return {PARENT_RAN: "parent step ran", PARENT_CACHED: "parent step changed"}.get(
             parent, "base image changed"
         )
+    # A step at this position that is another instruction now: its other parts differ as a matter of course.
+    if old.get("keyword") != new.get("keyword"):
+        return f"instruction changed: {_show(old.get('keyword'))} → {_show(new.get('keyword'))}"
     for part, kind in (("args", "ARG"), ("env", "ENV")):
         change = _variable_change(kind, _pairs(old.get(part)), _pairs(new.get(part)))
         if change:

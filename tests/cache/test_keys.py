@@ -99,6 +99,20 @@ CASES = [
         "ARG DIR: /app → /srv",
     ),
     ("destination", COPY, with_(COPY, dest="/srv/"), {}, "destination changed: /app/ → /srv/"),
+    (
+        "the step at this position is another instruction now",
+        RUN,
+        {"keyword": "WORKDIR", "parent": RUN["parent"], "path": "/app", "user": ""},
+        {},
+        "instruction changed: RUN → WORKDIR",
+    ),
+    (
+        "another instruction whose variables differ too",
+        RUN,
+        with_(COPY, parent=RUN["parent"]),
+        {"old_about": {"vars": {"V": ["ARG", "1"]}}, "about": {"vars": {}}},
+        "instruction changed: RUN → COPY",
+    ),
 ]
 
 
