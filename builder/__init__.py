@@ -58,11 +58,11 @@ def build(
     why it ran, duration, layer descriptor). Raises
     `builder.errors.BuildError` (with a source span where one applies) when the build fails.
     """
-    from builder.cachex.spec import parse_cache_spec
     from builder.executor import BuildOptions
     from builder.executor import build as run_build
     from builder.mounts import parse_allow, parse_secret, parse_ssh
     from builder.outputs import parse_output
+    from builder.sharedcache.spec import parse_cache_spec
     from builder.ui import Reporter
 
     options = BuildOptions(

@@ -188,9 +188,9 @@ class BuildCache:
     records results, so the next build can reuse them. Safe to share one store between concurrent builds:
     every record is replaced by one rename, and a record whose layer is gone or damaged is a miss.
 
-    ``remote`` (a `builder.cachex.session.SharedCache`, or anything with ``lookup(key) -> record | None``) is
-    asked on a local miss; its hits come back with ``Lookup.remote`` True and a layer that may still have to
-    be fetched (the remote tracks that)."""
+    ``remote`` (a `builder.sharedcache.session.SharedCache`, or anything with
+    ``lookup(key) -> record | None``) is asked on a local miss; its hits come back with ``Lookup.remote`` True
+    and a layer that may still have to be fetched (the remote tracks that)."""
 
     def __init__(self, store, *, enabled: bool = True, remote=None) -> None:
         self.store = store

@@ -17,7 +17,6 @@ from pathlib import Path
 
 from builder.buildfile import read_buildfile
 from builder.cache import chain_id
-from builder.cachex.errors import RemoteLayerFailed
 from builder.errors import BuildError, UsageError
 from builder.instructions import (
     arg,
@@ -37,6 +36,7 @@ from builder.instructions import (
 from builder.instructions.state import ImageState
 from builder.plan import Plan, Resolver, SourceKind, Stage, plan
 from builder.platforms import Platform, parse_platforms
+from builder.sharedcache.errors import RemoteLayerFailed
 from builder.steps import StepRunner
 from builder.syntax import ast, parse
 from builder.ui import Reporter
@@ -67,7 +67,7 @@ class BuildOptions:
     secrets: list = field(default_factory=list)
     ssh: list = field(default_factory=list)
     allow: list[str] = field(default_factory=list)
-    #: ``--cache-from`` / ``--cache-to`` locations (`builder.cachex.spec.CacheSpec`), imports tried in order.
+    #: ``--cache-from`` / ``--cache-to`` (`builder.sharedcache.spec.CacheSpec`); imports are tried in order.
     cache_from: list = field(default_factory=list)
     cache_to: list = field(default_factory=list)
 

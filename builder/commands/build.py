@@ -104,11 +104,11 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from builder.buildfile import parse_build_args
-    from builder.cachex.spec import parse_cache_spec
     from builder.errors import UsageError
     from builder.executor import BuildOptions, build
     from builder.mounts import parse_allow, parse_secret, parse_ssh
     from builder.outputs import parse_output
+    from builder.sharedcache.spec import parse_cache_spec
     from builder.ui import Reporter
 
     context = Path(args.context)

@@ -8,7 +8,7 @@ A step's parent part is the ChainID of the layers below it (see `builder.cache`)
 but made the same layer keeps the steps after it cached. The runner remembers which chains this build made
 by running a step, to say "parent step ran" rather than "base image changed" when a parent differs.
 
-With ``--cache-from`` a local miss asks the imported indexes (`builder.cachex.session.SharedCache`). A
+With ``--cache-from`` a local miss asks the imported indexes (`builder.sharedcache.session.SharedCache`). A
 remote hit leaves its layer remote: only the ChainID is needed for the next lookup. The layer is fetched
 when something reads it — a step running on top (`lowerdirs`), a ``COPY --from`` of its stage, or the final
 image (`fetch_layers`) — so layers of steps that end up unused are never downloaded.
@@ -26,11 +26,11 @@ from typing import TYPE_CHECKING
 
 from builder import runtime
 from builder.cache import PARENT_BASE, PARENT_CACHED, PARENT_RAN, BuildCache, chain_id, key_of
-from builder.cachex.errors import RemoteLayerFailed
-from builder.cachex.session import SharedCache
 from builder.commit import commit_upperdir
 from builder.errors import BuildError
 from builder.oci.config import format_time
+from builder.sharedcache.errors import RemoteLayerFailed
+from builder.sharedcache.session import SharedCache
 from builder.sources import StatCache, using_stat_cache
 from builder.steps.copy import CopySteps
 from builder.steps.run import prepare_run

@@ -10,9 +10,9 @@ import threading
 from pathlib import Path
 
 import builder
-from builder.cachex.export import export_cache
-from builder.cachex.remote import open_remote
-from builder.cachex.spec import parse_cache_spec
+from builder.sharedcache.export import export_cache
+from builder.sharedcache.remote import open_remote
+from builder.sharedcache.spec import parse_cache_spec
 from builder.store import Store
 from tests.build.conftest import write_context
 from tests.sharedcache.conftest import BUILDFILE, LAYER_STEPS, MARKERS

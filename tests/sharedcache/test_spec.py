@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from builder.cachex.spec import CacheSpec, parse_cache_spec
 from builder.errors import UsageError
+from builder.sharedcache.spec import CacheSpec, parse_cache_spec
 
 
 @pytest.mark.parametrize(

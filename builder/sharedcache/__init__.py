@@ -1,7 +1,7 @@
 """A build cache shared across machines: ``--cache-to`` exports cache records and their layers, ``--cache-from``
-imports them lazily (buildx's surface; see `builder.cachex.spec`).
+imports them lazily (buildx's surface; see `builder.sharedcache.spec`).
 
-The exported form is one OCI artifact (`builder.cachex.artifact`): a manifest whose config blob is the JSON
+The exported form is one OCI artifact (`builder.sharedcache.artifact`): a manifest whose config blob is the JSON
 index ``{key: {"parts", "result"}}`` (the records of `builder.cache`) and whose layers are the layer blobs
 the records name, so a registry keeps them. It lives in a registry repository (``type=registry``) or in an
 OCI layout directory (``type=local``).

@@ -20,10 +20,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from builder.cachex.errors import RemoteLayerFailed
-from builder.cachex.remote import RemoteCache, open_remote
-from builder.cachex.spec import CacheSpec
 from builder.errors import BuildError
+from builder.sharedcache.errors import RemoteLayerFailed
+from builder.sharedcache.remote import RemoteCache, open_remote
+from builder.sharedcache.spec import CacheSpec
 
 _WORKERS = 4
 
@@ -172,7 +172,7 @@ class SharedCache:
     def export(self, final_chains: set[str]) -> None:
         """Write this build's records to every ``--cache-to`` target (``mode=min``: only steps whose chain is
         one of ``final_chains``, the final image's). A failed export raises, unless ``ignore-error=true``."""
-        from builder.cachex.export import export_cache
+        from builder.sharedcache.export import export_cache
 
         for spec in self.targets:
             chosen = self.steps if spec.mode == "max" else [s for s in self.steps if s.chain in final_chains]

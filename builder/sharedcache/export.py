@@ -1,6 +1,6 @@
 """Write a build's cache records to a ``--cache-to`` target: a registry repository or an OCI layout directory.
 
-Both targets get the same artifact (`builder.cachex.artifact`). The blobs go first, the manifest last, so a
+Both targets get the same artifact (`builder.sharedcache.artifact`). The blobs go first, the manifest last, so a
 reader never finds a manifest whose blobs are missing: in a registry the manifest PUT by tag comes after every
 blob upload; in a directory every blob is renamed into place before ``index.json`` is replaced by one rename.
 A layer this build took from a remote cache without fetching it is mounted from its repository when the
@@ -14,12 +14,12 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from builder.cachex import artifact
-from builder.cachex.remote import RegistryCache, blob_file, copy_blob
-from builder.cachex.spec import CacheSpec
 from builder.errors import BuildError
 from builder.oci import media
 from builder.oci.manifest import descriptor, digest_of
+from builder.sharedcache import artifact
+from builder.sharedcache.remote import RegistryCache, blob_file, copy_blob
+from builder.sharedcache.spec import CacheSpec
 
 _WORKERS = 4
 

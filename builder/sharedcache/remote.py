@@ -13,10 +13,10 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from builder.cachex import artifact
-from builder.cachex.spec import CacheSpec
 from builder.errors import BuildError
 from builder.oci.manifest import ManifestError, digest_of
+from builder.sharedcache import artifact
+from builder.sharedcache.spec import CacheSpec
 
 _READ = 1 << 20
 
