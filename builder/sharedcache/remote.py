@@ -3,6 +3,10 @@
 `open_remote` never fails a build: a source that does not exist yet (the first run of a pipeline), cannot be
 reached or holds something else gives a warning and no records, as buildx does. Blobs fetched later are
 verified against their digest before the store keeps them (`RemoteCache.fetch_blob`).
+
+A ``type=local`` directory is shared between jobs, so nothing in it is trusted: a digest is validated before
+it names a file (`blob_file`), and only regular files of a bounded size are opened (`open_blob`), never a
+FIFO or a device another job put there.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import stat
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,8 +22,11 @@ from builder.errors import BuildError
 from builder.oci.manifest import ManifestError, digest_of
 from builder.sharedcache import artifact
 from builder.sharedcache.spec import CacheSpec
+from builder.store.digest import hex_of
 
 _READ = 1 << 20
+#: The largest index.json and cache manifest read (a manifest names one config and the layers).
+_MAX_DOCUMENT = 4 << 20
 
 
 class RemoteCache:
@@ -67,19 +75,22 @@ class LocalCache(RemoteCache):
 
     def available(self, desc: dict) -> bool:
         try:
-            return blob_file(self.root, desc["digest"]).stat().st_size == desc["size"]
-        except OSError:
+            info = blob_file(self.root, desc["digest"]).stat()
+        except (OSError, BuildError):
             return False
+        return stat.S_ISREG(info.st_mode) and info.st_size == desc["size"]
 
     def fetch_blob(self, store, desc: dict, progress: Callable[[int], None] | None = None) -> None:
         if store.has_blob(desc["digest"]):
             return
         try:
             with (
-                open(blob_file(self.root, desc["digest"]), "rb") as source,
+                open_blob(self.root, desc["digest"], desc["size"]) as source,
                 store.blob_writer(expected=desc["digest"], expected_size=desc["size"]) as writer,
             ):
-                while chunk := source.read(_READ):
+                left = desc["size"] + 1  # one byte more shows a longer file, which the writer then refuses
+                while left > 0 and (chunk := source.read(min(_READ, left))):
+                    left -= len(chunk)
                     writer.write(chunk)
                     if progress is not None:
                         progress(len(chunk))
@@ -89,7 +100,35 @@ class LocalCache(RemoteCache):
 
 
 def blob_file(root: Path, digest: str) -> Path:
-    return Path(root) / "blobs" / "sha256" / digest.removeprefix("sha256:")
+    """Where an OCI layout at ``root`` keeps ``digest``; raises `BuildError` (`InvalidDigest`) for a digest
+    that is not ``sha256:<64 hex>``, so no digest read from elsewhere can name a path outside the layout."""
+    return Path(root) / "blobs" / "sha256" / hex_of(digest)
+
+
+def open_blob(root: Path, digest: str, limit: int):
+    """Open ``digest``'s blob in the layout at ``root`` for reading; raises `BuildError` unless it is a regular
+    file of at most ``limit`` bytes. The check comes before the open: opening a FIFO would block."""
+    return _open_regular(blob_file(root, digest), limit, f"blob {digest} in {root}")
+
+
+def _open_regular(path: Path, limit: int, what: str):
+    try:
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise BuildError(f"{what} is not a regular file")
+        if info.st_size > limit:
+            raise BuildError(f"{what} is larger than expected ({info.st_size} > {limit} bytes)")
+        return open(path, "rb")  # noqa: SIM115 - the caller closes it
+    except OSError as exc:
+        raise BuildError(f"cannot read {what}: {exc.strerror}") from None
+
+
+def _read_limited(path: Path, limit: int, what: str) -> bytes:
+    with _open_regular(path, limit, what) as source:
+        data = source.read(limit + 1)  # a file that grew since the check
+    if len(data) > limit:
+        raise BuildError(f"{what} is larger than expected")
+    return data
 
 
 def open_remote(spec: CacheSpec, store, warn: Callable[[str], None]) -> RemoteCache | None:
@@ -133,29 +172,25 @@ def _open_registry(spec: CacheSpec, store) -> RegistryCache | None:
 
 def _open_local(spec: CacheSpec) -> LocalCache:
     root = Path(spec.location)
-    try:
-        index = json.loads((root / "index.json").read_bytes())
-    except FileNotFoundError:
-        raise BuildError(f"no cache in {root} (no index.json)") from None
+    if not (root / "index.json").exists():
+        raise BuildError(f"no cache in {root} (no index.json)")
+    index = json.loads(_read_limited(root / "index.json", _MAX_DOCUMENT, f"{root}/index.json"))
     entries = index.get("manifests") if isinstance(index, dict) else None
     for entry in entries if isinstance(entries, list) else []:
         if not isinstance(entry, dict) or not isinstance(entry.get("digest"), str):
             continue
         try:
-            data = _read_verified(root, entry["digest"])
+            data = _read_verified(root, entry["digest"], _MAX_DOCUMENT)
             config = artifact.parse_artifact(data, f"cache manifest in {root}")
         except (ManifestError, BuildError):
             continue
-        records = artifact.parse_index(_read_verified(root, config["digest"]))
+        records = artifact.parse_index(_read_verified(root, config["digest"], config["size"]))
         return LocalCache(str(root), records, root)
     raise BuildError(f"no pybuild cache in {root}/index.json")
 
 
-def _read_verified(root: Path, digest: str) -> bytes:
-    try:
-        data = blob_file(root, digest).read_bytes()
-    except OSError as exc:
-        raise BuildError(f"cannot read blob {digest} in {root}: {exc.strerror}") from None
+def _read_verified(root: Path, digest: str, limit: int) -> bytes:
+    data = _read_limited(blob_file(root, digest), limit, f"blob {digest} in {root}")
     if digest_of(data) != digest:
         raise BuildError(f"blob {digest} in {root} does not match its digest")
     return data
