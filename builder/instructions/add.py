@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from builder import rootpath
 from builder.errors import BuildError
 from builder.instructions import copy as copy_ins
 
@@ -99,6 +100,8 @@ def extract_if_archive(
 
 
 def _member_path(root: Path, target: str, name: str) -> Path | None:
+    """Where entry ``name`` goes: its directory resolved inside the image (`builder.rootpath`), its own name
+    kept as written, so an entry replaces a symlink of that name rather than writing through it."""
     clean = posixpath.normpath(name)
     if clean in (".", "/", ""):
         return None
@@ -107,7 +110,8 @@ def _member_path(root: Path, target: str, name: str) -> Path | None:
             clean = clean.lstrip("/")
         else:
             raise BuildError(f"archive entry {name!r} would be written outside the destination")
-    return copy_ins.inside(root, posixpath.join(target, clean))
+    full = posixpath.join(target, clean)
+    return rootpath.resolve_in_root(root, posixpath.dirname(full)) / posixpath.basename(full)
 
 
 def _extract(
@@ -118,11 +122,11 @@ def _extract(
     path: Path,
     placement: copy_ins.Placement,
 ) -> None:
-    dest_root = copy_ins.inside(root, target)
+    dest_root = rootpath.resolve_in_root(root, target)
     if dest_root != path and dest_root not in path.parents:
         raise BuildError(f"archive entry {member.name!r} would be written outside the destination")
-    parent_rel = "/" + str(path.parent.relative_to(root))
-    copy_ins.make_dirs(root, parent_rel, placement)
+    copy_ins.make_dirs(root, rootpath.relative(root, path.parent), placement)
+    rootpath.ensure_inside(root, path)
     if os.path.lexists(path) and not (member.isdir() and path.is_dir() and not path.is_symlink()):
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path)
@@ -133,7 +137,7 @@ def _extract(
             os.mkdir(path, 0o700)
     elif member.isreg():
         source = archive.extractfile(member)
-        with open(path, "wb") as out:
+        with os.fdopen(rootpath.create_file(path), "wb") as out:
             shutil.copyfileobj(source, out, 1 << 20)  # type: ignore[misc]
     elif member.issym():
         os.symlink(member.linkname, path)

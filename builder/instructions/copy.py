@@ -34,10 +34,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from builder import rootpath
 from builder.errors import BuildError
 from builder.instructions.chmod import parse_chmod
 
-_MAX_LINKS = 255
 __all__ = ["parse_chmod"]  # re-exported: the steps take --chmod from here with the rest
 
 
@@ -154,30 +154,13 @@ class SourceTree:
 
     def follow(self, path: str) -> tuple[str | None, str]:
         """`resolve`, and the path it reached (the missing one when it failed)."""
-        pending = [p for p in path.split("/") if p not in ("", ".")]
-        current: list[str] = []
-        hops = 0
-        while pending:
-            part = pending.pop(0)
-            if part == "..":
-                if current:
-                    current.pop()
-                continue
-            rel = "/".join([*current, part])
-            if not self.exists(rel):
-                return None, "/".join([rel, *pending])
-            host = self.root / rel
-            if host.is_symlink():
-                hops += 1
-                if hops > _MAX_LINKS:
-                    raise BuildError(f"too many levels of symbolic links: /{path}")
-                target = os.readlink(host)
-                if target.startswith("/"):
-                    current = []
-                pending = [p for p in target.split("/") if p not in ("", ".")] + pending
-                continue
-            current.append(part)
-        return "/".join(current), "/".join(current)
+        visible = None if self.included is None else self.included
+        try:
+            resolved, rest = rootpath.follow(self.root, path, visible=visible, strict=True)
+        except OSError as error:
+            raise BuildError(f"too many levels of symbolic links: /{path.lstrip('/')}") from error
+        reached = "/".join(resolved + rest)
+        return (None if rest else reached), reached
 
     def select(self, source: str) -> list[str]:
         """The paths (relative, unresolved) ``source`` names, in order. A plain path is returned as it is
@@ -260,32 +243,24 @@ class Placement:
 
 
 # --- the destination side ---------------------------------------------------------------------------------
-def inside(root: Path, path: str) -> Path:
-    """``path`` (absolute, in the image) under ``root``, every symlink resolved inside the root."""
-    resolved = SourceTree(root).resolve(path)
-    if resolved is not None:
-        return root / resolved if resolved else root
-    parts = [p for p in path.split("/") if p]  # the missing tail: resolve what exists, append the rest
-    for cut in range(len(parts) - 1, -1, -1):
-        head = SourceTree(root).resolve("/".join(parts[:cut]))
-        if head is not None:
-            return (root / head if head else root).joinpath(*parts[cut:])
-    return root.joinpath(*parts)
-
-
 def make_dirs(root: Path, path: str, placement: Placement | Ownership) -> Path:
-    """Create the missing directories of ``path`` (0755, owned by ``--chown`` or root); the host path."""
-    current = ""
-    for part in [p for p in path.split("/") if p]:
-        host = inside(root, f"{current}/{part}")
-        if not os.path.lexists(host):
-            os.mkdir(host, 0o755)
-            os.chmod(host, 0o755)
-            os.lchown(host, placement.uid or 0, placement.gid or 0)
-        elif not host.is_dir():
-            raise BuildError(f"cannot copy to {path}: /{current.strip('/')}/{part} is not a directory")
-        current = "/" + str(host.relative_to(root))
-    return inside(root, path)
+    """Create the missing directories of image path ``path`` (0755, owned by ``--chown`` or root), resolved
+    inside ``root`` (`builder.rootpath`): a symlink on the way, even a dangling one, leads inside the image.
+    Returns the host path."""
+    host = rootpath.resolve_in_root(root, path)
+    current = root
+    for part in host.relative_to(root).parts:
+        current = current / part
+        try:
+            st = os.lstat(current)
+        except FileNotFoundError:
+            os.mkdir(current, 0o755)
+            os.chmod(current, 0o755)
+            os.lchown(current, placement.uid or 0, placement.gid or 0)
+            continue
+        if not stat.S_ISDIR(st.st_mode):  # a resolved path holds no symlink: this is a file
+            raise BuildError(f"cannot copy to {path}: {rootpath.relative(root, current)} is not a directory")
+    return host
 
 
 def destination(dest: str, workdir: str) -> tuple[str, bool]:
@@ -317,7 +292,8 @@ def copy_source(
         make_dirs(root, dest, placement)
     else:
         make_dirs(root, posixpath.dirname(dest), placement)
-    target = inside(root, dest)
+    target = rootpath.resolve_in_root(root, dest)
+    rootpath.ensure_inside(root, target)
     if stat.S_ISDIR(st.st_mode):
         if not target.is_dir():
             _remove(target)
@@ -370,7 +346,7 @@ def _copy_entry(
         os.link(placement.links[(st.st_dev, st.st_ino)], target)
         return
     else:
-        with open(source, "rb") as src, open(target, "wb") as dst:
+        with open(source, "rb") as src, os.fdopen(rootpath.create_file(target), "wb") as dst:
             shutil.copyfileobj(src, dst, 1 << 20)
         if st.st_nlink > 1:
             placement.links[(st.st_dev, st.st_ino)] = target

@@ -13,6 +13,7 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from builder import rootpath
 from builder.errors import BuildError
 
 
@@ -65,12 +66,14 @@ def fetch_url(url: str, directory: Path, *, checksum: str | None):
     def place(root: Path, target: str, as_dir: bool, placement: copy_ins.Placement) -> None:
         final = posixpath.join(target, name) if as_dir else target
         copy_ins.make_dirs(root, posixpath.dirname(final), placement)
-        host = copy_ins.inside(root, final)
-        if host.is_dir() and not host.is_symlink():
+        host = rootpath.resolve_in_root(root, final)
+        if host.is_dir():  # resolved: never a symlink here
             host = host / name
+        rootpath.ensure_inside(root, host)
         if os.path.lexists(host):
             host.unlink()
-        shutil.copyfile(path, host)
+        with open(path, "rb") as src, os.fdopen(rootpath.create_file(host), "wb") as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
         os.lchown(host, placement.uid or 0, placement.gid or 0)
         os.chmod(host, placement.chmod(0o600, False) if placement.chmod else 0o600)
         os.utime(host, (mtime, mtime))

@@ -170,6 +170,15 @@ CASES: dict[str, Case] = {
     "symlink-inside-via-root": Case(
         f"FROM {BASE}\nCOPY abs /abs\nCOPY up /up\n", FILES, links={"abs": "/a.txt", "up": "../../b.txt"}
     ),
+    # Destinations through links whose targets are missing in the image: they resolve inside the image (the
+    # host may well have /tmp/pybuild-dangling; nothing may be written there).
+    "symlink-dest-dangling": Case(
+        f"FROM {BASE}\nRUN ln -s /tmp/pybuild-dangling /a && ln -s /nowhere/deep /b "
+        "&& ln -s ../../../srv/up /c && ln -s /tmp/pybuild-dangling-f /f\n"
+        "COPY a.txt /a/\nCOPY b.txt /b/sub/\nCOPY dir /c/\nCOPY x.sh /f\nADD arc.tgz /b/x/\n",
+        FILES,
+        archives={"arc.tgz": ("gz", {"g/": "", "g/two": "2\n"})},
+    ),
     "dotdot-source": Case(
         f"FROM {BASE}\nCOPY ../a.txt /up\nCOPY /dir/../b.txt /b\n", FILES, extra={"a.txt": "outside\n"}
     ),
