@@ -41,18 +41,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-def _available_commands() -> dict[str, tuple[str, str]]:
-    """The commands whose module exists in this checkout (later issues add more)."""
-    from importlib.util import find_spec
-
-    return {
-        name: entry for name, entry in COMMANDS.items() if find_spec(f"builder.commands.{entry[0]}") is not None
-    }
-
-
 def build_parser(commands: dict[str, tuple[str, str]] | None = None) -> argparse.ArgumentParser:
     """The top-level parser with every available subcommand configured."""
-    commands = commands if commands is not None else _available_commands()
+    commands = commands if commands is not None else COMMANDS
     parser = argparse.ArgumentParser(
         prog="pybuild",
         description="Build OCI container images from a Buildfile (the Dockerfile language), no daemon.",
@@ -103,7 +94,7 @@ def _with_default_command(argv: list[str], commands: dict[str, tuple[str, str]])
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``pybuild`` console script. Returns (and exits with) the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    commands = _available_commands()
+    commands = COMMANDS
     if not argv:
         build_parser(commands).print_help()
         return EXIT_USAGE
@@ -119,6 +110,10 @@ def main(argv: list[str] | None = None) -> int:
     except BuildError as error:
         print(render(error), file=sys.stderr)
         code = error.exit_code
+    except BrokenPipeError:
+        # the reader went away (``pybuild inspect X | head -1``): not an error; keep Python quiet at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 1
     except OSError as error:
         # The machine refused something (disk full, permissions, a mount): not a bug, so no traceback.
         detail = f"{error.strerror}: {error.filename}" if error.filename and error.strerror else str(error)
@@ -127,8 +122,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("pybuild: interrupted", file=sys.stderr)
         code = 130
-    except BrokenPipeError:
-        code = 1
     return code
 
 

@@ -32,8 +32,10 @@ from builder.instructions import (
     stopsignal,
     user,
     volume,
+    workdir,
 )
 from builder.instructions.state import ImageState
+from builder.instructions.workdir import resolve as resolve_workdir
 from builder.plan import Plan, Resolver, SourceKind, Stage, plan
 from builder.platforms import Platform, parse_platforms
 from builder.sharedcache.errors import RemoteLayerFailed
@@ -134,6 +136,7 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildResul
 
     reporter = reporter or Reporter("quiet")
     platforms = requested_platforms(options.platform)
+    check_request(options, platforms)
     if options.buildfile_text is not None:
         text, name = options.buildfile_text, str(options.buildfile or "Buildfile")
     else:
@@ -163,7 +166,7 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildResul
             result = images[0]
             if several:
                 result = commit_index(store, images, platforms=platforms, tags=options.tags)
-            write_outputs(store, result, options)
+            write_outputs(store, result, options, reporter)
             if runner.shared.targets:
                 runner.shared.export(
                     {chain_id(f.state.layers[:n]) for f in finals for n in range(1, len(f.state.layers) + 1)}
@@ -179,6 +182,23 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildResul
         reporter.summary(ran, len(layer_steps) - ran, image_id, size)
         per_platform = {str(p.platform): image.manifest_digest for p, image in zip(plans, images, strict=True)}
         return BuildResult(digest, image_id, size, reports, per_platform)
+
+
+def check_request(options: BuildOptions, platforms: list[Platform]) -> None:
+    """Refuse bad ``-t`` names, a nameless ``--push`` and outputs that cannot hold the result before any
+    step runs, not after the last one."""
+    from builder.refs import parse_ref
+
+    for tag in options.tags:
+        parse_ref(tag)  # raises a UsageError (exit 2) with Docker's wording
+    kinds = {output["type"] for output in options.outputs}
+    if "registry" in kinds and not options.tags:
+        raise UsageError("--push needs a name: give -t REGISTRY/NAME:TAG")
+    for kind in kinds & {"docker", "tar"} if len(platforms) > 1 else ():
+        raise UsageError(
+            f"-o type={kind} cannot hold a multi-platform image",
+            hint="use -o type=oci (an image index) or -o type=local (a directory per platform)",
+        )
 
 
 def requested_platforms(requested: str | None) -> list[Platform]:
@@ -301,6 +321,12 @@ class StageBuilder:
                 report = self._apply(step, result, label_text, step_env)
             except BuildError as error:
                 raise error.with_span(instruction.span) from None
+            except OSError as error:
+                # the machine refused something during this step (a context file vanished, I/O error):
+                # say which step, where
+                detail = error.strerror or str(error)
+                where = f": {error.filename}" if error.filename else ""
+                raise BuildError(f"{instruction.keyword}: {detail}{where}", instruction.span) from None
             report.seconds = time.monotonic() - started
             reports.append(report)
             step_env.update(step.sets)
@@ -331,6 +357,10 @@ class StageBuilder:
         reporter = self.runner.reporter
         stage_label = self.stage.label
         reporter.step(label_text, written)
+        if isinstance(ins, ast.Workdir) and resolve_workdir(state.workdir, step.args[0]) == "/":
+            # BuildKit makes no layer for the root directory, which always exists
+            state.add_history(workdir.apply(state, step.args[0]), created=None, empty_layer=True)
+            return StepReport(stage_label, ins.span.line, written, False, "config", 0.0)
         if isinstance(ins, ast.Run | ast.CopyLike | ast.Workdir):
             return self.runner.layer_step(self.stage, step, result, step_env, self.results, self.created)
         created_by = self._config_step(ins, step, result)

@@ -12,8 +12,6 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
-from builder.errors import UsageError
-
 
 def commit_final(store, final, created: str, labels: dict[str, str], tags: list[str]):
     """Commit a final stage (`builder.executor.StageResult`) as an image tagged ``tags``; returns it."""
@@ -32,8 +30,9 @@ def commit_final(store, final, created: str, labels: dict[str, str], tags: list[
     return commit_image(store, document, layers, tags=tags)
 
 
-def write_outputs(store, result, options) -> None:
-    """Send ``result`` (an `Image` or an `ImageIndex`) to each of ``options.outputs``."""
+def write_outputs(store, result, options, reporter) -> None:
+    """Send ``result`` (an `Image` or an `ImageIndex`) to each of ``options.outputs`` (already checked by
+    `builder.executor.check_request`), with a progress bar per export in a terminal."""
     from builder.oci.index import ImageIndex
     from builder.outputs import export
     from builder.refs import parse_ref
@@ -41,9 +40,7 @@ def write_outputs(store, result, options) -> None:
     refs = [parse_ref(tag) for tag in options.tags]
     for output in options.outputs:
         kind = output["type"]
-        if kind == "registry":
-            if not refs:
-                raise UsageError("--push needs a name: give -t REGISTRY/NAME:TAG")
+        if kind == "registry":  # the registry client draws its own transfer bars
             for ref in refs:
                 if isinstance(result, ImageIndex):
                     from builder.registry.push import push_index
@@ -56,12 +53,9 @@ def write_outputs(store, result, options) -> None:
         elif kind == "image":
             continue
         elif not isinstance(result, ImageIndex) or kind == "oci":
-            export(store, result, refs, output)
-        elif kind == "local":
+            reporter.info(f"exporting to {kind}: {output.get('dest', '')}")
+            with reporter.progress(f"exporting {kind}") as advance:
+                export(store, result, refs, output, advance)
+        else:  # type=local of several platforms: a directory each
             for image, platform in zip(result.images, result.platforms, strict=True):
                 export(store, image, refs, {**output, "dest": str(Path(output["dest"]) / platform.slug)})
-        else:
-            raise UsageError(
-                f"-o type={kind} cannot hold a multi-platform image",
-                hint="use -o type=oci (an image index) or -o type=local (a directory per platform)",
-            )

@@ -1,8 +1,9 @@
 """Build progress for people: one line per step, the step's output prefixed, and a closing summary.
 
-Besides ``builder.cli`` this is the only module that prints. The plain form (CI logs, ``--progress=plain``)
-writes timestamped lines; the terminal form shows the same lines (tqdm bars are used for long transfers by the
-modules that do them). ``quiet`` prints nothing but errors.
+Besides ``builder.cli`` (and the registry's transfer bars, ``builder.registry.progress``) this is the only
+module that prints. The plain form (CI logs, ``--progress=plain``) writes timestamped lines; the terminal form
+shows the same lines plus tqdm bars for long work (committing a layer, exporting). ``quiet`` prints nothing
+but errors.
 """
 
 from __future__ import annotations
@@ -86,7 +87,7 @@ class Reporter:
             yield bar.update
 
     def summary(self, ran: int, cached: int, image_id: str, size: int) -> None:
-        from builder.oci.display import human_size
+        from builder.units import human_size
 
         elapsed = time.monotonic() - self.started
         self._write(

@@ -80,7 +80,7 @@ class Transfers:
     def task(self, digest: str, size: int | None, what: str) -> Task:
         """Begin a transfer; in plain mode prints ``<short digest>: <what> (<size>)``."""
         if self.mode == "plain":
-            from builder.oci.display import human_size
+            from builder.units import human_size
 
             self.line(f"{_short(digest)}: {what}" + (f" ({human_size(size)})" if size else ""))
         return Task(self, digest, size)

@@ -26,8 +26,8 @@ Interface::
     resolve_user(rootfs, user) -> ResolvedUser(uid, gid, additional_gids)
         USER resolution as BuildKit does it (exposed for COPY --chown and friends).
 
-``state_dir`` is a directory of pybuild's (e.g. ``<store>/tmp``): run directories live in
-``state_dir/runs/<id>`` and runc's state in ``state_dir/runc``, never in the host's /run/runc.
+``state_dir`` is a directory of pybuild's (the builder uses ``store.state_dir("runtime")``): run directories
+live in ``state_dir/runs/<id>`` and runc's state in ``state_dir/runc``, never in the host's /run/runc.
 
 What a step sees matches BuildKit's runc executor: namespaces mount, pid, ipc, uts (plus network for
 ``network="none"``, where only loopback exists, up); hostname ``buildkitsandbox``; /proc, /dev (tmpfs with
