@@ -18,6 +18,7 @@ import posixpath
 import shutil
 import stat
 import tarfile
+import zlib
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -73,11 +74,34 @@ def is_tar_archive(path: Path) -> bool:
         raise
 
 
+class _Corrupt(Exception):
+    """Reading the (decompressed) archive failed: the archive is damaged, not the machine."""
+
+
+class _Guarded:
+    """A read-only stream whose decompression errors surface as `_Corrupt`, so that an OSError of the
+    decompressor (gzip's BadGzipFile, bz2's "Invalid data stream") is told apart from a failed write."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            return self._stream.read(size)
+        except (OSError, EOFError, zlib.error, lzma.LZMAError) as error:
+            raise _Corrupt(str(error) or type(error).__name__) from error
+        except Exception as error:  # zstandard raises its own error type
+            if type(error).__name__ == "ZstdError":
+                raise _Corrupt(str(error)) from error
+            raise
+
+
 def extract_if_archive(
     root: Path, tree: copy_ins.SourceTree, source: str, target: str, placement: copy_ins.Placement
 ) -> bool:
     """Unpack ``source`` of ``tree`` into ``target`` (absolute, in the image at ``root``) if it is a tar
-    archive; returns whether it was one (False: copy it as a file)."""
+    archive; returns whether it was one (False: copy it as a file). A damaged archive (truncated, bad
+    checksum, not tar after its first header) is a BuildError ``ADD <source>: corrupt archive: …``."""
     resolved = tree.resolve(source)
     if resolved is None:
         return False
@@ -86,14 +110,21 @@ def extract_if_archive(
         return False
     copy_ins.make_dirs(root, target, placement)
     directories: list[tuple[Path, tarfile.TarInfo]] = []
-    with _open_archive(host) as stream, tarfile.open(fileobj=stream, mode="r|") as archive:
-        for member in archive:
-            path = _member_path(root, target, member.name)
-            if path is None:
-                continue
-            _extract(root, target, archive, member, path, placement)
-            if member.isdir():
-                directories.append((path, member))
+    try:
+        with _open_archive(host) as stream:
+            guarded = _Guarded(stream)
+            with tarfile.open(fileobj=guarded, mode="r|") as archive:
+                for member in archive:
+                    path = _member_path(root, target, member.name)
+                    if path is None:
+                        continue
+                    _extract(root, target, archive, member, path, placement)
+                    if member.isdir():
+                        directories.append((path, member))
+            while guarded.read(1 << 20):
+                pass  # to the end, where gzip and xz check their CRC (as BuildKit's unpigz does)
+    except (_Corrupt, tarfile.TarError) as error:
+        raise BuildError(f"ADD {source}: corrupt archive: {error}") from None
     for path, member in reversed(directories):  # after their contents, which touched them
         os.utime(path, (member.mtime, member.mtime), follow_symlinks=False)
     return True
