@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 from builder.context.ignore import (
-    DockerIgnorePattern,
     IgnoreFileError,
     IgnoreRules,
     MatchInfo,
@@ -18,6 +17,15 @@ from builder.context.ignore import (
     read_ignore_file,
 )
 from builder.context.walk import walk_context
+
+
+def __getattr__(name: str):
+    if name == "DockerIgnorePattern":  # imports pathspec: only on demand
+        from builder.context.pattern import DockerIgnorePattern
+
+        return DockerIgnorePattern
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "DockerIgnorePattern",

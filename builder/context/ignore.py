@@ -6,20 +6,23 @@ excluded when it or one of its parent directories matches. ``*.log`` matches onl
 ``**`` spans directories, and leading or trailing slashes do not matter.
 
 Each pattern is a :class:`pathspec.RegexPattern` whose regex comes from Docker's rules
-(:mod:`builder.context.gopattern`), so the rules can also be used as a :class:`pathspec.PathSpec`.
+(:mod:`builder.context.gopattern`), so the rules can also be used as a :class:`pathspec.PathSpec`. pathspec
+(~40 ms to import) is imported only when there is a pattern to compile: a context without an ignore file
+never pays for it.
 """
 
 from __future__ import annotations
 
 import posixpath
-import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pathspec import RegexPattern
-
-from builder.context.gopattern import EXACT, PREFIX, SUFFIX, PatternSyntaxError, compile_pattern
+from builder.context.gopattern import PatternSyntaxError
 from builder.errors import Span, SyntaxProblem
+
+if TYPE_CHECKING:
+    from builder.context.pattern import DockerIgnorePattern
 
 #: Result of matching a directory, handed to its children so they need not re-check their parents.
 MatchInfo = tuple[bool, ...]
@@ -28,6 +31,14 @@ MatchInfo = tuple[bool, ...]
 _MAX_LINE_BYTES = 64 * 1024
 # Characters that make an exception pattern a wildcard one, which stops the walk from pruning (fsutil).
 _WILDCARD_CHARS = frozenset("*[]?^\\")
+
+
+def __getattr__(name: str):
+    if name == "DockerIgnorePattern":  # kept importable from here; it lives beside pathspec's import
+        from builder.context.pattern import DockerIgnorePattern
+
+        return DockerIgnorePattern
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class IgnoreFileError(SyntaxProblem):
@@ -85,49 +96,10 @@ def read_ignore_file(text: str) -> list[str]:
     return [pattern for _, pattern in _read_lines(text)]
 
 
-class DockerIgnorePattern(RegexPattern):
-    """One ignore pattern with Docker's matching rules.
+def _compile(pattern: str, exception: bool) -> DockerIgnorePattern:
+    from builder.context.pattern import DockerIgnorePattern
 
-    ``include`` is pathspec's notion: True for a pattern that excludes paths from the context, False for an
-    ``!`` exception. ``pattern`` is the cleaned pattern text without its ``!``.
-    """
-
-    __slots__ = ("kind", "_literal")
-
-    def __init__(self, pattern: str, exception: bool) -> None:
-        kind, regex = compile_pattern(pattern)
-        # The exact, prefix and suffix kinds compare strings, as patternmatcher does; the regex given to
-        # pathspec for them says the same thing.
-        literal = {EXACT: pattern, PREFIX: pattern[:-2], SUFFIX: pattern[2:]}.get(kind, "")
-        if regex is None:
-            regex = re.compile(_literal_regex(kind, literal))
-        super().__init__(regex, include=not exception)
-        self.pattern = pattern
-        self.kind = kind
-        self._literal = literal
-
-    def match_file(self, file: str) -> bool | None:  # type: ignore[override]
-        """Whether ``file`` (slash-separated, relative) matches this pattern itself, parents aside."""
-        kind, literal = self.kind, self._literal
-        if kind == EXACT:
-            matched = file == literal
-        elif kind == PREFIX:
-            matched = file.startswith(literal)
-        elif kind == SUFFIX:
-            matched = file.endswith(literal) or (literal.startswith("/") and file == literal[1:])
-        else:
-            matched = self.regex.search(file) is not None
-        return True if matched else None
-
-
-def _literal_regex(kind: str, literal: str) -> str:
-    quoted = re.escape(literal)
-    if kind == EXACT:
-        return rf"\A{quoted}\Z"
-    if kind == PREFIX:
-        return rf"\A{quoted}"
-    bare = rf"|\A{re.escape(literal[1:])}\Z" if literal.startswith("/") else ""
-    return rf"{quoted}\Z{bare}"
+    return DockerIgnorePattern(pattern, exception)
 
 
 def _strip_trailing_glob(pattern: str) -> str:
@@ -155,7 +127,7 @@ class IgnoreRules:
             if text == "!":
                 raise IgnoreFileError('illegal exclusion pattern: "!"', span)
             try:
-                self.patterns.append(DockerIgnorePattern(text[1:] if exception else text, exception))
+                self.patterns.append(_compile(text[1:] if exception else text, exception))
             except PatternSyntaxError as error:
                 raise IgnoreFileError(f'bad ignore pattern "{raw.strip()}": {error}', span) from None
         self.has_exceptions = any(not p.include for p in self.patterns)

@@ -10,9 +10,9 @@ keeps the blobs it completed, and the next pull reuses them.
 
 from __future__ import annotations
 
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from builder.errors import BuildError, UsageError
 from builder.oci import media
@@ -20,11 +20,14 @@ from builder.oci.config import Platform, decode, diff_ids
 from builder.oci.image import Image, ImageNotFound, load_image, read_image
 from builder.oci.manifest import manifest_kind, parse_index, parse_manifest
 from builder.refs import ImageRef, parse_ref
-from builder.registry import sources
-from builder.registry.client import RegistryClient
 from builder.registry.errors import RegistryError
 from builder.registry.progress import Transfers
-from builder.registry.repository import Manifest, Repository
+
+if TYPE_CHECKING:
+    # the HTTP client (requests, urllib3) costs ~60 ms to import: a FROM whose image is in the store needs
+    # none of it, so it is imported when a pull actually starts
+    from builder.registry.client import RegistryClient
+    from builder.registry.repository import Manifest, Repository
 
 PULL_POLICIES = ("always", "missing", "never")
 DEFAULT_WORKERS = 4
@@ -57,6 +60,10 @@ def pull_image(
 ) -> PullResult:
     """Pull ``ref`` into ``store`` (see the module docstring). ``client`` defaults to one for the reference's
     registry with the user's credentials. Raises `RegistryError` (naming the registry) or `BuildError`."""
+    from builder.registry import sources
+    from builder.registry.client import RegistryClient
+    from builder.registry.repository import Repository
+
     ref = _as_ref(ref)
     progress = progress or Transfers("quiet")
     own_client = client is None
@@ -130,6 +137,8 @@ def _fetch_layers(
     store, repo: Repository, layers: list[tuple[dict, str]], progress: Transfers, workers: int
 ) -> int:
     """Download and unpack the layers in parallel; returns how many blobs were downloaded."""
+    from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+
     if not layers:
         return 0
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(layers)))) as pool:
