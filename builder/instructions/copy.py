@@ -187,37 +187,6 @@ class SourceTree:
 
 
 # --- owners and modes -------------------------------------------------------------------------------------
-def _entries(rootfs: Path, tree: SourceTree | None, name: str) -> list[list[str]]:
-    relative = (tree or SourceTree(rootfs)).resolve(name)
-    if relative is None or not (rootfs / relative).is_file():
-        return []
-    text = (rootfs / relative).read_text(encoding="utf-8", errors="replace")
-    return [line.split(":") for line in text.splitlines() if line and not line.startswith("#")]
-
-
-def chown_ids(rootfs: Path, spec: str) -> tuple[int, int]:
-    """``--chown`` as BuildKit resolves it in the destination image: a numeric user without a group also
-    gives the gid; a named user gives its passwd uid and gid; a name that is not found counts as 0 (Docker
-    20.10's BuildKit does not complain)."""
-    user, _, group = spec.partition(":")
-    uid = gid = 0
-    if user.isdigit():
-        uid = gid = int(user)
-    else:
-        for fields in _entries(rootfs, None, "etc/passwd"):
-            if fields[0] == user and len(fields) > 3:
-                uid, gid = int(fields[2] or 0), int(fields[3] or 0)
-                break
-    if group:
-        if group.isdigit():
-            gid = int(group)
-        else:
-            gid = next(
-                (int(f[2] or 0) for f in _entries(rootfs, None, "etc/group") if f[0] == group and len(f) > 2), 0
-            )
-    return uid, gid
-
-
 @dataclass(frozen=True)
 class Ownership:
     """An owner for created directories (WORKDIR uses it with `make_dirs`)."""

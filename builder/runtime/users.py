@@ -7,6 +7,10 @@
   without an entry runs with gid 0; a name without one is an error.
 - ``user:group`` with a non-numeric part: the user as above, the group looked up by name (or gid when
   numeric; a numeric gid need not exist); no supplementary groups.
+
+``--chown`` of COPY/ADD and the owner of a WORKDIR are resolved by `chown_ids`, with the same reader but
+BuildKit 20.10's more lenient rules. Both read passwd and group as runc's parser does: a uid or gid field
+that is not a number counts as 0, a short line lacks the fields it does not have, nothing raises.
 """
 
 from __future__ import annotations
@@ -15,8 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from builder.errors import BuildError
-
-from .paths import resolve_in_root
+from builder.rootpath import resolve_in_root
 
 _MAX_ID = 2**31 - 1
 
@@ -40,14 +43,15 @@ def _numeric(text: str) -> int | None:
     return None
 
 
-def _read_entries(rootfs: Path, name: str) -> list[list[str]]:
-    """Colon-separated fields of each non-empty line of the rootfs's ``name``; [] if it does not exist."""
+def read_entries(rootfs: Path, name: str) -> list[list[str]]:
+    """Colon-separated fields of each non-empty, non-comment line of the rootfs's ``name`` (resolved inside
+    it); [] if it does not exist or is not a regular file."""
     try:
         with open(resolve_in_root(rootfs, name), encoding="utf-8", errors="surrogateescape") as f:
             lines = f.read().splitlines()
-    except (FileNotFoundError, NotADirectoryError):
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
         return []
-    return [line.strip().split(":") for line in lines if line.strip()]
+    return [line.strip().split(":") for line in lines if line.strip() and not line.startswith("#")]
 
 
 def _field_int(fields: list[str], index: int) -> int | None:
@@ -70,7 +74,7 @@ def resolve_user(rootfs: Path, spec: str) -> ResolvedUser:
         return ResolvedUser(_check_range(uid_arg, "uid", spec), _check_range(gid_arg, "gid", spec))
 
     uid, gid, matched_name = 0, 0, ""
-    for fields in _read_entries(rootfs, "/etc/passwd"):
+    for fields in read_entries(rootfs, "/etc/passwd"):
         entry_uid = _field_int(fields, 2)
         if (uid_arg is not None and entry_uid == uid_arg) or (uid_arg is None and fields[0] == user_arg):
             matched_name = fields[0]
@@ -84,7 +88,7 @@ def resolve_user(rootfs: Path, spec: str) -> ResolvedUser:
 
     if not group_arg and not matched_name:
         return ResolvedUser(uid, gid)
-    groups = _read_entries(rootfs, "/etc/group")
+    groups = read_entries(rootfs, "/etc/group")
     if group_arg:
         for fields in groups:
             entry_gid = _field_int(fields, 2)
@@ -99,3 +103,25 @@ def resolve_user(rootfs: Path, spec: str) -> ResolvedUser:
         if matched_name in members:
             additional.append(_field_int(fields, 2) or 0)
     return ResolvedUser(uid, gid, tuple(additional))
+
+
+def chown_ids(rootfs: Path, spec: str) -> tuple[int, int]:
+    """``--chown=user[:group]`` as Docker 20.10's BuildKit resolves it in the destination image: a numeric
+    user without a group also gives the gid; a named user gives its passwd uid and gid; a name that is not
+    found counts as 0 (BuildKit does not complain); a numeric group is taken as is, a named one looked up."""
+    user, _, group = spec.partition(":")
+    uid_arg = _numeric(user)
+    uid = gid = uid_arg if uid_arg is not None else 0
+    if uid_arg is None:
+        for fields in read_entries(rootfs, "/etc/passwd"):
+            if fields[0] == user:
+                uid, gid = _field_int(fields, 2) or 0, _field_int(fields, 3) or 0
+                break
+    if group:
+        gid_arg = _numeric(group)
+        if gid_arg is not None:
+            gid = gid_arg
+        else:
+            found = (f for f in read_entries(rootfs, "/etc/group") if f[0] == group)
+            gid = next((_field_int(f, 2) or 0 for f in found), 0)
+    return uid, gid

@@ -24,6 +24,7 @@ from builder import runtime
 from builder.errors import BuildError
 from builder.instructions import add as add_ins
 from builder.instructions import copy as copy_ins
+from builder.runtime.users import chown_ids
 from builder.sources import digest_sources
 from builder.syntax import ast
 
@@ -105,7 +106,7 @@ class CopySteps:
                 )
                 placement = copy_ins.Placement(chmod=chmod_fn)
                 if chown:
-                    placement.uid, placement.gid = copy_ins.chown_ids(root, str(chown))
+                    placement.uid, placement.gid = chown_ids(root, str(chown))
                 for source in local:
                     bare = source.replace('"', "").replace("'", "")
                     if bare in heredocs:

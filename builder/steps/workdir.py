@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from builder import runtime
 from builder.instructions import copy as copy_ins
 from builder.instructions import workdir as workdir_ins
+from builder.runtime.users import chown_ids
 
 if TYPE_CHECKING:
     from builder.executor import StageResult
@@ -24,7 +25,7 @@ def prepare_workdir(runner: StepRunner, step, result: StageResult):
     def fill(upper: Path) -> None:
         with runtime.overlay(lowers, upper, state_dir=runner.state_dir) as merged:
             # BuildKit creates it owned by USER, resolved as --chown resolves names
-            owner = copy_ins.Ownership(*copy_ins.chown_ids(merged, who)) if who else copy_ins.Ownership()
+            owner = copy_ins.Ownership(*chown_ids(merged, who)) if who else copy_ins.Ownership()
             copy_ins.make_dirs(merged, path, owner)
 
     return {"path": path, "user": who}, fill, created_by

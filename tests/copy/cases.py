@@ -138,6 +138,14 @@ CASES: dict[str, Case] = {
         "COPY --chown=1234:grp a.txt /o3\nCOPY --chown=app:0 dir /o4/\n",
         FILES,
     ),
+    # fields runc's parser reads as 0: a uid, gid or group id that is not a number
+    "chown-odd-passwd": Case(
+        f"FROM {BASE}\nRUN echo 'odd:x:abc:0::/:/bin/sh' >> /etc/passwd && echo 'half:x:77:xyz::/:/bin/sh' "
+        ">> /etc/passwd && echo 'short:x:88' >> /etc/passwd && echo 'ogrp:x:nan:' >> /etc/group\n"
+        "COPY --chown=odd a.txt /o1\nCOPY --chown=half a.txt /o2\nCOPY --chown=half:ogrp a.txt /o3\n"
+        "COPY --chown=short a.txt /o4\n",
+        FILES,
+    ),
     "chown-unknown": Case(f"FROM {BASE}\nCOPY --chown=ghost a.txt /o1\n", FILES),
     "chmod-octal": Case(
         f"FROM {BASE}\nCOPY --chmod=0751 a.txt /m1\nCOPY --chmod=700 dir /m2/\nCOPY --chmod=4755 x.sh /m3\n"
