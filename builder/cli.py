@@ -16,6 +16,7 @@ import argparse
 import importlib
 import os
 import sys
+from collections.abc import Collection
 
 from builder.errors import EXIT_USAGE, BuildError, render
 
@@ -41,8 +42,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-def build_parser(commands: dict[str, tuple[str, str]] | None = None) -> argparse.ArgumentParser:
-    """The top-level parser with every available subcommand configured."""
+def build_parser(
+    commands: dict[str, tuple[str, str]] | None = None, configure: Collection[str] | None = None
+) -> argparse.ArgumentParser:
+    """The top-level parser. Every command is listed (with the static help text of ``commands``), but only
+    those named in ``configure`` get their options, so only their modules are imported; None configures all.
+    """
     commands = commands if commands is not None else COMMANDS
     parser = argparse.ArgumentParser(
         prog="pybuild",
@@ -64,11 +69,28 @@ def build_parser(commands: dict[str, tuple[str, str]] | None = None) -> argparse
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module_name, help_text) in commands.items():
-        module = importlib.import_module(f"builder.commands.{module_name}")
         command_parser = sub.add_parser(name, help=help_text, description=help_text)
-        module.configure(command_parser)
+        if configure is None or name in configure:
+            importlib.import_module(f"builder.commands.{module_name}").configure(command_parser)
         command_parser.set_defaults(_module=module_name)
     return parser
+
+
+def _chosen_command(argv: list[str], commands: dict[str, tuple[str, str]]) -> str | None:
+    """The command word of ``argv`` (as `_with_default_command` completed it), or None when there is
+    none (``pybuild --help``)."""
+    global_options_with_value = {"--root", "--insecure-registry"}
+    i = 0
+    while i < len(argv):
+        word = argv[i]
+        if word in global_options_with_value:
+            i += 2
+            continue
+        if word.startswith("-"):
+            i += 1
+            continue
+        return word if word in commands else None
+    return None
 
 
 def _with_default_command(argv: list[str], commands: dict[str, tuple[str, str]]) -> list[str]:
@@ -96,10 +118,12 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     commands = COMMANDS
     if not argv:
-        build_parser(commands).print_help()
+        build_parser(commands, configure=()).print_help()
         return EXIT_USAGE
-    parser = build_parser(commands)
-    args = parser.parse_args(_with_default_command(argv, commands))
+    argv = _with_default_command(argv, commands)
+    chosen = _chosen_command(argv, commands)
+    parser = build_parser(commands, configure=(chosen,) if chosen else ())
+    args = parser.parse_args(argv)
     if args.insecure_registry:
         # the registry client reads this, so library users can set it the same way
         known = [h for h in os.environ.get("PYBUILD_INSECURE_REGISTRIES", "").split(",") if h]
