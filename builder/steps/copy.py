@@ -47,6 +47,17 @@ def _on(value) -> bool:
     return value is True or str(value).lower() in ("true", "1")
 
 
+def _check_checksum_sources(sources: list[str]) -> None:
+    """``ADD --checksum`` verifies one download: BuildKit refuses it with several sources or a source that
+    is not an http(s) URL (a local file, or a git repository, whose checksum pybuild cannot verify)."""
+    from builder.remote import is_git
+
+    if len(sources) != 1:
+        raise BuildError("checksum can't be specified for multiple sources")
+    if not sources[0].startswith(("http://", "https://")) or is_git(sources[0]):
+        raise BuildError("checksum can't be specified for non-HTTP(S) sources")
+
+
 class CopySteps:
     """COPY and ADD for one build: where sources are read from, the ignore rules, heredoc files."""
 
@@ -72,6 +83,9 @@ class CopySteps:
         excludes = _flag_list(flags.get("exclude"))
         skip = self._exclude_rule(excludes)
         heredocs = {f"<<{h.name}": h for h in step.heredocs} | {f"<<-{h.name}": h for h in step.heredocs}
+        unpack = _on(flags["unpack"]) if "unpack" in flags else True  # --unpack=false: archives stay files
+        if flags.get("checksum"):
+            _check_checksum_sources(sources)
         remote = [s for s in sources if is_add and add_ins.is_remote(s)]
         local = [s for s in sources if s not in remote]
         target, as_dir = copy_ins.destination(dest, result.state.workdir)
@@ -93,6 +107,8 @@ class CopySteps:
             files.update(item.files)
         parts = {"sources": sources, "dest": dest, "workdir": result.state.workdir, "chown": chown}
         parts |= {"chmod": chmod, "from": from_ref, "link": link, "parents": parents, "exclude": excludes}
+        if is_add:
+            parts["unpack"] = unpack
         parts["files"] = files
         lowers = [] if link else self.runner.lowerdirs(result)
 
@@ -114,20 +130,21 @@ class CopySteps:
                         copy_ins.copy_source(root, doc, name, target, as_dir, placement)
                         continue
                     for path in tree.select(source):
-                        self._place(root, tree, source, path, target, as_dir, placement, skip, is_add, parents)
+                        extract = is_add and unpack
+                        self._place(root, tree, source, path, target, as_dir, placement, skip, extract, parents)
                 for item in fetched:
                     item.place(root, target, as_dir, placement)
 
         return parts, fill, copy_ins.history_text(ins.keyword, sources, dest)
 
-    def _place(self, root, tree, source, path, target, as_dir, placement, skip, is_add, parents) -> None:
+    def _place(self, root, tree, source, path, target, as_dir, placement, skip, extract, parents) -> None:
         if parents:
             # --parents keeps the matched path below the destination, from the segment after a "/./"
             # in the source (or from the root when there is none).
             dropped = len(copy_ins.clean_segments(source.split("/./", 1)[0])) if "/./" in source else 0
             kept = "/".join(copy_ins.clean_segments(path)[dropped:])
             target, as_dir = posixpath.join(target, kept), False
-        if is_add and add_ins.extract_if_archive(root, tree, path, target, placement):
+        if extract and add_ins.extract_if_archive(root, tree, path, target, placement):
             return
         copy_ins.copy_source(root, tree, path, target, as_dir, placement, skip)
 
