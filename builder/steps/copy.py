@@ -102,7 +102,8 @@ class CopySteps:
                     if resolved is None:
                         raise tree.missing(path)
                     host = tree.root / resolved if resolved else tree.root
-                    files.update(digest_sources([(resolved, host)], excluded=self._not_included(tree)))
+                    excluded = self._excluded(tree, resolved, skip)
+                    files.update(digest_sources([(resolved, host)], excluded=excluded))
         for item in fetched:
             files.update(item.files)
         parts = {"sources": sources, "dest": dest, "workdir": result.state.workdir, "chown": chown}
@@ -177,9 +178,23 @@ class CopySteps:
         return IgnoreRules(patterns).excludes
 
     @staticmethod
-    def _not_included(tree: copy_ins.SourceTree) -> Callable[[str], bool] | None:
+    def _excluded(
+        tree: copy_ins.SourceTree, resolved: str, skip: Callable[[str], bool] | None
+    ) -> Callable[[str], bool] | None:
+        """What the copy of source ``resolved`` leaves out, for its digest: entries the tree does not hold
+        (the ignore file) and, below the source, those ``--exclude`` matches — as `copy_source` does, so an
+        edit to an excluded file leaves the step cached."""
         included = tree.included
-        return None if included is None else (lambda rel: not included(rel))
+        if skip is None:
+            return None if included is None else (lambda rel: not included(rel))
+        prefix = f"{resolved}/" if resolved else ""
+
+        def excluded(rel: str) -> bool:
+            if included is not None and not included(rel):
+                return True
+            return rel.startswith(prefix) and skip(rel[len(prefix) :])
+
+        return excluded
 
     @contextmanager
     def _tree(self, from_ref, results: dict, stage: Stage) -> Iterator[copy_ins.SourceTree]:
