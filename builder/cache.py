@@ -14,6 +14,10 @@ A step's key is the sha256 of its canonical JSON parts (see DESIGN.md, "Cache ke
   destination, flags and ``files`` (`builder.sources.digest_sources`: path, type, mode, owner, content or link
   target — never mtime); for WORKDIR its path and user.
 
+A COPY/ADD listing has a line per file, so it would make every record as large as the context. The key
+and the record a step hits by hold its digest instead (`keyed`: ``files`` becomes ``files_digest``); only the
+step's note keeps the whole listing, which is what an explanation compares.
+
 Besides the keyed parts a step may pass ``about``: facts that do not change what the step does but help to
 say why it ran (the values of the variables its text refers to). Both are kept per step identity (file,
 stage, line), so the next miss of that step can name what changed: ``ARG VERSION: 1 → 2``,
@@ -57,9 +61,19 @@ def canonical(parts: dict) -> bytes:
     return json.dumps(parts, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+def keyed(parts: dict) -> dict:
+    """``parts`` as keys and records hold them: a ``files`` listing is replaced by ``files_digest``, the hex
+    sha256 of its canonical JSON. Idempotent, so ``key_of(keyed(p)) == key_of(p)``."""
+    files = parts.get("files")
+    if not isinstance(files, dict):
+        return parts
+    rest = {name: value for name, value in parts.items() if name != "files"}
+    return {**rest, "files_digest": hashlib.sha256(canonical(files)).hexdigest()}
+
+
 def key_of(parts: dict) -> str:
-    """The hex cache key of a step's readable ``parts``."""
-    return hashlib.sha256(canonical({"v": KEY_VERSION, **parts})).hexdigest()
+    """The hex cache key of a step's readable ``parts`` (full or `keyed`: both give the same key)."""
+    return hashlib.sha256(canonical({"v": KEY_VERSION, **keyed(parts)})).hexdigest()
 
 
 def chain_id(diff_ids: list[str]) -> str:
@@ -251,8 +265,9 @@ class BuildCache:
             return False
 
     def record(self, identity: str, parts: dict, key: str, result: dict, *, about: dict | None = None) -> None:
-        """Remember ``result`` (a layer descriptor with ``diff_id``) under ``key`` and the step's last parts."""
-        self.store.cache_put(key, {"parts": parts, "result": result})
+        """Remember ``result`` (a layer descriptor with ``diff_id``) under ``key`` with the `keyed` parts, and
+        the step's full parts in its note (for the next explanation)."""
+        self.store.cache_put(key, {"parts": keyed(parts), "result": result})
         self._remember(identity, parts, key, about)
 
     def _remember(self, identity: str, parts: dict, key: str, about: dict | None) -> None:

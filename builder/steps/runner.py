@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from builder import runtime
-from builder.cache import PARENT_BASE, PARENT_CACHED, PARENT_RAN, BuildCache, chain_id, key_of
+from builder.cache import PARENT_BASE, PARENT_CACHED, PARENT_RAN, BuildCache, chain_id, key_of, keyed
 from builder.commit import commit_upperdir
 from builder.errors import BuildError
 from builder.oci.config import format_time
@@ -166,7 +166,7 @@ class StepRunner:
         layer, cached, reason = self._produce(stage, identity, parts, about, fill)
         result.state.add_layer(layer["diff_id"])
         result.chain_key = chain_id(list(result.state.layers))
-        self.shared.add_step(key_of(parts), parts, layer, result.chain_key)
+        self.shared.add_step(key_of(parts), keyed(parts), layer, result.chain_key)
         if not cached or result.chain_key not in self._origins:
             self._origins[result.chain_key] = PARENT_CACHED if cached else PARENT_RAN
         result.layers.append(layer)

@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from builder.cache import PARENT_BASE, PARENT_CACHED, PARENT_RAN, chain_id, explain, key_of
+from builder.cache import PARENT_BASE, PARENT_CACHED, PARENT_RAN, chain_id, explain, key_of, keyed
 
 RUN = {
     "keyword": "RUN",
@@ -125,6 +125,15 @@ def test_key_is_canonical_and_names_every_part():
     assert key_of(dict(reversed(list(RUN.items())))) == key_of(RUN)
     keys = {key_of(with_(RUN, **{name: "other"})) for name in RUN}
     assert len(keys) == len(RUN) and key_of(RUN) not in keys
+
+
+def test_a_file_listing_is_keyed_by_its_digest():
+    small = keyed(COPY)
+    assert "files" not in small and len(small["files_digest"]) == 64
+    assert key_of(small) == key_of(COPY)  # a stored record's parts give back its key
+    assert keyed(RUN) == RUN
+    changed = with_(COPY, files={**COPY["files"], "src/a.py": "file 644 0:0 a2"})
+    assert key_of(changed) != key_of(COPY)
 
 
 def test_chain_id_follows_the_oci_definition():

@@ -130,3 +130,36 @@ def test_damage_behind_a_record_is_a_miss(damage: str, pybuild, tmp_path: Path):
     assert after[2][1] in ("CACHED", "parent step ran")
     assert pybuild("run", "cached:1", "cat", "/b.txt").out == "from the context\n"
     assert _build(pybuild, ctx) == [(step, "CACHED") for step in STEPS]
+
+
+def _records(root: Path) -> dict[str, dict]:
+    return {p.name[:-5]: json.loads(p.read_text()) for p in root.glob("cache/*/*.json")}
+
+
+def _age(root: Path, seconds: float) -> None:
+    """Make the store's blobs, layers and records older than gc's grace period."""
+    for path in [*root.glob("blobs/sha256/*"), *root.glob("layers/sha256/*"), *root.glob("cache/*/*.json")]:
+        st = os.lstat(path)
+        os.utime(path, (st.st_atime - seconds, st.st_mtime - seconds), follow_symlinks=False)
+
+
+def test_records_do_not_grow_with_the_context_and_still_explain_a_changed_file(pybuild, tmp_path: Path):
+    """The record a COPY hits by keeps a digest of its file listing, not the listing: a large context must
+    not make every record (and every gc scan of them) large. The step's note keeps the listing, so a miss
+    still names the file that changed; gc still finds the layer through the record."""
+    files = {f"src/f{n:04}.txt": f"{n}\n" for n in range(3000)}
+    ctx = write_context(tmp_path / "ctx", "FROM busybox:latest\nCOPY src /src\n", files)
+    assert _build(pybuild, ctx) == [("stage-0 COPY src /src", "first build")]
+    records = _records(pybuild.root)
+    (with_layer,) = [r for r in records.values() if "result" in r]
+    assert len(json.dumps(with_layer)) < 2048
+    assert "src/f0001.txt" not in json.dumps(with_layer)
+
+    (ctx / "src/f1234.txt").write_text("changed\n")
+    assert _build(pybuild, ctx) == [("stage-0 COPY src /src", "COPY: src/f1234.txt changed")]
+
+    (ctx / "src/f1234.txt").write_text("1234\n")
+    pybuild("rmi", "cached:1")
+    _age(pybuild.root, 2 * 3600)
+    pybuild("store", "gc")
+    assert _build(pybuild, ctx) == [("stage-0 COPY src /src", "CACHED")]
