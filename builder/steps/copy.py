@@ -203,37 +203,16 @@ class CopySteps:
             context = self.runner.options.context
             yield copy_ins.SourceTree(context, self.context_rule())
             return
-        layers = self._from_stage(str(from_ref), results)
-        if layers is None:
-            layers = self._from_image(str(from_ref), stage)
+        try:
+            layers, _chain = self.runner.layers_of(str(from_ref), stage, results)
+        except BuildError as error:
+            raise BuildError(f"--from={from_ref}: {error.message}") from None
         scratch = self.runner.store.staging_dir()
         try:
             with runtime.overlay(layers, scratch, state_dir=self.runner.state_dir) as merged:
                 yield copy_ins.SourceTree(merged, keep_owner=True, name=f"--from={from_ref}")
         finally:
             self.runner.store.discard_staging(scratch)
-
-    def _from_stage(self, name: str, results: dict) -> list[Path] | None:
-        for stage in self.runner.plan_stages:
-            if (stage.name is not None and stage.name == name.lower()) or str(stage.index) == name:
-                return self.runner.lowerdirs(results[stage.index])
-        return None
-
-    def _from_image(self, name: str, stage: Stage) -> list[Path]:
-        from builder.oci.config import Platform as OciPlatform
-        from builder.oci.image import ImageNotFound, load_image
-
-        platform = stage.platform
-        try:
-            image = load_image(
-                self.runner.store, name, platform=OciPlatform(platform.os, platform.architecture, None)
-            )
-        except ImageNotFound:
-            raise BuildError(
-                f"--from={name}: no stage of that name and no such image in the store "
-                "(pybuild does not pull here; pull or build it first)"
-            ) from None
-        return [self.runner.store.layer_path(d) for d in reversed(image.diff_ids)]
 
     def context_rule(self) -> Callable[[str], bool] | None:
         """What the context holds as BuildKit receives it: every path the walk through the ignore file

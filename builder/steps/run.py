@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from builder import runtime
-from builder.cache import chain_id
 from builder.errors import BuildError
 from builder.instructions import run as run_ins
 from builder.mounts import MountInputs, cache_parts, mounted, parse_step_mounts
@@ -105,16 +104,14 @@ def _privileged(runner: StepRunner, step, ins: ast.Run) -> bool:
 
 
 def _mount_inputs(runner: StepRunner, stage, results: dict) -> MountInputs:
-    """What ``--mount`` takes from this build: stages built so far, images in the store, the context."""
+    """What ``--mount`` takes from this build: stages built so far, images (pulled as FROM pulls them when
+    the store lacks them), the context."""
 
     def layers_of(name: str) -> tuple[list[Path], str]:
-        if name == "scratch":
-            return [], "empty"
-        for planned in runner.plan_stages:
-            if planned.name is not None and planned.name == name.lower() and planned.index in results:
-                built = results[planned.index]
-                return runner.lowerdirs(built), chain_id(list(built.state.layers))
-        return _image_layers(runner, name, stage)
+        try:
+            return runner.layers_of(name, stage, results)
+        except BuildError as error:
+            raise BuildError(f"--mount from={name}: {error.message}") from None
 
     options = runner.options
     return MountInputs(
@@ -126,23 +123,6 @@ def _mount_inputs(runner: StepRunner, stage, results: dict) -> MountInputs:
         secrets={source.id: source for source in options.secrets},
         ssh={source.id: source for source in options.ssh},
     )
-
-
-def _image_layers(runner: StepRunner, name: str, stage) -> tuple[list[Path], str]:
-    from builder.oci.config import Platform as OciPlatform
-    from builder.oci.image import ImageNotFound, load_image
-
-    platform = stage.platform if stage is not None else None
-    try:
-        wanted = OciPlatform(platform.os, platform.architecture, None) if platform is not None else None
-        image = load_image(runner.store, name, platform=wanted)
-    except ImageNotFound:
-        raise BuildError(
-            f"--mount from={name}: no stage of that name and no such image in the store "
-            "(pybuild does not pull here; pull or build it first)"
-        ) from None
-    layers = [runner.store.layer_path(d) for d in reversed(image.diff_ids)]
-    return layers, chain_id(list(image.diff_ids))
 
 
 def run_argv(ins: ast.Run, result: StageResult) -> list[str]:

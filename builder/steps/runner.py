@@ -104,6 +104,29 @@ class StepRunner:
         if self.shared.targets:
             self.shared.export({chain_id(final_layers[:n]) for n in range(1, len(final_layers) + 1)})
 
+    def layers_of(self, name: str, stage: Stage | None, results: dict) -> tuple[list[Path], str]:
+        """What ``COPY --from=name`` and ``RUN --mount from=name`` read: the layer directories (top first) and
+        the ChainID of a stage of this build (by name or index) built so far, else of an image, pulled as FROM
+        pulls it (``--pull`` policy, ``stage``'s platform) when the store lacks it. ``scratch``: no layers."""
+        if name == "scratch":
+            return [], "empty"
+        for planned in self.plan_stages:
+            named = planned.name is not None and planned.name == name.lower()
+            if (named or str(planned.index) == name) and planned.index in results:
+                built = results[planned.index]
+                return list(self.lowerdirs(built)), chain_id(list(built.state.layers))
+        from builder.registry.progress import Transfers
+        from builder.registry.pull import ensure_image
+
+        image = ensure_image(
+            self.store,
+            name,
+            pull=self.options.pull,
+            platform=stage.platform if stage is not None else None,
+            progress=Transfers(self.reporter.mode),
+        )
+        return [self.store.layer_path(d) for d in reversed(image.diff_ids)], chain_id(list(image.diff_ids))
+
     def _produce(
         self, stage: Stage, identity: str, parts: dict, about: dict, fill: Callable[[Path], None]
     ) -> tuple[dict, bool, str]:
