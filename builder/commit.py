@@ -12,7 +12,6 @@ from pathlib import Path
 
 from builder.errors import BuildError
 from builder.faults import checkpoint
-from builder.layer import write_layer
 from builder.oci import media
 from builder.oci.manifest import descriptor
 
@@ -47,6 +46,8 @@ def commit_upperdir(
     at that path (it became the layer, or was discarded because an identical layer was already present).
     ``advance(n)`` is told of every n compressed bytes written.
     """
+    from builder.layer import write_layer  # tar and compression: only for a step that ran, not a cached one
+
     try:
         with store.blob_writer() as writer:
             sink = CountingWriter(writer, advance) if advance else writer

@@ -98,6 +98,22 @@ def _labels(values: list[str]) -> dict[str, str]:
     return labels
 
 
+def _secrets(values: list[str]) -> list:
+    if not values:
+        return []
+    from builder.mounts import parse_secret  # with the secret plumbing: only when there are secrets
+
+    return [parse_secret(value) for value in values]
+
+
+def _ssh(values: list[str]) -> list:
+    if not values:
+        return []
+    from builder.mounts import parse_ssh
+
+    return [parse_ssh(value) for value in values]
+
+
 def run(args: argparse.Namespace) -> int:
     import json
     import sys
@@ -106,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
     from builder.buildfile import parse_build_args
     from builder.errors import UsageError
     from builder.executor import BuildOptions, build
-    from builder.mounts import parse_allow, parse_secret, parse_ssh
+    from builder.mounts import parse_allow
     from builder.outputs import parse_output
     from builder.sharedcache.spec import parse_cache_spec
     from builder.ui import Reporter
@@ -131,8 +147,8 @@ def run(args: argparse.Namespace) -> int:
         outputs=outputs,
         pull=args.pull,
         platform=args.platform,
-        secrets=[parse_secret(value) for value in args.secret],
-        ssh=[parse_ssh(value) for value in args.ssh],
+        secrets=_secrets(args.secret),
+        ssh=_ssh(args.ssh),
         allow=parse_allow(args.allow),
         cache_from=[parse_cache_spec(spec, export=False) for spec in args.cache_from],
         cache_to=[parse_cache_spec(spec, export=True) for spec in args.cache_to],

@@ -19,12 +19,44 @@ bind sources of stages and images on a throwaway overlay whose upper directory i
 
 from __future__ import annotations
 
+import importlib
+
 from builder.errors import UsageError
 
-from .cachedirs import CacheDirs, clear_cache_mounts
-from .secrets import SecretSource, SshSource, parse_secret, parse_ssh
-from .spec import MountSpec, MountSpecError, ResolvedMount, parse_mount, resolve
-from .step import Mounted, MountInputs, cache_parts, mounted, parse_step_mounts
+# Names are imported from their module on first use (PEP 562): a cached RUN needs `cache_parts` for its key,
+# not the secret and agent plumbing (sockets, subprocess) that only a step being run uses.
+_WHERE = {
+    "CacheDirs": "cachedirs",
+    "clear_cache_mounts": "cachedirs",
+    "SecretSource": "secrets",
+    "SshSource": "secrets",
+    "parse_secret": "secrets",
+    "parse_ssh": "secrets",
+    "MountSpec": "spec",
+    "MountSpecError": "spec",
+    "ResolvedMount": "spec",
+    "parse_mount": "spec",
+    "resolve": "spec",
+    "Mounted": "step",
+    "MountInputs": "step",
+    "cache_parts": "step",
+    "mounted": "step",
+    "parse_step_mounts": "step",
+}
+
+
+def __getattr__(name: str):
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_WHERE])
+
 
 #: The entitlements ``--allow`` grants; BuildKit's names.
 ENTITLEMENTS = ("security.insecure", "network.host")

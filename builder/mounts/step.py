@@ -17,14 +17,18 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from builder import runtime
 from builder.errors import BuildError, Span
 from builder.runtime.paths import resolve_in_root
 
 from .cachedirs import CacheDirs
-from .secrets import Agent, SecretSource, SocketProxy, SshSource, is_socket, private_dir, write_secret
 from .spec import MountSpecError, ResolvedMount, parse_mount, resolve
+
+if TYPE_CHECKING:
+    # `secrets` (sockets, subprocess, ctypes) is imported when a step is mounted, not for its cache key
+    from .secrets import SecretSource, SshSource
 
 #: A tmpfs without size= may grow to half of the memory, the kernel's default.
 _HALF_OF_MEMORY = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2
@@ -126,6 +130,8 @@ def mounted(mounts: list[ResolvedMount], inputs: MountInputs, *, env_names: set[
     mount's socket unless it is one of them, as BuildKit does). Raises BuildError for a required secret or
     ssh agent that was not provided, or a bind source that does not exist.
     """
+    from .secrets import private_dir, write_secret
+
     with ExitStack() as stack:
         result = Mounted([], [], None)
         private: Path | None = None
@@ -275,6 +281,8 @@ def _copy_entry(origin: Path, dest: Path, link: bool) -> None:
 def _ssh_socket(
     m: ResolvedMount, inputs: MountInputs, stack: ExitStack, private_path, number: int
 ) -> Path | None:
+    from .secrets import Agent, SocketProxy, is_socket
+
     spec = m.spec
     source = inputs.ssh.get(m.id)
     if source is None:

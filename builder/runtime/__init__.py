@@ -41,11 +41,54 @@ created (as BuildKit does). Unlike BuildKit 20.10 it holds no trace of a mountpo
 for mounts, no etc/ copied up only to hold the /etc/hosts and /etc/resolv.conf stubs — see `stubs`.
 """
 
-from .cleanup import cleanup_stale
-from .overlay import MAX_LOWERDIRS, MountError, overlay
-from .runc import ContainerStartError, run_step
-from .spec import DEFAULT_HOSTNAME, DEFAULT_PATH, Mount, ProcessSpec
-from .users import ResolvedUser, UserLookupError, resolve_user
+import importlib
+import sys
+import types
+
+# Each name is imported from its module on first use (PEP 562): a fully cached build touches only
+# `cleanup_stale`, and need not load the runc driver, the bundle writer and subprocess plumbing.
+_WHERE = {
+    "cleanup_stale": "cleanup",
+    "MAX_LOWERDIRS": "overlay",
+    "MountError": "overlay",
+    "overlay": "overlay",
+    "ContainerStartError": "runc",
+    "run_step": "runc",
+    "DEFAULT_HOSTNAME": "spec",
+    "DEFAULT_PATH": "spec",
+    "Mount": "spec",
+    "ProcessSpec": "spec",
+    "ResolvedUser": "users",
+    "UserLookupError": "users",
+    "resolve_user": "users",
+}
+
+
+def __getattr__(name: str):
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_WHERE])
+
+
+class _Package(types.ModuleType):
+    """Importing a submodule sets it as an attribute of its package; the submodule ``overlay`` must not
+    replace the function ``overlay`` once it is imported after the package (as it is, lazily)."""
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if name in _WHERE and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
+
 
 __all__ = [
     "DEFAULT_HOSTNAME",

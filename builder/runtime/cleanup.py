@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import time
 from pathlib import Path
 
-from .runc import delete_container, runc_command
 from .rundir import RUNS, remove_run_dir, runc_root, try_lock
 
 # A run directory still being set up has no lock file for a moment; only much older ones are leftovers.
@@ -15,8 +13,18 @@ _SETUP_GRACE_SECONDS = 60
 
 
 def _runc_containers(state_dir: Path) -> list[str]:
-    if not runc_root(state_dir).is_dir():
+    # runc keeps one directory per container under its root: none there, no container to ask runc about
+    # (this runs at the start of every build; a fully cached one need not start runc at all)
+    try:
+        with os.scandir(runc_root(state_dir)) as entries:
+            if next(entries, None) is None:
+                return []
+    except (FileNotFoundError, NotADirectoryError):
         return []
+    import subprocess
+
+    from .runc import runc_command
+
     result = subprocess.run(
         runc_command(state_dir, "list", "--quiet"),
         stdin=subprocess.DEVNULL,
@@ -27,8 +35,14 @@ def _runc_containers(state_dir: Path) -> list[str]:
     return result.stdout.split() if result.returncode == 0 else []
 
 
+def _delete_container(state_dir: Path, container_id: str) -> None:
+    from .runc import delete_container  # the runc driver is loaded only when there is something to delete
+
+    delete_container(state_dir, container_id)
+
+
 def _clean_run_dir(state_dir: Path, path: Path) -> None:
-    delete_container(state_dir, path.name)
+    _delete_container(state_dir, path.name)
     remove_run_dir(path)
 
 
@@ -66,5 +80,5 @@ def cleanup_stale(state_dir: Path) -> list[str]:
     # Containers whose run directory is already gone (the process died while deleting it).
     for container_id in _runc_containers(state_dir):
         if container_id not in live and container_id not in removed:
-            delete_container(state_dir, container_id)
+            _delete_container(state_dir, container_id)
     return removed
