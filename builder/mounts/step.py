@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from builder import runtime
 from builder.errors import BuildError, Span
-from builder.runtime.paths import resolve_in_root
+from builder.rootpath import resolve_in_root
 
 from .cachedirs import CacheDirs
 from .spec import MountSpecError, ResolvedMount, parse_mount, resolve

@@ -14,11 +14,11 @@ from pathlib import Path
 
 from builder.errors import BuildError
 from builder.faults import checkpoint
+from builder.rootpath import resolve_in_root
 
 from .bundle import write_bundle
 from .guard import signals_deferred, sigterm_as_interrupt
 from .overlay import mount_overlay
-from .paths import resolve_in_root
 from .rundir import RunDir, runc_root
 from .spec import ProcessSpec
 from .stubs import Stubs

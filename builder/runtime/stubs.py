@@ -42,7 +42,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from .paths import resolve_in_root
+from builder.rootpath import resolve_in_root
 
 _OVERLAY_XATTR = "trusted.overlay."
 #: Written by overlayfs on every copy-up (the lower inode's handle; "has copied-up children"): not a change.
