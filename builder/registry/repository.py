@@ -9,6 +9,8 @@ Contracts:
   expected_size=size)``: a blob that does not match is refused (`DigestMismatch`) and nothing is stored.
   An interrupted transfer resumes with ``Range`` from the byte reached; a server that ignores ``Range``
   makes it start over;
+* `Repository.mount_blob` makes the repository hold a blob by a cross-repository mount, without sending it;
+  when the registry opens an upload session instead (202), the next `push_blob` of that blob uses it;
 * `Repository.push_blob` uploads a stored blob unless the registry has it (HEAD), mounting it from another
   repository of the same registry when one is named; a blob larger than ``chunk_size`` goes up in chunks
   (PATCH with ``Content-Range``), a smaller one in a single PUT;
@@ -56,13 +58,16 @@ class Manifest:
 
 
 class Repository:
-    """``client`` + a repository path (``library/busybox``). Cheap; make one per operation."""
+    """``client`` + a repository path (``library/busybox``). Cheap; make one per operation. Blob operations
+    on distinct digests may run in parallel threads."""
 
     def __init__(self, client: RegistryClient, path: str) -> None:
         self.client = client
         self.path = path
         self.pull_scope = f"repository:{path}:pull"
         self.push_scope = f"repository:{path}:pull,push"
+        #: digest → Location of the upload session a refused mount opened, for `push_blob` to use
+        self._sessions: dict[str, str] = {}
 
     def __str__(self) -> str:
         return f"{self.client.domain}/{self.path}"
@@ -185,22 +190,12 @@ class Repository:
         it), ``"mounted"`` (from a repository in ``mount_from``) or ``"uploaded"``."""
         if self.blob_size(digest, push=True) is not None:
             return "exists"
-        location = None
         for source in mount_from:
-            if source == self.path:
-                continue
-            response = self.client.request(
-                "POST",
-                f"/v2/{self.path}/blobs/uploads/",
-                scopes=[self.push_scope, f"repository:{source}:pull"],
-                params={"mount": digest, "from": source},
-            )
-            response.close()
-            if response.status_code == 201:
+            if self.mount_blob(digest, source):
                 return "mounted"
-            if response.status_code == 202:
-                location = response.headers.get("Location")
-                break
+            if digest in self._sessions:
+                break  # the registry answered with an upload session: upload through it
+        location = self._sessions.pop(digest, None)
         path = store.blob_path(digest)
         # request() already retries each request; this loop starts a fresh upload session when the one in
         # progress is broken (a transfer cut half-way can leave it unusable).
@@ -219,6 +214,28 @@ class Repository:
                 location = None
                 time.sleep(self.client.backoff * (2**attempt))
         raise AssertionError("unreachable")
+
+    def mount_blob(self, digest: str, source: str) -> bool:
+        """Ask the registry to mount ``digest`` from the repository ``source`` of the same registry into this
+        one; True if it did (201). False, without a request, when ``source`` is this repository, and False
+        when the registry refuses or answers with an upload session (202: ``source`` lacks the blob or may not
+        be read); that session is kept for the next `push_blob` of ``digest`` (unused, it expires on the
+        registry's side)."""
+        if source == self.path:
+            return False
+        response = self.client.request(
+            "POST",
+            f"/v2/{self.path}/blobs/uploads/",
+            scopes=[self.push_scope, f"repository:{source}:pull"],
+            params={"mount": digest, "from": source},
+        )
+        response.close()
+        if response.status_code == 201:
+            return True
+        location = response.headers.get("Location")
+        if response.status_code == 202 and location:
+            self._sessions[digest] = location
+        return False
 
     def _start_upload(self) -> str:
         response = self.client.request("POST", f"/v2/{self.path}/blobs/uploads/", scopes=[self.push_scope])

@@ -59,7 +59,9 @@ def _to_registry(store, spec: CacheSpec, index: bytes, manifest: bytes, layers: 
             if not store.has_blob(digest):
                 remote = shared.pending_source(digest)
                 same_registry = isinstance(remote, RegistryCache) and remote.client.domain == client.domain
-                if same_registry and _present_or_mounted(repo, digest, remote.repo.path):
+                if same_registry and (
+                    repo.blob_size(digest, push=True) is not None or repo.mount_blob(digest, remote.repo.path)
+                ):
                     return
                 _need_blob(store, shared, digest)
             repo.push_blob(store, digest, size, mount_from=sources.known_sources(store, digest, client.domain))
@@ -73,23 +75,6 @@ def _to_registry(store, spec: CacheSpec, index: bytes, manifest: bytes, layers: 
         config_digest = store.put_blob(index)
         repo.push_blob(store, config_digest, len(index))
         return repo.put_manifest(ref.tag or "latest", manifest, media.OCI_MANIFEST)
-
-
-def _present_or_mounted(repo, digest: str, source: str) -> bool:
-    """Make ``repo`` hold ``digest`` without uploading: present already, or mounted from ``source``."""
-    if repo.blob_size(digest, push=True) is not None:
-        return True
-    if source == repo.path:
-        return False
-    response = repo.client.request(
-        "POST",
-        f"/v2/{repo.path}/blobs/uploads/",
-        scopes=[repo.push_scope, f"repository:{source}:pull"],
-        params={"mount": digest, "from": source},
-    )
-    response.close()
-    # 202 means the registry opened an upload session instead; it expires unused on the registry's side
-    return response.status_code == 201
 
 
 # -- OCI layout directory ------------------------------------------------------------------------------------
