@@ -104,7 +104,7 @@ class StepRunner:
         if self.shared.targets:
             self.shared.export({chain_id(final_layers[:n]) for n in range(1, len(final_layers) + 1)})
 
-    def layers_of(self, name: str, stage: Stage | None, results: dict) -> tuple[list[Path], str]:
+    def layers_of(self, name: str, stage: Stage | None, results: dict) -> tuple[Sequence[Path], str]:
         """What ``COPY --from=name`` and ``RUN --mount from=name`` read: the layer directories (top first) and
         the ChainID of a stage of this build (by name or index) built so far, else of an image, pulled as FROM
         pulls it (``--pull`` policy, ``stage``'s platform) when the store lacks it. ``scratch``: no layers."""
@@ -114,7 +114,8 @@ class StepRunner:
             named = planned.name is not None and planned.name == name.lower()
             if (named or str(planned.index) == name) and planned.index in results:
                 built = results[planned.index]
-                return list(self.lowerdirs(built)), chain_id(list(built.state.layers))
+                # lazy: a step that hits by the ChainID alone never fetches a stage's remote layers
+                return self.lowerdirs(built), chain_id(list(built.state.layers))
         from builder.registry.progress import Transfers
         from builder.registry.pull import ensure_image
 
