@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from builder.buildfile import read_buildfile
-from builder.cache import chain_id
 from builder.errors import BuildError, UsageError
 from builder.instructions import (
     arg,
@@ -167,10 +166,7 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildResul
             if several:
                 result = commit_index(store, images, platforms=platforms, tags=options.tags)
             write_outputs(store, result, options, reporter)
-            if runner.shared.targets:
-                runner.shared.export(
-                    {chain_id(f.state.layers[:n]) for f in finals for n in range(1, len(f.state.layers) + 1)}
-                )
+            runner.export_cache([f.state.layers for f in finals])
         finally:
             runner.finish()
         layer_steps = [r for r in reports if r.layer is not None]

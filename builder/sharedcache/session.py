@@ -87,9 +87,6 @@ class SharedCache:
             return record
         return None
 
-    def is_pending(self, diff_id: str) -> bool:
-        return diff_id in self._pending
-
     def lowerdirs(self, diff_ids: Sequence[str]) -> Sequence[Path]:
         """The layers' directories, top first; fetched on first access when some are pending."""
         if not any(d in self._pending for d in diff_ids):

@@ -99,10 +99,12 @@ class StepRunner:
         self._origins.clear()
         self.shared.restart()
 
-    def export_cache(self, final_layers: list[str]) -> None:
-        """Export this build's cache records to the ``--cache-to`` targets (see `SharedCache.export`)."""
+    def export_cache(self, finals: Sequence[Sequence[str]]) -> None:
+        """Export this build's cache records to the ``--cache-to`` targets (see `SharedCache.export`);
+        ``finals`` are the diff_ids of each final image (one per platform), whose steps ``mode=min`` keeps."""
         if self.shared.targets:
-            self.shared.export({chain_id(final_layers[:n]) for n in range(1, len(final_layers) + 1)})
+            chains = {chain_id(list(layers[:n])) for layers in finals for n in range(1, len(layers) + 1)}
+            self.shared.export(chains)
 
     def layers_of(self, name: str, stage: Stage | None, results: dict) -> tuple[Sequence[Path], str]:
         """What ``COPY --from=name`` and ``RUN --mount from=name`` read: the layer directories (top first) and
@@ -211,10 +213,6 @@ class StepRunner:
             kind = "ENV" if name in image_env and image_env[name] == value else "ARG"
             found[name] = [kind, value]
         return found
-
-    @staticmethod
-    def cache_key(parts: dict) -> str:
-        return key_of(parts)
 
     def finish(self) -> None:
         """Remove what the steps of this build kept for their duration (heredoc files); save the stat cache."""
