@@ -1,7 +1,8 @@
 """The exported cache as an OCI artifact: documents to write, and their validation when read back.
 
 * config blob (media type `CONFIG_MEDIA_TYPE`): canonical JSON ``{key: {"parts": {...}, "result": {...}}}``,
-  keys sorted, so exporting the same records twice gives the same digest;
+  keys sorted, so exporting the same records twice gives the same digest; ``parts`` as `builder.cache.keyed`
+  gives them (a COPY/ADD file listing only as its digest), so the index does not grow with a context;
 * manifest: an OCI image manifest with ``artifactType`` and config media type `CONFIG_MEDIA_TYPE`, whose
   layers are the distinct layer blobs the records' results name (sorted by digest), so a registry keeps
   them as long as the manifest;
