@@ -149,5 +149,35 @@ def main(argv: list[str] | None = None) -> int:
     return code
 
 
+def entry() -> None:
+    """The process entry (``python -m builder``, the console script): `main`, then `exit_process`. Code that
+    calls `main` in-process (tests, scripts) gets the exit code back instead."""
+    exit_process(main())
+
+
+def exit_process(code: int) -> None:
+    """End the process with ``code`` once exit handlers have run and output is flushed, skipping the
+    interpreter's teardown, which frees every object of every imported module one by one (~25 ms, a tenth
+    of a cached build). Falls back to an ordinary exit while a non-daemon thread runs (the interpreter
+    would wait for it) or when flushing fails (a closed pipe: the interpreter reports it as it always does).
+    """
+    import atexit
+
+    threading = sys.modules.get("threading")
+    if threading is not None and any(
+        t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.main_thread()
+    ):
+        sys.exit(code)
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        atexit._run_exitfuncs()  # what the interpreter would run first: weakref finalizers, user hooks
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        sys.exit(code)
+    os._exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    entry()

@@ -10,7 +10,7 @@ parts pybuild needs are here: parse, normalise, format, and the host platform.
 
 from __future__ import annotations
 
-import platform as _platform
+import os
 import re
 from dataclasses import dataclass
 
@@ -48,7 +48,8 @@ class Platform:
     @classmethod
     def host(cls) -> Platform:
         """The platform this process runs on (always ``linux``: pybuild builds Linux images)."""
-        arch, variant = _normalize_arch(_platform.machine().lower(), "")
+        # os.uname() is what platform.machine() reads on Linux, without importing the platform module
+        arch, variant = _normalize_arch(os.uname().machine.lower(), "")
         return cls("linux", arch, variant)
 
     @classmethod
