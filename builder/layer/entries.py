@@ -109,7 +109,16 @@ class Applier:
         if kind == stat.S_IFIFO:
             os.mkfifo(path, 0o600)
         else:
-            os.mknod(path, kind | 0o600, rdev)
+            try:
+                os.mknod(path, kind | 0o600, rdev)
+            except PermissionError:
+                from builder.rootless.detect import in_user_namespace
+
+                if not in_user_namespace():
+                    raise
+                # No device node can be made in a user namespace; skipped, as Docker's rootless unpacking
+                # does (a container gets its devices from the runtime's /dev, never from the image).
+                return
         self._owner_mode(path, meta)
         set_xattrs(path, meta["xattrs"], path)
         os.utime(path, ns=(meta["mtime_ns"], meta["mtime_ns"]), follow_symlinks=False)

@@ -22,6 +22,7 @@ META_PREFIX = b".wh..wh."
 OVERLAY_XATTR_PREFIXES = ("trusted.overlay.", "user.overlay.")
 XATTR_OPAQUE = "trusted.overlay.opaque"
 XATTR_WHITEOUT = "trusted.overlay.whiteout"
+XATTR_OPAQUE_USER = "user.overlay.opaque"
 
 
 def is_overlay_xattr(name: str) -> bool:
@@ -70,6 +71,14 @@ def make_whiteout(path: bytes, uid: int = 0, gid: int = 0) -> None:
     os.chown(path, uid, gid, follow_symlinks=False)
 
 
+def opaque_xattr() -> str:
+    """The opaque marker overlayfs reads here: ``user.overlay.opaque`` in a user namespace (mounts with
+    ``userxattr``, and ``trusted.`` xattrs cannot be set there), else ``trusted.overlay.opaque``."""
+    from builder.rootless.detect import in_user_namespace
+
+    return XATTR_OPAQUE_USER if in_user_namespace() else XATTR_OPAQUE
+
+
 def mark_opaque(path: bytes) -> None:
-    """Mark the directory at ``path`` opaque for overlayfs."""
-    os.setxattr(path, XATTR_OPAQUE, b"y", follow_symlinks=False)
+    """Mark the directory at ``path`` opaque for overlayfs (with the xattr `opaque_xattr` names)."""
+    os.setxattr(path, opaque_xattr(), b"y", follow_symlinks=False)

@@ -12,6 +12,9 @@ import resource
 from contextlib import suppress
 from pathlib import Path
 
+from builder.rootless.detect import in_user_namespace
+
+from .rootless import rootless_adjusted
 from .spec import ProcessSpec
 from .users import ResolvedUser
 
@@ -172,6 +175,15 @@ def build_config(spec: ProcessSpec, user: ResolvedUser, *, bundle: Path, contain
             {**m, "options": [o for o in m["options"] if o != "ro"]} if m["type"] in ("sysfs", "cgroup") else m
             for m in _STANDARD_MOUNTS
         ]
+    linux = {
+        "namespaces": namespaces,
+        "maskedPaths": [] if spec.privileged else list(MASKED_PATHS),
+        "readonlyPaths": [] if spec.privileged else list(READONLY_PATHS),
+        "resources": {"devices": [{"allow": spec.privileged, "access": "rwm"}]},
+        "cgroupsPath": f"/pybuild/{container_id}",
+    }
+    if in_user_namespace():
+        standard, linux = rootless_adjusted(standard, linux, network=spec.network)
     return {
         "ociVersion": "1.0.2",
         "process": {
@@ -187,13 +199,7 @@ def build_config(spec: ProcessSpec, user: ResolvedUser, *, bundle: Path, contain
         "root": {"path": "rootfs", "readonly": False},
         "hostname": spec.hostname,
         "mounts": [*standard, *file_mounts, *extra],
-        "linux": {
-            "namespaces": namespaces,
-            "maskedPaths": [] if spec.privileged else list(MASKED_PATHS),
-            "readonlyPaths": [] if spec.privileged else list(READONLY_PATHS),
-            "resources": {"devices": [{"allow": spec.privileged, "access": "rwm"}]},
-            "cgroupsPath": f"/pybuild/{container_id}",
-        },
+        "linux": linux,
     }
 
 

@@ -27,6 +27,16 @@ MAX_LOWERDIRS = 500
 # Features that would store changes as redirects or metadata-only copies in the upperdir, which then would
 # not be a plain diff; off explicitly whatever the kernel's defaults are.
 _PLAIN_UPPER = "index=off,redirect_dir=off,metacopy=off"
+# In a user namespace (rootless builds) overlayfs needs ``userxattr``, which keeps its markers under
+# ``user.overlay.`` and refuses ``redirect_dir=off`` (``nofollow`` likewise creates no redirects).
+_PLAIN_UPPER_USERNS = "userxattr,index=off,redirect_dir=nofollow,metacopy=off"
+
+
+def plain_upper_options() -> str:
+    """The overlay options that keep the upperdir a plain diff, for this process's user namespace."""
+    from builder.rootless.detect import in_user_namespace
+
+    return _PLAIN_UPPER_USERNS if in_user_namespace() else _PLAIN_UPPER
 
 
 class MountError(OSError):
@@ -84,7 +94,7 @@ def mount_overlay(run: RunDir, lowerdirs: Sequence[Path], upperdir: Path) -> Ite
     rootfs = run.path / "rootfs"
     rootfs.mkdir()
     lower_option = ":".join(f"l/{index}" for index in range(len(lowerdirs)))
-    options = f"lowerdir={lower_option},upperdir=u,workdir=w,{_PLAIN_UPPER}"
+    options = f"lowerdir={lower_option},upperdir=u,workdir=w,{plain_upper_options()}"
     try:
         result = subprocess.run(
             ["mount", "-t", "overlay", "overlay", "-o", options, "rootfs"],

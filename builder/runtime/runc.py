@@ -14,6 +14,7 @@ from pathlib import Path
 
 from builder.errors import BuildError
 from builder.faults import checkpoint
+from builder.rootless.detect import in_user_namespace
 from builder.rootpath import resolve_in_root
 
 from .bundle import write_bundle
@@ -44,6 +45,9 @@ def runc_binary() -> str:
 def runc_command(state_dir: Path, *args: str, log: Path | None = None) -> list[str]:
     """A runc command line using our private state root (and a JSON log file, if given)."""
     command = [runc_binary(), "--root", str(runc_root(state_dir))]
+    if in_user_namespace():
+        # uid 0 in a user namespace cannot manage cgroups; rootless mode makes runc skip them.
+        command += ["--rootless", "true"]
     if log is not None:
         command += ["--log", str(log), "--log-format", "json"]
     return [*command, *args]

@@ -44,9 +44,10 @@ from pathlib import Path
 
 from builder.rootpath import resolve_in_root
 
-_OVERLAY_XATTR = "trusted.overlay."
+#: overlayfs' own xattrs: ``trusted.`` normally, ``user.`` on a ``userxattr`` mount (rootless builds).
+_OVERLAY_XATTR = ("trusted.overlay.", "user.overlay.")
 #: Written by overlayfs on every copy-up (the lower inode's handle; "has copied-up children"): not a change.
-_COPY_UP_XATTRS = frozenset({"trusted.overlay.origin", "trusted.overlay.impure"})
+_COPY_UP_XATTRS = frozenset(f"{p}{n}" for p in _OVERLAY_XATTR for n in ("origin", "impure"))
 _STUB_MODE = 0o755
 
 
