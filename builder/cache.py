@@ -236,6 +236,7 @@ class BuildCache:
         if record is not None and self._complete(record):
             if previous.get("key") != key:  # explain the next miss against this build, not an older one
                 self._remember(identity, parts, key, about)
+            self.store.cache_touch(key)  # a hit is a use: prune's "until" ages records by their last use
             return Lookup(key, record, "cached")
         remote = self.remote.lookup(key) if self.remote is not None else None
         if remote is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -93,6 +94,12 @@ class RecordsMixin:
         except ValueError:
             return None  # only outside damage gets here; a cache miss is the safe answer
         return data if isinstance(data, dict) else None
+
+    def cache_touch(self, key: str) -> None:
+        """Mark the record under ``key`` as used now (``prune --filter until=`` ages records by last use);
+        a record that vanished meanwhile is no error."""
+        with contextlib.suppress(FileNotFoundError):
+            os.utime(self._cache_file(key))
 
     def cache_put(self, key: str, record: dict) -> None:
         """Store ``record`` (JSON-able) under ``key``, replacing any previous one atomically."""

@@ -140,3 +140,12 @@ def test_verify_reports_stray_files(store):
         "unexpected entry blobs/sha256/not-a-digest",
         "unexpected entry layers/sha256/junk",
     ]
+
+
+def test_cache_touch_marks_a_record_used_now(store):
+    store.cache_put("ab" * 32, {"x": 1})
+    path = next((store.root / "cache").rglob("*.json"))
+    os.utime(path, (1_000_000, 1_000_000))
+    store.cache_touch("ab" * 32)
+    assert path.stat().st_mtime > 1_000_000
+    store.cache_touch("cd" * 32)  # absent: no error
