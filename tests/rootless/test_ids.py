@@ -11,7 +11,7 @@ from builder.rootless.ids import IdRange, id_map, map_size, subordinate_ranges
 
 def test_ranges_by_name_or_uid_in_file_order(tmp_path: Path):
     table = tmp_path / "subuid"
-    lines = ["alice:100000:65536", "# comment", "bob:165536:65536", "1000:300000:10", "alice:bad:1", "alice:5:0"]
+    lines = ["alice:100000:65536", "# note", "bob:165536:65536", "1000:300000:10", "alice:bad:1", "alice:5:0"]
     table.write_text("\n".join([*lines, "", "alice:1:2:3", ""]))
     assert subordinate_ranges("alice", 1000, table) == [IdRange(100000, 65536), IdRange(300000, 10)]
     assert subordinate_ranges("bob", 1001, table) == [IdRange(165536, 65536)]
