@@ -85,6 +85,8 @@ def ensure_inside(root: Path, host: Path) -> None:
     """Refuse ``host`` unless its parent directory, followed on the host, is inside ``root``: a write there
     cannot pass through a symlink to outside. Raises PermissionError (EXDEV-like: names the path)."""
     real_root = os.path.realpath(root)
+    if os.path.abspath(host) == os.path.abspath(root):
+        return  # the root itself (``COPY f /``): nothing above it is written
     parent = os.path.realpath(host.parent)
     if parent != real_root and not parent.startswith(real_root.rstrip("/") + "/"):
         raise PermissionError(errno.EPERM, "path leads outside the image root", str(host))

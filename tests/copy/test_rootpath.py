@@ -72,3 +72,9 @@ def test_ensure_inside_refuses_a_parent_leading_out(tmp_path: Path):
     rootpath.ensure_inside(root, root / "in" / "x")
     with pytest.raises(PermissionError):
         rootpath.ensure_inside(root, root / "out" / "x")
+
+
+def test_the_root_itself_is_inside(tmp_path):
+    from builder.rootpath import ensure_inside
+
+    ensure_inside(tmp_path, tmp_path)  # COPY f / writes into the root: no error
