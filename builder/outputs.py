@@ -1,5 +1,6 @@
 """Where a build's result goes besides the store: ``-o type=oci|docker|local|tar,dest=…`` as buildx spells it.
 
+* ``registry`` (or ``image,push=true``): push to the tags' registries, as ``--push`` does;
 * ``oci``: an OCI image layout as a tar (or a directory when ``dest`` is one, or ``tar=false``);
 * ``docker``: a docker-archive tar (``docker load``/``podman load``);
 * ``local``: the final root filesystem, flattened, into the directory ``dest``;
@@ -24,7 +25,7 @@ from typing import BinaryIO
 from builder.errors import UsageError
 from builder.faults import checkpoint
 
-OUTPUT_TYPES = ("image", "oci", "docker", "local", "tar")
+OUTPUT_TYPES = ("image", "registry", "oci", "docker", "local", "tar")
 
 
 def parse_output(spec: str) -> dict[str, str]:
@@ -40,7 +41,9 @@ def parse_output(spec: str) -> dict[str, str]:
     kind = fields.get("type")
     if kind not in OUTPUT_TYPES:
         raise UsageError(f"unsupported output type {kind!r} (supported: {', '.join(OUTPUT_TYPES)})")
-    if kind != "image" and not fields.get("dest"):
+    if kind == "image" and fields.get("push") == "true":
+        return {"type": "registry"}  # buildx's type=image,push=true is type=registry
+    if kind not in ("image", "registry") and not fields.get("dest"):
         raise UsageError(f"--output type={kind} needs dest=PATH")
     return fields
 

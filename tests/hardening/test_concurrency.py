@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from tests.hardening.conftest import age_store, write_context
+from tests.support import counts
 
 ROUNDS = 3
 COMMON = "FROM busybox\nCOPY shared.txt /shared.txt\nRUN cat /shared.txt > /common && sleep 0.2\n"
@@ -35,7 +36,7 @@ def test_four_overlapping_builds_at_once(cli, tmp_path):
         verify = cli("store", "verify", check=False)
         if verify.returncode != 0:
             failures.append(f"round {round_number}: {verify.out}")
-    print(f"\nconcurrent builds: {builds}, failures: {len(failures)}")
+    counts.record(f"concurrent builds: {builds}, failures: {len(failures)}")
     assert not failures, "\n".join(failures)
 
 
@@ -66,5 +67,5 @@ def test_prune_waits_for_a_running_build(cli, tmp_path):
             failures.append("the image lost its content")
         if cli("store", "verify", check=False).returncode != 0:
             failures.append("store unsound after prune")
-    print(f"\nprune during build: {trials} trials, failures: {len(failures)}")
+    counts.record(f"prune during build: {trials} trials, failures: {len(failures)}")
     assert not failures, "\n".join(failures)

@@ -18,6 +18,7 @@ import pytest
 
 from builder.faults import POINTS
 from tests.hardening.conftest import Cli, age_store, copy_store, mounts_under, runc_containers, write_context
+from tests.support import counts
 
 BUILDFILE = """\
 FROM busybox
@@ -163,7 +164,7 @@ def test_sigkill_during_build(template_store, tmp_path, context, clean):
                 problems.append(f"next build differs: {trial.result()} != {clean}")
         failures += [f"{label}: {p}" for p in problems]
         shutil.rmtree(trial.base, ignore_errors=True)
-    print(f"\ncrash trials during build: {len(BUILD_TRIALS)}, failures: {len(failures)}")
+    counts.record(f"crash trials during build: {len(BUILD_TRIALS)}, failures: {len(failures)}")
     assert not failures, "\n".join(failures)
 
 
@@ -198,5 +199,5 @@ def test_sigkill_during_load_and_prune(template_store, tmp_path, context, clean)
             problems.append(f"build after the kill differs or failed: {rebuilt.err[-300:]}")
         failures += [f"prune {point}:{nth}: {p}" for p in problems]
     total = len(LOAD_TRIALS) + len(PRUNE_TRIALS)
-    print(f"\ncrash trials during load and prune: {total}, failures: {len(failures)}")
+    counts.record(f"crash trials during load and prune: {total}, failures: {len(failures)}")
     assert not failures, "\n".join(failures)

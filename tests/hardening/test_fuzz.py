@@ -6,12 +6,13 @@ from __future__ import annotations
 import pytest
 
 from fuzz import run, targets
+from tests.support import counts
 
 
 @pytest.mark.parametrize("target", run.TARGETS)
 def test_quick_fuzz_finds_nothing(target):
     report = run.run_target(target, 300, derandomize=True)  # the same cases every run: no flaky test
-    print(f"\n{target}: {report.cases} cases, {report.count} findings")
+    counts.record(f"{target}: {report.cases} cases, {report.count} findings")
     assert report.cases == 300
     assert report.count == 0, "\n".join(report.findings.values())
 

@@ -29,3 +29,11 @@ def test_push_without_a_name_is_a_usage_error(cli, busybox, tmp_path: Path):
     context = write_context(tmp_path / "c", "FROM busybox:latest\n")
     result = cli("build", "--push", str(context), check=False)
     assert result.returncode == 2 and "--push needs a name" in result.err
+
+
+def test_output_type_registry_pushes_like_push(cli, other_cli, busybox, registry, tmp_path: Path):
+    name = f"{registry.domain}/team/out:1"
+    base = write_context(tmp_path / "base", "FROM busybox:latest\nRUN echo via-output > /o\n")
+    cli("build", "-o", "type=registry", "-t", name, str(base))
+    other_cli("pull", name)
+    assert other_cli("run", name, "cat", "/o").out == "via-output\n"
