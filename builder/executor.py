@@ -130,8 +130,9 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildResul
     steps of a stage whose platform the host cannot execute are refused before any step runs."""
     from builder.oci.config import format_time
     from builder.oci.index import commit_index
+    from builder.parsecache import ParseCache
     from builder.publish import commit_final, write_outputs
-    from builder.store import Store
+    from builder.store import Store, default_root
 
     reporter = reporter or Reporter("quiet")
     platforms = requested_platforms(options.platform)
@@ -140,7 +141,13 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildResul
         text, name = options.buildfile_text, str(options.buildfile or "Buildfile")
     else:
         name, text = read_buildfile(options.buildfile, options.context)
-    buildfile = parse(text, name)
+    # an unchanged Buildfile is read back from the store as parsed by an earlier build (see builder.parsecache);
+    # the store is only opened below, after the Buildfile has been found valid, as before
+    parsed = ParseCache((Path(options.root) if options.root else default_root()) / "state" / "parse")
+    buildfile = parsed.load(text, name)
+    fresh = buildfile is None
+    if buildfile is None:
+        buildfile = parse(text, name)
     plans = [
         plan(buildfile, build_args=options.build_args, target=options.target, platform=platform)
         for platform in platforms
@@ -150,6 +157,8 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildResul
     created = format_time(epoch if epoch is not None else time.time())
     several = len(plans) > 1
     with Store.open(options.root) as store, store.lock("gc", shared=True):
+        if fresh:
+            ParseCache(store.state_dir("parse")).save(text, name, buildfile)
         runner = StepRunner(store, options, reporter, epoch=epoch, stages=plans[0].stages)
         runner.start()
         try:  # the runner stays open until the cache export, which may fetch layers still remote

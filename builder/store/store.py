@@ -159,9 +159,22 @@ class Store(LayersMixin, RecordsMixin):
     def put_blob(self, data: bytes, expected: str | None = None) -> str:
         """Store ``data``; returns its digest. Idempotent. With ``expected``, a mismatch raises
         `DigestMismatch` and stores nothing."""
+        digest = dg.of_bytes(data)
+        if (expected is None or expected == digest) and self._holds(digest, data):
+            # already there, intact: rewriting it would cost two fsyncs, which every fully cached build
+            # would pay for its config and manifest
+            return digest
         with self.blob_writer(expected) as w:
             w.write(data)
             return w.commit()[0]
+
+    def _holds(self, digest: str, data: bytes) -> bool:
+        """Whether the stored blob ``digest`` is exactly ``data`` (a damaged copy is not)."""
+        try:
+            with open(self._blob_file(digest), "rb") as stored:
+                return stored.read(len(data) + 1) == data
+        except OSError:
+            return False
 
     def blob_writer(self, expected: str | None = None, expected_size: int | None = None) -> BlobWriter:
         """A streaming writer (see `BlobWriter`): ``with store.blob_writer() as w: w.write(b); w.commit()``."""
