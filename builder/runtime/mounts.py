@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import os
 import re
 import time
 from pathlib import Path
 
+from builder.libc import last_errno, libc
+
 _MNT_DETACH = 2
-_libc = ctypes.CDLL(None, use_errno=True)
 
 
 def _unescape(field: str) -> str:
@@ -43,16 +43,16 @@ def unmount(path: Path, *, attempts: int = 20) -> None:
     """
     target = os.fsencode(os.path.realpath(path))
     for attempt in range(attempts):
-        if _libc.umount2(target, 0) == 0:
+        if libc().umount2(target, 0) == 0:
             continue  # stacked mounts: keep going until nothing is mounted here
-        err = ctypes.get_errno()
+        err = last_errno()
         if err in (errno.EINVAL, errno.ENOENT):
             return  # not (or no longer) a mountpoint
         if err != errno.EBUSY:
             raise OSError(err, f"umount {path}: {os.strerror(err)}")
         if attempt == attempts - 1:
-            if _libc.umount2(target, _MNT_DETACH) != 0:
-                err = ctypes.get_errno()
+            if libc().umount2(target, _MNT_DETACH) != 0:
+                err = last_errno()
                 if err not in (errno.EINVAL, errno.ENOENT):
                     raise OSError(err, f"umount -l {path}: {os.strerror(err)}")
             return

@@ -9,7 +9,6 @@ fsync'd so the rename itself survives a power loss.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import errno
 import os
 import re
@@ -18,8 +17,8 @@ import tempfile
 from pathlib import Path
 
 from builder.faults import checkpoint
+from builder.libc import last_errno, libc
 
-_libc = ctypes.CDLL(None, use_errno=True)
 _AT_FDCWD = -100
 _RENAME_NOREPLACE = 1
 _MNT_DETACH = 2
@@ -39,8 +38,8 @@ def syncfs(path: Path) -> None:
     """Flush the whole file system holding ``path``: cheaper than fsync'ing every file of a large tree."""
     fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     try:
-        if _libc.syncfs(fd) != 0:
-            err = ctypes.get_errno()
+        if libc().syncfs(fd) != 0:
+            err = last_errno()
             raise OSError(err, os.strerror(err), str(path))
     finally:
         os.close(fd)
@@ -75,10 +74,10 @@ def rename_noreplace(src: Path, dst: Path) -> bool:
     Uses renameat2(RENAME_NOREPLACE) so the check and the rename are one atomic step; on a file system
     without it, falls back to rename(2), which for directories still refuses a non-empty target.
     """
-    result = _libc.renameat2(_AT_FDCWD, os.fsencode(src), _AT_FDCWD, os.fsencode(dst), _RENAME_NOREPLACE)
+    result = libc().renameat2(_AT_FDCWD, os.fsencode(src), _AT_FDCWD, os.fsencode(dst), _RENAME_NOREPLACE)
     if result == 0:
         return True
-    err = ctypes.get_errno()
+    err = last_errno()
     if err == errno.EEXIST:
         return False
     if err not in (errno.EINVAL, errno.ENOSYS):
@@ -184,4 +183,4 @@ def _detach_mounts_below(path: Path) -> None:
     prefix = os.path.realpath(path)
     below = [p for p in _mount_points() if p == prefix or p.startswith(prefix + "/")]
     for point in sorted(below, key=len, reverse=True):
-        _libc.umount2(os.fsencode(point), _MNT_DETACH)
+        libc().umount2(os.fsencode(point), _MNT_DETACH)
