@@ -18,8 +18,6 @@ import os
 import sys
 from collections.abc import Collection
 
-from builder.errors import EXIT_USAGE, BuildError, render
-
 #: subcommand → (module under builder.commands, one-line help). Order is the order ``--help`` shows.
 COMMANDS: dict[str, tuple[str, str]] = {
     "build": ("build", "build an image from a Buildfile (the default command)"),
@@ -118,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     commands = COMMANDS
     if not argv:
+        from builder.errors import EXIT_USAGE
+
         build_parser(commands, configure=()).print_help()
         return EXIT_USAGE
     argv = _with_default_command(argv, commands)
@@ -131,6 +131,9 @@ def main(argv: list[str] | None = None) -> int:
         # the registry client reads this, so library users can set it the same way
         known = [h for h in os.environ.get("PYBUILD_INSECURE_REGISTRIES", "").split(",") if h]
         os.environ["PYBUILD_INSECURE_REGISTRIES"] = ",".join(known + args.insecure_registry)
+    # imported once the arguments parsed: --help and usage errors need neither (nor dataclasses, ~8 ms)
+    from builder.errors import BuildError, render
+
     module = importlib.import_module(f"builder.commands.{args._module}")
     try:
         code = module.run(args)
