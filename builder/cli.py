@@ -37,6 +37,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "logout": ("logout", "remove the credentials of a registry"),
     "store": ("store", "check the store (verify) or collect its garbage (gc)"),
     "prune": ("prune", "remove unused images' content, build cache and cache mounts"),
+    "info": (
+        "info",
+        "show the runtime, overlay mode, store and user-namespace setup (rootless: subuid ranges)",
+    ),
 }
 
 
@@ -136,6 +140,11 @@ def main(argv: list[str] | None = None) -> int:
 
     module = importlib.import_module(f"builder.commands.{args._module}")
     try:
+        # an ordinary user's pybuild re-executes itself in a user namespace mapped from its subuid ranges;
+        # for root this returns at once
+        from builder.rootless import enter_namespace_if_needed
+
+        enter_namespace_if_needed(args._module)
         code = module.run(args)
     except BuildError as error:
         print(render(error), file=sys.stderr)

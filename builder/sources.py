@@ -21,7 +21,6 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
@@ -84,7 +83,11 @@ class StatCache:
         return entries if isinstance(entries, dict) else {}
 
     def _relative(self, path: str) -> str:
-        return os.path.relpath(path, self.root)
+        # callers hold normalised absolute paths below the root (`covers`): slicing gives what relpath
+        # would, without normalising both paths again for each of 20,000 files (~75 ms of a cached build)
+        if path == self.root:
+            return "."
+        return path[len(self.root.rstrip("/")) + 1 :]
 
     def lookup(self, path: str, st: os.stat_result) -> str | None:
         """The remembered digest of ``path`` if it is unchanged since, else None."""
@@ -205,6 +208,8 @@ def _hash_all(todo: list[tuple[str, os.stat_result]], cache: StatCache | None) -
 
     if len(todo) < _POOL_THRESHOLD:
         return [one(item) for item in todo]
+    from concurrent.futures import ThreadPoolExecutor  # with logging, ~5 ms: only when there is much to read
+
     with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
         return list(pool.map(one, todo))
 

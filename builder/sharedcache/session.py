@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -101,6 +100,8 @@ class SharedCache:
         from builder.registry.progress import Transfers
 
         transfers = Transfers(self.progress)
+        from concurrent.futures import ThreadPoolExecutor  # with logging, ~5 ms: not for a local build
+
         with ThreadPoolExecutor(max_workers=min(_WORKERS, len(wanted))) as pool:
             futures = [pool.submit(self._fetch_layer, d, transfers) for d in wanted]
         for future in futures:
