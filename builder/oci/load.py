@@ -90,8 +90,10 @@ def _blob_name(digest: str) -> str:
     return "blobs/" + digest.replace(":", "/", 1)
 
 
-def _ensure_layer(store, layer: dict, diff_id: str) -> None:
-    """Unpack a stored layer blob into the store (if not unpacked yet) and record its compressed form."""
+def unpack_stored_layer(store, layer: dict, diff_id: str) -> None:
+    """Unpack the stored layer blob ``layer`` (a descriptor) into the store if it is not unpacked yet,
+    checking it against ``diff_id``, and record the blob as the layer's compressed form. Used by load, pull
+    and the shared cache."""
     from builder.layer import apply_layer
 
     def unpack(staging: Path) -> str:
@@ -118,7 +120,7 @@ def _store_image(store, source, manifest: dict, manifest_bytes: bytes | None, la
         raise BuildError(f"image has {len(manifest['layers'])} layers but its config names {len(ids)}")
     for layer, diff_id, name in zip(manifest["layers"], ids, layer_names, strict=True):
         _copy_blob(store, source, name, layer["digest"])
-        _ensure_layer(store, layer, diff_id)
+        unpack_stored_layer(store, layer, diff_id)
     if manifest_bytes is None:
         manifest_bytes = encode(manifest)
     manifest_digest = store.put_blob(manifest_bytes)

@@ -11,13 +11,13 @@ keeps the blobs it completed, and the next pull reuses them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from builder.errors import BuildError, UsageError
+from builder.errors import UsageError
 from builder.oci import media
 from builder.oci.config import Platform, decode, diff_ids
 from builder.oci.image import Image, ImageNotFound, load_image, read_image
+from builder.oci.load import unpack_stored_layer
 from builder.oci.manifest import manifest_kind, parse_index, parse_manifest
 from builder.refs import ImageRef, parse_ref
 from builder.registry.errors import RegistryError
@@ -158,40 +158,14 @@ def _fetch_layer(store, repo: Repository, layer: dict, diff_id: str, progress: T
     digest, size = layer["digest"], layer["size"]
     if store.has_blob(digest) and store.has_layer(diff_id):
         progress.note(digest, "already exists")
-        _record(store, layer, diff_id)
+        unpack_stored_layer(store, layer, diff_id)  # present: only records the blob as its compressed form
         return 0
     fetched = 0 if store.has_blob(digest) else 1
     task = progress.task(digest, size, "downloading")
     repo.fetch_blob(store, digest, size, task.update)
-    unpack_layer(store, layer, diff_id)
+    unpack_stored_layer(store, layer, diff_id)
     task.done("pull complete")
     return fetched
-
-
-def unpack_layer(store, layer: dict, diff_id: str) -> None:
-    """Unpack the stored layer blob (if the layer is not unpacked yet), checking it against ``diff_id``,
-    and record the blob as the layer's compressed form."""
-    from builder.layer import apply_layer
-
-    def unpack(staging: Path) -> str:
-        with store.open_blob(layer["digest"]) as stream:
-            computed = apply_layer(stream, staging, mode="overlay")
-            while stream.read(_READ):  # to the end, so the store verifies the whole blob
-                pass
-        if computed != diff_id:
-            raise BuildError(
-                f"layer {layer['digest']} unpacks to {computed}, but the image config says {diff_id}"
-            )
-        return computed
-
-    store.ensure_layer(diff_id, unpack)
-    _record(store, layer, diff_id)
-
-
-def _record(store, layer: dict, diff_id: str) -> None:
-    current = store.layer_blob(diff_id)
-    if current is None or current["digest"] != layer["digest"]:
-        store.record_layer_blob(diff_id, layer["digest"], layer["size"], layer["mediaType"])
 
 
 def ensure_image(

@@ -108,7 +108,7 @@ class SharedCache:
             future.result()  # the first failure, in layer order
 
     def _fetch_layer(self, diff_id: str, transfers) -> None:
-        from builder.registry.pull import unpack_layer
+        from builder.oci.load import unpack_stored_layer
 
         pending = self._pending.get(diff_id)
         if pending is None:
@@ -120,7 +120,7 @@ class SharedCache:
                 task = transfers.task(layer["digest"], layer["size"], "downloading")
                 pending.remote.fetch_blob(self.store, layer, task.update)
                 task.done("cached layer fetched")
-            unpack_layer(self.store, layer, diff_id)
+            unpack_stored_layer(self.store, layer, diff_id)
         except (BuildError, OSError) as exc:
             reason = exc.message if isinstance(exc, BuildError) else str(exc)
             raise RemoteLayerFailed(diff_id, pending.remote.name, reason) from None
