@@ -17,10 +17,6 @@ import pytest
 from tests.support.images import busybox_rootfs
 
 REPO = Path(__file__).resolve().parents[2]
-_MAIN = (
-    "import sys; from builder import cli; "
-    "cli.COMMANDS.setdefault('prune', ('prune', 'free build cache')); sys.exit(cli.main())"
-)
 
 
 class Cli:
@@ -30,7 +26,7 @@ class Cli:
         self.root = root
 
     def argv(self, *args: str) -> list[str]:
-        return [sys.executable, "-c", _MAIN, "--root", str(self.root), *args]
+        return [sys.executable, "-m", "builder", "--root", str(self.root), *args]
 
     def __call__(self, *args: str, check: bool = True, env: dict | None = None, timeout: float = 300):
         result = subprocess.run(
