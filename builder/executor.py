@@ -12,10 +12,10 @@ from __future__ import annotations
 import copy
 import os
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from builder.buildfile import read_buildfile
+from builder.buildtypes import BuildOptions, BuildResult, StageResult, StepReport
 from builder.errors import BuildError, UsageError
 from builder.instructions import (
     arg,
@@ -42,72 +42,7 @@ from builder.steps import StepRunner
 from builder.syntax import ast, parse
 from builder.ui import Reporter
 
-
-@dataclass
-class BuildOptions:
-    """What a build is asked to do. ``buildfile`` None means ``CONTEXT/Buildfile`` (else ``Dockerfile``);
-    ``buildfile_text`` overrides reading it (``-f -``)."""
-
-    context: Path
-    buildfile: Path | None = None
-    buildfile_text: str | None = None
-    tags: list[str] = field(default_factory=list)
-    build_args: dict[str, str] = field(default_factory=dict)
-    target: str | None = None
-    no_cache: bool = False
-    no_cache_filter: list[str] = field(default_factory=list)
-    labels: dict[str, str] = field(default_factory=dict)
-    network: str = "default"
-    root: str | None = None
-    compression: str = "gzip"
-    outputs: list[dict[str, str]] = field(default_factory=list)
-    pull: str = "missing"
-    platform: str | None = None
-    #: ``--secret`` sources (`builder.mounts.SecretSource`), ``--ssh`` agents (`SshSource`), ``--allow``
-    #: entitlements (``security.insecure``, ``network.host``).
-    secrets: list = field(default_factory=list)
-    ssh: list = field(default_factory=list)
-    allow: list[str] = field(default_factory=list)
-    #: ``--cache-from`` / ``--cache-to`` (`builder.sharedcache.spec.CacheSpec`); imports are tried in order.
-    cache_from: list = field(default_factory=list)
-    cache_to: list = field(default_factory=list)
-
-
-@dataclass
-class StepReport:
-    """One step of a finished build, as the API returns it."""
-
-    stage: str
-    line: int
-    text: str
-    cached: bool
-    reason: str
-    seconds: float
-    layer: dict | None = None
-
-
-@dataclass
-class BuildResult:
-    """A finished build. For several platforms ``manifest_digest`` and ``image_id`` are the index's digest
-    (what ``--iidfile`` and the metadata file report, as buildx does) and ``size`` sums the images; for one,
-    the image's manifest digest and config digest. ``platforms`` maps each platform to its manifest digest."""
-
-    manifest_digest: str
-    image_id: str
-    size: int
-    steps: list[StepReport]
-    platforms: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class StageResult:
-    """A built stage: its image state, layer descriptors (bottom first), ARG values and cache chain key."""
-
-    state: ImageState
-    layers: list[dict]
-    args: dict[str, str]
-    chain_key: str
-    root_env: dict[str, str] | None
+__all__ = ["BuildOptions", "BuildResult", "StageResult", "StepReport", "build"]
 
 
 def source_date_epoch(build_args: dict[str, str]) -> int | None:

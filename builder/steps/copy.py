@@ -29,7 +29,7 @@ from builder.sources import digest_sources
 from builder.syntax import ast
 
 if TYPE_CHECKING:
-    from builder.executor import StageResult
+    from builder.buildtypes import StageResult
     from builder.plan import Stage
     from builder.steps.runner import StepRunner
 

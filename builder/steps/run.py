@@ -13,7 +13,7 @@ from builder.mounts import MountInputs, cache_parts, mounted, parse_step_mounts
 from builder.syntax import ast
 
 if TYPE_CHECKING:
-    from builder.executor import StageResult
+    from builder.buildtypes import StageResult
     from builder.steps.runner import StepRunner
 
 #: Flags with cache parts of their own.

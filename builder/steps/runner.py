@@ -38,7 +38,7 @@ from builder.steps.workdir import prepare_workdir
 from builder.syntax import ast
 
 if TYPE_CHECKING:
-    from builder.executor import BuildOptions, StageResult, StepReport
+    from builder.buildtypes import BuildOptions, StageResult, StepReport
     from builder.plan import Stage
     from builder.ui import Reporter
 
@@ -171,7 +171,7 @@ class StepRunner:
     def layer_step(
         self, stage: Stage, step, result: StageResult, step_env: dict[str, str], results: dict, created: str
     ) -> StepReport:
-        from builder.executor import StepReport
+        from builder.buildtypes import StepReport
 
         ins = step.instruction
         started = time.monotonic()

@@ -11,7 +11,7 @@ from builder.instructions import workdir as workdir_ins
 from builder.runtime.users import chown_ids
 
 if TYPE_CHECKING:
-    from builder.executor import StageResult
+    from builder.buildtypes import StageResult
     from builder.steps.runner import StepRunner
 
 

@@ -1,0 +1,79 @@
+"""What a build is asked to do and what it reports: the data the executor, the steps and the API share.
+
+Kept apart from ``builder.executor`` so the step modules can name these types without importing the executor
+that imports them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from builder.instructions.state import ImageState
+
+
+@dataclass
+class BuildOptions:
+    """What a build is asked to do. ``buildfile`` None means ``CONTEXT/Buildfile`` (else ``Dockerfile``);
+    ``buildfile_text`` overrides reading it (``-f -``)."""
+
+    context: Path
+    buildfile: Path | None = None
+    buildfile_text: str | None = None
+    tags: list[str] = field(default_factory=list)
+    build_args: dict[str, str] = field(default_factory=dict)
+    target: str | None = None
+    no_cache: bool = False
+    no_cache_filter: list[str] = field(default_factory=list)
+    labels: dict[str, str] = field(default_factory=dict)
+    network: str = "default"
+    root: str | None = None
+    compression: str = "gzip"
+    outputs: list[dict[str, str]] = field(default_factory=list)
+    pull: str = "missing"
+    platform: str | None = None
+    #: ``--secret`` sources (`builder.mounts.SecretSource`), ``--ssh`` agents (`SshSource`), ``--allow``
+    #: entitlements (``security.insecure``, ``network.host``).
+    secrets: list = field(default_factory=list)
+    ssh: list = field(default_factory=list)
+    allow: list[str] = field(default_factory=list)
+    #: ``--cache-from`` / ``--cache-to`` (`builder.sharedcache.spec.CacheSpec`); imports are tried in order.
+    cache_from: list = field(default_factory=list)
+    cache_to: list = field(default_factory=list)
+
+
+@dataclass
+class StepReport:
+    """One step of a finished build, as the API returns it."""
+
+    stage: str
+    line: int
+    text: str
+    cached: bool
+    reason: str
+    seconds: float
+    layer: dict | None = None
+
+
+@dataclass
+class BuildResult:
+    """A finished build. For several platforms ``manifest_digest`` and ``image_id`` are the index's digest
+    (what ``--iidfile`` and the metadata file report, as buildx does) and ``size`` sums the images; for one,
+    the image's manifest digest and config digest. ``platforms`` maps each platform to its manifest digest."""
+
+    manifest_digest: str
+    image_id: str
+    size: int
+    steps: list[StepReport]
+    platforms: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class StageResult:
+    """A built stage: its image state, layer descriptors (bottom first), ARG values and cache chain key."""
+
+    state: ImageState
+    layers: list[dict]
+    args: dict[str, str]
+    chain_key: str
+    root_env: dict[str, str] | None
