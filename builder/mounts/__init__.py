@@ -19,9 +19,8 @@ bind sources of stages and images on a throwaway overlay whose upper directory i
 
 from __future__ import annotations
 
-import importlib
-
 from builder.errors import UsageError
+from builder.lazyexports import install
 
 # Names are imported from their module on first use (PEP 562): a cached RUN needs `cache_parts` for its key,
 # not the secret and agent plumbing (sockets, subprocess) that only a step being run uses.
@@ -45,17 +44,7 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str):
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_WHERE])
+install(__name__, _WHERE)
 
 
 #: The entitlements ``--allow`` grants; BuildKit's names.

@@ -41,9 +41,7 @@ created (as BuildKit does). Unlike BuildKit 20.10 it holds no trace of a mountpo
 for mounts, no etc/ copied up only to hold the /etc/hosts and /etc/resolv.conf stubs — see `stubs`.
 """
 
-import importlib
-import sys
-import types
+from builder.lazyexports import install
 
 # Each name is imported from its module on first use (PEP 562): a fully cached build touches only
 # `cleanup_stale`, and need not load the runc driver, the bundle writer and subprocess plumbing.
@@ -64,30 +62,7 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str):
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_WHERE])
-
-
-class _Package(types.ModuleType):
-    """Importing a submodule sets it as an attribute of its package; the submodule ``overlay`` must not
-    replace the function ``overlay`` once it is imported after the package (as it is, lazily)."""
-
-    def __setattr__(self, name: str, value: object) -> None:
-        if name in _WHERE and isinstance(value, types.ModuleType):
-            return
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package
+install(__name__, _WHERE)
 
 
 __all__ = [
