@@ -1,7 +1,9 @@
-"""Finding and reading the Buildfile, and the ``--build-arg`` convention shared by ``build`` and ``outline``."""
+"""Finding and reading the Buildfile, and the options and ``--build-arg`` convention ``build`` and ``outline``
+share."""
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from pathlib import Path
@@ -39,3 +41,27 @@ def parse_build_args(values: list[str]) -> dict[str, str]:
         elif name in os.environ:
             result[name] = os.environ[name]
     return result
+
+
+def add_buildfile_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options naming what to build, identical for ``build`` and ``outline``: ``-f``, ``--build-arg``,
+    ``--target``, ``--platform``."""
+    parser.add_argument(
+        "-f",
+        "--file",
+        metavar="FILE",
+        help="the Buildfile ('-' reads standard input; default: CONTEXT/Buildfile, else CONTEXT/Dockerfile)",
+    )
+    parser.add_argument(
+        "--build-arg",
+        action="append",
+        default=[],
+        metavar="NAME[=VALUE]",
+        help="set a build argument (NAME alone takes the value from the environment); repeatable",
+    )
+    parser.add_argument(
+        "--target", metavar="STAGE", help="the stage to build and what it needs (default: the last)"
+    )
+    parser.add_argument(
+        "--platform", metavar="OS/ARCH", help="target platform(s): OS/ARCH[/VARIANT][,…] (default: the host's)"
+    )

@@ -11,15 +11,13 @@ import argparse
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
+    from builder.buildfile import add_buildfile_arguments
+
     parser.add_argument("context", nargs="?", default=".", metavar="CONTEXT", help="build context directory")
-    parser.add_argument(
-        "-f", "--file", metavar="FILE", help="the Buildfile (default: CONTEXT/Buildfile; - reads stdin)"
-    )
+    add_buildfile_arguments(parser)
     parser.add_argument(
         "-t", "--tag", action="append", default=[], metavar="NAME:TAG", help="name the result (repeatable)"
     )
-    parser.add_argument("--build-arg", action="append", default=[], metavar="K=V", help="set a build argument")
-    parser.add_argument("--target", metavar="STAGE", help="build this stage and what it needs")
     parser.add_argument(
         "--no-cache", action="store_true", help="run every step; record results for later builds"
     )
@@ -47,9 +45,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="when to pull base images from their registry (default: missing; --pull alone: always)",
     )
     parser.add_argument("--push", action="store_true", help="push the tagged result to its registry")
-    parser.add_argument(
-        "--platform", metavar="OS/ARCH", help="target platform(s): OS/ARCH[/VARIANT][,…] (default: the host's)"
-    )
     parser.add_argument("--progress", default="auto", choices=("auto", "tty", "plain", "quiet"))
     parser.add_argument("-q", "--quiet", action="store_true", help="print only the image ID")
     parser.add_argument("--compression", default="gzip", choices=("gzip", "zstd"), help="layer compression")

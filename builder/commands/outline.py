@@ -58,21 +58,9 @@ from builder.errors import PlanError, UsageError
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "-f",
-        "--file",
-        metavar="FILE",
-        help="the Buildfile ('-' reads standard input; default: CONTEXT/Buildfile, else CONTEXT/Dockerfile)",
-    )
-    parser.add_argument(
-        "--build-arg",
-        action="append",
-        default=[],
-        metavar="NAME[=VALUE]",
-        help="set a build argument (NAME alone takes the value from the environment); repeatable",
-    )
-    parser.add_argument("--target", metavar="STAGE", help="the stage to build (default: the last one)")
-    parser.add_argument("--platform", metavar="OS/ARCH", help="the target platform (default: the host's)")
+    from builder.buildfile import add_buildfile_arguments
+
+    add_buildfile_arguments(parser)
     parser.add_argument("context", nargs="?", default=".", metavar="CONTEXT", help="build context (not read)")
 
 
