@@ -77,8 +77,22 @@ def cleanup_stale(state_dir: Path) -> list[str]:
         finally:
             if fd is not None:
                 os.close(fd)
-    # Containers whose run directory is already gone (the process died while deleting it).
+    # Containers whose run directory is already gone (the process died while deleting it). The listing
+    # above is older than runc's: a concurrent build may have created a run directory and started its
+    # container since, so each container's directory is looked at again before the container is deleted.
     for container_id in _runc_containers(state_dir):
-        if container_id not in live and container_id not in removed:
-            _delete_container(state_dir, container_id)
+        if container_id in live or container_id in removed or _in_use(runs / container_id):
+            continue
+        _delete_container(state_dir, container_id)
     return removed
+
+
+def _in_use(path: Path) -> bool:
+    """Whether run directory ``path`` exists and its owner is alive (holds its lock)."""
+    if not path.exists():
+        return False
+    fd = try_lock(path)
+    if fd is None:
+        return True
+    os.close(fd)
+    return False

@@ -82,3 +82,29 @@ def test_cleanup_stale_leaves_live_runs_alone(tmp_path, state_dir, base):
 
 def test_cleanup_stale_on_an_unused_state_dir(tmp_path):
     assert cleanup_stale(tmp_path / "never-used") == []
+
+
+def test_cleanup_stale_spares_a_container_started_while_it_runs(tmp_path, state_dir, base, monkeypatch):
+    """A concurrent build may start its container after cleanup listed the run directories: it stays."""
+    from builder.runtime import cleanup
+
+    upper = tmp_path / "uppers" / "concurrent"
+    upper.parent.mkdir()
+    started = []
+    listed = cleanup._runc_containers
+
+    def other_build_starts_first(state: Path) -> list[str]:
+        started.append(start_long_step(state_dir, upper, base))  # fault injection: the race, made certain
+        return listed(state)
+
+    monkeypatch.setattr(cleanup, "_runc_containers", other_build_starts_first)
+    try:
+        assert cleanup_stale(state_dir) == []
+        [child] = started
+        assert len(runc_containers(state_dir)) == 1
+        assert child.poll() is None
+    finally:
+        for child in started:
+            child.send_signal(signal.SIGINT)
+            child.communicate(timeout=30)
+    assert_nothing_left(state_dir, upper)
