@@ -172,3 +172,13 @@ def test_index_entries_name_the_requested_platforms(mp, tmp_path):
     assert [m["platform"]["architecture"] for m in manifests] == ["amd64", "arm64"]
     assert manifests[0]["digest"] == manifests[1]["digest"]
     assert inspect(mp, "pinned:1", "{{.Architecture}}", "--platform", "linux/amd64") == "arm64"
+
+
+def test_tagging_an_index_keeps_every_platform(mp):
+    mp("tag", "bb:multi", "again:1")
+    assert json.loads(inspect(mp, "again:1", "{{json .Index.Platforms}}")) == ["linux/amd64", "linux/arm64"]
+    index_digest = inspect(mp, "bb:multi", "{{.Index.Digest}}")
+    mp("tag", f"bb@{index_digest}", "again:2")
+    assert inspect(mp, "again:2", "{{.Index.Digest}}") == index_digest
+    mp("tag", "bb:arm64", "single:1")  # a single image stays a single image
+    assert inspect(mp, "single:1", "{{.Architecture}} {{json .Index}}") == "arm64 null"
