@@ -1,8 +1,9 @@
-"""``pybuild run [--rm] [-e K=V] [--entrypoint E] IMAGE [CMD...]``: run an image in a throwaway container.
+"""``pybuild run [--rm] [-e K=V] [--entrypoint E] [--platform P] IMAGE [CMD...]``: run an image.
 
-The container is the same kind a RUN step gets (runc on an overlay of the image's layers); its ENTRYPOINT and
-CMD, USER, WORKDIR and ENV apply as ``docker run`` applies them. Whatever the process writes is discarded
-afterwards (``--rm`` is accepted for familiarity: every run is removed). Exits with the process's status.
+It runs in a throwaway container, the same kind a RUN step gets (runc on an overlay of the image's layers);
+its ENTRYPOINT and CMD, USER, WORKDIR and ENV apply as ``docker run`` applies them. Whatever the process
+writes is discarded afterwards (``--rm`` is accepted for familiarity: every run is removed). Exits with the
+process's status.
 """
 
 from __future__ import annotations
@@ -19,6 +20,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-u", "--user", metavar="USER", help="run as USER (name, uid, name:group, uid:gid)")
     parser.add_argument("-w", "--workdir", metavar="DIR", help="working directory inside the container")
     parser.add_argument("--network", default="host", choices=("host", "none"), help="network (default: host)")
+    parser.add_argument(
+        "--platform",
+        metavar="OS/ARCH",
+        help="of a multi-platform image, run this platform's (default: the host's)",
+    )
     parser.add_argument("image", metavar="IMAGE")
     parser.add_argument("command", nargs=argparse.REMAINDER, metavar="CMD", help="command and arguments")
 
@@ -40,13 +46,17 @@ def run(args: argparse.Namespace) -> int:
     import os
     import sys
 
-    from builder import runtime
+    from builder import emulation, runtime
     from builder.errors import UsageError
     from builder.oci.image import load_image
+    from builder.platforms import Platform
     from builder.store import Store
 
+    platform = Platform.parse(args.platform) if args.platform else None
     with Store.open(args.root) as store:
-        image = load_image(store, args.image)
+        image = load_image(store, args.image, platform=platform)
+        # A foreign image runs through a binfmt handler, as its RUN steps did; without one, say so up front.
+        emulation.require(image.platform)
         config = image.config.get("config") or {}
         argv = container_argv(config, args.entrypoint, args.command)
         if not argv:

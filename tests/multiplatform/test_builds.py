@@ -182,3 +182,15 @@ def test_tagging_an_index_keeps_every_platform(mp):
     assert inspect(mp, "again:2", "{{.Index.Digest}}") == index_digest
     mp("tag", "bb:arm64", "single:1")  # a single image stays a single image
     assert inspect(mp, "single:1", "{{.Architecture}} {{json .Index}}") == "arm64 null"
+
+
+def test_run_picks_the_requested_platform_of_an_index(mp):
+    assert mp("run", "--platform", "linux/arm64", "bb:multi", "uname", "-m").out == "aarch64\n"
+    assert mp("run", "bb:multi", "uname", "-m").out == f"{HOST_MACHINE}\n"
+    assert mp("run", "bb:arm64", "uname", "-m").out == "aarch64\n"
+    # and without an emulator, a clear error rather than exec format error
+    env = {"PYBUILD_BINFMT_DIR": str(mp.root.parent / "no-binfmt-for-run")}
+    Path(env["PYBUILD_BINFMT_DIR"]).mkdir(exist_ok=True)
+    failed = mp("run", "--platform", "linux/arm64", "bb:multi", "true", check=False, env=env)
+    assert failed.returncode != 0 and "no binfmt_misc handler runs arm64 executables" in failed.err
+    assert "Traceback" not in failed.err
