@@ -288,6 +288,11 @@ class StageBuilder:
         for trigger in triggers:
             buildfile = parse(f"FROM scratch\n{trigger}\n", f"{self.stage.source.image} ONBUILD")
             parsed.extend(buildfile.instructions[1:])
+        if any(isinstance(trigger, ast.Run) for trigger in parsed):
+            # `check_runnable` could not see these before the base was read: check now, before any trigger runs
+            from builder import emulation
+
+            emulation.require(self.stage.platform, self.stage.source.span)
         return [*parsed, *self.stage.instructions]
 
     def _apply(self, step, result: StageResult, label_text: str, step_env: dict[str, str]) -> StepReport:

@@ -194,3 +194,19 @@ def test_run_picks_the_requested_platform_of_an_index(mp):
     failed = mp("run", "--platform", "linux/arm64", "bb:multi", "true", check=False, env=env)
     assert failed.returncode != 0 and "no binfmt_misc handler runs arm64 executables" in failed.err
     assert "Traceback" not in failed.err
+
+
+def test_missing_emulator_for_an_onbuild_run_is_refused_at_from(mp, tmp_path):
+    build(mp, tmp_path / "base", "FROM bb:multi\nONBUILD RUN uname -m > /arch\n", "--platform", "linux/arm64",
+          "-t", "onbuild-base:arm64")  # fmt: skip
+    empty = tmp_path / "no-binfmt"
+    empty.mkdir()
+    result = build(mp, tmp_path / "child", "FROM onbuild-base:arm64\nCOPY Buildfile /\n", "--platform",
+                   "linux/arm64", check=False, env={"PYBUILD_BINFMT_DIR": str(empty)})  # fmt: skip
+    assert result.returncode == 1
+    assert "Buildfile:1" in result.err and "no binfmt_misc handler runs arm64 executables" in result.err
+    # with the emulator, the trigger runs for arm64
+    out = tmp_path / "out"
+    build(mp, tmp_path / "child", "FROM onbuild-base:arm64\n", "--platform", "linux/arm64", "-o",
+          f"type=local,dest={out}")  # fmt: skip
+    assert (out / "arch").read_text() == "aarch64\n"
