@@ -4,6 +4,9 @@ The mount option string is limited to one page (4096 bytes). Store paths of laye
 directory holds numbered symlinks (``l/0``, ``l/1``, ...) to the lowerdirs, plus ``u`` and ``w`` to the
 upper and work directories, and the mount is made with the run directory as the working directory and
 relative paths: about six bytes per layer, so overlayfs' own limit (500 layers) is reached first.
+
+The same holds for fuse-overlayfs (`fuse`). Where neither mounts, the "mount" is a copy (`copymount`);
+`overlaymode` decides which of the three a mount is.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from pathlib import Path
 
 from builder.faults import checkpoint
 
+from . import overlaymode
 from .guard import signals_deferred, sigterm_as_interrupt
 from .mounts import unmount
 from .rundir import RunDir
@@ -24,19 +28,10 @@ from .rundir import RunDir
 #: overlayfs refuses more lower layers than this.
 MAX_LOWERDIRS = 500
 
-# Features that would store changes as redirects or metadata-only copies in the upperdir, which then would
-# not be a plain diff; off explicitly whatever the kernel's defaults are.
-_PLAIN_UPPER = "index=off,redirect_dir=off,metacopy=off"
-# In a user namespace (rootless builds) overlayfs needs ``userxattr``, which keeps its markers under
-# ``user.overlay.`` and refuses ``redirect_dir=off`` (``nofollow`` likewise creates no redirects).
-_PLAIN_UPPER_USERNS = "userxattr,index=off,redirect_dir=nofollow,metacopy=off"
-
 
 def plain_upper_options() -> str:
     """The overlay options that keep the upperdir a plain diff, for this process's user namespace."""
-    from builder.rootless.detect import in_user_namespace
-
-    return _PLAIN_UPPER_USERNS if in_user_namespace() else _PLAIN_UPPER
+    return overlaymode.plain_upper_options()
 
 
 class MountError(OSError):
@@ -70,22 +65,31 @@ def mount_overlay(run: RunDir, lowerdirs: Sequence[Path], upperdir: Path) -> Ite
 
     ``lowerdirs`` are listed top layer first and may be empty (a scratch image). ``upperdir`` is created if
     missing and receives every change made through the mount; the workdir beside it is removed afterwards.
+    The overlay mode (`overlaymode.choose`, for the run directory's state directory) decides what the mount
+    is; whichever it is, ``upperdir`` ends in the kernel overlay's form.
     """
     lowerdirs = _without_repeats(lowerdirs)
     if len(lowerdirs) > MAX_LOWERDIRS:
         raise MountError(f"{len(lowerdirs)} layers: overlayfs mounts at most {MAX_LOWERDIRS}")
+    for lower in lowerdirs:
+        if not Path(lower).is_dir():
+            raise MountError(f"layer directory {lower} does not exist")
+    mode = overlaymode.choose(run.path.parent.parent).mode
+    upperdir.mkdir(parents=True, exist_ok=True)
+    if mode == overlaymode.COPY:
+        from .copymount import copy_mounted
+
+        with copy_mounted(run, lowerdirs, upperdir) as rootfs:
+            yield rootfs
+        return
     links = run.path / "l"
     links.mkdir()
     if not lowerdirs:
         # overlayfs needs at least one lower layer; an empty one stands in for scratch.
         empty = run.path / "empty"
         empty.mkdir()
-        lowerdirs = [empty]
-    for index, lower in enumerate(lowerdirs):
-        if not Path(lower).is_dir():
-            raise MountError(f"layer directory {lower} does not exist")
+    for index, lower in enumerate(lowerdirs or [run.path / "empty"]):
         os.symlink(os.path.abspath(lower), links / str(index))
-    upperdir.mkdir(parents=True, exist_ok=True)
     workdir = _workdir_for(upperdir, run)
     run.note_workdir(workdir)
     workdir.mkdir()
@@ -93,24 +97,49 @@ def mount_overlay(run: RunDir, lowerdirs: Sequence[Path], upperdir: Path) -> Ite
     os.symlink(os.path.abspath(workdir), run.path / "w")
     rootfs = run.path / "rootfs"
     rootfs.mkdir()
-    lower_option = ":".join(f"l/{index}" for index in range(len(lowerdirs)))
-    options = f"lowerdir={lower_option},upperdir=u,workdir=w,{plain_upper_options()}"
+    lower_option = ":".join(f"l/{index}" for index in range(max(len(lowerdirs), 1)))
     try:
-        result = subprocess.run(
-            ["mount", "-t", "overlay", "overlay", "-o", options, "rootfs"],
-            cwd=run.path,
-            capture_output=True,
-            text=True,
-            close_fds=True,
-        )
-        if result.returncode != 0:
-            raise MountError(f"mounting overlay of {len(lowerdirs)} layers failed: {result.stderr.strip()}")
-        yield rootfs
+        if mode == overlaymode.FUSE:
+            with _fuse(run, lower_option, lowerdirs, upperdir):
+                yield rootfs
+        else:
+            _mount_kernel(run, lower_option, len(lowerdirs))
+            try:
+                yield rootfs
+            finally:
+                unmount(rootfs)
     finally:
-        try:
-            unmount(rootfs)
-        finally:
-            shutil.rmtree(workdir, ignore_errors=True)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _mount_kernel(run: RunDir, lower_option: str, layers: int) -> None:
+    result = subprocess.run(
+        overlaymode.kernel_mount_command(lower_option, "u", "w", "rootfs"),
+        cwd=run.path,
+        capture_output=True,
+        text=True,
+        close_fds=True,
+    )
+    if result.returncode != 0:
+        raise MountError(f"mounting overlay of {layers} layers failed: {result.stderr.strip()}")
+
+
+@contextmanager
+def _fuse(run: RunDir, lower_option: str, lowerdirs: Sequence[Path], upperdir: Path) -> Iterator[None]:
+    from builder.layer.whiteouts import to_kernel_form
+
+    from .fuse import FuseError, fuse_mounted
+    from .lowerview import lookup
+
+    mounted = ExitStack()
+    try:
+        mounted.enter_context(fuse_mounted(run.path, lower_option, upper="u", work="w", target="rootfs"))
+    except FuseError as error:
+        raise MountError(f"mounting fuse-overlayfs of {len(lowerdirs)} layers failed: {error}") from None
+    with mounted:
+        yield
+    layers = [os.fsencode(os.path.abspath(lower)) for lower in lowerdirs]
+    to_kernel_form(os.fsencode(upperdir), lambda rel: lookup(layers, rel))
 
 
 @contextmanager

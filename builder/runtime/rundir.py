@@ -59,10 +59,16 @@ def remove_run_dir(path: Path) -> None:
     """Delete a run directory and the overlay workdir it notes (both may be partly gone already).
 
     Whatever is still mounted inside is unmounted first (lazily if busy): deleting through a live overlay
-    would wipe the upperdir. Raises OSError, deleting nothing, if a mount cannot be undone.
+    would wipe the upperdir. A fuse-overlayfs left running for it is ended (its mount may be in a namespace
+    of a dead rootless pybuild, out of this process's sight). Raises OSError, deleting nothing, if a mount
+    cannot be undone.
     """
     for point in mountpoints_under(path):
         unmount(point)
+    if (path / "fuse.pid").exists():
+        from .fuse import kill_leftover  # a fuse-overlayfs outliving its pybuild, its mount out of sight
+
+        kill_leftover(path)
     try:
         workdir = Path((path / WORKDIR_NOTE).read_text())
     except OSError:
