@@ -1,7 +1,9 @@
 """``pybuild info``: how pybuild would build here — user, store, runtime, user namespace, overlay mode.
 
 For an ordinary user it says which subordinate id ranges /etc/subuid and /etc/subgid grant, whether pybuild
-can enter its user namespace (and, if not, what to add), and which overlay mode works inside it. It runs
+can enter its user namespace (and, if not, what to add), and which overlay mode works inside it. The overlay
+mode is kernel overlayfs, fuse-overlayfs or copy: the one ``PYBUILD_OVERLAY`` forces (probed, so a refusal
+shows here), or the first that works, with why each one before it was refused. It runs
 outside the namespace itself, so it also works where builds cannot. ``--json`` prints the same as JSON.
 Exit status 0 when builds can run here, 1 otherwise.
 """

@@ -1,4 +1,6 @@
-"""What `pybuild info` reports: who runs pybuild, the store, runc, the user namespace and the overlay mode.
+"""What `pybuild info` reports: who runs pybuild, the store, runc, the user namespace and the overlay mode
+(kernel overlayfs, fuse-overlayfs or copy; forced by ``PYBUILD_OVERLAY`` or chosen, with why the modes
+passed over were refused).
 
 `report` gathers it from outside any namespace. For an ordinary user the overlay mode can only be known from
 inside pybuild's namespace, so it runs ``python -m builder.rootless.probe STORE`` as a child, which enters
@@ -13,38 +15,38 @@ import pwd
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 from . import ids
-from .detect import in_user_namespace
 from .userns import NamespaceError, plan_maps
-
-#: The overlay mode pybuild uses: kernel overlayfs, with ``userxattr`` in a user namespace.
-KERNEL = "overlayfs"
-KERNEL_USERXATTR = "overlayfs (userxattr)"
 
 
 def overlay_mode_here(under: Path) -> dict:
-    """Try an overlay mount, with the options the runtime uses, in a temp directory under ``under`` (or its
-    nearest existing parent: the store's filesystem is what matters); removed afterwards.
-    ``{"overlay": mode or None, "error": message or None}``."""
-    from builder.runtime.mounts import unmount
-    from builder.runtime.overlay import plain_upper_options
+    """The overlay mode mounts under ``under`` would use (see `builder.runtime.overlaymode`), probed as the
+    runtime probes it — under ``under`` or its nearest existing parent, removed afterwards — and a forced
+    mode probed too, so a refusal shows here rather than at the first step.
 
-    while not under.is_dir() and under != under.parent:
-        under = under.parent  # the store may not exist yet: probe the filesystem it will be made on
-    with tempfile.TemporaryDirectory(prefix=".pybuild-probe-", dir=under) as scratch:
-        base = Path(scratch)
-        for name in ("l", "u", "w", "m"):
-            (base / name).mkdir()
-        options = f"lowerdir={base / 'l'},upperdir={base / 'u'},workdir={base / 'w'},{plain_upper_options()}"
-        command = ["mount", "-t", "overlay", "overlay", "-o", options, str(base / "m")]
-        done = subprocess.run(command, capture_output=True, text=True)
-        if done.returncode != 0:
-            return {"overlay": None, "error": done.stderr.strip() or f"mount exited {done.returncode}"}
-        unmount(base / "m")
-    return {"overlay": KERNEL_USERXATTR if in_user_namespace() else KERNEL, "error": None}
+    ``{"overlay": shown or None, "error": why not or None, "mode": ..., "forced": ..., "refused": {...}}``;
+    ``overlay`` reads like ``fuse-overlayfs (overlayfs refused: ...)``.
+    """
+    from builder.errors import BuildError
+    from builder.runtime import overlaymode
+
+    try:
+        choice = overlaymode.choose(under)
+    except BuildError as error:
+        return {"overlay": None, "error": error.message, "mode": None, "forced": False, "refused": {}}
+    found = {"mode": choice.mode, "forced": choice.forced, "refused": dict(choice.refused)}
+    probes = {overlaymode.KERNEL: overlaymode.probe_kernel, overlaymode.FUSE: overlaymode.probe_fuse}
+    if choice.forced and choice.mode in probes:
+        why = probes[choice.mode](under)
+        if why is not None:
+            return {
+                **found,
+                "overlay": None,
+                "error": f"{choice.mode} (forced by {overlaymode.VARIABLE}): {why}",
+            }
+    return {**found, "overlay": choice.describe(), "error": None}
 
 
 def _runc() -> dict:
@@ -99,6 +101,10 @@ def report(store: Path) -> dict:
     else:
         probe = overlay_mode_here(store / "tmp")
     info["overlay"], info["overlay_error"] = probe["overlay"], probe["error"]
+    # the mode alone, whether PYBUILD_OVERLAY forced it, and why the automatic choice passed others over
+    info["overlay_mode"] = probe.get("mode") if probe["overlay"] else None
+    info["overlay_forced"] = bool(probe.get("forced"))
+    info["overlay_refused"] = probe.get("refused") or {}
     info["builds"] = bool(info["overlay"] and info["runc"]["path"])
     return info
 

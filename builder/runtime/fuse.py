@@ -94,7 +94,7 @@ def _wait_mounted(process: subprocess.Popen, mountpoint: Path, cwd: Path, log: P
     while True:
         if process.poll() is not None:
             why = _log_tail(log) or f"exited with status {process.returncode}"
-            raise FuseError(f"fuse-overlayfs: {why}")
+            raise FuseError(why if why.startswith("fuse-overlayfs:") else f"fuse-overlayfs: {why}")
         if os.stat(mountpoint).st_dev != outside:
             return
         if time.monotonic() > deadline:
