@@ -21,6 +21,12 @@ from . import ids
 from .userns import NamespaceError, plan_maps
 
 
+def runtime_state(store: Path) -> Path:
+    """Where the runtime makes its run directories in ``store`` (`Store.state_dir("runtime")`), so the probe
+    mounts where builds mount; not created here."""
+    return store / "state" / "runtime"
+
+
 def overlay_mode_here(under: Path) -> dict:
     """The overlay mode mounts under ``under`` would use (see `builder.runtime.overlaymode`), probed as the
     runtime probes it — under ``under`` or its nearest existing parent, removed afterwards — and a forced
@@ -99,7 +105,7 @@ def report(store: Path) -> dict:
             info["namespace_error"], info["namespace_hint"] = error.message, error.hint
         probe = _inside_probe(store) if info["namespace"] else {"overlay": None, "error": "no user namespace"}
     else:
-        probe = overlay_mode_here(store / "tmp")
+        probe = overlay_mode_here(runtime_state(store))
     info["overlay"], info["overlay_error"] = probe["overlay"], probe["error"]
     # the mode alone, whether PYBUILD_OVERLAY forced it, and why the automatic choice passed others over
     info["overlay_mode"] = probe.get("mode") if probe["overlay"] else None
@@ -141,7 +147,7 @@ def _main(argv: list[str]) -> int:
         from .userns import reexec_in_namespace
 
         reexec_in_namespace([sys.executable, "-m", "builder.rootless.probe", *argv])
-    print(json.dumps(overlay_mode_here(Path(argv[0]) / "tmp")))
+    print(json.dumps(overlay_mode_here(runtime_state(Path(argv[0])))))
     return 0
 
 

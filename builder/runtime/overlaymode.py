@@ -3,8 +3,9 @@
 ``PYBUILD_OVERLAY`` chooses: ``overlayfs``, ``fuse-overlayfs`` or ``copy`` force a mode; ``auto`` (or unset)
 tries an overlayfs mount (with ``userxattr`` in a user namespace, Linux 5.11+), then a fuse-overlayfs mount if
 the program is installed, and takes the first that works, else the copy. Each probe mounts an empty overlay in
-a temporary directory beside the run directories, so it tests the file system the real mounts use; the
-answer is kept for the rest of the process (one probe per process and state directory). For root the kernel
+a run directory of its own, so it tests the file system the real mounts use and a crash leaves nothing
+`cleanup_stale` cannot undo; the answer is kept for the rest of the process (one probe per process and state
+directory). For root the kernel
 mount works, so auto stays kernel overlayfs.
 
 All three modes leave the same upperdir (see `overlay.mount_overlay`): the layer writer and the cache never
@@ -16,6 +17,8 @@ from __future__ import annotations
 import os
 import subprocess
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -96,13 +99,31 @@ def _choose(wanted: str, under: str) -> Choice:
     return Choice(COPY, refused=tuple(refused))
 
 
-def _scratch(under: Path) -> tempfile.TemporaryDirectory:
+@contextmanager
+def _scratch(under: Path) -> Iterator[Path]:
+    """A directory holding empty ``l``, ``u``, ``w`` and ``m`` for a probe mount, removed afterwards.
+
+    In a state directory it is a run directory, so a probe cut short by SIGKILL is one more leftover for
+    `cleanup_stale`; elsewhere (``pybuild info`` before any build) a temporary directory on the file system
+    ``under`` will be made on.
+    """
+    if under.is_dir():
+        from .rundir import RunDir
+
+        run = RunDir(under)
+        try:
+            for name in ("l", "u", "w", "m"):
+                (run.path / name).mkdir()
+            yield run.path
+        finally:
+            run.close()
+        return
     while not under.is_dir() and under != under.parent:
-        under = under.parent  # not made yet: probe the file system it will be made on
-    scratch = tempfile.TemporaryDirectory(prefix=".pybuild-probe-", dir=under)
-    for name in ("l", "u", "w", "m"):
-        os.mkdir(os.path.join(scratch.name, name))
-    return scratch
+        under = under.parent
+    with tempfile.TemporaryDirectory(prefix=".pybuild-probe-", dir=under) as base:
+        for name in ("l", "u", "w", "m"):
+            (Path(base) / name).mkdir()
+        yield Path(base)
 
 
 def probe_kernel(under: Path) -> str | None:
@@ -115,7 +136,7 @@ def probe_kernel(under: Path) -> str | None:
         )
         if done.returncode != 0:
             return done.stderr.strip() or f"mount exited with status {done.returncode}"
-        unmount(Path(base) / "m")
+        unmount(base / "m")
     return None
 
 
@@ -127,7 +148,7 @@ def probe_fuse(under: Path) -> str | None:
         return "not installed (Debian: apt-get install fuse-overlayfs)"
     with _scratch(under) as base:
         try:
-            with fuse_mounted(Path(base), "l", upper="u", work="w", target="m"):
+            with fuse_mounted(base, "l", upper="u", work="w", target="m"):
                 pass
         except FuseError as error:
             return str(error)

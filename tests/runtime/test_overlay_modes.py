@@ -339,7 +339,7 @@ def test_the_automatic_choice_is_probed_once(tmp_path, monkeypatch, fresh_choice
     for _ in range(3):
         assert overlaymode.choose(tmp_path).mode == "overlayfs"
     assert len(calls) == 1
-    assert list(tmp_path.iterdir()) == []  # the probe's scratch directory is gone
+    assert list((tmp_path / "runs").iterdir()) == []  # the probe's run directory is gone
 
 
 def test_a_bad_value_is_an_error_naming_the_variable(tmp_path, monkeypatch, fresh_choice):
