@@ -4,8 +4,9 @@ A local source that is a regular file holding a tar archive — plain, gzip, bzi
 content, never by its name — is unpacked into the destination (always a directory then, as BuildKit does
 it: ``ADD a.tgz /x`` makes ``/x/…``). Entries keep the archive's owners, modes and times unless ``--chown``
 says otherwise; directories the archive implies but does not list are created 0755. An entry that would
-land outside the destination (``..``, or a link pointing out) is refused. COPY never unpacks, and neither
-does ADD for a file fetched from a URL.
+land outside the destination (``..``, or a link pointing out) is refused, and so is a block or character
+device other than the standard ones (`builder.layer.devices`; BuildKit makes them, issue 9 refuses them).
+COPY never unpacks, and neither does ADD for a file fetched from a URL.
 """
 
 from __future__ import annotations
@@ -180,6 +181,12 @@ def _extract(
         return
     elif member.ischr() or member.isblk() or member.isfifo():
         kind = stat.S_IFCHR if member.ischr() else stat.S_IFBLK if member.isblk() else stat.S_IFIFO
+        from builder.layer.devices import device_refusal  # only for archives that hold nodes
+
+        # the step's layer would hold the node, and a layer with such a device is refused when applied
+        refused = device_refusal(kind, member.devmajor, member.devminor)
+        if refused is not None:
+            raise BuildError(f"archive entry {member.name!r}: {refused}")
         os.mknod(path, kind | 0o600, os.makedev(member.devmajor, member.devminor))
     else:
         return

@@ -13,6 +13,7 @@ from typing import BinaryIO
 
 from builder.faults import checkpoint
 from builder.layer.compress import open_decompressed
+from builder.layer.devices import device_refusal
 from builder.layer.entries import Applier
 from builder.layer.errors import LayerError
 from builder.layer.paths import Target, clean_name
@@ -28,7 +29,7 @@ _CHUNK = 1 << 20
 _XATTR_PAX = "SCHILY.xattr."
 
 
-def apply_layer(stream: BinaryIO, dest: Path, *, mode: str = "overlay") -> str:
+def apply_layer(stream: BinaryIO, dest: Path, *, mode: str = "overlay", name: str | None = None) -> str:
     """Unpack the layer tar read from ``stream`` (gzip, zstd or plain, by magic) into ``dest``; return its
     diff_id, the sha256 of the whole uncompressed stream.
 
@@ -37,15 +38,33 @@ def apply_layer(stream: BinaryIO, dest: Path, *, mode: str = "overlay") -> str:
     ``dest`` is a root filesystem and the layer lands on top of it (whiteouts delete, an opaque marker
     empties its directory). Either way whiteouts and opaque markers act wherever they stand in the tar and
     hide only lower content, never this layer's own entries. Any entry that would land outside ``dest``
-    (absolute, ``..``, through a symlink, a hard link to outside) raises LayerError, as does a malformed
-    tar; ``dest`` is then left half-written for the caller to discard. ``stream`` is read to its end and
-    not closed.
+    (absolute, ``..``, through a symlink, a hard link to outside), a block or character device other than
+    the standard ones (`builder.layer.devices`), and a malformed tar raise LayerError; ``dest`` is then
+    left half-written for the caller to discard. ``name`` (the layer's digest, say) is how such errors
+    call the layer: ``layer NAME: entry 'dev/sda': block device 8:0 refused: …``. ``stream`` is read to its
+    end and not closed.
     """
     if mode not in MODES:
         raise LayerError(f"unknown apply mode {mode!r} (expected one of {', '.join(MODES)})")
+    try:
+        return _apply(stream, dest, flatten=mode == "flatten")
+    except LayerError as e:
+        if name is None:
+            raise
+        raise _named(e, name) from e
+
+
+def _named(error: LayerError, name: str) -> LayerError:
+    """``error`` with the layer's name in front: "layer entry 'x' …" becomes "layer NAME: entry 'x' …"."""
+    message = error.message
+    message = message[len("layer ") :] if message.startswith("layer ") else message
+    return LayerError(f"layer {name}: {message}", hint=error.hint)
+
+
+def _apply(stream: BinaryIO, dest: Path, *, flatten: bool) -> str:
     with open_decompressed(stream) as plain:
         hashed = _HashingReader(plain)
-        applier = Applier(Target(os.fsencode(dest)), flatten=mode == "flatten")
+        applier = Applier(Target(os.fsencode(dest)), flatten=flatten)
         try:
             tar = tarfile.open(fileobj=hashed, mode="r|", encoding="utf-8", errors="surrogateescape")  # noqa: SIM115
             while (member := tar.next()) is not None:
@@ -94,6 +113,9 @@ def _apply_member(applier: Applier, tar: tarfile.TarFile, m: tarfile.TarInfo) ->
         applier.hardlink(rel, clean_name(m.linkname.encode("utf-8", "surrogateescape"), "hard link target"))
     elif m.ischr() or m.isblk() or m.isfifo():
         kind = stat.S_IFCHR if m.ischr() else stat.S_IFBLK if m.isblk() else stat.S_IFIFO
+        refused = device_refusal(kind, m.devmajor, m.devminor)
+        if refused is not None:  # checked before anything is made: no device node ever exists in dest
+            raise LayerError(f"layer entry {_shown(m.name)}: {refused}")
         applier.node(rel, meta, kind, os.makedev(m.devmajor, m.devminor) if kind != stat.S_IFIFO else 0)
     else:
         raise LayerError(f"layer entry {m.name!r} has an unsupported tar type {m.type!r}")
