@@ -7,9 +7,13 @@ filesystem of another stage or image (``--from``).
 
 Rules, as Docker 20.10's BuildKit applies them (``tests/copy/buildkit/`` records each):
 
-* a source path is relative to the source root; ``/x``, ``x`` and ``../x`` all name ``x`` at the root, and
-  every symlink on the way (the last one included) is resolved inside the root, so nothing outside it is
-  ever read (a link to ``/etc/passwd`` names the root's ``etc/passwd``, usually "not found");
+* a source path is relative to the source root, ``/x`` and ``x`` both name ``x`` at the root, and every
+  symlink on the way (the last one included) is followed, so nothing outside the root is ever read:
+  - in an image's root filesystem (``--from``), ``..`` stops at the root and symlinks resolve inside it,
+    as BuildKit does (``../x`` names ``x`` at the root; a link to ``/etc/passwd`` names its ``etc/passwd``);
+  - in the build context, a source that climbs above it (``../x``, ``a/../../x``) or goes through a symlink
+    whose target is absolute or climbs above it is refused, never re-rooted (`builder.contextpath`; a
+    deliberate deviation from BuildKit, issue 9). Symlinks inside a copied directory are copied as they are;
 * wildcards (Go's ``filepath.Match`` per path segment: ``* ? [...] [^...]``, ``\\`` escapes) expand to the
   matches in lexical order; no match copies nothing (no error); a plain path that does not exist is an error;
 * the destination is a directory when it ends in ``/`` or is ``.``, or when it already is a directory
@@ -34,7 +38,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from builder import rootpath
+from builder import contextpath, rootpath
 from builder.errors import BuildError
 from builder.instructions.chmod import parse_chmod
 
@@ -122,12 +126,23 @@ def _split_wildcards(path: str) -> tuple[list[str], list[str]]:
 class SourceTree:
     """A directory sources are read from. ``included(rel)`` says whether an entry is part of it (the ignore
     rules for the context; None: everything). ``keep_owner``: copies keep the entries' uid/gid (``--from``);
-    otherwise they belong to root, as the context's files do once sent to BuildKit."""
+    otherwise they belong to root, as the context's files do once sent to BuildKit.
+
+    ``confined``: the tree is a directory of the host with an outside (the context, a heredoc, a git
+    checkout), and a source leading out of it raises BuildError (`builder.contextpath`); otherwise it is a
+    root filesystem, where ``..`` stops at the root and symlinks resolve inside it. None (the default)
+    means confined unless ``keep_owner``, which only an image's root filesystem (``--from``) has.
+    """
 
     root: Path
     included: Callable[[str], bool] | None = None
     keep_owner: bool = False
     name: str = "the build context"
+    confined: bool | None = None
+
+    def __post_init__(self) -> None:
+        if self.confined is None:
+            self.confined = not self.keep_owner
 
     def exists(self, rel: str) -> bool:
         if rel and self.included is not None and not self.included(rel):
@@ -140,7 +155,8 @@ class SourceTree:
 
     def resolve(self, path: str) -> str | None:
         """``path`` with every symlink resolved inside the root (clean, relative; "" is the root), or None
-        when an entry on the way is missing or excluded."""
+        when an entry on the way is missing or excluded. In a ``confined`` tree a path leading outside
+        raises BuildError (see `follow`)."""
         return self.follow(path)[0]
 
     def missing(self, path: str) -> BuildError:
@@ -153,22 +169,47 @@ class SourceTree:
         return BuildError(f"{shown} not found in {self.name}")
 
     def follow(self, path: str) -> tuple[str | None, str]:
-        """`resolve`, and the path it reached (the missing one when it failed)."""
+        """`resolve`, and the path it reached (the missing one when it failed). In a ``confined`` tree a
+        path that climbs above the root, or goes through a symlink whose target is absolute or climbs above
+        it, raises BuildError (``source "../x" is outside the build context``)."""
+        return self._follow(path, path)
+
+    def _follow(self, path: str, source: str) -> tuple[str | None, str]:
+        """`follow` of ``path``, a part of ``source`` (what an error names)."""
         visible = None if self.included is None else self.included
         try:
-            resolved, rest = rootpath.follow(self.root, path, visible=visible, strict=True)
+            if self.confined:
+                resolved, rest = contextpath.follow(self.root, path, visible=visible)
+            else:
+                resolved, rest = rootpath.follow(self.root, path, visible=visible, strict=True)
+        except contextpath.Outside as outside:
+            raise self._outside(contextpath.Outside(source, outside.link, outside.target)) from None
         except OSError as error:
             raise BuildError(f"too many levels of symbolic links: /{path.lstrip('/')}") from error
         reached = "/".join(resolved + rest)
         return (None if rest else reached), reached
 
+    def _outside(self, outside: contextpath.Outside) -> BuildError:
+        if outside.link is None:
+            return BuildError(f'source "{outside.path}" is outside {self.name}')
+        return BuildError(
+            f'source "{outside.path}" resolves outside {self.name} through symlink '
+            f"{outside.link} -> {outside.target}",
+            hint="symlinks in the context are copied as symlinks when their directory is copied, never "
+            "followed out of it",
+        )
+
     def select(self, source: str) -> list[str]:
         """The paths (relative, unresolved) ``source`` names, in order. A plain path is returned as it is
-        (checked when copied); a wildcard yields its matches, possibly none."""
+        (checked when copied); a wildcard yields its matches, possibly none. In a ``confined`` tree a
+        ``source`` climbing above the root raises BuildError, as does a wildcard's fixed part that
+        leads outside through a symlink."""
+        if self.confined and contextpath.climbs_above(source):
+            raise self._outside(contextpath.Outside(source))
         fixed, wild = _split_wildcards(source)
         if not wild:
             return ["/".join(fixed)]
-        base = self.resolve("/".join(fixed))
+        base = self._follow("/".join(fixed), source)[0]
         if base is None or not (self.root / base if base else self.root).is_dir():
             return []
         matches = [base]
