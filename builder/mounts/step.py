@@ -228,12 +228,27 @@ def _bind(m: ResolvedMount, inputs: MountInputs, stack: ExitStack) -> runtime.Mo
     if spec.from_:
         root = stack.enter_context(_source_root(spec.from_, inputs))
         shown = f"from={spec.from_}"
+        source = resolve_in_root(root, spec.source or "/")
     else:
-        root, shown = _context_root(spec.source, spec.readonly, inputs, stack), "the build context"
-    source = resolve_in_root(root, spec.source or "/")
+        inside = _inside_context(spec.source, inputs.context)
+        root, shown = _context_root(inside, spec.readonly, inputs, stack), "the build context"
+        source = resolve_in_root(root, inside or "/")
     if not os.path.exists(source):
         raise BuildError(f"--mount source {spec.source or '/'} not found in {shown}")
     return runtime.Mount(m.target, "bind", str(source), options)
+
+
+def _inside_context(source: str, context: Path) -> str:
+    """``source`` with the context's symlinks resolved, relative to the context; a source that leads out of
+    the context (``..`` above it, or a symlink pointing out) is refused as a COPY source is (issue 9)."""
+    from builder.contextpath import Outside, follow
+
+    try:
+        resolved, rest = follow(context, source or "/")
+    except Outside as outside:
+        via = f" through symlink {outside.link} -> {outside.target}" if outside.link else ""
+        raise BuildError(f'--mount source "{source}" resolves outside the build context{via}') from None
+    return "/".join(resolved + rest)
 
 
 def _context_root(source: str, readonly: bool, inputs: MountInputs, stack: ExitStack) -> Path:

@@ -83,3 +83,39 @@ def test_tmpfs(pybuild, tmp_path):
     assert mode.split()[:4] == ["drwxrwxrwt", "2", "0", "0"]
     assert df.split()[:2] == ["tmpfs", "2048"]
     assert added_entries(pybuild, "tmp:1", tmp_path) == [[]]
+
+
+def test_a_context_source_leading_outside_is_refused(pybuild, tmp_path):
+    """A bind of the context goes no further than the context: not through a symlink out of it (read-only,
+    ``rw`` or with an ignore file), nor by ``..`` (issue 9, as for COPY sources)."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "key").write_text("host secret\n")
+    for options, files in (("", {}), (",rw", {}), ("", {".dockerignore": "*.tmp\n"})):
+        context = write_context(
+            tmp_path / f"ctx{options}{len(files)}",
+            f"FROM busybox\nRUN --mount=type=bind,source=dirlink,target=/m{options} cat /m/key\n",
+            files,
+        )
+        (context / "dirlink").symlink_to(outside)
+        result = pybuild("--progress", "plain", str(context), check=False)
+        assert result.returncode == 1 and "host secret" not in result.err
+        assert "Buildfile:2:1: error: " in result.err
+        assert (
+            f'--mount source "dirlink" resolves outside the build context through symlink dirlink -> {outside}'
+            in result.err
+        )
+    climbing = write_context(
+        tmp_path / "up", "FROM busybox\nRUN --mount=type=bind,source=../outside,target=/m ls /m\n"
+    )
+    result = pybuild(str(climbing), check=False)
+    assert (
+        result.returncode == 1
+        and '--mount source "../outside" resolves outside the build context' in result.err
+    )
+    # a link that stays inside is followed
+    inside = write_context(
+        tmp_path / "in", "FROM busybox\nRUN --mount=type=bind,source=l,target=/m,rw cat /m/f\n", {"d/f": "ok\n"}
+    )
+    (inside / "l").symlink_to("d")
+    assert step_output(pybuild("--progress", "plain", str(inside)).err, "target=/m,rw")[1] == ["ok"]
