@@ -79,8 +79,14 @@ def mount_overlay(run: RunDir, lowerdirs: Sequence[Path], upperdir: Path) -> Ite
     if mode == overlaymode.COPY:
         from .copymount import copy_mounted
 
-        with copy_mounted(run, lowerdirs, upperdir) as rootfs:
-            yield rootfs
+        workdir = _workdir_for(upperdir, run)
+        run.note_workdir(workdir)
+        workdir.mkdir()
+        try:
+            with copy_mounted(run, lowerdirs, upperdir, workdir) as rootfs:
+                yield rootfs
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
         return
     links = run.path / "l"
     links.mkdir()
