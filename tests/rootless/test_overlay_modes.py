@@ -1,10 +1,10 @@
 """Builds in each overlay mode, as root and as an unprivileged user: the same image as kernel overlayfs.
 
 A Buildfile that deletes files, empties and remakes a directory, chowns and sets setuid bits, edits a file
-with a second (hard) name, COPYs and makes a WORKDIR is built with ``PYBUILD_OVERLAY`` forced to each mode,
-and with the automatic choice while the kernel refuses overlayfs (a ``mount`` on PATH that refuses it: the
-fault injected). With ``SOURCE_DATE_EPOCH`` set after the base image was made, what a step only copied up
-keeps its time, so the layers' diff_ids compare the modes' times too.
+with a second (hard) name, COPYs, makes a WORKDIR and runs a step as another user is built with
+``PYBUILD_OVERLAY`` forced to each mode, and with the automatic choice while the kernel refuses overlayfs (a
+``mount`` on PATH that refuses it: the fault injected). With ``SOURCE_DATE_EPOCH`` set after the base image
+was made, what a step only copied up keeps its time, so the layers' diff_ids compare the modes' times too.
 
 fuse-overlayfs in a user namespace opens /dev/fuse as the user: Debian's udev makes it 0666; machines
 without udev (this one's is 0600) get it for the tests that need it, and the mode is put back after.
@@ -38,6 +38,8 @@ COPY files/ /data/copied/
 COPY --chown=1000:1000 one.txt /etc/one.txt
 WORKDIR /app/work
 RUN echo done > result && rm /etc/group && cat /data/keep /data/modlink /data/mod
+USER 65534
+RUN cat /data/keep > /tmp/seen-by-nobody && ! touch /data/keep 2>/dev/null
 """
 FILES = {"files/a.txt": "a\n", "files/deep/b.txt": "b\n", "one.txt": "one\n"}
 MODES = ["overlayfs", "fuse-overlayfs", "copy"]
@@ -156,6 +158,7 @@ def test_the_reference_build_exercises_what_it_should(root_kernel):
     assert tree["data/dir/n"][0] == "0" and tree["data/own"][1:4] == (0o4755, 1000, 1000)
     assert tree["etc/one.txt"][2:4] == (1000, 1000) and tree["app/work/result"][0] == "0"
     assert tree["data/copied/deep/b.txt"][0] == "0" and "etc/group" not in tree
+    assert tree["tmp/seen-by-nobody"][2:4] == (65534, 65534)  # read, and denied a write, as another user
     # the kernel breaks the hard link when copying one name up: the other keeps the old content
     assert tree["data/modlink"][4] != tree["data/mod"][4]
 
