@@ -66,7 +66,8 @@ def mount_overlay(run: RunDir, lowerdirs: Sequence[Path], upperdir: Path) -> Ite
     ``lowerdirs`` are listed top layer first and may be empty (a scratch image). ``upperdir`` is created if
     missing and receives every change made through the mount; the workdir beside it is removed afterwards.
     The overlay mode (`overlaymode.choose`, for the run directory's state directory) decides what the mount
-    is; whichever it is, ``upperdir`` ends in the kernel overlay's form.
+    is; whichever it is, ``upperdir`` ends in the kernel overlay's form (after an exception, fuse-overlayfs'
+    upperdir is left as it wrote it: callers discard it then).
     """
     lowerdirs = _without_repeats(lowerdirs)
     if len(lowerdirs) > MAX_LOWERDIRS:
