@@ -178,7 +178,9 @@ def _normalize_dir(path: bytes, rel: bytes, lower: Callable[[bytes], os.stat_res
             os.removexattr(path, name, follow_symlinks=False)
     if opaque and below is not None:
         mark_opaque(path)
-    copied_only = not renamed and last_copy is not None and before.st_mtime_ns <= last_copy
+    # "no later": within a millisecond, as a child's ctime and its directory's mtime from one rename may be
+    # taken a few nanoseconds apart where the kernel keeps fine-grained times
+    copied_only = not renamed and last_copy is not None and before.st_mtime_ns <= last_copy + 1_000_000
     if rel and copied_only and below is not None and stat.S_ISDIR(below.st_mode):
         os.utime(path, ns=(below.st_atime_ns, below.st_mtime_ns), follow_symlinks=False)
     elif edited:

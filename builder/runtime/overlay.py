@@ -65,9 +65,12 @@ def mount_overlay(run: RunDir, lowerdirs: Sequence[Path], upperdir: Path) -> Ite
 
     ``lowerdirs`` are listed top layer first and may be empty (a scratch image). ``upperdir`` is created if
     missing and receives every change made through the mount; the workdir beside it is removed afterwards.
-    The overlay mode (`overlaymode.choose`, for the run directory's state directory) decides what the mount
-    is; whichever it is, ``upperdir`` ends in the kernel overlay's form (after an exception, fuse-overlayfs'
-    upperdir is left as it wrote it: callers discard it then).
+    The overlay mode (`overlaymode.current`, for the run directory's state directory) decides what the
+    mount is; whichever it is, ``upperdir`` ends in the kernel overlay's form (after an exception,
+    fuse-overlayfs' upperdir is left as it wrote it: callers discard it then).
+
+    Left to choose, the first kernel mount of a process is its probe: only if it fails is the kernel probed
+    apart (`overlaymode.choose`), and if that fails too the mount is made in the mode chosen instead.
     """
     lowerdirs = _without_repeats(lowerdirs)
     if len(lowerdirs) > MAX_LOWERDIRS:
@@ -75,12 +78,40 @@ def mount_overlay(run: RunDir, lowerdirs: Sequence[Path], upperdir: Path) -> Ite
     for lower in lowerdirs:
         if not Path(lower).is_dir():
             raise MountError(f"layer directory {lower} does not exist")
-    mode = overlaymode.choose(run.path.parent.parent).mode
     upperdir.mkdir(parents=True, exist_ok=True)
+    state = run.path.parent.parent
+    choice = overlaymode.current(state)
+    mounted = ExitStack()
+    try:
+        rootfs = mounted.enter_context(_mounted(run, lowerdirs, upperdir, choice.mode))
+    except MountError:
+        if choice.mode != overlaymode.KERNEL or choice.forced or overlaymode.known(state):
+            raise
+        choice = overlaymode.choose(state)  # was it this mount, or overlayfs at all?
+        if choice.mode == overlaymode.KERNEL:
+            raise
+        _clear(run)
+        rootfs = mounted.enter_context(_mounted(run, lowerdirs, upperdir, choice.mode))
+    with mounted:
+        yield rootfs
+
+
+def _clear(run: RunDir) -> None:
+    """Remove what a failed mount attempt made in the run directory, for another attempt."""
+    for name in ("l", "empty", "u", "w", "rootfs"):
+        path = run.path / name
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        elif os.path.lexists(path):
+            path.unlink()
+
+
+@contextmanager
+def _mounted(run: RunDir, lowerdirs: list[Path], upperdir: Path, mode: str) -> Iterator[Path]:
+    workdir = _workdir_for(upperdir, run)
     if mode == overlaymode.COPY:
         from .copymount import copy_mounted
 
-        workdir = _workdir_for(upperdir, run)
         run.note_workdir(workdir)
         workdir.mkdir()
         try:
@@ -97,7 +128,6 @@ def mount_overlay(run: RunDir, lowerdirs: Sequence[Path], upperdir: Path) -> Ite
         empty.mkdir()
     for index, lower in enumerate(lowerdirs or [run.path / "empty"]):
         os.symlink(os.path.abspath(lower), links / str(index))
-    workdir = _workdir_for(upperdir, run)
     run.note_workdir(workdir)
     workdir.mkdir()
     os.symlink(os.path.abspath(upperdir), run.path / "u")

@@ -20,7 +20,6 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 
 from builder.errors import BuildError
@@ -79,12 +78,41 @@ def requested() -> str:
 
 
 def choose(under: Path) -> Choice:
-    """The overlay mode for mounts made under ``under`` (a state directory; need not exist yet)."""
+    """The overlay mode for mounts made under ``under`` (a state directory; need not exist yet), probing
+    each mode in turn if none is forced. The answer is kept: later calls return it."""
     return _choose(requested(), os.path.abspath(under))
 
 
-@cache
+def current(under: Path) -> Choice:
+    """The mode to try for a mount under ``under``: the forced one, the one `choose` found, or — before
+    anything was probed — kernel overlayfs on trust (a mount that fails then calls `choose`)."""
+    wanted = requested()
+    if wanted != "auto":
+        return Choice(wanted, forced=True)
+    return _CHOSEN.get((wanted, os.path.abspath(under))) or Choice(KERNEL)
+
+
+def known(under: Path) -> bool:
+    """Whether `choose` has already answered for ``under`` in this process."""
+    return (requested(), os.path.abspath(under)) in _CHOSEN
+
+
+#: `choose`'s answers in this process, by (PYBUILD_OVERLAY, state directory).
+_CHOSEN: dict[tuple[str, str], Choice] = {}
+
+
+def forget() -> None:
+    """Drop the answers kept (tests that change what the machine offers call this)."""
+    _CHOSEN.clear()
+
+
 def _choose(wanted: str, under: str) -> Choice:
+    if (wanted, under) not in _CHOSEN:
+        _CHOSEN[(wanted, under)] = _probe(wanted, under)
+    return _CHOSEN[(wanted, under)]
+
+
+def _probe(wanted: str, under: str) -> Choice:
     if wanted != "auto":
         return Choice(wanted, forced=True)
     refused = []

@@ -280,9 +280,9 @@ def _fuse_processes(state_dir: Path) -> list[int]:
 
 @pytest.fixture
 def fresh_choice(monkeypatch):
-    overlaymode._choose.cache_clear()
+    overlaymode.forget()
     yield
-    overlaymode._choose.cache_clear()
+    overlaymode.forget()
 
 
 @pytest.mark.parametrize("name", MODES)
@@ -307,7 +307,7 @@ def test_auto_falls_back_to_fuse_then_copy(tmp_path, monkeypatch, fresh_choice):
     choice = overlaymode.choose(tmp_path)
     assert choice.describe() == "fuse-overlayfs (overlayfs refused: permission denied)"
 
-    overlaymode._choose.cache_clear()
+    overlaymode.forget()
     monkeypatch.setenv("PATH", str(tmp_path / "nothing"))  # fuse-overlayfs not installed
     choice = overlaymode.choose(tmp_path)
     assert choice.mode == "copy"
@@ -347,3 +347,29 @@ def test_a_bad_value_is_an_error_naming_the_variable(tmp_path, monkeypatch, fres
     with pytest.raises(BuildError) as caught:
         overlaymode.choose(tmp_path)
     assert caught.value.message == "PYBUILD_OVERLAY=aufs: expected auto, overlayfs, fuse-overlayfs or copy"
+
+
+def test_a_working_kernel_mount_costs_no_probe(step, base, monkeypatch, fresh_choice):
+    monkeypatch.delenv("PYBUILD_OVERLAY", raising=False)
+    monkeypatch.setattr(overlaymode, "probe_kernel", lambda under: pytest.fail("probed"))
+    status, _, _ = step(base, "true")
+    assert status == 0 and not overlaymode.known(step.state_dir)
+
+
+def test_a_refused_kernel_mount_falls_back_for_that_step(step, layers, monkeypatch, tmp_path, fresh_choice):
+    fake = tmp_path / "bin" / "mount"  # fault injection: a mount that refuses overlayfs, as a kernel would
+    fake.parent.mkdir()
+    fake.write_text(
+        '#!/bin/sh\ncase " $* " in *" -t overlay "*) echo "mount: permission denied" >&2; exit 32;; esac\n'
+        'exec /usr/bin/mount "$@"\n'
+    )
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}:{os.environ['PATH']}")
+    monkeypatch.delenv("PYBUILD_OVERLAY", raising=False)
+    status, output, upper = step(layers, "rm /data/del.txt; echo hi > /f")
+    assert (status, output) == (0, "")
+    assert tree(upper) == {"data": "dir", "data/del.txt": "whiteout", "f": "file:hi\n"}
+    assert overlaymode.known(step.state_dir)
+    assert overlaymode.choose(step.state_dir).describe() == (
+        "fuse-overlayfs (overlayfs refused: mount: permission denied)"
+    )
