@@ -17,7 +17,7 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -40,10 +40,17 @@ def fuse_binary() -> str | None:
     return shutil.which("fuse-overlayfs")
 
 
-def _die_with_parent() -> None:
+def _die_with_parent() -> Callable[[], None] | None:
+    """The function the child runs before exec: SIGTERM to it when its parent goes. Everything it needs is
+    looked up here, in the parent: between fork and exec a child of a threaded process must not import."""
     from builder.libc import libc
 
-    libc().prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    prctl = libc().prctl
+
+    def request() -> None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+
+    return request
 
 
 def _log_tail(log: Path) -> str:
@@ -74,7 +81,7 @@ def fuse_mounted(cwd: Path, lower_option: str, *, upper: str, work: str, target:
             close_fds=True,
             env={**os.environ, RUN_VARIABLE: os.path.realpath(cwd)},
             start_new_session=True,
-            preexec_fn=_die_with_parent,
+            preexec_fn=_die_with_parent(),
         )
     mountpoint = cwd / target
     try:

@@ -212,7 +212,7 @@ def test_cleanup_stale_ends_a_fuse_overlayfs_left_running(tmp_path, state_dir, b
 import sys, os, signal
 sys.path.insert(0, {str(Path(__file__).resolve().parents[2])!r})
 from builder.runtime import fuse, overlay
-fuse._die_with_parent = lambda: None  # fault injection: as if killed before fuse-overlayfs was told
+fuse._die_with_parent = lambda: None  # fault injection: fuse-overlayfs not told to die with us
 from pathlib import Path
 with overlay([Path({str(base[1])!r})], Path({str(tmp_path / "upper")!r}), state_dir=Path({str(state_dir)!r})):
     print("mounted", flush=True)
