@@ -1,10 +1,10 @@
 """Compression of layer streams: gzip through ISA-L (threaded, fixed blocks), zstd through libzstd.
 
 Both compressors are set up so that the output depends only on the input bytes, not on the number of CPUs
-or on how the caller sized its writes: gzip is cut into fixed 1 MiB blocks (each deflated with the previous
-block's tail as dictionary, as pigz does), and zstd always runs in its multi-threaded mode, whose output
-libzstd guarantees is the same for any number of workers. That keeps image digests reproducible across
-machines.
+or on how the caller sized its writes: gzip is cut into fixed 1 MiB blocks, each deflated with the previous
+block's tail as dictionary, as pigz does, or stored when it does not compress (`gzipblocks`); zstd always
+runs in its multi-threaded mode, whose output libzstd guarantees is the same for any number of workers.
+That keeps image digests reproducible across machines.
 """
 
 from __future__ import annotations
@@ -35,19 +35,22 @@ def _threads() -> int:
 
 
 class HashingWriter(io.RawIOBase):
-    """Forwards writes to ``out`` while counting and sha256-hashing them. Never closes ``out``."""
+    """Forwards writes to ``out`` while counting and sha256-hashing them (only counting with
+    ``hashed=False``, for an ``out`` that hashes what it stores; `digest` is then None). Never closes
+    ``out``."""
 
-    def __init__(self, out: BinaryIO) -> None:
+    def __init__(self, out: BinaryIO, *, hashed: bool = True) -> None:
         super().__init__()
         self._out = out
-        self._hash = hashlib.sha256()
+        self._hash = hashlib.sha256() if hashed else None
         self.size = 0
 
     def writable(self) -> bool:
         return True
 
     def write(self, b) -> int:
-        self._hash.update(b)
+        if self._hash is not None:
+            self._hash.update(b)
         n = len(b) if not isinstance(b, memoryview) else b.nbytes
         self.size += n
         self._out.write(b)
@@ -57,8 +60,8 @@ class HashingWriter(io.RawIOBase):
         return self.size
 
     @property
-    def digest(self) -> str:
-        return "sha256:" + self._hash.hexdigest()
+    def digest(self) -> str | None:
+        return None if self._hash is None else "sha256:" + self._hash.hexdigest()
 
 
 class _FixedBlocks(io.RawIOBase):
@@ -108,10 +111,9 @@ def open_compressed_writer(out: BinaryIO, compression: str) -> BinaryIO:
     which stays the caller's. For "none" the writer passes bytes straight through.
     """
     if compression == "gzip":
-        from isal import igzip_threaded
+        from builder.layer.gzipblocks import GzipBlocksWriter
 
-        gz = igzip_threaded.open(out, "wb", compresslevel=GZIP_LEVEL, threads=_threads(), block_size=_BLOCK)
-        return _FixedBlocks(gz)
+        return _FixedBlocks(GzipBlocksWriter(out, level=GZIP_LEVEL, threads=_threads()))
     if compression == "zstd":
         import zstandard
 
