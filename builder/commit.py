@@ -1,19 +1,31 @@
 """Turning a step's upperdir into a layer of the store: blob, unpacked layer, and record.
 
 The upperdir is streamed once through ``write_layer`` (tar → diff_id, compression → blob digest) into a blob
-writer, then moved — not copied — into the store as the unpacked layer named by its diff_id.
+writer, then moved — not copied — into the store as the unpacked layer named by its diff_id. A step that
+writes its upperdir itself may instead write the layer tar while it fills the directory (`layer_stream`);
+the commit then only records that blob and moves the directory.
 """
 
 from __future__ import annotations
 
 import errno
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from builder.errors import BuildError
 from builder.faults import checkpoint
 from builder.oci import media
 from builder.oci.manifest import descriptor
+
+if TYPE_CHECKING:
+    from builder.layer.diff import LayerInfo, LayerStream
+
+#: Layers written while their upperdir was filled: upperdir path → (info, mtime clamp, blob digest, blob
+#: size). Entries live from the end of `layer_stream` to the `commit_upperdir` of the same directory.
+_STREAMED: dict[str, tuple[LayerInfo, int | None, str, int]] = {}
 
 
 class CountingWriter:
@@ -32,6 +44,43 @@ class CountingWriter:
         return getattr(self._target, name)
 
 
+class StreamedLayer:
+    """What `layer_stream` yields: the `LayerStream` to write entries into, and `abandon` for a writer that
+    finds the stream cannot be trusted (the commit then archives the directory itself)."""
+
+    def __init__(self, stream: LayerStream) -> None:
+        self.stream = stream
+        self.abandoned = False
+
+    def abandon(self) -> None:
+        self.abandoned = True
+
+
+@contextmanager
+def layer_stream(
+    store, upperdir: Path, *, compression: str = "gzip", clamp_mtime: int | None = None
+) -> Iterator[StreamedLayer]:
+    """Write the layer of ``upperdir`` while the caller fills it: entries go into the yielded stream in the
+    layer's order, everything but the end of the archive (which this adds).
+
+    The caller promises that, when the block ends normally and `StreamedLayer.abandon` was not called, the
+    stream holds exactly what ``write_layer(upperdir)`` would write, and that ``upperdir`` is not changed
+    again before its `commit_upperdir`. Then the blob is stored here and that commit uses it instead of
+    reading the directory again. Leaving the block with an exception, or abandoned, stores nothing.
+    """
+    from builder.layer.diff import LayerStream
+
+    with store.blob_writer() as writer:
+        with LayerStream(writer, compression=compression, clamp_mtime=clamp_mtime, hash_output=False) as stream:
+            handle = StreamedLayer(stream)
+            yield handle
+            if handle.abandoned:
+                return
+            info = stream.finish()
+        digest, size = writer.commit()
+    _STREAMED[os.fspath(upperdir)] = (info, clamp_mtime, digest, size)
+
+
 def commit_upperdir(
     store,
     upperdir: Path,
@@ -44,15 +93,25 @@ def commit_upperdir(
 
     ``upperdir`` must be a staging directory of ``store`` (same filesystem); afterwards it no longer exists
     at that path (it became the layer, or was discarded because an identical layer was already present).
-    ``advance(n)`` is told of every n compressed bytes written.
+    ``advance(n)`` is told of every n compressed bytes written. A layer `layer_stream` already wrote for
+    ``upperdir`` (with the same compression and ``clamp_mtime``) is used as it is.
     """
-    from builder.layer import write_layer  # tar and compression: only for a step that ran, not a cached one
-
     try:
-        with store.blob_writer() as writer:
-            sink = CountingWriter(writer, advance) if advance else writer
-            info = write_layer(upperdir, sink, compression=compression, clamp_mtime=clamp_mtime)
-            digest, size = writer.commit()
+        streamed = _STREAMED.pop(os.fspath(upperdir), None)
+        if streamed is not None and (streamed[0].compression, streamed[1]) == (compression, clamp_mtime):
+            info, _clamp, digest, size = streamed
+            if advance:
+                advance(size)
+        else:
+            # tar and compression: only for a step that ran, not a cached one
+            from builder.layer import write_layer
+
+            with store.blob_writer() as writer:
+                sink = CountingWriter(writer, advance) if advance else writer
+                info = write_layer(
+                    upperdir, sink, compression=compression, clamp_mtime=clamp_mtime, hash_output=False
+                )
+                digest, size = writer.commit()
         checkpoint("commit.blob")
         media_type = media.layer_media_type(info.compression)
         store.record_layer_blob(info.diff_id, digest, size, media_type)

@@ -47,6 +47,11 @@ def _on(value) -> bool:
     return value is True or str(value).lower() in ("true", "1")
 
 
+def _bare(source: str) -> str:
+    """A source as heredoc names are looked up (quotes dropped)."""
+    return source.replace('"', "").replace("'", "")
+
+
 def _check_checksum_sources(sources: list[str]) -> None:
     """``ADD --checksum`` verifies one download: BuildKit refuses it with several sources or a source that
     is not an http(s) URL (a local file, or a git repository, whose checksum pybuild cannot verify)."""
@@ -93,7 +98,7 @@ class CopySteps:
         files: dict[str, str] = {}
         with self._tree(from_ref, results, stage) as tree:
             for source in local:
-                bare = source.replace('"', "").replace("'", "")
+                bare = _bare(source)
                 if bare in heredocs:
                     files[heredocs[bare].name] = f"heredoc {heredocs[bare].content!r}"
                     continue
@@ -113,30 +118,85 @@ class CopySteps:
         parts["files"] = files
         lowers = [] if link else self.runner.lowerdirs(result)
 
+        # One directory copied into a place the image has nothing: written past the mount, with the layer
+        # tar made as it goes (`copystream`); everything else goes through the mount.
+        direct = not is_add and not parents and len(local) == 1 and _bare(local[0]) not in heredocs
+
+        def place_all(root: Path, tree: copy_ins.SourceTree, placement: copy_ins.Placement) -> None:
+            for source in local:
+                bare = _bare(source)
+                if bare in heredocs:
+                    doc, name = self._heredoc_tree(heredocs[bare])
+                    copy_ins.copy_source(root, doc, name, target, as_dir, placement)
+                    continue
+                for path in tree.select(source):
+                    extract = is_add and unpack
+                    self._place(root, tree, source, path, target, as_dir, placement, skip, extract, parents)
+            for item in fetched:
+                item.place(root, target, as_dir, placement)
+
         def fill(upper: Path) -> None:
             with ExitStack() as stack:
                 tree = stack.enter_context(self._tree(from_ref, results, stage))
-                root = (
-                    upper
-                    if link
-                    else stack.enter_context(runtime.overlay(lowers, upper, state_dir=self.runner.state_dir))
-                )
                 placement = copy_ins.Placement(chmod=chmod_fn)
-                if chown:
-                    placement.uid, placement.gid = chown_ids(root, str(chown))
-                for source in local:
-                    bare = source.replace('"', "").replace("'", "")
-                    if bare in heredocs:
-                        doc, name = self._heredoc_tree(heredocs[bare])
-                        copy_ins.copy_source(root, doc, name, target, as_dir, placement)
-                        continue
-                    for path in tree.select(source):
-                        extract = is_add and unpack
-                        self._place(root, tree, source, path, target, as_dir, placement, skip, extract, parents)
-                for item in fetched:
-                    item.place(root, target, as_dir, placement)
+                with ExitStack() as mounted:
+                    root = (
+                        upper
+                        if link
+                        else mounted.enter_context(
+                            runtime.overlay(lowers, upper, state_dir=self.runner.state_dir)
+                        )
+                    )
+                    if chown:
+                        placement.uid, placement.gid = chown_ids(root, str(chown))
+                    source = self._direct_source(tree, local[0]) if direct and not fetched else None
+                    rel = None
+                    if source is not None:
+                        from builder.instructions import copystream
+
+                        rel = copystream.prepare(root, lowers, target, placement)
+                    if rel is None:
+                        place_all(root, tree, placement)
+                        return
+                # the mount is gone: below ``rel`` the upperdir is the image's whole content
+                if not self._copy_direct(upper, rel, tree, source, placement, skip):
+                    if link:
+                        place_all(upper, tree, placement)
+                        return
+                    with runtime.overlay(lowers, upper, state_dir=self.runner.state_dir) as root:
+                        place_all(root, tree, placement)
 
         return parts, fill, copy_ins.history_text(ins.keyword, sources, dest)
+
+    @staticmethod
+    def _direct_source(tree: copy_ins.SourceTree, source: str) -> str | None:
+        """The one directory ``source`` names (resolved), which a direct copy could place; else None."""
+        paths = tree.select(source)
+        if len(paths) != 1:
+            return None
+        resolved = tree.resolve(paths[0])
+        if resolved is None or not (tree.root / resolved).is_dir():
+            return None
+        return resolved
+
+    def _copy_direct(self, upper, rel, tree, source, placement, skip) -> bool:
+        """Copy ``source`` into ``upper/rel`` (see `copystream.copy_tree`) while writing the layer; False when
+        the upperdir is not as expected and nothing was copied (the copy must go through the mount)."""
+        from builder.commit import layer_stream
+        from builder.instructions import copystream
+
+        options = self.runner.options
+        with layer_stream(
+            self.runner.store, upper, compression=options.compression, clamp_mtime=self.runner.epoch
+        ) as layer:
+            try:
+                exact = copystream.copy_tree(layer.stream, upper, rel, tree, source, placement, skip)
+            except copystream.Unusable:
+                layer.abandon()
+                return False
+            if not exact:
+                layer.abandon()
+        return True
 
     def _place(self, root, tree, source, path, target, as_dir, placement, skip, extract, parents) -> None:
         if parents:

@@ -1,0 +1,328 @@
+"""COPY of a directory into a place where no lower layer has anything, with the layer tar written as it goes.
+
+The large COPY of a build (``COPY . /app``, ``COPY src/ /srv/``) usually puts a whole tree where the image
+has nothing yet. Done through the overlay mount and archived afterwards, every file is created through
+overlayfs, then read back and archived by the commit. Here, once `prepare` has made the destination
+directory through the mount and the mount is gone, the tree is written straight into the upperdir — which
+is the merged view below the destination, since no lower layer has anything there — and each entry goes
+into the step's `LayerStream` as soon as it is in place, from the data already in hand.
+
+The upperdir ends exactly as `copy.copy_source` through the mount leaves it, with one difference: the
+destination directory's mtime is the moment `prepare` made (or copied up) the directory, not the moment its
+last entry was created. The stream is the tar `write_layer` makes of that upperdir (tests compare the two).
+Where a value can only be predicted when an entry's header is due (a directory's final metadata, a large
+file's), it is checked once the entry is done; a difference (a file changing size while being copied, a
+file system that adds attributes) makes `copy_tree` report the stream unusable, and the step's commit then
+archives the upperdir as usual.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import NamedTuple
+
+from builder import rootpath
+from builder.instructions.copy import Placement, SourceTree, make_dirs
+from builder.layer import tarformat as tf
+from builder.layer.diff import LayerStream
+from builder.layer.whiteouts import is_overlay_xattr
+
+#: Files up to this size are read whole before they are written, so their header is made from what landed
+#: on disk; larger ones stream through in pieces of this size behind a predicted header.
+_WHOLE = 1 << 20
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+class Unusable(Exception):
+    """The upperdir is not as `prepare` left it: the copy must go through the mount instead."""
+
+
+class _Meta(NamedTuple):
+    """The fields of a stat result `LayerStream.entry_header` reads, for an entry not yet in its final state."""
+
+    st_mode: int
+    st_uid: int
+    st_gid: int
+    st_size: int
+    st_mtime_ns: int
+    st_nlink: int = 1
+    st_dev: int = 0
+    st_ino: int = 0
+    st_rdev: int = 0
+
+
+def prepare(root: Path, lowers: Sequence[Path], dest: str, placement: Placement) -> str | None:
+    """Make the directory ``dest`` (absolute image path) through the mounted ``root`` for a direct copy and
+    return its resolved path relative to the root, or None when a direct copy would differ from one through
+    the mount: ``dest`` is not a directory, or the merged view or any of ``lowers`` (the mount's lower
+    directories) has anything below it. A missing ``dest`` is created as `make_dirs` creates it; an existing
+    one is copied up with its mtime set to now, as creating its first entry through the mount would."""
+    host = rootpath.resolve_in_root(root, dest)
+    rel = os.path.relpath(host, root)
+    if rel == "." or rel.startswith("../"):
+        return None
+    try:
+        st = os.lstat(host)
+    except FileNotFoundError:
+        st = None
+    if st is not None and (not stat.S_ISDIR(st.st_mode) or os.listdir(host)):
+        return None
+    if any(_has_entries(Path(lower), rel) for lower in lowers):
+        return None
+    if st is None:
+        make_dirs(root, dest, placement)
+    else:
+        os.utime(host)  # the copy-up, and the mtime creating an entry would give it
+    return rel
+
+
+def _has_entries(layer: Path, rel: str) -> bool:
+    """Does the layer directory ``layer`` hold anything (a whiteout included) below ``rel``? Components are
+    checked with lstat: a symlink or file on the way means nothing lies below ``rel`` in this layer."""
+    path = layer
+    for part in rel.split("/"):
+        path = path / part
+        try:
+            st = os.lstat(path)
+        except (FileNotFoundError, NotADirectoryError):
+            return False
+        if not stat.S_ISDIR(st.st_mode):
+            return False
+    with os.scandir(path) as listing:
+        return any(True for _ in listing)
+
+
+def copy_tree(
+    stream: LayerStream,
+    upper: Path,
+    rel: str,
+    tree: SourceTree,
+    source: str,
+    placement: Placement,
+    skip: Callable[[str], bool] | None = None,
+) -> bool:
+    """Copy the contents of directory ``source`` (resolved, relative to ``tree``'s root) into ``upper/rel``
+    (which `prepare` made; the mount is gone) and write the whole layer of ``upper`` into ``stream``, the
+    end of archive excluded. ``skip(rel)`` leaves entries out (``--exclude``), as in `copy.copy_source`.
+
+    Returns False when the stream may differ from `write_layer` of the upperdir (the copy itself is complete
+    and correct either way). Raises `Unusable`, having written nothing, when ``upper`` holds anything but
+    the directories leading to ``rel``; errors reading the source propagate as `copy_source`'s do.
+    """
+    target = upper / rel
+    _check_only_the_path(upper, rel)
+    before = os.lstat(target)
+    stream.add_tree(os.fsencode(upper))
+    copier = _Copier(stream, tree, placement, skip)
+    fd = os.open(target, _DIR_FLAGS)
+    try:
+        copier.directory(source, fd, os.fsencode(target), os.fsencode(rel) + b"/", "")
+        os.utime(fd, ns=(before.st_atime_ns, before.st_mtime_ns))
+        after = os.fstat(fd)
+    finally:
+        os.close(fd)
+    same = (after.st_mode, after.st_uid, after.st_gid) == (before.st_mode, before.st_uid, before.st_gid)
+    return copier.exact and same
+
+
+def _check_only_the_path(upper: Path, rel: str) -> None:
+    path = upper
+    for part in [*rel.split("/"), None]:
+        names = os.listdir(path)
+        if names != ([] if part is None else [part]):
+            raise Unusable(f"{path} holds {sorted(names)}")
+        if part is not None:
+            path = path / part
+            if not stat.S_ISDIR(os.lstat(path).st_mode):
+                raise Unusable(f"{path} is not a directory")
+
+
+def _xattrs(target: int | bytes) -> dict[str, bytes]:
+    """The xattrs of an fd or (not followed) path, overlayfs' own left out."""
+    follow = isinstance(target, int)
+    try:
+        names = os.listxattr(target, follow_symlinks=follow)
+    except OSError as e:
+        if e.errno == errno.ENOTSUP:
+            return {}
+        raise
+    return {n: os.getxattr(target, n, follow_symlinks=follow) for n in names if not is_overlay_xattr(n)}
+
+
+class _Copier:
+    """One direct copy: the entries `_copy_entry` would make, each written into the stream once in place."""
+
+    def __init__(
+        self,
+        stream: LayerStream,
+        tree: SourceTree,
+        placement: Placement,
+        skip: Callable[[str], bool] | None,
+    ) -> None:
+        self.stream = stream
+        self.tree = tree
+        self.root = os.fsencode(tree.root)
+        self.placement = placement
+        self.skip = skip
+        self.exact = True  # False once an entry's predicted header turned out wrong
+        self.links: dict[tuple[int, int], tuple[bytes, dict[str, bytes]]] = {}  # source inode → dest, xattrs
+
+    def _mode(self, st: os.stat_result, is_dir: bool) -> int:
+        mode = stat.S_IMODE(st.st_mode)
+        return self.placement.chmod(mode, is_dir) if self.placement.chmod else mode
+
+    def _check(self, predicted: tf.Header, name: bytes, st: os.stat_result, xattrs: dict[str, bytes]) -> None:
+        if tf.encode(self.stream.entry_header(name, st, xattrs)) != tf.encode(predicted):
+            self.exact = False
+
+    def directory(self, source: str, fd: int, path: bytes, prefix: bytes, below: str) -> None:
+        """Copy the entries of source directory ``source`` into the directory open as ``fd`` (at ``path``),
+        named ``prefix + name`` in the tar; ``below`` is ``source`` relative to the copied source."""
+        # The entries `SourceTree.listdir` gives (those the tree includes), in the layer's bytewise order,
+        # each with its lstat from the same listing.
+        src_dir = self.root + b"/" + os.fsencode(source) if source else self.root
+        included = self.tree.included
+        entries = []
+        with os.scandir(src_dir) as listing:
+            for entry in listing:
+                rel = f"{source}/{os.fsdecode(entry.name)}" if source else os.fsdecode(entry.name)
+                if included is None or included(rel):
+                    entries.append((entry.name, rel, entry))
+        entries.sort(key=lambda e: e[0])
+        for base, rel, entry in entries:
+            name = os.fsdecode(base)
+            rel_below = f"{below}/{name}" if below else name
+            if self.skip and self.skip(rel_below):
+                continue
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except FileNotFoundError:
+                continue  # gone since the listing, as if it had not been listed
+            kind = stat.S_IFMT(st.st_mode)
+            if kind == stat.S_IFREG:
+                self._file(entry.path, st, fd, path + b"/" + base, base, prefix + base)
+            elif kind == stat.S_IFDIR:
+                self._directory(rel, st, fd, path + b"/" + base, base, prefix + base, rel_below)
+            elif kind == stat.S_IFLNK:
+                self._symlink(entry.path, st, fd, path + b"/" + base, base, prefix + base)
+            # sockets, fifos and devices are not copied
+
+    def _directory(
+        self, rel: str, st: os.stat_result, parent: int, path: bytes, base: bytes, name: bytes, below: str
+    ) -> None:
+        os.mkdir(base, 0o700, dir_fd=parent)
+        fd = os.open(base, _DIR_FLAGS, dir_fd=parent)
+        try:
+            uid, gid = self.placement.owner(self.tree, st)
+            mode = self._mode(st, True)
+            meta = _Meta(stat.S_IFDIR | mode, uid, gid, 0, st.st_mtime_ns)
+            predicted = self.stream.entry_header(name, meta, _xattrs(fd))
+            self.stream.write_header(predicted)
+            self.directory(rel, fd, path, name + b"/", below)
+            os.fchown(fd, uid, gid)
+            os.chmod(fd, mode)
+            os.utime(fd, ns=(st.st_atime_ns, st.st_mtime_ns))
+            self._check(predicted, name, os.fstat(fd), _xattrs(fd))
+        finally:
+            os.close(fd)
+
+    def _symlink(
+        self, src: bytes, st: os.stat_result, parent: int, path: bytes, base: bytes, name: bytes
+    ) -> None:
+        link = os.readlink(src)
+        os.symlink(link, base, dir_fd=parent)
+        uid, gid = self.placement.owner(self.tree, st)
+        os.chown(base, uid, gid, dir_fd=parent, follow_symlinks=False)
+        os.utime(base, ns=(st.st_atime_ns, st.st_mtime_ns), dir_fd=parent, follow_symlinks=False)
+        done = os.lstat(base, dir_fd=parent)
+        self.stream.write_header(self.stream.entry_header(name, done, _xattrs(path), link))
+
+    def _file(self, src: bytes, st: os.stat_result, parent: int, path: bytes, base: bytes, name: bytes) -> None:
+        key = (st.st_dev, st.st_ino)
+        if st.st_nlink > 1 and key in self.links:
+            first, xattrs = self.links[key]
+            os.link(first, base, dst_dir_fd=parent)
+            self.stream.write_header(self.stream.entry_header(name, os.lstat(base, dir_fd=parent), xattrs))
+            return
+        source = os.open(src, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        try:
+            fd = os.open(base, _NEW_FILE, 0o600, dir_fd=parent)
+            try:
+                if st.st_size <= _WHOLE:
+                    done, xattrs = self._small(source, fd, st, name)
+                else:
+                    done, xattrs = self._large(source, fd, st, name)
+            finally:
+                os.close(fd)
+        finally:
+            os.close(source)
+        if st.st_nlink > 1:
+            self.stream.register_link(done, name)
+            self.links[key] = (path, xattrs)
+
+    def _finish(self, fd: int, st: os.stat_result) -> tuple[os.stat_result, dict[str, bytes]]:
+        os.fchown(fd, *self.placement.owner(self.tree, st))
+        os.chmod(fd, self._mode(st, False))
+        os.utime(fd, ns=(st.st_atime_ns, st.st_mtime_ns))
+        return os.fstat(fd), _xattrs(fd)
+
+    def _small(
+        self, source: int, fd: int, st: os.stat_result, name: bytes
+    ) -> tuple[os.stat_result, dict[str, bytes]]:
+        data = _read_all(source, st.st_size)
+        view = memoryview(data)
+        written = 0
+        while written < len(data):
+            written += os.write(fd, view[written:])
+        done, xattrs = self._finish(fd, st)
+        header = self.stream.entry_header(name, done, xattrs)
+        if header.size != len(data):  # not what was written: some other writer is at work
+            self.exact = False
+            return done, xattrs
+        self.stream.write_header(header)
+        self.stream.write_data(data)
+        self.stream.end_data(len(data))
+        return done, xattrs
+
+    def _large(
+        self, source: int, fd: int, st: os.stat_result, name: bytes
+    ) -> tuple[os.stat_result, dict[str, bytes]]:
+        uid, gid = self.placement.owner(self.tree, st)
+        size = os.fstat(source).st_size
+        meta = _Meta(stat.S_IFREG | self._mode(st, False), uid, gid, size, st.st_mtime_ns)
+        predicted = self.stream.entry_header(name, meta, _xattrs(fd))
+        self.stream.write_header(predicted)
+        sent = 0
+        while chunk := os.read(source, _WHOLE):
+            view = memoryview(chunk)
+            written = 0
+            while written < len(chunk):
+                written += os.write(fd, view[written:])
+            if sent + len(chunk) <= size:
+                self.stream.write_data(chunk)
+            sent += len(chunk)
+        if sent < size:
+            self.stream.write_data(bytes(size - sent))  # keeps the tar well formed; the stream is not used
+        self.stream.end_data(size)
+        done, xattrs = self._finish(fd, st)
+        if sent != size:
+            self.exact = False
+        self._check(predicted, name, done, xattrs)
+        return done, xattrs
+
+
+def _read_all(fd: int, size: int) -> bytes:
+    """The whole content of the file open as ``fd``: usually one read of ``size`` + 1 bytes (a short read
+    of a regular file is its end)."""
+    data = os.read(fd, size + 1)
+    if len(data) <= size:
+        return data
+    pieces = [data]
+    while chunk := os.read(fd, _WHOLE):
+        pieces.append(chunk)
+    return b"".join(pieces)

@@ -1,0 +1,101 @@
+"""Builds whose COPY takes the direct path (`builder.instructions.copystream`): a directory copied where the
+image has nothing, its layer written while the files are placed.
+
+What a user relies on: the layer's recorded diff_id and blob are what its unpacked directory archives to
+(so a pull, a push or a cache import elsewhere gets the same bytes), later steps see the files, rebuilds
+with ``SOURCE_DATE_EPOCH`` give the same image, and the files are read once, not archived again.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from pathlib import Path
+
+import builder
+from builder.layer import write_layer
+from tests.build.conftest import write_context
+
+BUILDFILE = """\
+FROM busybox
+COPY . /app
+RUN cat /app/src/main.txt /app/data/blob.bin | wc -c > /count
+"""
+
+
+def _context(tmp_path: Path, buildfile: str = BUILDFILE) -> Path:
+    files = {f"src/file{i:03d}.txt": f"file {i}\n" * (i + 1) for i in range(60)}
+    files["src/main.txt"] = "main\n"
+    context = write_context(tmp_path / "ctx", buildfile, files)
+    (context / "data").mkdir()
+    (context / "data" / "blob.bin").write_bytes(os.urandom(3_000_000))
+    os.symlink("../src/main.txt", context / "data" / "main-link")
+    os.link(context / "src" / "main.txt", context / "data" / "main-hard")
+    (context / ".dockerignore").write_text("src/file00*\n")
+    return context
+
+
+def _layers(pybuild, tag: str) -> list[tuple[str, dict]]:
+    config = json.loads(pybuild("inspect", tag).out)[0]
+    diff_ids = config["RootFS"]["diff_ids"]
+    info = pybuild.root / "layerinfo" / "sha256"
+    return [(d, json.loads((info / f"{d.split(':')[1]}.json").read_text())["blobs"][0]) for d in diff_ids]
+
+
+def test_layers_match_what_their_directories_archive_to(tmp_path, pybuild):
+    context = _context(tmp_path)
+    for compression in ("gzip", "zstd"):
+        pybuild("build", "--no-cache", "--compression", compression, "-t", f"app:{compression}", str(context))
+        for diff_id, blob in _layers(pybuild, f"app:{compression}")[1:]:
+            out = io.BytesIO()
+            info = write_layer(
+                pybuild.root / "layers" / "sha256" / diff_id.split(":")[1], out, compression=compression
+            )
+            assert (info.diff_id, info.digest, info.size) == (diff_id, blob["digest"], blob["size"])
+    ran = pybuild(
+        "run", "--rm", "app:gzip", "sh", "-c", "cat /count; ls /app/src | wc -l; cat /app/data/main-link"
+    )
+    assert ran.out.split() == ["3000005", "51", "main"]  # 50 + main.txt: file000-009 ignored
+
+
+def test_rebuilds_with_source_date_epoch_are_the_same_image(tmp_path, pybuild):
+    context = _context(tmp_path)
+    env = {"SOURCE_DATE_EPOCH": "1700000000"}
+    digests = set()
+    for n in range(2):
+        pybuild(
+            "build",
+            "--no-cache",
+            "-t",
+            f"app:{n}",
+            "--iidfile",
+            str(tmp_path / f"id{n}"),
+            str(context),
+            env=env,
+        )
+        digests.add((tmp_path / f"id{n}").read_text())
+    assert len(digests) == 1
+
+
+def test_copy_into_the_workdir_sees_the_workdir_owner_and_mode(tmp_path, pybuild):
+    buildfile = "FROM busybox\nWORKDIR /srv/app\nRUN chmod 750 /srv/app && chown 12:34 /srv/app\nCOPY . .\n"
+    context = _context(tmp_path, buildfile)
+    pybuild("build", "-t", "wd:1", str(context))
+    ran = pybuild("run", "--rm", "wd:1", "sh", "-c", "stat -c '%a %u:%g' /srv/app; cat /srv/app/src/main.txt")
+    assert ran.out.split() == ["750", "12:34", "main"]
+
+
+def test_the_copied_files_are_archived_while_copied_not_afterwards(tmp_path, pybuild, monkeypatch):
+    """Only the RUN step's upperdir is archived after the fact; the COPY wrote its layer as it copied."""
+    archived: list[Path] = []
+    real = builder.layer.write_layer
+
+    def recording(root, *args, **kwargs):
+        archived.append(Path(root))
+        return real(root, *args, **kwargs)
+
+    monkeypatch.setattr(builder.layer, "write_layer", recording)
+    result = builder.build(_context(tmp_path), root=pybuild.root, no_cache=True, tags=["app:1"])
+    assert [step.text.split()[0] for step in result.steps if not step.cached] == ["COPY", "RUN"]
+    assert len(archived) == 1
