@@ -186,17 +186,31 @@ def _describe(path: str, st: os.stat_result, content: str = "") -> str:
 
 def _walk(
     rel: str, path: str, follow: bool, excluded: Callable[[str], bool] | None
-) -> Iterator[tuple[str, str, os.stat_result]]:
+) -> list[tuple[str, str, os.stat_result]]:
+    """``(rel, path, lstat)`` of ``path`` and everything below it not ``excluded``, a directory before its
+    entries, each directory's names sorted."""
     st = os.stat(path) if follow else os.lstat(path)
-    yield rel or ".", path, st
+    walked = [(rel or ".", path, st)]
     if stat.S_ISDIR(st.st_mode):
-        with os.scandir(path) as listing:
-            names = sorted(entry.name for entry in listing)
-        for name in names:
-            child_rel = f"{rel}/{name}" if rel else name
-            if excluded and excluded(child_rel):
-                continue
-            yield from _walk(child_rel, os.path.join(path, name), False, excluded)
+        _walk_below(rel, path, excluded, walked)
+    return walked
+
+
+def _walk_below(
+    rel: str, path: str, excluded: Callable[[str], bool] | None, walked: list[tuple[str, str, os.stat_result]]
+) -> None:
+    # One list for the whole walk and the lstat from the listing's own entry: a context of tens of
+    # thousands of files is walked on every build, cached or not.
+    with os.scandir(path) as listing:
+        entries = sorted((entry.name, entry) for entry in listing)
+    for name, entry in entries:
+        child_rel = f"{rel}/{name}" if rel else name
+        if excluded and excluded(child_rel):
+            continue
+        st = entry.stat(follow_symlinks=False)
+        walked.append((child_rel, entry.path, st))
+        if stat.S_ISDIR(st.st_mode):
+            _walk_below(child_rel, entry.path, excluded, walked)
 
 
 def _hash_all(todo: list[tuple[str, os.stat_result]], cache: StatCache | None) -> list[str]:
