@@ -113,7 +113,7 @@ def flatten(store, image, dest: Path) -> None:
     dest.mkdir(parents=True, exist_ok=True)
     for layer in image.layers:
         with store.open_blob(layer["digest"]) as blob:
-            apply_layer(blob, dest, mode="flatten")
+            apply_layer(blob, dest, mode="flatten", name=layer["digest"])
         checkpoint("export.flatten")
 
 

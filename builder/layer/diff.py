@@ -19,6 +19,7 @@ from typing import BinaryIO
 
 from builder.layer import tarformat as tf
 from builder.layer.compress import COMPRESSIONS, HashingWriter, open_compressed_writer
+from builder.layer.devices import check_node
 from builder.layer.errors import LayerError
 from builder.layer.whiteouts import OPAQUE_MARKER, WHITEOUT_PREFIX, is_opaque, is_overlay_xattr, is_whiteout
 
@@ -242,6 +243,7 @@ class LayerStream:
                 if first != name:
                     h.type, h.linkname, h.size = tf.LNKTYPE, first, 0
         elif stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+            check_node(name, mode, st.st_rdev)  # a step may not make a layer pybuild would refuse to apply
             h.type = tf.CHRTYPE if stat.S_ISCHR(mode) else tf.BLKTYPE
             h.devmajor, h.devminor = os.major(st.st_rdev), os.minor(st.st_rdev)
         elif stat.S_ISFIFO(mode):

@@ -231,3 +231,26 @@ def test_add_of_an_archive_with_a_device_fails_the_step(cli, tmp_path):
     (ctx / "devs.tar").write_bytes(_nodes(("null", tarfile.CHRTYPE, 1, 3), ("fifo", tarfile.FIFOTYPE, 0, 0)))
     cli("build", "-t", "added:1", str(ctx))
     assert cli("run", "added:1", "sh", "-c", "test -c /x/null && test -p /x/fifo && echo OK").out == "OK\n"
+
+
+def test_a_run_that_leaves_a_device_fails_the_step(cli, tmp_path):
+    """A RUN may make any device node (CAP_MKNOD), but its layer may only keep the standard ones: the step
+    fails, located, naming the node, and stores no layer."""
+    ctx = write_context(tmp_path / "ctx", "FROM busybox\nRUN mkdir /d\nRUN mknod /d/sda b 8 0\n")
+    before = store_snapshot(cli.root)
+    result = cli("build", str(ctx), check=False)
+    assert result.returncode == 1, result.err
+    assert "Buildfile:3:1: error: /d/sda: block device 8:0 refused: " in result.err, result.err
+    assert "\n  RUN mknod /d/sda b 8 0\n  ^" in result.err and "Traceback" not in result.err
+    assert len(store_snapshot(cli.root)["layers"]) == len(before["layers"]) + 1  # only the mkdir step's
+    assert cli("store", "verify").returncode == 0
+    (ctx / "Buildfile").write_text("FROM busybox\nRUN mknod /null2 c 1 3 && mknod /x b 8 0 && rm /x\n")
+    cli("build", "-t", "made:1", str(ctx))
+    assert cli("run", "made:1", "sh", "-c", "test -c /null2 && echo OK").out == "OK\n"
+
+
+def test_a_refused_layer_is_named_by_its_digest(cli, tmp_path, sandbox):
+    layer = _nodes(("dev/sda", tarfile.BLKTYPE, 8, 0))
+    err = _assert_refused(cli, _docker_archive(tmp_path / "dev.tar", layer), sandbox)
+    digest = "sha256:" + hashlib.sha256(layer).hexdigest()
+    assert f"error: layer {digest}: entry 'dev/sda': block device 8:0 refused: " in err, err
