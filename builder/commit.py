@@ -45,12 +45,14 @@ class CountingWriter:
 
 
 class StreamedLayer:
-    """What `layer_stream` yields: the `LayerStream` to write entries into, and `abandon` for a writer that
-    finds the stream cannot be trusted (the commit then archives the directory itself)."""
+    """What `layer_stream` yields: the `LayerStream` to write entries into, `abandon` for a writer that finds
+    the stream cannot be trusted (the commit then archives the directory itself), and after the block the
+    layer's ``diff_id`` (None if abandoned)."""
 
     def __init__(self, stream: LayerStream) -> None:
         self.stream = stream
         self.abandoned = False
+        self.diff_id: str | None = None  # once the block ended and the blob is stored
 
     def abandon(self) -> None:
         self.abandoned = True
@@ -79,6 +81,7 @@ def layer_stream(
             info = stream.finish()
         digest, size = writer.commit()
     _STREAMED[os.fspath(upperdir)] = (info, clamp_mtime, digest, size)
+    handle.diff_id = info.diff_id
 
 
 def commit_upperdir(

@@ -56,6 +56,44 @@ class _Meta(NamedTuple):
     st_rdev: int = 0
 
 
+class Earlier:
+    """What an earlier direct copy of the same source to the same place left: its destination directory in
+    that step's unpacked layer (immutable in the store) and the descriptions of the source entries it
+    copied (`builder.sources.digest_sources`: type, mode, owner, content digest). A file whose description
+    is the same now, and whose copy there has the mode, owner, mtime and size this copy would give it, is
+    hard-linked instead of written again: when one file of a large context changed, the others cost a
+    link, not a new file."""
+
+    def __init__(self, directory: Path, before: dict[str, str], now: dict[str, str]) -> None:
+        self.directory = os.fsencode(directory)
+        self.before = before
+        self.now = now
+        self.used: set[tuple[int, int]] = set()  # inodes linked already: never two names for one here
+
+    def reusable(self, rel: str, below: str, st: os.stat_result, mode: int, uid: int, gid: int) -> bytes | None:
+        """The earlier copy of source file ``rel`` (``below`` the copied source) if it can stand for the
+        new one, else None."""
+        description = self.now.get(rel)
+        if description is None or self.before.get(rel) != description or st.st_nlink != 1:
+            return None
+        path = self.directory + b"/" + os.fsencode(below)
+        try:
+            old = os.lstat(path)
+        except OSError:
+            return None
+        same = (old.st_mode, old.st_uid, old.st_gid, old.st_size, old.st_mtime_ns) == (
+            stat.S_IFREG | mode,
+            uid,
+            gid,
+            st.st_size,
+            st.st_mtime_ns,
+        )
+        if not same or (old.st_dev, old.st_ino) in self.used:
+            return None
+        self.used.add((old.st_dev, old.st_ino))
+        return path
+
+
 def prepare(root: Path, lowers: Sequence[Path], dest: str, placement: Placement) -> str | None:
     """Make the directory ``dest`` (absolute image path) through the mounted ``root`` for a direct copy and
     return its resolved path relative to the root, or None when a direct copy would differ from one through
@@ -105,10 +143,12 @@ def copy_tree(
     source: str,
     placement: Placement,
     skip: Callable[[str], bool] | None = None,
+    earlier: Earlier | None = None,
 ) -> bool:
     """Copy the contents of directory ``source`` (resolved, relative to ``tree``'s root) into ``upper/rel``
     (which `prepare` made; the mount is gone) and write the whole layer of ``upper`` into ``stream``, the
-    end of archive excluded. ``skip(rel)`` leaves entries out (``--exclude``), as in `copy.copy_source`.
+    end of archive excluded. ``skip(rel)`` leaves entries out (``--exclude``), as in `copy.copy_source`;
+    ``earlier`` offers unchanged files of an earlier copy to link (see `Earlier`).
 
     Returns False when the stream may differ from `write_layer` of the upperdir (the copy itself is complete
     and correct either way). Raises `Unusable`, having written nothing, when ``upper`` holds anything but
@@ -118,7 +158,7 @@ def copy_tree(
     _check_only_the_path(upper, rel)
     before = os.lstat(target)
     stream.add_tree(os.fsencode(upper))
-    copier = _Copier(stream, tree, placement, skip)
+    copier = _Copier(stream, tree, placement, skip, earlier)
     fd = os.open(target, _DIR_FLAGS)
     try:
         copier.directory(source, fd, os.fsencode(target), os.fsencode(rel) + b"/", "")
@@ -163,8 +203,10 @@ class _Copier:
         tree: SourceTree,
         placement: Placement,
         skip: Callable[[str], bool] | None,
+        earlier: Earlier | None = None,
     ) -> None:
         self.stream = stream
+        self.earlier = earlier
         self.tree = tree
         self.root = os.fsencode(tree.root)
         self.placement = placement
@@ -205,7 +247,9 @@ class _Copier:
                 continue  # gone since the listing, as if it had not been listed
             kind = stat.S_IFMT(st.st_mode)
             if kind == stat.S_IFREG:
-                self._file(entry.path, st, fd, path + b"/" + base, base, prefix + base)
+                linked = self.earlier and self._linked(rel, rel_below, st, fd, base, prefix + base)
+                if not linked:
+                    self._file(entry.path, st, fd, path + b"/" + base, base, prefix + base)
             elif kind == stat.S_IFDIR:
                 self._directory(rel, st, fd, path + b"/" + base, base, prefix + base, rel_below)
             elif kind == stat.S_IFLNK:
@@ -264,6 +308,32 @@ class _Copier:
         if st.st_nlink > 1:
             self.stream.register_link(done, name)
             self.links[key] = (path, xattrs)
+
+    def _linked(self, rel: str, below: str, st: os.stat_result, parent: int, base: bytes, name: bytes) -> bool:
+        """Link the earlier copy of ``rel`` if it can stand for this one, and stream it; False if not."""
+        uid, gid = self.placement.owner(self.tree, st)
+        old = self.earlier.reusable(rel, below, st, self._mode(st, False), uid, gid)
+        if old is None:
+            return False
+        try:
+            os.link(old, base, dst_dir_fd=parent)
+        except OSError:
+            return False  # gone meanwhile (pruned): copy it
+        fd = os.open(base, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=parent)
+        try:
+            header = self.stream.entry_header(name, os.fstat(fd), _xattrs(fd))
+            self.stream.write_header(header)
+            sent = 0
+            while sent < header.size and (chunk := os.read(fd, min(_WHOLE, header.size - sent))):
+                self.stream.write_data(chunk)
+                sent += len(chunk)
+            if sent != header.size:
+                self.stream.write_data(bytes(header.size - sent))  # keeps the tar well formed
+                self.exact = False
+            self.stream.end_data(header.size)
+        finally:
+            os.close(fd)
+        return True
 
     def _finish(self, fd: int, st: os.stat_result) -> tuple[os.stat_result, dict[str, bytes]]:
         os.fchown(fd, *self.placement.owner(self.tree, st))

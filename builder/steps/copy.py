@@ -13,6 +13,8 @@ content (and so its cache entry) is the same whatever the parent is.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import posixpath
 from collections.abc import Callable, Iterator
@@ -26,6 +28,7 @@ from builder.instructions import add as add_ins
 from builder.instructions import copy as copy_ins
 from builder.runtime.users import chown_ids
 from builder.sources import digest_sources
+from builder.store.errors import StoreError
 from builder.syntax import ast
 
 if TYPE_CHECKING:
@@ -159,7 +162,7 @@ class CopySteps:
                         place_all(root, tree, placement)
                         return
                 # the mount is gone: below ``rel`` the upperdir is the image's whole content
-                if not self._copy_direct(upper, rel, tree, source, placement, skip):
+                if not self._copy_direct(upper, rel, tree, source, placement, skip, from_ref, files):
                     if link:
                         place_all(upper, tree, placement)
                         return
@@ -179,24 +182,63 @@ class CopySteps:
             return None
         return resolved
 
-    def _copy_direct(self, upper, rel, tree, source, placement, skip) -> bool:
+    def _copy_direct(self, upper, rel, tree, source, placement, skip, from_ref, files) -> bool:
         """Copy ``source`` into ``upper/rel`` (see `copystream.copy_tree`) while writing the layer; False when
-        the upperdir is not as expected and nothing was copied (the copy must go through the mount)."""
+        the upperdir is not as expected and nothing was copied (the copy must go through the mount).
+
+        A copy from the context remembers its layer and ``files`` (the source digests of the cache key), so
+        the next copy of the same source to the same place links the files that did not change."""
         from builder.commit import layer_stream
         from builder.instructions import copystream
 
         options = self.runner.options
+        memo = None if from_ref else self._memo_file(tree, source, rel)
+        earlier = self._earlier(memo, rel, files)
         with layer_stream(
             self.runner.store, upper, compression=options.compression, clamp_mtime=self.runner.epoch
         ) as layer:
             try:
-                exact = copystream.copy_tree(layer.stream, upper, rel, tree, source, placement, skip)
+                exact = copystream.copy_tree(layer.stream, upper, rel, tree, source, placement, skip, earlier)
             except copystream.Unusable:
                 layer.abandon()
                 return False
             if not exact:
                 layer.abandon()
+        if memo is not None and layer.diff_id is not None:
+            self._remember(memo, layer.diff_id, rel, files)
         return True
+
+    def _memo_file(self, tree: copy_ins.SourceTree, source: str, rel: str) -> Path:
+        key = hashlib.sha256(os.fsencode(f"{os.path.abspath(tree.root)}\0{source}\0{rel}")).hexdigest()
+        return self.runner.store.state_dir("copies") / f"{key[:32]}.json"
+
+    def _earlier(self, memo: Path | None, rel: str, files: dict[str, str]):
+        """The `copystream.Earlier` copy ``memo`` describes, if its layer is still in the store."""
+        from builder.instructions import copystream
+
+        if memo is None:
+            return None
+        try:
+            record = json.loads(memo.read_bytes())
+            layer = self.runner.store.layer_path(record["diff_id"])
+        except (OSError, ValueError, KeyError, TypeError, StoreError):
+            return None  # none yet, damaged, or its layer pruned: copy everything
+        if record.get("rel") != rel or not isinstance(record.get("files"), dict):
+            return None
+        return copystream.Earlier(layer / rel, record["files"], files)
+
+    def _remember(self, memo: Path, diff_id: str, rel: str, files: dict[str, str]) -> None:
+        # Written beside in a staging directory (swept by the store if this process dies) and renamed over
+        # the old record; not synced: a lost record only costs the next copy its links, never a wrong file.
+        body = json.dumps({"diff_id": diff_id, "rel": rel, "files": files}, separators=(",", ":")).encode()
+        scratch = self.runner.store.staging_dir()
+        try:
+            (scratch / "record").write_bytes(body)
+            os.replace(scratch / "record", memo)
+        except OSError:
+            pass
+        finally:
+            self.runner.store.discard_staging(scratch)
 
     def _place(self, root, tree, source, path, target, as_dir, placement, skip, extract, parents) -> None:
         if parents:

@@ -225,3 +225,46 @@ def test_a_file_growing_while_copied_makes_the_stream_unusable_not_the_copy(tmp_
     assert not exact
     assert (upper / "app" / "big.bin").read_bytes() == grown.read_bytes()
     assert stat.S_IMODE(os.stat(upper / "app" / "big.bin").st_mode) == 0o755
+
+
+def _describe(tree: copy_ins.SourceTree) -> dict[str, str]:
+    from builder.sources import digest_sources
+
+    return digest_sources([("", tree.root)])
+
+
+def test_unchanged_files_of_an_earlier_copy_are_linked_changed_ones_written(tmp_path, source):
+    tree = copy_ins.SourceTree(source)
+    first = _direct(tmp_path, [], tree, "/app", copy_ins.Placement(), None)[0] / "app"
+    before = _describe(tree)
+    (source / "a.txt").chmod(0o600)  # metadata changed: not linked
+    (source / "sub" / "deep" / "x").write_bytes(b"y")  # content changed, same size: not linked
+    os.utime(source / "empty", ns=(1, 1))  # mtime changed: not linked
+    kept = os.stat(source / "run.sh")
+    (source / "run.sh").write_bytes(b"#!/bin/ZZ\n")  # same size, mtime put back: the digest tells
+    os.utime(source / "run.sh", ns=(kept.st_atime_ns, kept.st_mtime_ns))
+    earlier = copystream.Earlier(first, before, _describe(tree))
+    upper = tmp_path / "second"
+    with overlay([], upper, state_dir=tmp_path / "state") as root:
+        rel = copystream.prepare(root, [], "/app", copy_ins.Placement())
+    out = io.BytesIO()
+    with LayerStream(out, compression="none") as stream:
+        assert copystream.copy_tree(stream, upper, rel, tree, "", copy_ins.Placement(), None, earlier)
+        stream.finish()
+    assert out.getvalue() == _archived(upper)
+    second = upper / "app"
+
+    def shared(name: str) -> bool:
+        return os.stat(first / name).st_ino == os.stat(second / name).st_ino
+
+    assert shared("B") and shared("big.bin") and shared("sub/" + "n" * 120)
+    assert not shared("a.txt") and not shared("sub/deep/x") and not shared("empty") and not shared("run.sh")
+    assert (second / "run.sh").read_bytes() == b"#!/bin/ZZ\n"
+    assert not shared("sub/a-again")  # source hard links are copied as such, never linked to the old copy
+    assert (second / "sub" / "deep" / "x").read_bytes() == b"y" and (
+        first / "sub" / "deep" / "x"
+    ).read_bytes() == b"x"
+    assert stat.S_IMODE(os.stat(first / "a.txt").st_mode) == 0o644  # the earlier layer is left as it was
+    # and the result is what a copy without the earlier one makes
+    fresh_upper = _direct(tmp_path / "fresh", [], tree, "/app", copy_ins.Placement(), None)[0]
+    _same_upper(fresh_upper, upper, rel)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import builder
 from builder.layer import write_layer
+from builder.store import Store
 from tests.build.conftest import write_context
 
 BUILDFILE = """\
@@ -99,3 +100,26 @@ def test_the_copied_files_are_archived_while_copied_not_afterwards(tmp_path, pyb
     result = builder.build(_context(tmp_path), root=pybuild.root, no_cache=True, tags=["app:1"])
     assert [step.text.split()[0] for step in result.steps if not step.cached] == ["COPY", "RUN"]
     assert len(archived) == 1
+
+
+def test_a_rebuild_after_one_file_changed_links_the_others_and_removing_the_old_layer_keeps_them(
+    tmp_path, pybuild
+):
+    context = _context(tmp_path)
+    pybuild("build", "-t", "app:1", str(context))
+    (context / "src" / "main.txt").write_text("changed\n")
+    pybuild("build", "-t", "app:2", str(context))
+    old, new = (_layers(pybuild, f"app:{n}")[1] for n in (1, 2))
+    assert old[0] != new[0]
+    old_dir, new_dir = (pybuild.root / "layers" / "sha256" / d.split(":")[1] / "app" for d, _ in (old, new))
+    assert os.stat(old_dir / "data" / "blob.bin").st_ino == os.stat(new_dir / "data" / "blob.bin").st_ino
+    assert os.stat(old_dir / "src" / "main.txt").st_ino != os.stat(new_dir / "src" / "main.txt").st_ino
+    out = io.BytesIO()
+    info = write_layer(new_dir.parent, out)
+    assert (info.diff_id, info.digest) == (new[0], new[1]["digest"])
+    pybuild("rmi", "app:1")
+    # what prune does to the earlier layer once it is old enough: the new one keeps its files
+    assert Store.open(pybuild.root).remove_layer(old[0]) and not old_dir.exists()
+    assert pybuild("store", "verify").returncode == 0
+    ran = pybuild("run", "--rm", "app:2", "sh", "-c", "cat /app/src/main.txt; wc -c < /app/data/blob.bin")
+    assert ran.out.split() == ["changed", "3000000"]
