@@ -70,10 +70,17 @@ def fuse_mounted(cwd: Path, lower_option: str, *, upper: str, work: str, target:
     binary = fuse_binary()
     if binary is None:
         raise FuseError("fuse-overlayfs is not installed (Debian: apt-get install fuse-overlayfs)")
+    from builder.rootless.detect import in_user_namespace
+
     log = cwd / LOG_FILE
+    options = f"lowerdir={lower_option},upperdir={upper},workdir={work}"
+    if not in_user_namespace():
+        # FUSE mounts are nodev unless asked; a layer's device nodes (/dev/null outside /dev, say) work on
+        # the kernel's overlay, so they do here (in a user namespace no mount can have them work)
+        options = "dev," + options
     with open(log, "wb") as out:
         process = subprocess.Popen(
-            [binary, "-f", "-o", f"lowerdir={lower_option},upperdir={upper},workdir={work}", target],
+            [binary, "-f", "-o", options, target],
             cwd=cwd,
             stdin=subprocess.DEVNULL,
             stdout=out,

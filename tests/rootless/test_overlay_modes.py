@@ -2,7 +2,8 @@
 
 A Buildfile that deletes files, empties and remakes a directory, chowns and sets setuid bits, edits a file
 with a second (hard) name, COPYs, makes a WORKDIR and runs a step as another user is built with
-``PYBUILD_OVERLAY`` forced to each mode, and with the automatic choice while the kernel refuses overlayfs (a
+``PYBUILD_OVERLAY`` forced to each mode (its last step checks that the layers' whiteouts and opaque
+directory hide what they should), and with the automatic choice while the kernel refuses overlayfs (a
 ``mount`` on PATH that refuses it: the fault injected). With ``SOURCE_DATE_EPOCH`` set after the base image
 was made, what a step only copied up keeps its time, so the layers' diff_ids compare the modes' times too.
 
@@ -39,7 +40,8 @@ COPY --chown=1000:1000 one.txt /etc/one.txt
 WORKDIR /app/work
 RUN echo done > result && rm /etc/group && cat /data/keep /data/modlink /data/mod
 USER 65534
-RUN cat /data/keep > /tmp/seen-by-nobody && ! touch /data/keep 2>/dev/null
+RUN cat /data/keep > /tmp/seen-by-nobody && ! touch /data/keep 2>/dev/null \
+ && test ! -e /data/dir/a && test ! -e /data/del && test ! -e /data/gone && test -f /data/dir/n
 """
 FILES = {"files/a.txt": "a\n", "files/deep/b.txt": "b\n", "one.txt": "one\n"}
 MODES = ["overlayfs", "fuse-overlayfs", "copy"]

@@ -373,3 +373,13 @@ def test_a_refused_kernel_mount_falls_back_for_that_step(step, layers, monkeypat
     assert overlaymode.choose(step.state_dir).describe() == (
         "fuse-overlayfs (overlayfs refused: mount: permission denied)"
     )
+
+
+@pytest.mark.parametrize("mode", MODES, indirect=True)
+def test_device_nodes_of_a_layer_work_for_root(step, base, tmp_path, mode):
+    devices = tmp_path / "devices"
+    (devices / "std").mkdir(parents=True)
+    os.mknod(devices / "std" / "zero", stat.S_IFCHR | 0o666, os.makedev(1, 5))
+    status, output, upper = step([devices, *base], "head -c 2 /std/zero | od -An -tx1; echo x > /std/zero")
+    assert (status, output.split()) == (0, ["00", "00"]), (mode, output)
+    assert tree(upper) == {}
