@@ -123,7 +123,8 @@ def to_kernel_form(root: bytes, lower: Callable[[bytes], os.stat_result | None])
     directory the lower layers have, whose entries in the upperdir are all copied up (files carrying the
     ``origin`` xattr, directories not remade) — no name added, removed or replaced — and whose mtime is no
     later than the last of those copies (not touched after), gets the lower directory's times back. Other
-    directories keep theirs. Idempotent.
+    directories keep theirs (so does one holding a copied-up symlink, which cannot carry the xattr: a
+    known difference). Idempotent.
     """
     _normalize_dir(root, b"", lower)
 
