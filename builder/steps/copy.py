@@ -162,7 +162,8 @@ class CopySteps:
                         place_all(root, tree, placement)
                         return
                 # the mount is gone: below ``rel`` the upperdir is the image's whole content
-                if not self._copy_direct(upper, rel, tree, source, placement, skip, from_ref, files):
+                reuse = not self._no_cache(stage)
+                if not self._copy_direct(upper, rel, tree, source, placement, skip, from_ref, files, reuse):
                     if link:
                         place_all(upper, tree, placement)
                         return
@@ -182,18 +183,19 @@ class CopySteps:
             return None
         return resolved
 
-    def _copy_direct(self, upper, rel, tree, source, placement, skip, from_ref, files) -> bool:
+    def _copy_direct(self, upper, rel, tree, source, placement, skip, from_ref, files, reuse) -> bool:
         """Copy ``source`` into ``upper/rel`` (see `copystream.copy_tree`) while writing the layer; False when
         the upperdir is not as expected and nothing was copied (the copy must go through the mount).
 
         A copy from the context remembers its layer and ``files`` (the source digests of the cache key), so
-        the next copy of the same source to the same place links the files that did not change."""
+        the next copy of the same source to the same place links the files that did not change — unless
+        ``reuse`` is off (``--no-cache``: every file is written afresh)."""
         from builder.commit import layer_stream
         from builder.instructions import copystream
 
         options = self.runner.options
         memo = None if from_ref else self._memo_file(tree, source, rel)
-        earlier = self._earlier(memo, rel, files)
+        earlier = self._earlier(memo, rel, files) if reuse else None
         with layer_stream(
             self.runner.store, upper, compression=options.compression, clamp_mtime=self.runner.epoch
         ) as layer:
@@ -207,6 +209,12 @@ class CopySteps:
         if memo is not None and layer.diff_id is not None:
             self._remember(memo, layer.diff_id, rel, files)
         return True
+
+    def _no_cache(self, stage: Stage) -> bool:
+        """``--no-cache``, or ``--no-cache-filter`` naming ``stage``, as the runner reads them."""
+        options = self.runner.options
+        filtered = options.no_cache_filter
+        return options.no_cache or stage.name in filtered or str(stage.index) in filtered
 
     def _memo_file(self, tree: copy_ins.SourceTree, source: str, rel: str) -> Path:
         key = hashlib.sha256(os.fsencode(f"{os.path.abspath(tree.root)}\0{source}\0{rel}")).hexdigest()

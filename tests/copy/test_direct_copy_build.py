@@ -123,3 +123,15 @@ def test_a_rebuild_after_one_file_changed_links_the_others_and_removing_the_old_
     assert pybuild("store", "verify").returncode == 0
     ran = pybuild("run", "--rm", "app:2", "sh", "-c", "cat /app/src/main.txt; wc -c < /app/data/blob.bin")
     assert ran.out.split() == ["changed", "3000000"]
+
+
+def test_no_cache_writes_every_file_afresh(tmp_path, pybuild):
+    context = _context(tmp_path)
+    pybuild("build", "-t", "app:1", str(context))
+    pybuild("build", "--no-cache", "-t", "app:2", str(context))
+    old, new = (_layers(pybuild, f"app:{n}")[1][0] for n in (1, 2))
+    old_dir, new_dir = (pybuild.root / "layers" / "sha256" / d.split(":")[1] / "app" for d in (old, new))
+    assert (
+        old != new
+        and os.stat(old_dir / "data" / "blob.bin").st_ino != os.stat(new_dir / "data" / "blob.bin").st_ino
+    )
