@@ -2,10 +2,10 @@
 place their bytes and sockets live in while a step runs.
 
 A secret's bytes are read only while the step that mounts it runs, written into a tmpfs mounted on a 0700
-directory outside the store (memory only, never the store's disk), bind-mounted read-only into the container,
-and gone with the tmpfs when the step ends. An ssh mount gets a socket of its own in the same place, with
-the owner and mode the mount asks for, that forwards each connection to the agent: the user's agent
-(``--ssh default`` or ``ID=SOCKET``), or an ``ssh-agent`` started for the step and given the keys
+directory outside the store (memory only, never the store's disk), bind-mounted read-only into the
+container, and gone with the tmpfs when the step ends. An ssh mount gets a socket of its own in the same
+place, with the owner and mode the mount asks for, that forwards each connection to the agent: the user's
+agent (``--ssh default`` or ``ID=SOCKET``), or an ``ssh-agent`` started for the step and given the keys
 (``--ssh ID=KEY[,KEY]``).
 """
 
@@ -97,12 +97,30 @@ def parse_ssh(value: str) -> SshSource:
 
 
 @contextmanager
-def private_dir(*, mode: str = "0700", size: int = 64 << 20, executable: bool = False) -> Iterator[Path]:
-    """A directory outside the store, on a tmpfs of its own where the kernel allows (memory only), whose
-    root has ``mode``; everything in it is gone when the block ends. With the default mode only root can
-    enter it. ``executable``: programs there may run and devices be used (only nosuid), as in BuildKit's
-    tmpfs mounts."""
-    path = Path(tempfile.mkdtemp(prefix="pybuild-private-"))
+def private_dir(
+    *, under: Path | None = None, mode: str = "0700", size: int = 64 << 20, executable: bool = False
+) -> Iterator[Path]:
+    """A directory outside the store, on a tmpfs of its own where the kernel allows (memory only),
+    whose root has ``mode``; everything in it is gone when the block ends. With the default mode only root
+    can enter it. ``executable``: programs there may run and devices be used (only nosuid), as in BuildKit's
+    tmpfs mounts.
+
+    ``under``: a runtime state directory. The directory is then noted in a run directory there, locked
+    while this process lives, so that if pybuild is killed mid-step `builder.runtime.cleanup_stale`
+    unmounts it (and the secret with it) and stops what runs from it. It stays a short path in the
+    temporary directory all the same: agent sockets in it must fit a socket address (108 bytes).
+    """
+    from builder.runtime.rundir import RunDir
+
+    run = RunDir(under) if under is not None else None
+    try:
+        path = Path(tempfile.mkdtemp(prefix="pybuild-private-"))
+    except BaseException:
+        if run is not None:
+            run.close()
+        raise
+    if run is not None:
+        run.note_private(path)
     flags = _MS_NOSUID if executable else _MS_NOSUID | _MS_NODEV | _MS_NOEXEC
     options = f"mode={mode},size={size}".encode()
     mounted = _libc.mount(b"tmpfs", os.fsencode(path), b"tmpfs", flags, options) == 0
@@ -114,6 +132,8 @@ def private_dir(*, mode: str = "0700", size: int = 64 << 20, executable: bool = 
 
             unmount(path)
         shutil.rmtree(path, ignore_errors=True)
+        if run is not None:
+            run.close()
 
 
 def write_secret(directory: Path, name: str, data: bytes, *, mode: int, uid: int, gid: int) -> Path:

@@ -139,7 +139,7 @@ def mounted(mounts: list[ResolvedMount], inputs: MountInputs, *, env_names: set[
         def private_path() -> Path:
             nonlocal private
             if private is None:
-                private = stack.enter_context(private_dir())
+                private = stack.enter_context(private_dir(under=inputs.state_dir))
             return private
 
         ssh_targets = []
@@ -153,7 +153,9 @@ def mounted(mounts: list[ResolvedMount], inputs: MountInputs, *, env_names: set[
                 # Made here and bound: runc would give a tmpfs it mounts the mode of its mountpoint (the stub
                 # made for it, 0755), where BuildKit's tmpfs is 1777 as a fresh tmpfs is.
                 fresh = stack.enter_context(
-                    private_dir(mode="1777", size=spec.size or _HALF_OF_MEMORY, executable=True)
+                    private_dir(
+                        under=inputs.state_dir, mode="1777", size=spec.size or _HALF_OF_MEMORY, executable=True
+                    )
                 )
                 result.mounts.append(runtime.Mount(m.target, "bind", str(fresh), ("rbind",)))
             elif m.type == "secret":

@@ -6,7 +6,7 @@ import os
 import time
 from pathlib import Path
 
-from .rundir import RUNS, remove_run_dir, runc_root, try_lock
+from .rundir import PRIVATE_NOTE, RUNS, noted, remove_run_dir, runc_root, try_lock
 
 # A run directory still being set up has no lock file for a moment; only much older ones are leftovers.
 _SETUP_GRACE_SECONDS = 60
@@ -43,6 +43,10 @@ def _delete_container(state_dir: Path, container_id: str) -> None:
 
 def _clean_run_dir(state_dir: Path, path: Path) -> None:
     _delete_container(state_dir, path.name)
+    private = noted(path, PRIVATE_NOTE)
+    if private is not None and (private / "runtime").is_dir():
+        # a step with env secrets keeps its runtime state (container, overlay) in its private directory
+        cleanup_stale(private / "runtime")
     remove_run_dir(path)
 
 

@@ -20,6 +20,7 @@ from .mounts import mountpoints_under, unmount
 RUNS = "runs"
 LOCK = "lock"
 WORKDIR_NOTE = "workdir"
+PRIVATE_NOTE = "private"
 
 
 def runc_root(state_dir: Path) -> Path:
@@ -46,6 +47,11 @@ class RunDir:
         """Record an overlay workdir living outside the run directory, for cleanup after a crash."""
         (self.path / WORKDIR_NOTE).write_text(str(workdir))
 
+    def note_private(self, private: Path) -> None:
+        """Record a private directory (a step's tmpfs for secrets, and the runtime state kept there) living
+        outside the run directory, so that cleanup after a crash unmounts and removes it."""
+        (self.path / PRIVATE_NOTE).write_text(str(private))
+
     def close(self) -> None:
         """Remove the directory and release the lock; idempotent. Mounts inside must already be undone."""
         if self._lock_fd < 0:
@@ -56,7 +62,8 @@ class RunDir:
 
 
 def remove_run_dir(path: Path) -> None:
-    """Delete a run directory and the overlay workdir it notes (both may be partly gone already).
+    """Delete a run directory and the overlay workdir and private directory it notes (all may be partly
+    gone already; mounts on a noted directory are undone first).
 
     Whatever is still mounted inside is unmounted first (lazily if busy): deleting through a live overlay
     would wipe the upperdir. A fuse-overlayfs left running for it is ended (its mount may be in a namespace
@@ -69,13 +76,20 @@ def remove_run_dir(path: Path) -> None:
         from .fuse import kill_leftover  # a fuse-overlayfs outliving its pybuild, its mount out of sight
 
         kill_leftover(path)
-    try:
-        workdir = Path((path / WORKDIR_NOTE).read_text())
-    except OSError:
-        workdir = None
-    if workdir is not None:
-        shutil.rmtree(workdir, ignore_errors=True)
+    for outside in (noted(path, WORKDIR_NOTE), noted(path, PRIVATE_NOTE)):
+        if outside is not None:
+            for point in mountpoints_under(outside):
+                unmount(point)
+            shutil.rmtree(outside, ignore_errors=True)
     shutil.rmtree(path, ignore_errors=True)
+
+
+def noted(path: Path, note: str) -> Path | None:
+    """The directory that run directory ``path`` notes as ``note`` (`WORKDIR_NOTE`, `PRIVATE_NOTE`), if any."""
+    try:
+        return Path((path / note).read_text())
+    except OSError:
+        return None
 
 
 def try_lock(path: Path) -> int | None:

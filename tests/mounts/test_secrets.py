@@ -8,13 +8,16 @@ import hashlib
 import io
 import os
 import secrets
+import subprocess
 import tarfile
+import tempfile
 from pathlib import Path
 
 import zstandard
 
 import builder
 from builder.errors import BuildError
+from builder.runtime.mounts import mountpoints_under
 from tests.mounts.conftest import step_output, write_context
 
 
@@ -135,3 +138,37 @@ def test_a_secret_from_a_variable_through_the_api(pybuild, tmp_path, monkeypatch
         assert "secret tok not found" in error.message and error.span is not None
     else:
         raise AssertionError("a required secret whose variable is unset must fail the build")
+
+
+def private_mounts() -> list[Path]:
+    return [m for m in mountpoints_under(Path(tempfile.gettempdir())) if m.name.startswith("pybuild-private-")]
+
+
+def test_a_killed_build_leaves_no_secret_behind(pybuild, tmp_path):
+    """SIGKILL during a step with secrets (a file, and an env secret whose runtime state lives with it): the
+    next build unmounts the private tmpfs, stops the step's process and removes everything."""
+    (tmp_path / "secret.txt").write_text("hunter2\n")
+    context = write_context(
+        tmp_path / "ctx",
+        "FROM busybox\nRUN --mount=type=secret,id=f --mount=type=secret,id=e,env=E "
+        "sh -c 'echo $((6*7))-ready; exec sleep 987'\n",
+    )
+    before = private_mounts()  # another store's leftovers are not this test's
+    build = pybuild.popen(
+        "--progress", "plain", "--secret", f"id=f,src={tmp_path / 'secret.txt'}", "--secret", "id=e,env=HOME",
+        str(context),
+    )  # fmt: skip
+    assert build.stdout is not None
+    for line in build.stdout:
+        if b"42-ready" in line:
+            break
+    private = [m for m in private_mounts() if m not in before]
+    assert private, "the step's secrets are on a private tmpfs while it runs"
+    build.kill()
+    build.wait(timeout=30)
+    assert all(p.exists() for p in private)  # SIGKILL left the tmpfs mounted, the secret in memory
+
+    pybuild("build", str(write_context(tmp_path / "next", "FROM busybox\nRUN true\n")))
+    assert not any(p.exists() for p in private)
+    assert not [m for m in private_mounts() if m in private]
+    assert subprocess.run(["pgrep", "-f", "sleep 987"], capture_output=True).returncode == 1
