@@ -1,7 +1,9 @@
 """The container runtime: overlayfs mounts of unpacked layers and throwaway runc containers.
 
 This package knows nothing of Buildfiles or the store; it takes directories. It is the only code in pybuild
-that mounts filesystems or starts containers. It needs root, runc and overlayfs.
+that mounts filesystems or starts containers. It needs runc, and root (or uid 0 of pybuild's user namespace,
+see `builder.rootless`). The merged root is kernel overlayfs, fuse-overlayfs or a copy of the layers, as
+`overlaymode` chooses (``PYBUILD_OVERLAY``); every mode leaves the same upperdir.
 
 Interface::
 
