@@ -79,7 +79,11 @@ def mount_overlay(run: RunDir, lowerdirs: Sequence[Path], upperdir: Path) -> Ite
         if not Path(lower).is_dir():
             raise MountError(f"layer directory {lower} does not exist")
     upperdir.mkdir(parents=True, exist_ok=True)
+    # The mode is chosen for where the upperdir lives, which is the state directory's file system but for a
+    # step with env secrets: its state directory is a tmpfs of its own (`builder.mounts.secrets`).
     state = run.path.parent.parent
+    if os.stat(state).st_dev != os.stat(upperdir.parent).st_dev:
+        state = upperdir.parent
     choice = overlaymode.current(state)
     mounted = ExitStack()
     try:

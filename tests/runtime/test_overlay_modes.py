@@ -383,3 +383,34 @@ def test_device_nodes_of_a_layer_work_for_root(step, base, tmp_path, mode):
     status, output, upper = step([devices, *base], "head -c 2 /std/zero | od -An -tx1; echo x > /std/zero")
     assert (status, output.split()) == (0, ["00", "00"]), (mode, output)
     assert tree(upper) == {}
+
+
+def test_a_store_where_overlayfs_is_refused_falls_back_for_every_step(tmp_path):
+    """A store on overlayfs (a container's root) cannot hold an overlay's upperdir: auto falls back to
+    fuse-overlayfs, also for a step with an env secret, whose runtime state lives on a tmpfs of its own."""
+    from tests.build.conftest import Pybuild, write_context
+    from tests.support.images import busybox_rootfs
+
+    outer = tmp_path / "outer"
+    for name in ("l", "u", "w", "m"):
+        (outer / name).mkdir(parents=True)
+    subprocess.run(
+        ["mount", "-t", "overlay", "overlay", "-o", f"lowerdir={outer}/l,upperdir={outer}/u,workdir={outer}/w",
+         str(outer / "m")],
+        check=True,
+    )  # fmt: skip
+    try:
+        tool = Pybuild(outer / "m" / "store")
+        tool("import", str(busybox_rootfs(tmp_path / "busybox")), "busybox:latest")
+        (tmp_path / "secret").write_text("s3cret")
+        context = write_context(
+            tmp_path / "ctx",
+            "FROM busybox\nRUN echo one > /one\n"
+            "RUN --mount=type=secret,id=s,env=S sh -c 'test \"$S\" = s3cret && echo two > /two'\n",
+        )
+        env = {overlaymode.VARIABLE: "auto"}
+        tool("build", "-t", "fell-back:1", "--secret", f"id=s,src={tmp_path / 'secret'}", str(context), env=env)
+        assert tool("run", "fell-back:1", "cat", "/one", "/two", env=env).out == "one\ntwo\n"
+    finally:
+        for point in mountpoints_under(outer / "m"):
+            subprocess.run(["umount", "-l", str(point)], check=False)
