@@ -58,7 +58,10 @@ _LABELS = {
 
 
 def canonical(parts: dict) -> bytes:
-    return json.dumps(parts, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    # names that are not UTF-8 (os.fsdecode gives them lone surrogates) keep their bytes
+    return json.dumps(parts, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
+        "utf-8", "surrogateescape"
+    )
 
 
 def keyed(parts: dict) -> dict:
