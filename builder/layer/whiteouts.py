@@ -133,9 +133,13 @@ def _normalize_dir(path: bytes, rel: bytes, lower: Callable[[bytes], os.stat_res
     before = os.lstat(path)
     below = lower(rel)
     names = _listxattrs(path)
-    opaque = is_opaque(path, names)
     with os.scandir(path) as it:
         entries = sorted(((e.name, e.path, e.stat(follow_symlinks=False)) for e in it), key=lambda x: x[0])
+    opaque = is_opaque(path, names) or any(name == OPAQUE_MARKER for name, _, _ in entries)
+    if opaque:
+        # nothing of the lower layers shows through an opaque directory: below it, as the kernel sees it,
+        # there is nothing to hide (no whiteout, no opaque mark) and nothing copied up
+        lower = _nothing_below
     edited = False  # whether this pass changed the directory's entries (its times then need restoring)
     renamed = opaque  # whether the step added, removed or replaced a name here
     last_copy = None  # the latest ctime of a child: when fuse-overlayfs last put one here
@@ -186,6 +190,10 @@ def _normalize_dir(path: bytes, rel: bytes, lower: Callable[[bytes], os.stat_res
         os.utime(path, ns=(below.st_atime_ns, below.st_mtime_ns), follow_symlinks=False)
     elif edited:
         os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns), follow_symlinks=False)
+
+
+def _nothing_below(rel: bytes) -> None:
+    return None
 
 
 def _drop_fuse_xattrs(path: bytes, st: os.stat_result) -> None:

@@ -32,7 +32,7 @@ PAST = 1_500_000_000  # lower layers' times: copied up unchanged, they must stay
 SCRIPT = """
 set -e
 rm /data/del.txt
-rm -rf /data/dir && mkdir /data/dir && echo new > /data/dir/n
+rm -rf /data/dir && mkdir -p /data/dir/sub && echo new > /data/dir/n
 chown 1000:1000 /data/own && chmod 4755 /data/own
 echo more >> /data/mod.txt
 mkdir -p /new/deep/er && echo z > /new/deep/er/z
@@ -134,6 +134,7 @@ def test_every_mode_leaves_the_kernels_layer(step, layers, monkeypatch):
     # the kernel's own form, for the record: one opaque directory, whiteouts where lower names went
     assert "data/dir/.wh..wh..opq" in names and "data/.wh.gonedir" in names and "data/.wh.del.txt" in names
     assert "new/.wh..wh..opq" not in names and "data/sub/inner/f" in names
+    assert "data/dir/sub/.wh..wh..opq" not in names  # inside an opaque directory nothing shows through
     for name in ("fuse-overlayfs", "copy"):
         assert _tar(uppers[name], epoch)[1] == kernel[1], name
         assert _tar(uppers[name], epoch)[0] == kernel[0], name
