@@ -9,11 +9,15 @@ into the step's `LayerStream` as soon as it is in place, from the data already i
 
 The upperdir ends exactly as `copy.copy_source` through the mount leaves it, with one difference: the
 destination directory's mtime is the moment `prepare` made (or copied up) the directory, not the moment its
-last entry was created. The stream is the tar `write_layer` makes of that upperdir (tests compare the two).
-Where a value can only be predicted when an entry's header is due (a directory's final metadata, a large
-file's), it is checked once the entry is done; a difference (a file changing size while being copied, a
-file system that adds attributes) makes `copy_tree` report the stream unusable, and the step's commit then
-archives the upperdir as usual.
+last entry was created. A copy that would make nothing in an existing destination (an empty source, or one
+wholly ignored or ``--exclude``d) is left to the mount, where it copies nothing up and the layer is empty.
+
+The stream is the tar `write_layer` makes of that upperdir (tests compare the two). Where a value can only be
+predicted when an entry's header is due (a directory's final metadata, a large file's), it is checked once
+the entry is done; a difference (a file changing size while being copied, a file system that adds
+attributes) makes `copy_tree` report the stream unusable, and the step's commit then archives the upperdir
+as usual. A file is copied to its end, as through the mount, however it grew since it was listed; memory
+holds at most a piece of it (a small file that grew is streamed from its copy).
 """
 
 from __future__ import annotations
@@ -35,7 +39,10 @@ from builder.layer.whiteouts import is_overlay_xattr
 #: on disk; larger ones stream through in pieces of this size behind a predicted header.
 _WHOLE = 1 << 20
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+# Read as well as written: a file that grew after it was listed is streamed from its copy (see `_grown`).
+_NEW_FILE = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+#: The kinds of entries a copy makes; sockets, fifos and devices are not copied.
+_COPIED = (stat.S_IFREG, stat.S_IFDIR, stat.S_IFLNK)
 
 
 class Unusable(Exception):
@@ -94,12 +101,22 @@ class Earlier:
         return path
 
 
-def prepare(root: Path, lowers: Sequence[Path], dest: str, placement: Placement) -> str | None:
-    """Make the directory ``dest`` (absolute image path) through the mounted ``root`` for a direct copy and
+def prepare(
+    root: Path,
+    lowers: Sequence[Path],
+    dest: str,
+    placement: Placement,
+    tree: SourceTree,
+    source: str,
+    skip: Callable[[str], bool] | None = None,
+) -> str | None:
+    """Make the directory ``dest`` (absolute image path) through the mounted ``root`` for a direct copy of
+    the contents of ``source`` (resolved, relative to ``tree``'s root; ``skip`` as in `copy_tree`) and
     return its resolved path relative to the root, or None when a direct copy would differ from one through
-    the mount: ``dest`` is not a directory, or the merged view or any of ``lowers`` (the mount's lower
-    directories) has anything below it. A missing ``dest`` is created as `make_dirs` creates it; an existing
-    one is copied up with its mtime set to now, as creating its first entry through the mount would."""
+    the mount: ``dest`` is not a directory, the merged view or any of ``lowers`` (the mount's lower
+    directories) has anything below it, or it exists and the copy would make nothing in it. A missing
+    ``dest`` is created as `make_dirs` creates it; an existing one is copied up with its mtime set to now, as
+    creating its first entry through the mount would (with no first entry, the mount copies nothing up)."""
     host = rootpath.resolve_in_root(root, dest)
     rel = os.path.relpath(host, root)
     if rel == "." or rel.startswith("../"):
@@ -114,9 +131,43 @@ def prepare(root: Path, lowers: Sequence[Path], dest: str, placement: Placement)
         return None
     if st is None:
         make_dirs(root, dest, placement)
+    elif not makes_entries(tree, source, skip):
+        return None
     else:
         os.utime(host)  # the copy-up, and the mtime creating an entry would give it
     return rel
+
+
+def makes_entries(tree: SourceTree, source: str, skip: Callable[[str], bool] | None = None) -> bool:
+    """Does copying the contents of directory ``source`` (as `copy_tree` does) make any entry at all: one the
+    tree includes, ``skip`` does not leave out, and of a kind that is copied? Only the top level counts: a
+    directory is made even when everything below it is left out."""
+    for base, _rel, entry in _listing(tree, source):
+        if skip and skip(os.fsdecode(base)):
+            continue
+        try:
+            if stat.S_IFMT(entry.stat(follow_symlinks=False).st_mode) in _COPIED:
+                return True
+        except FileNotFoundError:
+            continue  # gone since the listing: the copy will not make it either
+    return False
+
+
+def _listing(tree: SourceTree, source: str) -> list[tuple[bytes, str, os.DirEntry]]:
+    """The entries of source directory ``source`` that `SourceTree.listdir` gives (those the tree includes),
+    in the layer's bytewise order: (name, path relative to the tree's root, the listing's entry, whose lstat
+    is that of the same listing)."""
+    root = os.fsencode(tree.root)
+    src_dir = root + b"/" + os.fsencode(source) if source else root
+    included = tree.included
+    entries = []
+    with os.scandir(src_dir) as listing:
+        for entry in listing:
+            rel = f"{source}/{os.fsdecode(entry.name)}" if source else os.fsdecode(entry.name)
+            if included is None or included(rel):
+                entries.append((entry.name, rel, entry))
+    entries.sort(key=lambda e: e[0])
+    return entries
 
 
 def _has_entries(layer: Path, rel: str) -> bool:
@@ -208,7 +259,6 @@ class _Copier:
         self.stream = stream
         self.earlier = earlier
         self.tree = tree
-        self.root = os.fsencode(tree.root)
         self.placement = placement
         self.skip = skip
         self.exact = True  # False once an entry's predicted header turned out wrong
@@ -225,18 +275,7 @@ class _Copier:
     def directory(self, source: str, fd: int, path: bytes, prefix: bytes, below: str) -> None:
         """Copy the entries of source directory ``source`` into the directory open as ``fd`` (at ``path``),
         named ``prefix + name`` in the tar; ``below`` is ``source`` relative to the copied source."""
-        # The entries `SourceTree.listdir` gives (those the tree includes), in the layer's bytewise order,
-        # each with its lstat from the same listing.
-        src_dir = self.root + b"/" + os.fsencode(source) if source else self.root
-        included = self.tree.included
-        entries = []
-        with os.scandir(src_dir) as listing:
-            for entry in listing:
-                rel = f"{source}/{os.fsdecode(entry.name)}" if source else os.fsdecode(entry.name)
-                if included is None or included(rel):
-                    entries.append((entry.name, rel, entry))
-        entries.sort(key=lambda e: e[0])
-        for base, rel, entry in entries:
+        for base, rel, entry in _listing(self.tree, source):
             name = os.fsdecode(base)
             rel_below = f"{below}/{name}" if below else name
             if self.skip and self.skip(rel_below):
@@ -344,11 +383,10 @@ class _Copier:
     def _small(
         self, source: int, fd: int, st: os.stat_result, name: bytes
     ) -> tuple[os.stat_result, dict[str, bytes]]:
-        data = _read_all(source, st.st_size)
-        view = memoryview(data)
-        written = 0
-        while written < len(data):
-            written += os.write(fd, view[written:])
+        data = os.read(source, st.st_size + 1)  # a short read of a regular file is its end
+        if len(data) > st.st_size:
+            return self._grown(source, fd, st, name, data)
+        _write_all(fd, data)
         done, xattrs = self._finish(fd, st)
         header = self.stream.entry_header(name, done, xattrs)
         if header.size != len(data):  # not what was written: some other writer is at work
@@ -357,6 +395,29 @@ class _Copier:
         self.stream.write_header(header)
         self.stream.write_data(data)
         self.stream.end_data(len(data))
+        return done, xattrs
+
+    def _grown(
+        self, source: int, fd: int, st: os.stat_result, name: bytes, start: bytes
+    ) -> tuple[os.stat_result, dict[str, bytes]]:
+        """A small file that grew since it was listed (``start`` its first bytes): copied to its end a piece
+        at a time, as `copy.copy_source` copies any file, then streamed from the copy, which no one else
+        writes — never held whole, however far it grew."""
+        _write_all(fd, start)
+        del start
+        while chunk := os.read(source, _WHOLE):
+            _write_all(fd, chunk)
+        done, xattrs = self._finish(fd, st)
+        header = self.stream.entry_header(name, done, xattrs)
+        self.stream.write_header(header)
+        sent = 0
+        while sent < header.size and (chunk := os.pread(fd, min(_WHOLE, header.size - sent), sent)):
+            self.stream.write_data(chunk)
+            sent += len(chunk)
+        if sent != header.size:
+            self.stream.write_data(bytes(header.size - sent))  # keeps the tar well formed
+            self.exact = False
+        self.stream.end_data(header.size)
         return done, xattrs
 
     def _large(
@@ -369,10 +430,7 @@ class _Copier:
         self.stream.write_header(predicted)
         sent = 0
         while chunk := os.read(source, _WHOLE):
-            view = memoryview(chunk)
-            written = 0
-            while written < len(chunk):
-                written += os.write(fd, view[written:])
+            _write_all(fd, chunk)
             if sent + len(chunk) <= size:
                 self.stream.write_data(chunk)
             sent += len(chunk)
@@ -386,13 +444,8 @@ class _Copier:
         return done, xattrs
 
 
-def _read_all(fd: int, size: int) -> bytes:
-    """The whole content of the file open as ``fd``: usually one read of ``size`` + 1 bytes (a short read
-    of a regular file is its end)."""
-    data = os.read(fd, size + 1)
-    if len(data) <= size:
-        return data
-    pieces = [data]
-    while chunk := os.read(fd, _WHOLE):
-        pieces.append(chunk)
-    return b"".join(pieces)
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    written = 0
+    while written < len(data):
+        written += os.write(fd, view[written:])

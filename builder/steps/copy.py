@@ -157,7 +157,7 @@ class CopySteps:
                     if source is not None:
                         from builder.instructions import copystream
 
-                        rel = copystream.prepare(root, lowers, target, placement)
+                        rel = copystream.prepare(root, lowers, target, placement, tree, source, skip)
                     if rel is None:
                         place_all(root, tree, placement)
                         return

@@ -9,10 +9,12 @@ what `write_layer` makes of its upperdir.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import stat
 import tarfile
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -90,7 +92,7 @@ def _through_mount(tmp_path: Path, lowers, tree, dest, placement, skip, name="mo
 def _direct(tmp_path: Path, lowers, tree, dest, placement, skip, compression="none"):
     upper = tmp_path / "upper-direct"
     with overlay(lowers, upper, state_dir=tmp_path / "state") as root:
-        rel = copystream.prepare(root, lowers, dest, placement)
+        rel = copystream.prepare(root, lowers, dest, placement, tree, "", skip)
     assert rel is not None, "the direct copy was refused"
     out = io.BytesIO()
     with LayerStream(out, compression=compression) as stream:
@@ -188,18 +190,19 @@ REFUSED = {
 
 
 @pytest.mark.parametrize("case", REFUSED)
-def test_direct_copy_is_refused_where_lower_content_would_show(tmp_path, case):
+def test_direct_copy_is_refused_where_lower_content_would_show(tmp_path, source, case):
     dest, specs = REFUSED[case]
+    tree = copy_ins.SourceTree(source)
     lowers = [_lower(tmp_path, f"lower{i}", spec) for i, spec in enumerate(specs)]
     with overlay(lowers, tmp_path / "upper", state_dir=tmp_path / "state") as root:
-        assert copystream.prepare(root, lowers, dest, copy_ins.Placement()) is None
+        assert copystream.prepare(root, lowers, dest, copy_ins.Placement(), tree, "") is None
         assert os.listdir(tmp_path / "upper") == []  # nothing was made for it
 
 
 def test_unexpected_upperdir_content_stops_the_direct_copy_before_it_writes(tmp_path, source):
     upper = tmp_path / "upper"
     with overlay([], upper, state_dir=tmp_path / "state") as root:
-        rel = copystream.prepare(root, [], "/app", copy_ins.Placement())
+        rel = copystream.prepare(root, [], "/app", copy_ins.Placement(), copy_ins.SourceTree(source), "")
     (upper / "stray").write_text("made by someone else")
     out = io.BytesIO()
     with pytest.raises(copystream.Unusable), LayerStream(out, compression="none") as stream:
@@ -222,7 +225,7 @@ def test_a_file_growing_while_copied_makes_the_stream_unusable_not_the_copy(tmp_
     monkeypatch.setattr(LayerStream, "write_header", appending)
     upper = tmp_path / "upper"
     with overlay([], upper, state_dir=tmp_path / "state") as root:
-        rel = copystream.prepare(root, [], "/app", copy_ins.Placement())
+        rel = copystream.prepare(root, [], "/app", copy_ins.Placement(), copy_ins.SourceTree(source), "")
     with LayerStream(io.BytesIO(), compression="none") as stream:
         exact = copystream.copy_tree(stream, upper, rel, copy_ins.SourceTree(source), "", copy_ins.Placement())
     assert not exact
@@ -249,7 +252,7 @@ def test_unchanged_files_of_an_earlier_copy_are_linked_changed_ones_written(tmp_
     earlier = copystream.Earlier(first, before, _describe(tree))
     upper = tmp_path / "second"
     with overlay([], upper, state_dir=tmp_path / "state") as root:
-        rel = copystream.prepare(root, [], "/app", copy_ins.Placement())
+        rel = copystream.prepare(root, [], "/app", copy_ins.Placement(), tree, "")
     out = io.BytesIO()
     with LayerStream(out, compression="none") as stream:
         assert copystream.copy_tree(stream, upper, rel, tree, "", copy_ins.Placement(), None, earlier)
@@ -271,3 +274,106 @@ def test_unchanged_files_of_an_earlier_copy_are_linked_changed_ones_written(tmp_
     # and the result is what a copy without the earlier one makes
     fresh_upper = _direct(tmp_path / "fresh", [], tree, "/app", copy_ins.Placement(), None)[0]
     _same_upper(fresh_upper, upper, rel)
+
+
+FILES = {"a": {"kind": "file", "content": b"a"}, "d": {"kind": "dir", "children": {"x": {"kind": "file"}}}}
+NOTHING_MADE = {
+    # source, the ignore file's rule, --exclude
+    "an empty directory": ({}, None, None),
+    "wholly ignored": (FILES, lambda rel: False, None),
+    "wholly excluded": (FILES, None, lambda rel: True),
+    "only what is never copied": ({"pipe": {"kind": "fifo"}}, None, None),
+}
+
+
+@pytest.mark.parametrize("case", NOTHING_MADE)
+def test_copying_nothing_onto_an_existing_directory_gives_the_mounts_empty_layer(tmp_path, case):
+    """Through the mount nothing is made, so nothing is copied up: the layer is empty. The direct copy must
+    not copy the destination up (and give a layer holding it and its parents) — it leaves such a copy to
+    the mount."""
+    spec, included, skip = NOTHING_MADE[case]
+    src = tmp_path / "src"
+    src.mkdir()
+    build(src, spec)
+    tree = copy_ins.SourceTree(src, included=included)
+    lowers = [_lower(tmp_path, "lower", {"srv": {"kind": "dir", "children": {"www": {"kind": "dir"}}}})]
+    mount_upper, mount_tar = _through_mount(tmp_path, lowers, tree, "/srv/www", copy_ins.Placement(), skip)
+    assert os.listdir(mount_upper) == [] and mount_tar == bytes(1024)  # the end of archive alone
+    upper = tmp_path / "upper-direct"
+    with overlay(lowers, upper, state_dir=tmp_path / "state") as root:
+        assert copystream.prepare(root, lowers, "/srv/www", copy_ins.Placement(), tree, "", skip) is None
+    assert os.listdir(upper) == []
+    # onto a new directory, copying nothing still makes the directory, on both paths
+    new_upper, _tar = _through_mount(tmp_path, lowers, tree, "/srv/new", copy_ins.Placement(), skip, "new")
+    direct_upper, rel, exact, streamed = _direct(
+        tmp_path / "new", lowers, tree, "/srv/new", copy_ins.Placement(), skip
+    )
+    assert exact and rel == "srv/new" and streamed == _archived(direct_upper)
+    _same_upper(new_upper, direct_upper, rel)
+
+
+def test_a_directory_whose_contents_are_all_excluded_is_still_made(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    build(src, FILES)
+    tree = copy_ins.SourceTree(src)
+    skip = lambda rel: rel != "d"  # noqa: E731
+    lowers = [_lower(tmp_path, "lower", {"srv": {"kind": "dir", "children": {"www": {"kind": "dir"}}}})]
+    mount_upper, _tar = _through_mount(tmp_path, lowers, tree, "/srv/www", copy_ins.Placement(), skip)
+    direct_upper, rel, exact, streamed = _direct(tmp_path, lowers, tree, "/srv/www", copy_ins.Placement(), skip)
+    assert exact and streamed == _archived(direct_upper)
+    _same_upper(mount_upper, direct_upper, rel)
+    assert sorted(listing(direct_upper)) == [b"srv", b"srv/www", b"srv/www/d"]
+
+
+class _Digest:
+    """A layer output that keeps only the hash of what it is given (the layer itself is not kept in memory)."""
+
+    def __init__(self) -> None:
+        self.hash = hashlib.sha256()
+
+    def write(self, data) -> int:
+        self.hash.update(data)
+        return len(data)
+
+
+def test_a_small_file_growing_after_it_was_listed_is_copied_whole_a_piece_at_a_time(tmp_path, monkeypatch):
+    """Fault injection: a small context file gains 48 MiB between its listing and its copy. As through the
+    mount, the copy holds all of it; the copy never holds it in memory whole, and the stream is still
+    exactly the layer of the upperdir."""
+    src = tmp_path / "src"
+    src.mkdir()
+    build(src, {"grows.log": {"kind": "file", "content": b"first line\n"}, "z": {"kind": "file"}})
+    grows = src / "grows.log"
+    ino = os.stat(grows).st_ino
+    piece = b"more\n" * (1 << 18)  # ~1.3 MB, appended 36 times
+    real_read = os.read
+    appended = []
+
+    def reading(fd: int, n: int) -> bytes:
+        if not appended and os.fstat(fd).st_ino == ino:
+            with open(grows, "ab") as f:
+                for _ in range(36):
+                    f.write(piece)
+            appended.append(True)
+        return real_read(fd, n)
+
+    upper = tmp_path / "upper"
+    with overlay([], upper, state_dir=tmp_path / "state") as root:
+        tree = copy_ins.SourceTree(src)
+        rel = copystream.prepare(root, [], "/app", copy_ins.Placement(), tree, "")
+    out = _Digest()
+    monkeypatch.setattr(os, "read", reading)
+    tracemalloc.start()
+    try:
+        with LayerStream(out, compression="none") as stream:
+            exact = copystream.copy_tree(stream, upper, rel, tree, "", copy_ins.Placement())
+            stream.finish()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+        monkeypatch.undo()
+    assert appended and os.stat(grows).st_size == 11 + 36 * len(piece)
+    assert (upper / "app" / "grows.log").read_bytes() == grows.read_bytes()
+    assert peak < 16 << 20, f"{peak} bytes held while copying"
+    assert exact and out.hash.digest() == hashlib.sha256(_archived(upper)).digest()

@@ -8,6 +8,7 @@ with ``SOURCE_DATE_EPOCH`` give the same image, and the files are read once, not
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -135,3 +136,26 @@ def test_no_cache_writes_every_file_afresh(tmp_path, pybuild):
         old != new
         and os.stat(old_dir / "data" / "blob.bin").st_ino != os.stat(new_dir / "data" / "blob.bin").st_ino
     )
+
+
+EMPTY_LAYER = "sha256:" + hashlib.sha256(bytes(1024)).hexdigest()  # the end of archive alone
+
+
+def test_copying_nothing_onto_an_existing_directory_makes_an_empty_layer(tmp_path, pybuild):
+    """As through the overlay mount: nothing made, nothing copied up, an empty layer — whether the source is
+    empty, wholly ignored or wholly excluded."""
+    buildfile = (
+        "FROM busybox\nRUN mkdir -p /srv/www\n"
+        "COPY empty /srv/www\nCOPY --exclude=* src /srv/www\nCOPY onlyignored /srv/www\n"
+        "WORKDIR /wd\nCOPY empty .\n"
+    )
+    context = write_context(tmp_path / "ctx", buildfile, {"src/a.txt": "a\n", "onlyignored/b.txt": "b\n"})
+    (context / "empty").mkdir()
+    (context / ".dockerignore").write_text("onlyignored/b.txt\n")
+    pybuild("build", "-t", "nothing:1", str(context))
+    diff_ids = [d for d, _blob in _layers(pybuild, "nothing:1")]
+    copies = [diff_ids[i] for i in (2, 3, 4, 6)]
+    assert copies == [EMPTY_LAYER] * 4
+    assert os.listdir(pybuild.root / "layers" / "sha256" / EMPTY_LAYER.split(":")[1]) == []
+    ran = pybuild("run", "--rm", "nothing:1", "sh", "-c", "ls -A /srv/www /wd | wc -w")
+    assert ran.out.split() == ["2"]  # the two headings ls prints, no entries
