@@ -127,15 +127,18 @@ def test_a_rebuild_after_one_file_changed_links_the_others_and_removing_the_old_
 
 
 def test_no_cache_writes_every_file_afresh(tmp_path, pybuild):
+    """Without --no-cache the unchanged files of a rebuild after one file changed are linked (the test
+    above); with it, none is. The changed file makes the two layers differ, so the second is kept beside the
+    first (two builds of the same context within one second would make one layer, and nothing to compare)."""
     context = _context(tmp_path)
     pybuild("build", "-t", "app:1", str(context))
+    (context / "src" / "main.txt").write_text("changed\n")
     pybuild("build", "--no-cache", "-t", "app:2", str(context))
     old, new = (_layers(pybuild, f"app:{n}")[1][0] for n in (1, 2))
     old_dir, new_dir = (pybuild.root / "layers" / "sha256" / d.split(":")[1] / "app" for d in (old, new))
-    assert (
-        old != new
-        and os.stat(old_dir / "data" / "blob.bin").st_ino != os.stat(new_dir / "data" / "blob.bin").st_ino
-    )
+    assert old != new and (new_dir / "src" / "main.txt").read_text() == "changed\n"
+    for name in ("data/blob.bin", "src/file010.txt", "src/file059.txt"):
+        assert os.stat(old_dir / name).st_ino != os.stat(new_dir / name).st_ino, name
 
 
 EMPTY_LAYER = "sha256:" + hashlib.sha256(bytes(1024)).hexdigest()  # the end of archive alone
