@@ -24,8 +24,9 @@ if TYPE_CHECKING:
     from builder.layer.diff import LayerInfo, LayerStream
 
 #: Layers written while their upperdir was filled: upperdir path → (info, mtime clamp, blob digest, blob
-#: size). Entries live from the end of `layer_stream` to the `commit_upperdir` of the same directory.
-_STREAMED: dict[str, tuple[LayerInfo, int | None, str, int]] = {}
+#: size, what to call once committed). Entries live from the end of `layer_stream` to the `commit_upperdir`
+#: of the same directory.
+_STREAMED: dict[str, tuple[LayerInfo, int | None, str, int, Callable[[str], None] | None]] = {}
 
 
 class CountingWriter:
@@ -60,7 +61,12 @@ class StreamedLayer:
 
 @contextmanager
 def layer_stream(
-    store, upperdir: Path, *, compression: str = "gzip", clamp_mtime: int | None = None
+    store,
+    upperdir: Path,
+    *,
+    compression: str = "gzip",
+    clamp_mtime: int | None = None,
+    on_commit: Callable[[str], None] | None = None,
 ) -> Iterator[StreamedLayer]:
     """Write the layer of ``upperdir`` while the caller fills it: entries go into the yielded stream in the
     layer's order, everything but the end of the archive (which this adds).
@@ -68,7 +74,9 @@ def layer_stream(
     The caller promises that, when the block ends normally and `StreamedLayer.abandon` was not called, the
     stream holds exactly what ``write_layer(upperdir)`` would write, and that ``upperdir`` is not changed
     again before its `commit_upperdir`. Then the blob is stored here and that commit uses it instead of
-    reading the directory again. Leaving the block with an exception, or abandoned, stores nothing.
+    reading the directory again, and calls ``on_commit(diff_id)`` once the layer is in the store (so what
+    names the layer is written after it exists). Leaving the block with an exception, or abandoned, stores
+    nothing and calls nothing.
     """
     from builder.layer.diff import LayerStream
 
@@ -80,7 +88,7 @@ def layer_stream(
                 return
             info = stream.finish()
         digest, size = writer.commit()
-    _STREAMED[os.fspath(upperdir)] = (info, clamp_mtime, digest, size)
+    _STREAMED[os.fspath(upperdir)] = (info, clamp_mtime, digest, size, on_commit)
     handle.diff_id = info.diff_id
 
 
@@ -97,12 +105,14 @@ def commit_upperdir(
     ``upperdir`` must be a staging directory of ``store`` (same filesystem); afterwards it no longer exists
     at that path (it became the layer, or was discarded because an identical layer was already present).
     ``advance(n)`` is told of every n compressed bytes written. A layer `layer_stream` already wrote for
-    ``upperdir`` (with the same compression and ``clamp_mtime``) is used as it is.
+    ``upperdir`` (with the same compression and ``clamp_mtime``) is used as it is; its ``on_commit`` is
+    called with the diff_id stored.
     """
     try:
         streamed = _STREAMED.pop(os.fspath(upperdir), None)
+        on_commit = streamed[4] if streamed is not None else None
         if streamed is not None and (streamed[0].compression, streamed[1]) == (compression, clamp_mtime):
-            info, _clamp, digest, size = streamed
+            info, _clamp, digest, size, _call = streamed
             if advance:
                 advance(size)
         else:
@@ -121,6 +131,8 @@ def commit_upperdir(
         checkpoint("commit.recorded")
         store.commit_layer(upperdir, info.diff_id)
         checkpoint("commit.done")
+        if on_commit is not None:
+            on_commit(info.diff_id)
     except OSError as exc:
         if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
             raise

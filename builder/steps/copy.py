@@ -187,17 +187,22 @@ class CopySteps:
         """Copy ``source`` into ``upper/rel`` (see `copystream.copy_tree`) while writing the layer; False when
         the upperdir is not as expected and nothing was copied (the copy must go through the mount).
 
-        A copy from the context remembers its layer and ``files`` (the source digests of the cache key), so
-        the next copy of the same source to the same place links the files that did not change — unless
-        ``reuse`` is off (``--no-cache``: every file is written afresh)."""
+        A copy from the context remembers its layer and ``files`` (the source digests of the cache key), once
+        the layer is in the store, so the next copy of the same source to the same place links the files
+        that did not change — unless ``reuse`` is off (``--no-cache``: every file is written afresh)."""
         from builder.commit import layer_stream
         from builder.instructions import copystream
 
         options = self.runner.options
         memo = None if from_ref else self._memo_file(tree, source, rel)
         earlier = self._earlier(memo, rel, files) if reuse else None
+        remember = None if memo is None else (lambda diff_id: self._remember(memo, diff_id, rel, files))
         with layer_stream(
-            self.runner.store, upper, compression=options.compression, clamp_mtime=self.runner.epoch
+            self.runner.store,
+            upper,
+            compression=options.compression,
+            clamp_mtime=self.runner.epoch,
+            on_commit=remember,
         ) as layer:
             try:
                 exact = copystream.copy_tree(layer.stream, upper, rel, tree, source, placement, skip, earlier)
@@ -206,8 +211,6 @@ class CopySteps:
                 return False
             if not exact:
                 layer.abandon()
-        if memo is not None and layer.diff_id is not None:
-            self._remember(memo, layer.diff_id, rel, files)
         return True
 
     def _no_cache(self, stage: Stage) -> bool:
@@ -217,8 +220,13 @@ class CopySteps:
         return options.no_cache or stage.name in filtered or str(stage.index) in filtered
 
     def _memo_file(self, tree: copy_ins.SourceTree, source: str, rel: str) -> Path:
+        """The record of the last direct copy of ``source`` of ``tree`` to ``rel``: ``state/copies/<key>.json``,
+        ``{"diff_id", "rel", "files"}`` with ``diff_id`` first. It keeps nothing alive: the store's gc removes
+        it before (or once) its layer goes (`builder.store.gc`)."""
+        from builder.store.gc import COPY_RECORDS
+
         key = hashlib.sha256(os.fsencode(f"{os.path.abspath(tree.root)}\0{source}\0{rel}")).hexdigest()
-        return self.runner.store.state_dir("copies") / f"{key[:32]}.json"
+        return self.runner.store.state_dir(COPY_RECORDS) / f"{key[:32]}.json"
 
     def _earlier(self, memo: Path | None, rel: str, files: dict[str, str]):
         """The `copystream.Earlier` copy ``memo`` describes, if its layer is still in the store."""
@@ -236,6 +244,7 @@ class CopySteps:
         return copystream.Earlier(layer / rel, record["files"], files)
 
     def _remember(self, memo: Path, diff_id: str, rel: str, files: dict[str, str]) -> None:
+        # Called once the layer is in the store: a record never names a layer that was not (yet) there.
         # Written beside in a staging directory (swept by the store if this process dies) and renamed over
         # the old record; not synced: a lost record only costs the next copy its links, never a wrong file.
         body = json.dumps({"diff_id": diff_id, "rel": rel, "files": files}, separators=(",", ":")).encode()

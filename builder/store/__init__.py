@@ -21,7 +21,8 @@ On-disk layout (``<root>`` is ``--root``, ``$PYBUILD_ROOT``, ``/var/lib/pybuild`
                                    holds an exclusive flock on the directory while it lives
     tmp/dead-XXXXXXXX/             scratch of a dead process (or a removed layer) being deleted
     tmp/.w-XXXXXXXX                a temp file written under the store lock (layout.json)
-    state/<name>/                  owned by another component (`Store.state_dir`); never swept by the store
+    state/<name>/                  owned by another component (`Store.state_dir`); never swept by the store,
+                                   but for state/copies/, whose records gc removes with the layer they name
 
 How writes stay safe:
 

@@ -13,6 +13,11 @@ that do not take the lock.
 
 Safety against being killed: documents are deleted before what they name, so a gc that dies half-way leaves
 a store that verifies (no manifest whose config or layers are gone).
+
+Records of direct copies (``state/copies/<key>.json``, written by `builder.steps.copy` once their layer is
+in the store: ``{"diff_id": …`` first) name the layer whose files the next copy may link. They keep
+nothing alive; gc removes a record before the layer it names, and any record whose layer is already gone
+(or that does not name one), so they never outlive their layers: their number is bounded by the store's.
 """
 
 from __future__ import annotations
@@ -35,6 +40,10 @@ if TYPE_CHECKING:
 GC_LOCK = "gc"
 _JSON_MAX = 4 << 20
 _DIGEST_IN_TEXT = re.compile(r"sha256:[0-9a-f]{64}")
+#: Where copy records live (`Store.state_dir` name), their file names, and the start of their text.
+COPY_RECORDS = "copies"
+_COPY_RECORD_NAME = re.compile(r"[0-9a-f]{32}\.json")
+_COPY_RECORD_HEAD = re.compile(rb'\{"diff_id":"(sha256:[0-9a-f]{64})"')
 
 
 @dataclass
@@ -45,6 +54,7 @@ class GcReport:
     layers: list[str] = field(default_factory=list)
     blob_bytes: int = 0
     records: list[str] = field(default_factory=list)
+    copy_records: list[str] = field(default_factory=list)  # file names in state/copies
 
 
 def gc(
@@ -77,13 +87,19 @@ def gc(
         # references, so verify never finds a kept manifest whose config or layers went.
         keep = reachable | _closure(store, young)
         doomed = _referrers_first(store, set(blob_stats) - keep)
+        doomed_layers = sorted(set(layer_stats) - keep)
+        for path in _stale_copy_records(store, set(doomed_layers)):
+            report.copy_records.append(path.name)
+            if not dry_run:
+                _unlink(path)
+                checkpoint("gc.sweep")
         for digest in doomed:
             report.blobs.append(digest)
             report.blob_bytes += blob_stats[digest].st_size
             if not dry_run:
                 store.remove_blob(digest)
                 checkpoint("gc.sweep")
-        for diff_id in sorted(set(layer_stats) - keep):
+        for diff_id in doomed_layers:
             report.layers.append(diff_id)
             if not dry_run:
                 store.remove_layer(diff_id)
@@ -139,6 +155,28 @@ def _referrers_first(store: Store, doomed: set[str]) -> list[str]:
             if named_by[target] == 0:
                 ready.append(target)
     return ordered + sorted(doomed - set(ordered))
+
+
+def _stale_copy_records(store: Store, doomed_layers: set[str]) -> list:
+    """The copy records (see the module docstring) naming a layer in ``doomed_layers`` or one the store does
+    not hold, or no layer at all (damaged). Only the head of each record is read: a record lists every file
+    of its copy."""
+    directory = store.root / "state" / COPY_RECORDS
+    try:
+        names = sorted(n for n in os.listdir(directory) if _COPY_RECORD_NAME.fullmatch(n))
+    except FileNotFoundError:
+        return []
+    stale = []
+    for name in names:
+        path = directory / name
+        try:
+            with open(path, "rb") as f:
+                head = _COPY_RECORD_HEAD.match(f.read(128))
+        except FileNotFoundError:
+            continue
+        if head is None or head[1].decode() in doomed_layers or not store.has_layer(head[1].decode()):
+            stale.append(path)
+    return stale
 
 
 def _blob_path(store: Store, digest: str):

@@ -18,6 +18,7 @@ import builder
 from builder.layer import write_layer
 from builder.store import Store
 from tests.build.conftest import write_context
+from tests.hardening.conftest import age_store
 
 BUILDFILE = """\
 FROM busybox
@@ -162,3 +163,34 @@ def test_copying_nothing_onto_an_existing_directory_makes_an_empty_layer(tmp_pat
     assert os.listdir(pybuild.root / "layers" / "sha256" / EMPTY_LAYER.split(":")[1]) == []
     ran = pybuild("run", "--rm", "nothing:1", "sh", "-c", "ls -A /srv/www /wd | wc -w")
     assert ran.out.split() == ["2"]  # the two headings ls prints, no entries
+
+
+def _copy_records(pybuild) -> dict[str, str]:
+    directory = pybuild.root / "state" / "copies"
+    records = sorted(directory.glob("*.json")) if directory.is_dir() else []
+    return {p.name: json.loads(p.read_text())["diff_id"] for p in records}
+
+
+def test_the_record_of_a_copy_goes_with_its_layer(tmp_path, pybuild):
+    """The record a direct copy leaves for the next one names its layer; prune (and store gc) remove it when
+    that layer goes, so records do not pile up in a store whose images come and go."""
+    context = _context(tmp_path)
+    pybuild("build", "-t", "app:1", str(context))
+    layer = _layers(pybuild, "app:1")[1][0]
+    assert list(_copy_records(pybuild).values()) == [layer]
+    pybuild("rmi", "app:1")
+    age_store(pybuild.root, 2 * 3600)
+    assert "would remove" in pybuild("prune", "--all", "--dry-run").out
+    assert list(_copy_records(pybuild).values()) == [layer]  # a dry run removes nothing
+    pybuild("prune", "--all")
+    assert not (pybuild.root / "layers" / "sha256" / layer.split(":")[1]).exists()
+    assert _copy_records(pybuild) == {}
+    assert pybuild("store", "verify").returncode == 0
+
+    # A record left naming a layer that is gone (its gc killed between the two, say): store gc removes it.
+    pybuild("build", "-t", "app:2", str(context))
+    layer = _layers(pybuild, "app:2")[1][0]
+    assert list(_copy_records(pybuild).values()) == [layer]
+    assert Store.open(pybuild.root).remove_layer(layer)
+    pybuild("store", "gc")
+    assert _copy_records(pybuild) == {}
