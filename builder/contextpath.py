@@ -11,14 +11,10 @@ one included, so ``COPY link /x`` copies what ``link`` names in the context.
 
 from __future__ import annotations
 
-import errno
-import os
-import stat
 from collections.abc import Callable
-from contextlib import suppress
 from pathlib import Path
 
-from builder.rootpath import MAX_LINKS
+from builder import rootpath
 
 
 class Outside(Exception):
@@ -54,35 +50,10 @@ def follow(
 
     Raises `Outside` when the path climbs above ``root``, by its own ``..`` or through a symlink (then
     naming the last symlink followed), or meets a symlink with an absolute target; nothing outside ``root``
-    is ever looked at. Raises OSError(ELOOP) after `MAX_LINKS` links.
+    is ever looked at. Raises OSError(ELOOP) after `rootpath.MAX_LINKS` links.
     """
-    pending = [p for p in path.split("/") if p not in ("", ".")]
-    resolved: list[str] = []
-    via: tuple[str, str] | None = None  # the last symlink followed: whom to blame for a climb
-    links = 0
-    while pending:
-        name = pending.pop(0)
-        if name == "..":
-            if not resolved:
-                raise Outside(path, *(via or (None, None)))
-            resolved.pop()
-            continue
-        rel = "/".join([*resolved, name])
-        st = None
-        if visible is None or visible(rel):
-            with suppress(FileNotFoundError, NotADirectoryError):
-                st = os.lstat(root.joinpath(*resolved, name))
-        if st is None:
-            return resolved, [name, *pending]
-        if not stat.S_ISLNK(st.st_mode):
-            resolved.append(name)
-            continue
-        links += 1
-        if links > MAX_LINKS:
-            raise OSError(errno.ELOOP, "too many levels of symbolic links", "/" + path.lstrip("/"))
-        target = os.readlink(root.joinpath(*resolved, name))
-        if target.startswith("/"):
-            raise Outside(path, rel, target)
-        via = (rel, target)
-        pending = [p for p in target.split("/") if p not in ("", ".")] + pending
-    return resolved, []
+
+    def refuse(link: str | None, target: str | None) -> None:
+        raise Outside(path, link, target)
+
+    return rootpath.follow(root, path, visible=visible, strict=True, escape=refuse)

@@ -27,7 +27,12 @@ MAX_LINKS = 255
 
 
 def follow(
-    root: Path, path: str, *, visible: Callable[[str], bool] | None = None, strict: bool = False
+    root: Path,
+    path: str,
+    *,
+    visible: Callable[[str], bool] | None = None,
+    strict: bool = False,
+    escape: Callable[[str | None, str | None], None] | None = None,
 ) -> tuple[list[str], list[str]]:
     """Resolve ``path`` (image path, absolute or not) inside ``root``: ``(resolved, rest)``.
 
@@ -36,15 +41,23 @@ def follow(
     With ``strict`` the walk stops at the first missing component and ``rest`` holds it and what was still
     to walk (with link targets spliced in); otherwise ``rest`` is empty and missing components are kept in
     ``resolved`` as written. Raises OSError(ELOOP) after `MAX_LINKS` links.
+
+    ``escape(link, target)`` is called where the walk would leave the root — a ``..`` above it (``link``
+    and ``target`` then name the last symlink followed, or are None when the path's own ``..`` climbs),
+    or a symlink ``link`` (relative to the root) with an absolute ``target`` — before it is clamped; a
+    caller for whom the root has an outside (the build context) raises there.
     """
     pending = [p for p in path.split("/") if p not in ("", ".")]
     resolved: list[str] = []
+    via: tuple[str | None, str | None] = (None, None)  # the last symlink followed: whom a climb is due to
     links = 0
     while pending:
         name = pending.pop(0)
         if name == "..":
             if resolved:
                 resolved.pop()
+            elif escape is not None:
+                escape(*via)
             continue
         rel = "/".join([*resolved, name])
         st = None
@@ -64,7 +77,10 @@ def follow(
             raise OSError(errno.ELOOP, "too many levels of symbolic links", "/" + path.lstrip("/"))
         target = os.readlink(root.joinpath(*resolved, name))
         if target.startswith("/"):
+            if escape is not None:
+                escape(rel, target)
             resolved = []
+        via = (rel, target)
         pending = [p for p in target.split("/") if p not in ("", ".")] + pending
     return resolved, []
 
