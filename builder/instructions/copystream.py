@@ -360,16 +360,7 @@ class _Copier:
             return False  # gone meanwhile (pruned): copy it
         fd = os.open(base, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=parent)
         try:
-            header = self.stream.entry_header(name, os.fstat(fd), _xattrs(fd))
-            self.stream.write_header(header)
-            sent = 0
-            while sent < header.size and (chunk := os.read(fd, min(_WHOLE, header.size - sent))):
-                self.stream.write_data(chunk)
-                sent += len(chunk)
-            if sent != header.size:
-                self.stream.write_data(bytes(header.size - sent))  # keeps the tar well formed
-                self.exact = False
-            self.stream.end_data(header.size)
+            self._send(self.stream.entry_header(name, os.fstat(fd), _xattrs(fd)), fd)
         finally:
             os.close(fd)
         return True
@@ -408,17 +399,22 @@ class _Copier:
         while chunk := os.read(source, _WHOLE):
             _write_all(fd, chunk)
         done, xattrs = self._finish(fd, st)
-        header = self.stream.entry_header(name, done, xattrs)
+        self._send(self.stream.entry_header(name, done, xattrs), fd)
+        return done, xattrs
+
+    def _send(self, header, fd: int) -> None:
+        """Stream the entry ``header`` with its data read from ``fd`` from offset 0, a piece at a time. A
+        file that turns out shorter than the header says is padded with zeros (the tar stays well formed)
+        and the stream is marked not exact, so the commit archives the upperdir instead."""
         self.stream.write_header(header)
         sent = 0
         while sent < header.size and (chunk := os.pread(fd, min(_WHOLE, header.size - sent), sent)):
             self.stream.write_data(chunk)
             sent += len(chunk)
         if sent != header.size:
-            self.stream.write_data(bytes(header.size - sent))  # keeps the tar well formed
+            self.stream.write_data(bytes(header.size - sent))
             self.exact = False
         self.stream.end_data(header.size)
-        return done, xattrs
 
     def _large(
         self, source: int, fd: int, st: os.stat_result, name: bytes
