@@ -68,12 +68,7 @@ def push_image(
         if isinstance(source, Image):
             raise UsageError("push: name the destination of an image given by value")
         dest = source
-    try:
-        ref = dest if isinstance(dest, ImageRef) else parse_ref(dest)
-    except UsageError:
-        raise UsageError(
-            f"push: {dest} is not a repository name; give the destination, e.g. host/name:tag"
-        ) from None
+    ref = _destination(dest)
     if ref.digest is not None and ref.digest != image.manifest_digest:
         raise UsageError(
             f"push: {ref} names digest {ref.digest}, but the image's manifest is {image.manifest_digest}"
@@ -98,6 +93,16 @@ def push_image(
             client.close()
 
 
+def _destination(dest: str | ImageRef) -> ImageRef:
+    """``dest`` as a reference; UsageError saying what a destination looks like if it is not one."""
+    try:
+        return dest if isinstance(dest, ImageRef) else parse_ref(dest)
+    except UsageError:
+        raise UsageError(
+            f"push: {dest} is not a repository name; give the destination, e.g. host/name:tag"
+        ) from None
+
+
 def push_index(
     store,
     index: ImageIndex,
@@ -111,12 +116,7 @@ def push_index(
     """Push a multi-platform image: each platform's image by its manifest digest, then the index, byte for
     byte as stored, at ``dest``'s tag (or its digest, which must be the index's). Every manifest the index
     names must be in the store: a registry refuses an index naming manifests it does not have."""
-    try:
-        ref = dest if isinstance(dest, ImageRef) else parse_ref(dest)
-    except UsageError:
-        raise UsageError(
-            f"push: {dest} is not a repository name; give the destination, e.g. host/name:tag"
-        ) from None
+    ref = _destination(dest)
     if ref.digest is not None and ref.digest != index.digest:
         raise UsageError(f"push: {ref} names digest {ref.digest}, but the image's index is {index.digest}")
     if len(index.images) != len(index.document["manifests"]):
