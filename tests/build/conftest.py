@@ -15,21 +15,32 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 class Pybuild:
-    """Runs ``pybuild --root STORE ...`` in a child process (as a user would), from the repository root."""
+    """Runs ``pybuild --root STORE ...`` in a child process (as a user would), from the repository root.
 
-    def __init__(self, root: Path) -> None:
+    ``env``: variables every call sets over this process's environment (a call's own ``env`` goes last).
+    Results carry ``out`` and ``err`` as text; `popen` merges stderr into stdout unless told otherwise.
+    """
+
+    def __init__(self, root: Path, env: dict[str, str] | None = None) -> None:
         self.root = root
+        self.env = dict(env or {})
+
+    def argv(self, *args: str) -> list[str]:
+        return [sys.executable, "-m", "builder", "--root", str(self.root), *args]
+
+    def _environ(self, env: dict | None) -> dict[str, str]:
+        return {**os.environ, **self.env, **(env or {})}
 
     def __call__(
         self, *args: str, check: bool = True, input: bytes | None = None, timeout: float = 600, env=None
     ):
         result = subprocess.run(
-            [sys.executable, "-m", "builder", "--root", str(self.root), *args],
+            self.argv(*args),
             capture_output=True,
             input=input,
             cwd=REPO,
             timeout=timeout,
-            env={**os.environ, **(env or {})},
+            env=self._environ(env),
         )
         result.out = result.stdout.decode("utf-8", "replace")
         result.err = result.stderr.decode("utf-8", "replace")
@@ -37,12 +48,9 @@ class Pybuild:
             raise AssertionError(f"pybuild {' '.join(args)} exited {result.returncode}:\n{result.err}")
         return result
 
-    def popen(self, *args: str) -> subprocess.Popen:
+    def popen(self, *args: str, env: dict | None = None, stderr: int = subprocess.STDOUT) -> subprocess.Popen:
         return subprocess.Popen(
-            [sys.executable, "-m", "builder", "--root", str(self.root), *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            cwd=REPO,
+            self.argv(*args), stdout=subprocess.PIPE, stderr=stderr, cwd=REPO, env=self._environ(env)
         )
 
 

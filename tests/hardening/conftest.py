@@ -1,7 +1,6 @@
 """Fixtures for hardening tests: a template store holding busybox, cheap per-test copies of it, and the CLI.
 
-`Cli` runs ``pybuild`` in a child process exactly as `tests.build.conftest.Pybuild` does, except that the
-``prune`` command is registered even in a checkout whose command table does not list it yet.
+`Cli` runs ``pybuild`` in a child process as `tests.build.conftest.Pybuild` does.
 """
 
 from __future__ import annotations
@@ -9,47 +8,19 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.build.conftest import Pybuild
 from tests.support.images import busybox_rootfs
 
-REPO = Path(__file__).resolve().parents[2]
 
+class Cli(Pybuild):
+    """`Pybuild` whose `popen` keeps stderr apart: the tests read a failed build's error by itself."""
 
-class Cli:
-    """``pybuild --root STORE ...`` in a child process; results carry ``out`` and ``err`` as text."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-
-    def argv(self, *args: str) -> list[str]:
-        return [sys.executable, "-m", "builder", "--root", str(self.root), *args]
-
-    def __call__(self, *args: str, check: bool = True, env: dict | None = None, timeout: float = 300):
-        result = subprocess.run(
-            self.argv(*args),
-            capture_output=True,
-            cwd=REPO,
-            timeout=timeout,
-            env={**os.environ, **(env or {})},
-        )
-        result.out = result.stdout.decode("utf-8", "replace")
-        result.err = result.stderr.decode("utf-8", "replace")
-        if check and result.returncode != 0:
-            raise AssertionError(f"pybuild {' '.join(args)} exited {result.returncode}:\n{result.err}")
-        return result
-
-    def popen(self, *args: str, env: dict | None = None) -> subprocess.Popen:
-        return subprocess.Popen(
-            self.argv(*args),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            cwd=REPO,
-            env={**os.environ, **(env or {})},
-        )
+    def popen(self, *args: str, env: dict | None = None, stderr: int = subprocess.PIPE) -> subprocess.Popen:
+        return super().popen(*args, env=env, stderr=stderr)
 
 
 @pytest.fixture(scope="session")
