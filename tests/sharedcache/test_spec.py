@@ -61,7 +61,7 @@ def test_the_cli_refuses_a_bad_spec_with_exit_code_2(tmp_path) -> None:
     import subprocess
     import sys
 
-    from tests.registry.cli import REPO
+    from tests.build.conftest import REPO
 
     (tmp_path / "Buildfile").write_text("FROM scratch\n")
     result = subprocess.run(
