@@ -70,7 +70,8 @@ RULES: dict[str, Rule] = {
         ),
         Rule(
             "JSONArgsRecommended",
-            "JSON arguments recommended for ENTRYPOINT/CMD to prevent unintended behavior related to OS signals",
+            "JSON arguments recommended for ENTRYPOINT/CMD to prevent unintended behavior related to OS "
+            "signals",
             _DOCS + "json-args-recommended/",
             lambda keyword: (
                 f"JSON arguments recommended for {keyword} to prevent unintended behavior related to OS signals"
@@ -153,7 +154,8 @@ RULES: dict[str, Rule] = {
         ),
         Rule(
             "RedundantTargetPlatform",
-            "Setting platform to predefined $TARGETPLATFORM in FROM is redundant as this is the default behavior",
+            "Setting platform to predefined $TARGETPLATFORM in FROM is redundant as this is the default "
+            "behavior",
             _DOCS + "redundant-target-platform/",
             lambda written: (
                 f"Setting platform to predefined {written} in FROM is redundant as this is the default behavior"
