@@ -37,5 +37,5 @@ def violation(findings: list[Finding]) -> BuildError:
     return BuildError(
         f"lint violation found for rules: {', '.join(names)}",
         findings[0].span,
-        hint="fix the findings above, or skip a rule with '# check=skip=RULE'",
+        hint="'pybuild build --check' lists the findings; '# check=skip=RULE' turns a rule off",
     )
