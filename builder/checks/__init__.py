@@ -61,6 +61,8 @@ def run_checks(check: CheckInput) -> list[Finding]:
     return sorted(found, key=lambda f: f.span.line)
 
 
-def enabled_findings(findings: list[Finding], options: CheckOptions) -> list[Finding]:
-    """The findings of the rules ``options`` does not skip."""
-    return [f for f in findings if options.enabled(f.rule.name)]
+def enabled_findings(findings: list[Finding], options: CheckOptions, check: CheckInput) -> list[Finding]:
+    """The findings of the rules neither ``options`` nor a ``# check=`` comment above the instruction skip."""
+    from builder.checks.options import enabled
+
+    return enabled(findings, options, check.buildfile, check.lines)

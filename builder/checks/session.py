@@ -81,13 +81,13 @@ def check_all(
             base_image=images,
             ignore=ignore,
         )
-        for finding in run_checks(check):
+        for finding in enabled_findings(run_checks(check), options, check):
             key = (finding.rule.name, finding.message, finding.span.line, finding.span.column)
             if key not in seen:
                 seen.add(key)
                 found.append(finding)
     found.sort(key=lambda f: f.span.line)
-    return enabled_findings(found, options), options
+    return found, options
 
 
 def warn_before_build(
