@@ -31,8 +31,8 @@ Check complete, 3 warnings have been found!
 """
 
 
-def _tags(pybuild) -> str:
-    return pybuild("images").out
+def _exists(pybuild, name: str) -> bool:
+    return pybuild("inspect", name, check=False).returncode == 0
 
 
 def test_check_reports_findings_and_builds_nothing(pybuild, tmp_path: Path):
@@ -42,7 +42,7 @@ def test_check_reports_findings_and_builds_nothing(pybuild, tmp_path: Path):
         assert result.returncode == 1, result.err  # buildx: findings make the check fail
         assert result.out == EXPECTED_CHECK.format(path=context / "Buildfile")
         assert result.err == ""
-    assert "checked" not in _tags(pybuild)
+    assert not _exists(pybuild, "checked:1")
 
 
 def test_check_without_findings_exits_zero(pybuild, tmp_path: Path):
@@ -88,7 +88,7 @@ def test_build_prints_findings_as_warnings_and_builds(pybuild, tmp_path: Path):
     assert f'{buildfile}:3:9: warning: WorkdirRelativePath: Relative workdir "app"' in result.err
     assert "2 warnings found\n" in result.err
     assert result.err.index("2 warnings found") < result.err.index("#1 [")  # before the first step
-    assert "warned:1" in _tags(pybuild)
+    assert _exists(pybuild, "warned:1")
     assert pybuild("build", "-q", str(context)).err == ""  # --quiet: errors only
 
 
@@ -103,7 +103,7 @@ def test_build_fails_before_running_when_checks_are_errors(pybuild, tmp_path: Pa
         f"{context / 'Buildfile'}:4:1: error: lint violation found for rules: MaintainerDeprecated"
         in result.err
     )
-    assert "failed:1" not in _tags(pybuild)
+    assert not _exists(pybuild, "failed:1")
 
 
 def test_copy_of_an_ignored_file(pybuild, tmp_path: Path):
