@@ -14,12 +14,13 @@ from builder.checks.model import CheckInput, Finding, at_word
 from builder.syntax import ast
 
 _EVERYTHING = frozenset({"*", "**", "**/*"})
+#: How ADD's remote sources (URLs, git repositories) begin.
+_REMOTE = ("http://", "https://", "git@", "git://", "ssh://")
 
 
 def copy_ignored(check: CheckInput, ins: ast.CopyLike, resolved) -> Iterator[Finding]:
     """Findings for ``ins`` (COPY/ADD) given its resolved arguments (sources…, destination)."""
     from builder.context.ignore import IgnoreRules, go_clean
-    from builder.remote.git import is_git
 
     rules = check.ignore
     if not isinstance(rules, IgnoreRules) or not rules or rules.has_exceptions:
@@ -32,8 +33,8 @@ def copy_ignored(check: CheckInput, ins: ast.CopyLike, resolved) -> Iterator[Fin
     for index, source in enumerate(resolved.args[:-1]):
         if source.replace('"', "").replace("'", "") in heredoc_words:
             continue
-        if isinstance(ins, ast.Add) and (source.startswith(("http://", "https://")) or is_git(source)):
-            continue
+        if isinstance(ins, ast.Add) and source.startswith(_REMOTE):
+            continue  # a URL or a git repository, not a context path
         path = go_clean(source)
         if path in (".", "/"):
             if not any(pattern.pattern in _EVERYTHING and pattern.include for pattern in rules.patterns):

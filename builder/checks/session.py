@@ -45,7 +45,13 @@ class StoreImages:
 
 
 def ignore_rules(context: Path, buildfile_path: Path | None):
-    """The context's compiled ignore file, or None; a malformed one raises its located error."""
+    """The context's compiled ignore file, or None; a malformed one raises its located error. The matcher
+    is only imported when there is a file (``builder.context.ignore.find_ignore_file`` names the two)."""
+    candidates = [Path(context) / ".dockerignore"]
+    if buildfile_path is not None:
+        candidates.append(buildfile_path.with_name(buildfile_path.name + ".dockerignore"))
+    if not any(c.is_file() for c in candidates):
+        return None
     from builder.context.ignore import IgnoreRules, find_ignore_file
 
     path = find_ignore_file(context, buildfile_path)
@@ -67,7 +73,8 @@ def check_all(
 
     ``plans`` may be empty when planning failed: the rules that need no plan still run."""
     options = options_for(buildfile, build_args)
-    lines = tuple(text.splitlines())
+    # physical lines as the parser counts them: only \n ends one (not form feeds and the like)
+    lines = tuple(line.removesuffix("\r") for line in text.removeprefix("\ufeff").split("\n"))
     found: list[Finding] = []
     seen: set[tuple[str, str, int, int]] = set()
     for index, platform in enumerate(platforms):

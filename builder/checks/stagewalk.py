@@ -21,7 +21,6 @@ from builder.errors import BuildError
 from builder.expand import expand_word_with_matches
 from builder.plan import DEFAULT_PATH, Plan, Resolver, SourceKind, Stage
 from builder.syntax import ast
-from builder.syntax.nodes import parse_words
 
 _SECRET = re.compile(
     r"(?i)(?:_|^)(?:apikey|auth|credential|credentials|key|password|pword|passwd|secret|token)(?:_|$)"
@@ -159,9 +158,11 @@ def _secret(ins: ast.Instruction, keyword: str, key: str) -> Iterator[Finding]:
         yield Finding.of("SecretsUsedInArgOrEnv", at_word(ins, key), keyword, key)
 
 
-def _legacy_form(check: CheckInput, ins: ast.Instruction, keyword: str) -> Iterator[Finding]:
-    """``ENV key value`` / ``LABEL key value``: the first word after the keyword has no ``=``."""
+def _legacy_form(check: CheckInput, ins: ast.Env | ast.Label, keyword: str) -> Iterator[Finding]:
+    """``ENV key value`` / ``LABEL key value``: the one key, as written, is followed by a blank, not ``=``."""
+    if len(ins.pairs) != 1:
+        return
     parts = ins.original.split(None, 1)
-    words = parse_words(parts[1] if len(parts) > 1 else "", check.buildfile.escape)
-    if words and "=" not in words[0].value:
+    rest, key = (parts[1] if len(parts) > 1 else ""), ins.pairs[0].key
+    if rest.startswith(key) and rest[len(key) : len(key) + 1] != "=":
         yield Finding.of("LegacyKeyValueFormat", ins.span, keyword)
