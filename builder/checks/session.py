@@ -123,6 +123,8 @@ def warn_before_build(
         images=StoreImages(store),
         all_stages=False,
     )
+    # A build never runs on a base image of another platform: it pulls the right one or stops with an error.
+    findings = [f for f in findings if f.rule.name != "InvalidBaseImagePlatform"]
     if not findings:
         return
     for finding in findings:
