@@ -140,3 +140,24 @@ def test_check_creates_no_store(pybuild, tmp_path: Path):
     assert "note: base image somewhere.example/app:1 is not in the store" in result.out
     assert result.out.endswith("Check complete, no warnings found.\n")
     assert not (tmp_path / "no-store").exists()
+
+
+def test_base_images_in_the_store_are_looked_at(pybuild, busybox_dir: Path, tmp_path: Path):
+    base = write_context(
+        tmp_path / "base", 'FROM busybox:latest\nENV APP_HOME=/app\nSHELL ["/bin/ash", "-c"]\n'
+    )
+    pybuild("build", "-q", "-t", "envbase:1", str(base))
+    context = write_context(tmp_path / "ctx", "FROM envbase:1\nWORKDIR $APP_HOME\nCMD run\nCOPY $APP_HOMEE /\n")
+    result = pybuild("build", "--check", str(context), check=False)
+    # its ENV defines APP_HOME (and suggests it), its SHELL makes CMD's shell form deliberate
+    assert "UndefinedVar: Usage of undefined variable '$APP_HOMEE' (did you mean $APP_HOME?)" in result.out
+    assert result.out.endswith("Check complete, 1 warning has been found!\n")
+
+    host = pybuild("inspect", "busybox:latest").out
+    other = "linux/arm64" if '"amd64"' in host else "linux/amd64"
+    pybuild("import", "--platform", other, str(busybox_dir), "otherbase:1")
+    context = write_context(tmp_path / "ctx2", "FROM otherbase:1\n")
+    result = pybuild("build", "--check", str(context), check=False)
+    assert f'InvalidBaseImagePlatform: Base image otherbase:1 was pulled with platform "{other}", expected' in (
+        result.out
+    )
