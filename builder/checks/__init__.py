@@ -31,6 +31,7 @@ __all__ = [
     "no_base",
     "options_for",
     "parse_options",
+    "parse_time_checks",
     "run_checks",
 ]
 
@@ -59,6 +60,20 @@ def run_checks(check: CheckInput) -> list[Finding]:
                 seen.add(key)
                 found.append(finding)
     return sorted(found, key=lambda f: f.span.line)
+
+
+def parse_time_checks(check: CheckInput) -> list[Finding]:
+    """The findings BuildKit makes while it reads instructions one by one, before any file-wide rule: what
+    it still reports for the instructions above a line it then refuses (``check.buildfile`` holds those)."""
+    from builder.checks import casing, lines
+
+    producers = (
+        lines.no_empty_continuation,
+        casing.stage_name_casing,
+        casing.from_as_casing,
+        lines.maintainer_deprecated,
+    )
+    return sorted((f for produce in producers for f in produce(check)), key=lambda f: f.span.line)
 
 
 def enabled_findings(findings: list[Finding], options: CheckOptions, check: CheckInput) -> list[Finding]:

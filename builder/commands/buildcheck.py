@@ -8,6 +8,7 @@ parse or plan (findings made before that are printed first).
 from __future__ import annotations
 
 import argparse
+import sys
 
 
 def run(args: argparse.Namespace) -> int:
@@ -17,7 +18,7 @@ def run(args: argparse.Namespace) -> int:
     from builder.buildfile import parse_build_args, read_buildfile
     from builder.checks.report import check_summary, render_finding, violation
     from builder.checks.session import StoreImages, check_all, ignore_rules
-    from builder.errors import BuildError, UsageError
+    from builder.errors import BuildError, SyntaxProblem, UsageError
     from builder.executor import requested_platforms
     from builder.plan import plan
     from builder.syntax import parse
@@ -31,7 +32,11 @@ def run(args: argparse.Namespace) -> int:
     else:
         name, text = read_buildfile(args.file, context)
         path = Path(name)
-    buildfile = parse(text, name)
+    try:
+        buildfile = parse(text, name)
+    except SyntaxProblem as error:
+        _print_findings_above(error, text, name, build_args)
+        raise
     platforms = requested_platforms(args.platform)
     plans, failure = [], None
     try:
@@ -65,6 +70,27 @@ def run(args: argparse.Namespace) -> int:
     if findings and options.error:
         raise violation(findings)
     return 1 if findings else 0
+
+
+def _print_findings_above(error, text: str, name: str, build_args: dict[str, str]) -> None:
+    """Before a syntax error, the findings BuildKit also reports: those of the instructions above it."""
+    from builder.checks import CheckInput, enabled_findings, options_for, parse_time_checks
+    from builder.checks.report import render_finding
+    from builder.errors import BuildError
+    from builder.syntax import parse
+
+    if error.span is None or error.span.file != name or error.span.line <= 1:
+        return
+    lines = text.split("\n")
+    try:
+        above = parse("\n".join(lines[: error.span.line - 1]) + "\n", name)
+        check = CheckInput(above, tuple(line.removesuffix("\r") for line in lines), build_args=build_args)
+        findings = enabled_findings(parse_time_checks(check), options_for(above, build_args), check)
+    except BuildError:
+        return  # the lines above do not stand on their own (a heredoc or continuation runs into the error)
+    for finding in findings:
+        print(render_finding(finding) + "\n")
+    sys.stdout.flush()
 
 
 def _store(root: str | None):

@@ -161,3 +161,15 @@ def test_base_images_in_the_store_are_looked_at(pybuild, busybox_dir: Path, tmp_
     assert f'InvalidBaseImagePlatform: Base image otherbase:1 was pulled with platform "{other}", expected' in (
         result.out
     )
+
+
+def test_findings_above_a_syntax_error_are_reported(pybuild, tmp_path: Path):
+    # BuildKit's testWarningsBeforeError: the instructions read before BADCMD still get their findings
+    context = write_context(
+        tmp_path / "ctx", "\nFROM scratch AS BadStageName\nMAINTAINER me@example.org\nBADCMD\n"
+    )
+    result = pybuild("build", "--check", str(context), check=False)
+    assert result.returncode == 2
+    found = [line.split(": ")[2] for line in result.out.splitlines() if ": warning: " in line]
+    assert found == ["StageNameCasing", "MaintainerDeprecated"]
+    assert f"{context / 'Buildfile'}:4:1: error: unknown instruction: BADCMD" in result.err
