@@ -5,11 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from builder.checks.rules import RULES, Rule
 from builder.errors import Span
 from builder.platforms import Platform
 from builder.syntax.ast import Buildfile, Instruction
+
+if TYPE_CHECKING:
+    from builder.context.ignore import IgnoreRules
+    from builder.plan import Plan
 
 
 @dataclass(frozen=True)
@@ -73,10 +78,10 @@ class CheckInput:
     build_args: Mapping[str, str] = field(default_factory=dict)
     platform: Platform | None = None
     build_platform: Platform | None = None
-    plan: object | None = None
+    plan: Plan | None = None
     all_stages: bool = True
     base_image: BaseLookup = no_base
-    ignore: object | None = None
+    ignore: IgnoreRules | None = None
 
     def line_span(self, line: int, column: int = 1) -> Span:
         text = self.lines[line - 1] if 0 < line <= len(self.lines) else None

@@ -143,3 +143,19 @@ def test_unknown_base_image_leaves_its_variables_unjudged():
     # the store lacks the image: a variable it may define is not reported, a JSON form is still recommended
     got = findings("FROM somewhere/app\nRUN --mount=type=cache,target=$CACHE true\nCMD run\n")
     assert [name for name, _, _ in got] == ["JSONArgsRecommended"]
+
+
+def test_check_options_are_read_as_buildkit_reads_them():
+    from builder.checks import parse_options
+    from builder.errors import UsageError
+
+    options = parse_options(" skip = A, B ; error = true ")
+    assert (options.skip, options.skip_all, options.error) == (frozenset({"A", "B"}), False, True)
+    assert parse_options("skip=all").skip_all
+    assert not parse_options("").error
+    with pytest.raises(UsageError, match='invalid check option "bogus"'):
+        parse_options("bogus")
+    with pytest.raises(UsageError, match='invalid check option "warn"'):
+        parse_options("warn=1")
+    with pytest.raises(UsageError, match='failed to parse check option "error=maybe"'):
+        parse_options("error=maybe")
