@@ -94,6 +94,10 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildResul
     with Store.open(options.root) as store, store.lock("gc", shared=True):
         if fresh:
             ParseCache(store.state_dir("parse")).save(text, name, buildfile)
+        source = None if options.buildfile_text is not None else Path(name)
+        from builder.checks.session import warn_before_build
+
+        warn_before_build(buildfile, text, source, plans, options, platforms, store, reporter)
         runner = StepRunner(store, options, reporter, epoch=epoch, stages=plans[0].stages)
         runner.start()
         try:  # the runner stays open until the cache export, which may fetch layers still remote

@@ -1,4 +1,5 @@
-"""``python3 fuzz/run.py [--cases N] [--target NAME]``: fuzz the parser, the expander and layer apply.
+"""``python3 fuzz/run.py [--cases N] [--target NAME]``: fuzz the parser, the build checks, the expander and
+layer apply.
 
 Each target gets N generated cases (default 10,000; see `fuzz.targets` for what a case is and what it must
 do). Every finding — an exception other than the located user error the code promises, or a check that
@@ -23,7 +24,7 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 
 from fuzz import targets  # noqa: E402
 
-TARGETS = ("parser", "expander", "layer")
+TARGETS = ("parser", "checks", "expander", "layer")
 
 
 @dataclass
@@ -44,6 +45,7 @@ def run_target(name: str, cases: int, *, derandomize: bool = False) -> Report:
     sandbox = targets.LayerSandbox() if name == "layer" else None
     strategy, check = {
         "parser": (targets.buildfiles(), targets.check_parser),
+        "checks": (targets.buildfiles(), targets.check_build_checks),
         "expander": (targets.expand_cases(), targets.check_expander),
         "layer": (targets.layer_cases(), sandbox.check if sandbox else None),
     }[name]

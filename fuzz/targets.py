@@ -12,6 +12,7 @@ the user error it promises), else a one-line description of the finding. What co
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
 import os
@@ -96,6 +97,32 @@ def check_parser(text: str) -> str | None:
     except SyntaxProblem as error:
         if error.span is None:
             return f"SyntaxProblem without a location: {error.message!r}"
+    return None
+
+
+def check_build_checks(text: str) -> str | None:
+    """The build checks on whatever parses: no exception escapes, and every finding has a location."""
+    from builder.checks import CheckInput, options_for, run_checks
+    from builder.checks.options import enabled
+    from builder.errors import BuildError
+    from builder.plan import plan
+    from builder.syntax import parse
+
+    try:
+        buildfile = parse(text, "Buildfile")
+    except BuildError:
+        return None
+    try:
+        the_plan = plan(buildfile)
+    except BuildError:
+        the_plan = None
+    lines = tuple(text.split("\n"))
+    findings = run_checks(CheckInput(buildfile, lines, plan=the_plan))
+    with contextlib.suppress(BuildError):  # a malformed check option is the build's error to report
+        enabled(findings, options_for(buildfile, {}), buildfile, lines)
+    for finding in findings:
+        if finding.span is None or finding.span.line < 1:
+            return f"finding without a location: {finding.rule.name}"
     return None
 
 

@@ -1,8 +1,9 @@
 """``pybuild [build] [OPTIONS] CONTEXT``: build an image from a Buildfile, with docker build's options.
 
-Exit codes: 0 built; 1 the build failed while running (a RUN exited non-zero, a source is missing); 2 the
-Buildfile or the options are wrong. Outputs (``-o``) follow buildx (see ``builder.outputs``); several may be
-given; the store always receives the image.
+Exit codes: 0 built; 1 the build failed while running (a RUN exited non-zero, a source is missing) or a
+build check is an error (``# check=error=true``); 2 the Buildfile or the options are wrong. ``--check`` runs
+the build checks only (see ``builder.commands.buildcheck``). Outputs (``-o``) follow buildx (see
+``builder.outputs``); several may be given; the store always receives the image.
 """
 
 from __future__ import annotations
@@ -79,6 +80,24 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--allow", action="append", default=[], metavar="ENTITLEMENT", help="grant security.insecure"
     )
+    parser.add_argument(
+        "--check", action="store_true", help="run the build checks and stop without building (--call=check)"
+    )
+    parser.add_argument(
+        "--call", default="build", metavar="FUNC", help="what to do: build (the default) or check"
+    )
+
+
+def _call(args: argparse.Namespace) -> str:
+    """``build`` or ``check``; buildx's other functions are refused with what to use instead."""
+    from builder.errors import UsageError
+
+    call = "check" if args.check else args.call.strip().lower()
+    if call in ("build", "check"):
+        return call
+    if call == "outline":
+        raise UsageError("--call=outline is not supported", hint="use 'pybuild outline' for the stages as JSON")
+    raise UsageError(f"--call={args.call} is not supported: pybuild knows build and check")
 
 
 def _labels(values: list[str]) -> dict[str, str]:
@@ -122,6 +141,10 @@ def run(args: argparse.Namespace) -> int:
     from builder.sharedcache.spec import parse_cache_spec
     from builder.ui import Reporter
 
+    if _call(args) == "check":
+        from builder.commands import buildcheck
+
+        return buildcheck.run(args)
     context = Path(args.context)
     if not context.is_dir():
         raise UsageError(f"build context {args.context!r} is not a directory")

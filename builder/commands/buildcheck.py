@@ -1,0 +1,106 @@
+"""``pybuild build --check`` (``--call=check``): run the build checks and stop, building nothing.
+
+Findings go to standard output, each located like an error, then buildx's closing line. Exit codes: 0 no
+finding; 1 findings (as buildx), also when ``# check=error=true`` makes them errors; 2 the Buildfile does not
+parse or plan (findings made before that are printed first).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def run(args: argparse.Namespace) -> int:
+    import sys
+    from pathlib import Path
+
+    from builder.buildfile import parse_build_args, read_buildfile
+    from builder.checks.report import check_summary, render_finding, violation
+    from builder.checks.session import StoreImages, check_all, ignore_rules
+    from builder.errors import BuildError, SyntaxProblem, UsageError
+    from builder.executor import requested_platforms
+    from builder.plan import plan
+    from builder.syntax import parse
+
+    context = Path(args.context)
+    if not context.is_dir():
+        raise UsageError(f"build context {args.context!r} is not a directory")
+    build_args = parse_build_args(args.build_arg)
+    if args.file == "-":
+        name, text, path = "Buildfile", sys.stdin.read(), None
+    else:
+        name, text = read_buildfile(args.file, context)
+        path = Path(name)
+    try:
+        buildfile = parse(text, name)
+    except SyntaxProblem as error:
+        _print_findings_above(error, text, name, build_args)
+        raise
+    platforms = requested_platforms(args.platform)
+    plans, failure = [], None
+    try:
+        plans = [plan(buildfile, build_args=build_args, target=args.target, platform=p) for p in platforms]
+    except BuildError as error:
+        failure = error
+    ignore = ignore_rules(context, path)
+    with _store(args.root) as store:
+        images = StoreImages(store)
+        findings, options = check_all(
+            buildfile,
+            text,
+            plans,
+            build_args=build_args,
+            platforms=platforms,
+            ignore=ignore,
+            images=images,
+            all_stages=args.target is None,
+        )
+    for finding in findings:
+        print(render_finding(finding) + "\n")
+    for ref in images.unknown:
+        print(
+            f"note: base image {ref} is not in the store, so the variables its environment may define "
+            f"were not checked (pull it first to check them)"
+        )
+    sys.stdout.flush()
+    if failure is not None:
+        raise failure
+    print(check_summary(len(findings)))
+    if findings and options.error:
+        raise violation(findings)
+    return 1 if findings else 0
+
+
+def _print_findings_above(error, text: str, name: str, build_args: dict[str, str]) -> None:
+    """Before a syntax error, the findings BuildKit also reports: those of the instructions above it."""
+    from builder.checks import CheckInput, enabled_findings, options_for, parse_time_checks
+    from builder.checks.report import render_finding
+    from builder.errors import BuildError
+    from builder.syntax import parse
+
+    if error.span is None or error.span.file != name or error.span.line <= 1:
+        return
+    lines = text.split("\n")
+    try:
+        above = parse("\n".join(lines[: error.span.line - 1]) + "\n", name)
+        check = CheckInput(above, tuple(line.removesuffix("\r") for line in lines), build_args=build_args)
+        findings = enabled_findings(parse_time_checks(check), options_for(above, build_args), check)
+    except BuildError:
+        return  # the lines above do not stand on their own (a heredoc or continuation runs into the error)
+    for finding in findings:
+        print(render_finding(finding) + "\n")
+    sys.stdout.flush()
+
+
+def _store(root: str | None):
+    """The store, opened only if it exists (a check creates nothing); a null context otherwise."""
+    import contextlib
+    from pathlib import Path
+
+    from builder.store import Store, default_root
+
+    directory = Path(root) if root else default_root()
+    if not (directory / "layout.json").is_file():
+        return contextlib.nullcontext(None)
+    return Store.open(directory)
