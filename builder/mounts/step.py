@@ -2,9 +2,14 @@
 for the duration of its process.
 
 What a step's cache key holds of its mounts, as BuildKit's does: each mount's type, target and options;
-for a bind mount the identity of what it binds (the layers of a stage or image and the source path in it,
-or the content digest of the context's source, read through the ignore file); never a cache mount's
-content, never a secret's bytes, never an agent socket's path.
+for a bind mount the content digest of what it binds (the source path in a stage or image, as ``COPY
+--from`` keys on the selected files, or the context's source read through the ignore file); for a cache
+mount seeded ``from=`` a stage, the content digest of its seed. Never a cache mount's ``id`` or ``sharing``
+(they name storage and how it is shared, not an input: BuildKit keeps the step cached when they change),
+never a cache mount's own content, never a secret's bytes, never an agent socket's path.
+
+A cache mount seeded from a stage is its own cache per seed (BuildKit names the directory by the id and the
+seed's reference): a new seed gives a fresh directory filled from it, as the step that runs for it expects.
 """
 
 from __future__ import annotations
@@ -86,10 +91,10 @@ def cache_parts(mounts: list[ResolvedMount], inputs: MountInputs) -> list[dict]:
             part.update(readonly=spec.readonly, source=spec.source or "/", **{"from": spec.from_})
             part["content"] = _bind_identity(spec.from_, spec.source, inputs)
         elif m.type == "cache":
-            part.update(
-                id=m.id, sharing=spec.sharing or "shared", readonly=spec.readonly, **{"from": spec.from_}
-            )
+            part.update(readonly=spec.readonly, **{"from": spec.from_})
             part.update(source=spec.source, mode=spec.mode, uid=spec.uid, gid=spec.gid)
+            if spec.from_:
+                part["content"] = _stage_content(spec.from_, spec.source, inputs)
         elif m.type == "tmpfs":
             part["size"] = spec.size
         else:
@@ -102,7 +107,7 @@ def cache_parts(mounts: list[ResolvedMount], inputs: MountInputs) -> list[dict]:
 
 def _bind_identity(from_: str, source: str, inputs: MountInputs) -> str:
     if from_:
-        return inputs.layers_of(from_)[1]
+        return _stage_content(from_, source, inputs)
     from builder.sources import digest_sources
 
     included = inputs.context_included()
@@ -114,6 +119,22 @@ def _bind_identity(from_: str, source: str, inputs: MountInputs) -> str:
     if included is not None:
         excluded = lambda rel: not included(f"{prefix}/{rel}".strip("/"))  # noqa: E731
     described = digest_sources([("", path)], excluded=excluded)
+    return "sha256:" + hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()
+
+
+def _stage_content(from_: str, source: str, inputs: MountInputs) -> str:
+    """The content digest of ``source`` in stage or image ``from_`` (path, type, mode, owner, content or
+    link target of everything below it, as `builder.sources` describes a ``COPY --from`` source), or
+    ``missing``: an unrelated file of the stage changing leaves it as it was. ``scratch`` has nothing."""
+    from builder.sources import digest_sources
+
+    if from_ == "scratch":
+        return "missing"
+    with _source_root(from_, inputs) as root:
+        path = resolve_in_root(root, source or "/")
+        if not os.path.lexists(path):
+            return "missing"
+        described = digest_sources([("", path)])
     return "sha256:" + hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()
 
 
@@ -206,8 +227,11 @@ def _cache(m: ResolvedMount, inputs: MountInputs, stack: ExitStack) -> runtime.M
         os.chown(directory, spec.uid or 0, spec.gid or 0)
         os.chmod(directory, spec.mode if spec.mode is not None else 0o755)
 
+    ident = m.id
+    if spec.from_:  # a cache per seed, as BuildKit's per id and seed reference: a new seed starts afresh
+        ident = f"{m.id} from={spec.from_} {_stage_content(spec.from_, spec.source, inputs)}"
     dirs = CacheDirs(inputs.store.state_dir("cache-mounts"))  # type: ignore[attr-defined]
-    path = stack.enter_context(dirs.use(m.id, spec.sharing or "shared", init))
+    path = stack.enter_context(dirs.use(ident, spec.sharing or "shared", init))
     return runtime.Mount(m.target, "bind", str(path), ("rbind", "ro") if spec.readonly else ("rbind",))
 
 

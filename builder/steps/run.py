@@ -55,6 +55,8 @@ def prepare_run(
     # lets a miss be explained as ARG or ENV. A shadowed ARG does not reach the process, so it is left out.
     image_env = state.env()
     parts = {
+        # the process runs for the stage's platform (emulated or not): the one part that follows it
+        "platform": str(stage.platform) if stage is not None else None,
         "argv": argv,
         "env": [[k, v] for k, v in image_env.items()],
         "args": [[k, v] for k, v in build_args if k not in image_env],
