@@ -18,6 +18,10 @@ A step's key is the sha256 of its canonical JSON parts (see DESIGN.md, "Cache ke
   ``--chown``); for WORKDIR its path and user. ``COPY --link`` replaces ``parent``: its layer does not depend
   on what it is stacked on. Only RUN keys on the platform: a copy or a directory is the same on every one.
 
+A step's ``selections`` part is not keyed: it records facts the keyed parts were computed from (the content
+digest of a path in a stage, by the stage's ChainID; see `builder.mounts.step`), which a build importing the
+record may take instead of reading the stage.
+
 A COPY/ADD listing has a line per file, so it would make every record as large as the context. The key
 and the record a step hits by hold its digest instead (`keyed`: ``files`` becomes ``files_digest``); only the
 step's note keeps the whole listing, which is what an explanation compares.
@@ -79,9 +83,14 @@ def keyed(parts: dict) -> dict:
     return {**rest, "files_digest": hashlib.sha256(canonical(files)).hexdigest()}
 
 
+#: Parts recorded with a step but no part of its key (see the module docstring).
+UNKEYED = ("selections",)
+
+
 def key_of(parts: dict) -> str:
     """The hex cache key of a step's readable ``parts`` (full or `keyed`: both give the same key)."""
-    return hashlib.sha256(canonical({"v": KEY_VERSION, **keyed(parts)})).hexdigest()
+    kept = {name: value for name, value in keyed(parts).items() if name not in UNKEYED}
+    return hashlib.sha256(canonical({"v": KEY_VERSION, **kept})).hexdigest()
 
 
 def chain_id(diff_ids: list[str]) -> str:
@@ -198,7 +207,7 @@ def explain(
     old_files, new_files = old.get("files") or {}, new.get("files") or {}
     if old_files != new_files:
         return _file_change(new.get("keyword", "COPY"), old_files, new_files)
-    for name in sorted(set(old) | set(new)):
+    for name in sorted((set(old) | set(new)) - set(UNKEYED)):
         if old.get(name) != new.get(name):
             if name == "mounts":
                 return _mount_change(old.get(name) or [], new.get(name) or [])

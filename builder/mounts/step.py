@@ -10,6 +10,11 @@ never a cache mount's own content, never a secret's bytes, never an agent socket
 
 A cache mount seeded from a stage is its own cache per seed (BuildKit names the directory by the id and the
 seed's reference): a new seed gives a fresh directory filled from it, as the step that runs for it expects.
+
+The content of a path in a stage is a function of the stage's layers (their ChainID) and the path, so a
+digest known for the pair stands for reading it: `MountInputs.selections` holds those a ``--cache-from``
+source recorded (a step that hits by them never fetches the stage's remote layers), and ``used`` collects
+the pairs a step's key took, which its record carries (the ``selections`` part, not keyed: `builder.cache`).
 """
 
 from __future__ import annotations
@@ -55,6 +60,10 @@ class MountInputs:
     context_included: Callable[[], Callable[[str], bool] | None]
     secrets: Mapping[str, SecretSource] = field(default_factory=dict)
     ssh: Mapping[str, SshSource] = field(default_factory=dict)
+    #: ``"CHAINID PATH"`` → content digest, known without reading the layers (see the module docstring)
+    selections: Mapping[str, str] = field(default_factory=dict)
+    #: the pairs this step's key took, filled by `cache_parts`
+    used: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -130,12 +139,19 @@ def _stage_content(from_: str, source: str, inputs: MountInputs) -> str:
 
     if from_ == "scratch":
         return "missing"
-    with _source_root(from_, inputs) as root:
-        path = resolve_in_root(root, source or "/")
-        if not os.path.lexists(path):
-            return "missing"
-        described = digest_sources([("", path)])
-    return "sha256:" + hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()
+    _lowers, chain = inputs.layers_of(from_)
+    name = f"{chain} {os.path.normpath('/' + (source or '/'))}"
+    digest = inputs.used.get(name) or inputs.selections.get(name)
+    if digest is None:
+        with _source_root(from_, inputs) as root:
+            path = resolve_in_root(root, source or "/")
+            if not os.path.lexists(path):
+                digest = "missing"
+            else:
+                described = digest_sources([("", path)])
+                digest = "sha256:" + hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()
+    inputs.used[name] = digest
+    return digest
 
 
 def _missing_secret(m: ResolvedMount) -> BuildError:

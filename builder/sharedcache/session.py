@@ -58,6 +58,8 @@ class SharedCache:
         self.remotes: list[RemoteCache] = []
         self.steps: list[StepRecord] = []
         self._pending: dict[str, _Pending] = {}
+        #: content digests of paths in stacks of layers that the imported records carry (`builder.mounts`)
+        self.selections: dict[str, str] = {}
         self._unusable: dict[str, str] = {}  # key → why a record of it could not be used, for `why_missed`
         self._lock = threading.Lock()
 
@@ -67,6 +69,11 @@ class SharedCache:
             remote = open_remote(spec, self.store, self.warn)
             if remote is not None:
                 self.remotes.append(remote)
+        for remote in reversed(self.remotes):  # the first source's word counts, as for records
+            for record in remote.records.values():
+                known = record["parts"].get("selections") if isinstance(record.get("parts"), dict) else None
+                if isinstance(known, dict):
+                    self.selections.update((k, v) for k, v in known.items() if isinstance(v, str))
 
     def close(self) -> None:
         for remote in self.remotes:

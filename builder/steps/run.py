@@ -67,6 +67,8 @@ def prepare_run(
     }
     if mounts:
         parts["mounts"] = cache_parts(mounts, inputs)
+        if inputs.used:  # carried with the record, so a build that imports it need not read the stages
+            parts["selections"] = dict(inputs.used)
     lowers = runner.lowerdirs(result)
 
     def fill(upper: Path) -> None:
@@ -124,6 +126,7 @@ def _mount_inputs(runner: StepRunner, stage, results: dict) -> MountInputs:
         context_included=runner.copies.context_rule,
         secrets={source.id: source for source in options.secrets},
         ssh={source.id: source for source in options.ssh},
+        selections=runner.shared.selections,
     )
 
 
