@@ -12,9 +12,9 @@ A cache mount seeded from a stage is its own cache per seed (BuildKit names the 
 seed's reference): a new seed gives a fresh directory filled from it, as the step that runs for it expects.
 
 The content of a path in a stage is a function of the stage's layers (their ChainID) and the path, so a
-digest known for the pair stands for reading it: `MountInputs.selections` holds those a ``--cache-from``
-source recorded (a step that hits by them never fetches the stage's remote layers), and ``used`` collects
-the pairs a step's key took, which its record carries (the ``selections`` part, not keyed: `builder.cache`).
+digest known for the pair stands for reading it (`selections`): a cached step is keyed without reading the
+stage, nor fetching its remote layers. ``MountInputs.used`` collects the pairs a step's key took, which its
+record carries (the ``selections`` part, not keyed: `builder.cache`) for builds that import it.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from builder.errors import BuildError, Span
 from builder.rootpath import resolve_in_root
 
 from .cachedirs import CacheDirs
+from .selections import Selections
 from .spec import MountSpecError, ResolvedMount, parse_mount, resolve
 
 if TYPE_CHECKING:
@@ -61,7 +62,7 @@ class MountInputs:
     secrets: Mapping[str, SecretSource] = field(default_factory=dict)
     ssh: Mapping[str, SshSource] = field(default_factory=dict)
     #: ``"CHAINID PATH"`` → content digest, known without reading the layers (see the module docstring)
-    selections: Mapping[str, str] = field(default_factory=dict)
+    selections: Selections = field(default_factory=lambda: Selections(None))
     #: the pairs this step's key took, filled by `cache_parts`
     used: dict[str, str] = field(default_factory=dict)
 
@@ -150,6 +151,7 @@ def _stage_content(from_: str, source: str, inputs: MountInputs) -> str:
             else:
                 described = digest_sources([("", path)])
                 digest = "sha256:" + hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()
+        inputs.selections.put(name, digest)
     inputs.used[name] = digest
     return digest
 

@@ -10,6 +10,7 @@ from builder import runtime
 from builder.errors import BuildError
 from builder.instructions import run as run_ins
 from builder.mounts import MountInputs, cache_parts, mounted, parse_step_mounts
+from builder.mounts.selections import Selections
 from builder.syntax import ast
 
 if TYPE_CHECKING:
@@ -126,7 +127,7 @@ def _mount_inputs(runner: StepRunner, stage, results: dict) -> MountInputs:
         context_included=runner.copies.context_rule,
         secrets={source.id: source for source in options.secrets},
         ssh={source.id: source for source in options.ssh},
-        selections=runner.shared.selections,
+        selections=Selections(runner.store.state_dir("selections"), runner.shared.selections),
     )
 
 
