@@ -9,10 +9,18 @@ A step's key is the sha256 of its canonical JSON parts (see DESIGN.md, "Cache ke
   content, so a rerun that rewrites files with new times does change it. A base image that is re-tagged with
   the same layers hits; one with other layers misses ("base image changed"). Config that steps see (ENV,
   USER, WORKDIR, SHELL) is part of each step's own parts, so it is never lost by naming the parent this way.
-- ``keyword``, ``platform`` and the step's own parts: for RUN the process (argv, the image's ENV, the build
-  arguments it gets as environment, user, cwd, network, flags); for COPY/ADD the resolved sources,
-  destination, flags and ``files`` (`builder.sources.digest_sources`: path, type, mode, owner, content or link
-  target — never mtime); for WORKDIR its path and user.
+- ``epoch``: the ``SOURCE_DATE_EPOCH`` the layer's mtimes and history time are clamped to (None: unset), so
+  a result made under another epoch is never reused.
+- ``keyword`` and the step's own parts: for RUN the platform it runs for and the process (argv, the image's
+  ENV, the build arguments it gets as environment, user, cwd, network, flags, mounts); for COPY/ADD the
+  resolved sources, destination, flags and ``files`` (`builder.sources.digest_sources`: path, type, mode,
+  content or link target — never mtime; the owner only where the layer keeps it, ``--from`` without
+  ``--chown``); for WORKDIR its path and user. ``COPY --link`` replaces ``parent``: its layer does not depend
+  on what it is stacked on. Only RUN keys on the platform: a copy or a directory is the same on every one.
+
+A step's ``selections`` part is not keyed: it records facts the keyed parts were computed from (the content
+digest of a path in a stage, by the stage's ChainID; see `builder.mounts.step`), which a build importing the
+record may take instead of reading the stage.
 
 A COPY/ADD listing has a line per file, so it would make every record as large as the context. The key
 and the record a step hits by hold its digest instead (`keyed`: ``files`` becomes ``files_digest``); only the
@@ -33,7 +41,7 @@ from dataclasses import dataclass
 from builder.store.errors import StoreError
 
 #: Bump when the meaning of a key changes, so old records are never reused wrongly.
-KEY_VERSION = 2
+KEY_VERSION = 3
 
 #: Where a step's parent layers came from in this build, for explanations (`BuildCache.lookup`).
 PARENT_RAN, PARENT_CACHED, PARENT_BASE = "ran", "cached", "base"
@@ -54,6 +62,7 @@ _LABELS = {
     "from": "--from",
     "platform": "platform",
     "keyword": "instruction",
+    "epoch": "SOURCE_DATE_EPOCH",
 }
 
 
@@ -74,9 +83,14 @@ def keyed(parts: dict) -> dict:
     return {**rest, "files_digest": hashlib.sha256(canonical(files)).hexdigest()}
 
 
+#: Parts recorded with a step but no part of its key (see the module docstring).
+UNKEYED = ("selections",)
+
+
 def key_of(parts: dict) -> str:
     """The hex cache key of a step's readable ``parts`` (full or `keyed`: both give the same key)."""
-    return hashlib.sha256(canonical({"v": KEY_VERSION, **keyed(parts)})).hexdigest()
+    kept = {name: value for name, value in keyed(parts).items() if name not in UNKEYED}
+    return hashlib.sha256(canonical({"v": KEY_VERSION, **kept})).hexdigest()
 
 
 def chain_id(diff_ids: list[str]) -> str:
@@ -193,11 +207,40 @@ def explain(
     old_files, new_files = old.get("files") or {}, new.get("files") or {}
     if old_files != new_files:
         return _file_change(new.get("keyword", "COPY"), old_files, new_files)
-    for name in sorted(set(old) | set(new)):
+    for name in sorted((set(old) | set(new)) - set(UNKEYED)):
         if old.get(name) != new.get(name):
+            if name == "mounts":
+                return _mount_change(old.get(name) or [], new.get(name) or [])
             label = _LABELS.get(name, name)
             return f"{label} changed: {_change(old.get(name), new.get(name))}"
     return "cached layer missing from the store"
+
+
+def _mount_text(mount: dict) -> str:
+    """A mount as written in ``--mount``, by what names it: type, target, and where it comes from."""
+    shown = [f"type={mount.get('type')}", f"target={mount.get('target')}"]
+    shown += [f"{name}={mount[name]}" for name in ("from", "source") if mount.get(name) not in (None, "", "/")]
+    return ",".join(shown)
+
+
+def _mount_change(old: list, new: list) -> str:
+    """The first mount (`builder.mounts.cache_parts`) that differs: added, removed, retargeted, an option
+    that changed, or what it takes from a stage or the context (``content``)."""
+    for index in range(max(len(old), len(new))):
+        a = old[index] if index < len(old) else None
+        b = new[index] if index < len(new) else None
+        if a == b:
+            continue
+        if a is None or b is None:
+            return f"--mount {'added' if a is None else 'removed'}: {_mount_text(b if a is None else a)}"
+        if _mount_text(a) != _mount_text(b):
+            return f"--mount changed: {_mount_text(a)} → {_mount_text(b)}"
+        for name in sorted(set(a) | set(b)):
+            if name != "content" and a.get(name) != b.get(name):
+                return f"--mount {_mount_text(b)}: {name} {_change(a.get(name), b.get(name))}"
+        taken = "seed" if b.get("type") == "cache" else "source"
+        return f"--mount {_mount_text(b)}: {taken} content changed"
+    return "--mount changed"
 
 
 class BuildCache:
@@ -206,8 +249,9 @@ class BuildCache:
     every record is replaced by one rename, and a record whose layer is gone or damaged is a miss.
 
     ``remote`` (a `builder.sharedcache.session.SharedCache`, or anything with
-    ``lookup(key) -> record | None``) is asked on a local miss; its hits come back with ``Lookup.remote`` True
-    and a layer that may still have to be fetched (the remote tracks that)."""
+    ``lookup(key) -> record | None`` and ``why_missed(key) -> str | None``) is asked on a local miss; its hits
+    come back with ``Lookup.remote`` True and a layer that may still have to be fetched (the remote tracks
+    that). When it holds a record for the key that it cannot serve, its ``why_missed`` is the reason shown."""
 
     def __init__(self, store, *, enabled: bool = True, remote=None) -> None:
         self.store = store
@@ -251,7 +295,8 @@ class BuildCache:
         reason = explain(old, parts, old_about=old_about, about=about, parent=parent)
         if old is not None and key_of(old) == key and record is None:
             reason = "cache record missing from the store"
-        return Lookup(key, None, reason)
+        unusable = self.remote.why_missed(key) if self.remote is not None else None
+        return Lookup(key, None, unusable or reason)
 
     def _complete(self, record: dict) -> bool:
         """The record names a layer whose unpacked directory and blob (of the recorded size) are present."""

@@ -115,6 +115,19 @@ def _with_default_command(argv: list[str], commands: dict[str, tuple[str, str]])
     return argv
 
 
+#: Per command, options that are flags when bare and take a value only as ``--option=VALUE``: a bare one
+#: never takes the next word (the context) as its value, as buildx's boolean ``--pull`` does.
+_BARE_FLAGS = {"build": {"--pull": "--pull=always"}}
+
+
+def _bare_flags(argv: list[str], chosen: str | None) -> list[str]:
+    """``argv`` with each bare flag of `_BARE_FLAGS` given its value (up to ``--``, after which words are
+    arguments)."""
+    flags = _BARE_FLAGS.get(chosen or "", {})
+    end = argv.index("--") if "--" in argv else len(argv)
+    return [flags.get(word, word) if i < end else word for i, word in enumerate(argv)]
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``pybuild`` console script. Returns (and exits with) the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -126,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     argv = _with_default_command(argv, commands)
     chosen = _chosen_command(argv, commands)
+    argv = _bare_flags(argv, chosen)
     if chosen:  # the other commands' parsers would only be built to be thrown away
         parser = build_parser({chosen: commands[chosen]}, configure=(chosen,))
     else:

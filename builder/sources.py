@@ -1,8 +1,9 @@
 """Content digests of COPY/ADD sources, for cache keys: what a copy would write, never when it was touched.
 
-Each entry below a selected source contributes its relative path, type, permission bits, owner, and its
-content digest (files) or link target (symlinks). Modification times are left out on purpose: touching a file
-must not invalidate the cache, changing its content, mode or owner must.
+Each entry below a selected source contributes its relative path, type, permission bits, owner (where the
+copy keeps it; ``-`` where the layer gets another: a context file is written root-owned or ``--chown``ed),
+and its content digest (files) or link target (symlinks). Modification times are left out on purpose:
+touching a file must not invalidate the cache, changing its content, mode or kept owner must.
 
 File contents are read at most once per change: a `StatCache` remembers each context file's digest by path,
 inode, size, mtime_ns and ctime_ns, persisted between builds, so an unchanged context of tens of thousands of
@@ -172,9 +173,9 @@ def using_stat_cache(cache: StatCache | None) -> Iterator[StatCache | None]:
             cache.save()
 
 
-def _describe(path: str, st: os.stat_result, content: str = "") -> str:
+def _describe(path: str, st: os.stat_result, content: str = "", owners: bool = True) -> str:
     mode = stat.S_IMODE(st.st_mode)
-    owner = f"{st.st_uid}:{st.st_gid}"
+    owner = f"{st.st_uid}:{st.st_gid}" if owners else "-"
     if stat.S_ISDIR(st.st_mode):
         return f"dir {mode:o} {owner}"
     if stat.S_ISLNK(st.st_mode):
@@ -233,9 +234,11 @@ def digest_sources(
     *,
     excluded: Callable[[str], bool] | None = None,
     stat_cache: StatCache | None = None,
+    owners: bool = True,
 ) -> dict[str, str]:
     """``{relative path: description}`` for every entry a copy of ``sources`` reads (a source symlink is
-    followed, as the copy follows it).
+    followed, as the copy follows it). ``owners`` False leaves the owners out (``-``): for a copy that does
+    not keep them, a ``chown`` of a source changes nothing the layer holds.
 
     File contents below ``stat_cache``'s root (by default the cache made active with `using_stat_cache`)
     are taken from it when unchanged; everything else is read, in a thread pool when there is much to read.
@@ -257,4 +260,4 @@ def digest_sources(
             todo.append((path, st))
     for (path, _st), digest in zip(todo, _hash_all(todo, cache), strict=True):
         known[path] = digest
-    return {rel: _describe(path, st, known.get(path, "")) for rel, path, st in walked}
+    return {rel: _describe(path, st, known.get(path, ""), owners) for rel, path, st in walked}

@@ -11,6 +11,11 @@ from __future__ import annotations
 import argparse
 
 
+def _pull_policy(value: str) -> str:
+    """``--pull=VALUE``: a policy, or buildx's boolean (true: always, false: missing)."""
+    return {"true": "always", "false": "missing"}.get(value.lower(), value)
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
     from builder.buildfile import add_buildfile_arguments
 
@@ -42,8 +47,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
         nargs="?",
         const="always",
         default="missing",
+        type=_pull_policy,
         choices=("always", "missing", "never"),
-        help="when to pull base images from their registry (default: missing; --pull alone: always)",
+        help="when to pull base images from their registry (default: missing; --pull alone: always; "
+        "buildx's --pull=true|false: always|missing)",
     )
     parser.add_argument("--push", action="store_true", help="push the tagged result to its registry")
     parser.add_argument("--progress", default="auto", choices=("auto", "tty", "plain", "quiet"))

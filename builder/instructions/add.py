@@ -128,6 +128,7 @@ def extract_if_archive(
         raise BuildError(f"ADD {source}: corrupt archive: {error}") from None
     for path, member in reversed(directories):  # after their contents, which touched them
         os.utime(path, (member.mtime, member.mtime), follow_symlinks=False)
+        placement.dir_times[os.fspath(path)] = int(member.mtime) * 1_000_000_000
     return True
 
 

@@ -245,6 +245,9 @@ class Placement:
     gid: int | None = None
     chmod: Callable[[int, bool], int] | None = None
     links: dict[tuple[int, int], Path] = field(default_factory=dict)
+    #: host path → source mtime (ns) of each directory the copy made from a source directory, for
+    #: `builder.instructions.dirtimes.settle` (entries written into it afterwards move its mtime)
+    dir_times: dict[str, int] = field(default_factory=dict)
 
     def owner(self, tree: SourceTree, st: os.stat_result) -> tuple[int, int]:
         if self.uid is not None:
@@ -308,6 +311,7 @@ def copy_source(
         if not target.is_dir():
             _remove(target)
             make_dirs(root, dest, placement)
+        placement.dir_times[os.fspath(target)] = st.st_mtime_ns  # it stands for the source directory
         for name in tree.listdir(resolved):
             rel = f"{resolved}/{name}" if resolved else name
             _copy_entry(tree, rel, target / name, placement, name, skip)
@@ -346,6 +350,7 @@ def _copy_entry(
     if kind == stat.S_IFDIR:
         if not os.path.lexists(target):
             os.mkdir(target, 0o700)
+        placement.dir_times[os.fspath(target)] = st.st_mtime_ns
         for name in tree.listdir(rel):
             _copy_entry(
                 tree, f"{rel}/{name}", target / name, placement, f"{below}/{name}" if below else name, skip

@@ -7,10 +7,11 @@ directory through the mount and the mount is gone, the tree is written straight 
 is the merged view below the destination, since no lower layer has anything there — and each entry goes
 into the step's `LayerStream` as soon as it is in place, from the data already in hand.
 
-The upperdir ends exactly as `copy.copy_source` through the mount leaves it, with one difference: the
-destination directory's mtime is the moment `prepare` made (or copied up) the directory, not the moment its
-last entry was created. A copy that would make nothing in an existing destination (an empty source, or one
-wholly ignored or ``--exclude``d) is left to the mount, where it copies nothing up and the layer is empty.
+The upperdir ends exactly as `copy.copy_source` through the mount leaves it once its directory times are
+settled (`builder.instructions.dirtimes`): the caller settles the directories `prepare` made before
+`copy_tree` streams them, and `copy_tree` leaves the destination's time as it found it. A copy that would
+make nothing in an existing destination (an empty source, or one wholly ignored or ``--exclude``d) is left
+to the mount, where it copies nothing up and the layer is empty.
 
 The stream is the tar `write_layer` makes of that upperdir (tests compare the two). Where a value can only be
 predicted when an entry's header is due (a directory's final metadata, a large file's), it is checked once
@@ -115,8 +116,9 @@ def prepare(
     return its resolved path relative to the root, or None when a direct copy would differ from one through
     the mount: ``dest`` is not a directory, the merged view or any of ``lowers`` (the mount's lower
     directories) has anything below it, or it exists and the copy would make nothing in it. A missing
-    ``dest`` is created as `make_dirs` creates it; an existing one is copied up with its mtime set to now, as
-    creating its first entry through the mount would (with no first entry, the mount copies nothing up)."""
+    ``dest`` is created as `make_dirs` creates it; an existing one is copied up by touching it, as creating
+    its first entry through the mount would (with no first entry, the mount copies nothing up); the caller
+    then settles the directory times."""
     host = rootpath.resolve_in_root(root, dest)
     rel = os.path.relpath(host, root)
     if rel == "." or rel.startswith("../"):

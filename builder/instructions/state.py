@@ -91,12 +91,13 @@ class ImageState:
     def fill_history_times(self, fallback: str) -> None:
         """Give each entry without a time the time of the layer step before it in this build, else of the first
         one after it, else ``fallback`` — BuildKit's choice, which keeps a fully cached rebuild's digest; then
-        set the image's ``created`` to the last entry's time."""
+        set the image's ``created`` to the last entry's time. An image with no entry of its own (``FROM``
+        alone) keeps its base's ``created``, as BuildKit's does, SOURCE_DATE_EPOCH or not."""
         history = self.document.get("history") or []
         new = range(self.base_history, len(history))
-        pending = [i for i in new if history[i].get("created") is None]
-        if not pending:
+        if not new:
             return
+        pending = [i for i in new if history[i].get("created") is None]
         layer_times = [(i, history[i]["created"]) for i in new if not history[i].get("empty_layer")]
         for i in pending:
             before = [t for j, t in layer_times if j < i]

@@ -2,9 +2,19 @@
 for the duration of its process.
 
 What a step's cache key holds of its mounts, as BuildKit's does: each mount's type, target and options;
-for a bind mount the identity of what it binds (the layers of a stage or image and the source path in it,
-or the content digest of the context's source, read through the ignore file); never a cache mount's
-content, never a secret's bytes, never an agent socket's path.
+for a bind mount the content digest of what it binds (the source path in a stage or image, as ``COPY
+--from`` keys on the selected files, or the context's source read through the ignore file); for a cache
+mount seeded ``from=`` a stage, the content digest of its seed. Never a cache mount's ``id`` or ``sharing``
+(they name storage and how it is shared, not an input: BuildKit keeps the step cached when they change),
+never a cache mount's own content, never a secret's bytes, never an agent socket's path.
+
+A cache mount seeded from a stage is its own cache per seed (BuildKit names the directory by the id and the
+seed's reference): a new seed gives a fresh directory filled from it, as the step that runs for it expects.
+
+The content of a path in a stage is a function of the stage's layers (their ChainID) and the path, so a
+digest known for the pair stands for reading it (`selections`): a cached step is keyed without reading the
+stage, nor fetching its remote layers. ``MountInputs.used`` collects the pairs a step's key took, which its
+record carries (the ``selections`` part, not keyed: `builder.cache`) for builds that import it.
 """
 
 from __future__ import annotations
@@ -24,6 +34,7 @@ from builder.errors import BuildError, Span
 from builder.rootpath import resolve_in_root
 
 from .cachedirs import CacheDirs
+from .selections import Selections
 from .spec import MountSpecError, ResolvedMount, parse_mount, resolve
 
 if TYPE_CHECKING:
@@ -50,6 +61,10 @@ class MountInputs:
     context_included: Callable[[], Callable[[str], bool] | None]
     secrets: Mapping[str, SecretSource] = field(default_factory=dict)
     ssh: Mapping[str, SshSource] = field(default_factory=dict)
+    #: ``"CHAINID PATH"`` → content digest, known without reading the layers (see the module docstring)
+    selections: Selections = field(default_factory=lambda: Selections(None))
+    #: the pairs this step's key took, filled by `cache_parts`
+    used: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -86,10 +101,10 @@ def cache_parts(mounts: list[ResolvedMount], inputs: MountInputs) -> list[dict]:
             part.update(readonly=spec.readonly, source=spec.source or "/", **{"from": spec.from_})
             part["content"] = _bind_identity(spec.from_, spec.source, inputs)
         elif m.type == "cache":
-            part.update(
-                id=m.id, sharing=spec.sharing or "shared", readonly=spec.readonly, **{"from": spec.from_}
-            )
+            part.update(readonly=spec.readonly, **{"from": spec.from_})
             part.update(source=spec.source, mode=spec.mode, uid=spec.uid, gid=spec.gid)
+            if spec.from_:
+                part["content"] = _stage_content(spec.from_, spec.source, inputs)
         elif m.type == "tmpfs":
             part["size"] = spec.size
         else:
@@ -102,7 +117,7 @@ def cache_parts(mounts: list[ResolvedMount], inputs: MountInputs) -> list[dict]:
 
 def _bind_identity(from_: str, source: str, inputs: MountInputs) -> str:
     if from_:
-        return inputs.layers_of(from_)[1]
+        return _stage_content(from_, source, inputs)
     from builder.sources import digest_sources
 
     included = inputs.context_included()
@@ -115,6 +130,30 @@ def _bind_identity(from_: str, source: str, inputs: MountInputs) -> str:
         excluded = lambda rel: not included(f"{prefix}/{rel}".strip("/"))  # noqa: E731
     described = digest_sources([("", path)], excluded=excluded)
     return "sha256:" + hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()
+
+
+def _stage_content(from_: str, source: str, inputs: MountInputs) -> str:
+    """The content digest of ``source`` in stage or image ``from_`` (path, type, mode, owner, content or
+    link target of everything below it, as `builder.sources` describes a ``COPY --from`` source), or
+    ``missing``: an unrelated file of the stage changing leaves it as it was. ``scratch`` has nothing."""
+    from builder.sources import digest_sources
+
+    if from_ == "scratch":
+        return "missing"
+    _lowers, chain = inputs.layers_of(from_)
+    name = f"{chain} {os.path.normpath('/' + (source or '/'))}"
+    digest = inputs.used.get(name) or inputs.selections.get(name)
+    if digest is None:
+        with _source_root(from_, inputs) as root:
+            path = resolve_in_root(root, source or "/")
+            if not os.path.lexists(path):
+                digest = "missing"
+            else:
+                described = digest_sources([("", path)])
+                digest = "sha256:" + hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()
+        inputs.selections.put(name, digest)
+    inputs.used[name] = digest
+    return digest
 
 
 def _missing_secret(m: ResolvedMount) -> BuildError:
@@ -206,8 +245,11 @@ def _cache(m: ResolvedMount, inputs: MountInputs, stack: ExitStack) -> runtime.M
         os.chown(directory, spec.uid or 0, spec.gid or 0)
         os.chmod(directory, spec.mode if spec.mode is not None else 0o755)
 
+    ident = m.id
+    if spec.from_:  # a cache per seed, as BuildKit's per id and seed reference: a new seed starts afresh
+        ident = f"{m.id} from={spec.from_} {_stage_content(spec.from_, spec.source, inputs)}"
     dirs = CacheDirs(inputs.store.state_dir("cache-mounts"))  # type: ignore[attr-defined]
-    path = stack.enter_context(dirs.use(m.id, spec.sharing or "shared", init))
+    path = stack.enter_context(dirs.use(ident, spec.sharing or "shared", init))
     return runtime.Mount(m.target, "bind", str(path), ("rbind", "ro") if spec.readonly else ("rbind",))
 
 

@@ -42,6 +42,15 @@ def _git(*args: str, cwd: Path | None = None) -> str:
     return result.stdout.strip()
 
 
+def _date(checkout: Path, when: int) -> None:
+    """Give every file of the checkout the commit's time: the layer is then a function of the commit, not of
+    when it was checked out (BuildKit v0.13 leaves the checkout's times)."""
+    for directory, dirs, files in os.walk(checkout, topdown=False):
+        for name in files + dirs:
+            os.utime(os.path.join(directory, name), (when, when), follow_symlinks=False)
+    os.utime(checkout, (when, when))
+
+
 def fetch_git(source: str, directory: Path, *, keep_git_dir: bool):
     """Clone ``source`` into ``directory/checkout`` and return what the ADD step needs."""
     from builder.instructions import copy as copy_ins
@@ -60,10 +69,12 @@ def fetch_git(source: str, directory: Path, *, keep_git_dir: bool):
     if commit is None:
         raise BuildError(f"ADD {source}: no branch, tag or commit named {ref!r} in {url}")
     _git("-c", "advice.detachedHead=false", "checkout", "--quiet", "--detach", commit, cwd=checkout)
+    committed = int(_git("log", "-1", "--format=%ct", commit, cwd=checkout).strip())
     if not keep_git_dir:
         import shutil
 
         shutil.rmtree(checkout / ".git")
+    _date(checkout, committed)
     tree = copy_ins.SourceTree(checkout, name=url)
     if subdir and tree.resolve(subdir) is None:
         raise BuildError(f"ADD {source}: no directory {subdir!r} at {commit[:12]}")

@@ -58,6 +58,9 @@ class SharedCache:
         self.remotes: list[RemoteCache] = []
         self.steps: list[StepRecord] = []
         self._pending: dict[str, _Pending] = {}
+        #: content digests of paths in stacks of layers that the imported records carry (`builder.mounts`)
+        self.selections: dict[str, str] = {}
+        self._unusable: dict[str, str] = {}  # key → why a record of it could not be used, for `why_missed`
         self._lock = threading.Lock()
 
     def open(self) -> None:
@@ -66,6 +69,11 @@ class SharedCache:
             remote = open_remote(spec, self.store, self.warn)
             if remote is not None:
                 self.remotes.append(remote)
+        for remote in reversed(self.remotes):  # the first source's word counts, as for records
+            for record in remote.records.values():
+                known = record["parts"].get("selections") if isinstance(record.get("parts"), dict) else None
+                if isinstance(known, dict):
+                    self.selections.update((k, v) for k, v in known.items() if isinstance(v, str))
 
     def close(self) -> None:
         for remote in self.remotes:
@@ -77,7 +85,11 @@ class SharedCache:
         """The first source's record for ``key`` whose blob is available; registers its layer as pending."""
         for remote in self.remotes:
             record = remote.records.get(key)
-            if record is None or not remote.available(record["result"]):
+            if record is None:
+                continue
+            if not remote.available(record["result"]):
+                digest = record["result"]["digest"]
+                self._unusable.setdefault(key, f"cached layer {digest} missing from {remote.name}")
                 continue
             result = record["result"]
             with self._lock:
@@ -147,12 +159,18 @@ class SharedCache:
                 return pending.remote
         return None
 
-    def forget(self, diff_id: str) -> bool:
-        """Drop every imported record naming ``diff_id`` (its layer proved unusable); False if none did."""
+    def why_missed(self, key: str) -> str | None:
+        """Why an imported record of ``key`` was not used (its blob missing, its layer unusable), else None."""
+        return self._unusable.get(key)
+
+    def forget(self, diff_id: str, reason: str = "") -> bool:
+        """Drop every imported record naming ``diff_id`` (its layer proved unusable: ``reason``, which
+        `why_missed` gives for their keys); False if none did."""
         dropped = False
         for remote in self.remotes:
             for key in [k for k, rec in remote.records.items() if rec["result"]["diff_id"] == diff_id]:
                 del remote.records[key]
+                self._unusable[key] = reason or f"cached layer {diff_id} from {remote.name} is unusable"
                 dropped = True
         with self._lock:
             self._pending.pop(diff_id, None)

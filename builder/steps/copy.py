@@ -8,7 +8,11 @@ heredoc bodies, or — for ADD — what `builder.remote` fetched (a URL's file, 
 upperdir with no lower layers mounted, so missing parents are created 0755 root-owned whatever the parent
 has there, a destination is a directory only by its trailing ``/``, and symlinks of the parent are not
 followed. BuildKit rebases such a layer onto any parent; pybuild stacks it like any other layer, but its
-content (and so its cache entry) is the same whatever the parent is.
+content is the same whatever the parent is, and so is its cache key: it has no ``parent`` part, and a
+change above it leaves it cached (the steps after it run, on another parent).
+
+The key holds what the layer will: a source's owner only where the copy keeps it (``--from`` without
+``--chown``); a context file is written root-owned (or ``--chown``ed), so its owner on disk is left out.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from builder import runtime
 from builder.errors import BuildError
 from builder.instructions import add as add_ins
 from builder.instructions import copy as copy_ins
+from builder.instructions import dirtimes
 from builder.runtime.users import chown_ids
 from builder.sources import digest_sources
 from builder.store.errors import StoreError
@@ -100,6 +105,7 @@ class CopySteps:
         fetched = [self._fetch(s, flags) for s in remote]
         files: dict[str, str] = {}
         with self._tree(from_ref, results, stage) as tree:
+            keeps_owner = tree.keep_owner and not chown
             for source in local:
                 bare = _bare(source)
                 if bare in heredocs:
@@ -111,7 +117,7 @@ class CopySteps:
                         raise tree.missing(path)
                     host = tree.root / resolved if resolved else tree.root
                     excluded = self._excluded(tree, resolved, skip)
-                    files.update(digest_sources([(resolved, host)], excluded=excluded))
+                    files.update(digest_sources([(resolved, host)], excluded=excluded, owners=keeps_owner))
         for item in fetched:
             files.update(item.files)
         parts = {"sources": sources, "dest": dest, "workdir": result.state.workdir, "chown": chown}
@@ -119,6 +125,8 @@ class CopySteps:
         if is_add:
             parts["unpack"] = unpack
         parts["files"] = files
+        if link:
+            parts["parent"] = "none (--link)"
         lowers = [] if link else self.runner.lowerdirs(result)
 
         # One directory copied into a place the image has nothing: written past the mount, with the layer
@@ -138,10 +146,10 @@ class CopySteps:
             for item in fetched:
                 item.place(root, target, as_dir, placement)
 
-        def fill(upper: Path) -> None:
+        def copy(upper: Path, placement: copy_ins.Placement, roots: list[str]) -> bool:
+            """Fill ``upper``; True when the layer was streamed as it was written (and is final)."""
             with ExitStack() as stack:
                 tree = stack.enter_context(self._tree(from_ref, results, stage))
-                placement = copy_ins.Placement(chmod=chmod_fn)
                 with ExitStack() as mounted:
                     root = (
                         upper
@@ -150,6 +158,7 @@ class CopySteps:
                             runtime.overlay(lowers, upper, state_dir=self.runner.state_dir)
                         )
                     )
+                    roots.append(os.fspath(root))
                     if chown:
                         placement.uid, placement.gid = chown_ids(root, str(chown))
                     source = self._direct_source(tree, local[0]) if direct and not fetched else None
@@ -160,15 +169,32 @@ class CopySteps:
                         rel = copystream.prepare(root, lowers, target, placement, tree, source, skip)
                     if rel is None:
                         place_all(root, tree, placement)
-                        return
+                        return False
                 # the mount is gone: below ``rel`` the upperdir is the image's whole content
                 reuse = not self._no_cache(stage)
-                if not self._copy_direct(upper, rel, tree, source, placement, skip, from_ref, files, reuse):
-                    if link:
-                        place_all(upper, tree, placement)
-                        return
-                    with runtime.overlay(lowers, upper, state_dir=self.runner.state_dir) as root:
-                        place_all(root, tree, placement)
+                streamed = (upper, lowers, rel, tree, source, placement, skip, from_ref, files, reuse)
+                if self._copy_direct(*streamed):
+                    return True
+                if link:
+                    place_all(upper, tree, placement)
+                    return False
+                with runtime.overlay(lowers, upper, state_dir=self.runner.state_dir) as root:
+                    roots.append(os.fspath(root))
+                    place_all(root, tree, placement)
+                return False
+
+        def fill(upper: Path) -> None:
+            placement = copy_ins.Placement(chmod=chmod_fn)
+            roots: list[str] = []  # where the copy wrote: the mount's root, or the upperdir itself
+            if copy(upper, placement, roots):
+                return
+            copied = {
+                os.path.relpath(path, root): mtime
+                for path, mtime in placement.dir_times.items()
+                for root in roots
+                if path.startswith(root + "/")
+            }
+            dirtimes.settle(upper, lowers, copied)
 
         return parts, fill, copy_ins.history_text(ins.keyword, sources, dest)
 
@@ -183,7 +209,7 @@ class CopySteps:
             return None
         return resolved
 
-    def _copy_direct(self, upper, rel, tree, source, placement, skip, from_ref, files, reuse) -> bool:
+    def _copy_direct(self, upper, lowers, rel, tree, source, placement, skip, from_ref, files, reuse) -> bool:
         """Copy ``source`` into ``upper/rel`` (see `copystream.copy_tree`) while writing the layer; False when
         the upperdir is not as expected and nothing was copied (the copy must go through the mount).
 
@@ -197,6 +223,8 @@ class CopySteps:
         memo = None if from_ref else self._memo_file(tree, source, rel)
         earlier = self._earlier(memo, rel, files) if reuse else None
         remember = None if memo is None else (lambda diff_id: self._remember(memo, diff_id, rel, files))
+        # the directories on the way are in the layer as they are now: give them their final times first
+        dirtimes.settle(upper, lowers, {rel: os.stat(tree.root / source).st_mtime_ns})
         with layer_stream(
             self.runner.store,
             upper,
@@ -286,6 +314,7 @@ class CopySteps:
         path = directory / name
         path.write_text(doc.content, encoding="utf-8", errors="surrogateescape")
         os.chmod(path, 0o644)
+        os.utime(path, ns=(0, 0))  # the layer is a function of the Buildfile, not of when it was built
         return copy_ins.SourceTree(directory, name="a heredoc"), name
 
     @staticmethod

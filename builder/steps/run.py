@@ -10,6 +10,7 @@ from builder import runtime
 from builder.errors import BuildError
 from builder.instructions import run as run_ins
 from builder.mounts import MountInputs, cache_parts, mounted, parse_step_mounts
+from builder.mounts.selections import Selections
 from builder.syntax import ast
 
 if TYPE_CHECKING:
@@ -55,6 +56,8 @@ def prepare_run(
     # lets a miss be explained as ARG or ENV. A shadowed ARG does not reach the process, so it is left out.
     image_env = state.env()
     parts = {
+        # the process runs for the stage's platform (emulated or not): the one part that follows it
+        "platform": str(stage.platform) if stage is not None else None,
         "argv": argv,
         "env": [[k, v] for k, v in image_env.items()],
         "args": [[k, v] for k, v in build_args if k not in image_env],
@@ -65,6 +68,8 @@ def prepare_run(
     }
     if mounts:
         parts["mounts"] = cache_parts(mounts, inputs)
+        if inputs.used:  # carried with the record, so a build that imports it need not read the stages
+            parts["selections"] = dict(inputs.used)
     lowers = runner.lowerdirs(result)
 
     def fill(upper: Path) -> None:
@@ -122,6 +127,7 @@ def _mount_inputs(runner: StepRunner, stage, results: dict) -> MountInputs:
         context_included=runner.copies.context_rule,
         secrets={source.id: source for source in options.secrets},
         ssh={source.id: source for source in options.ssh},
+        selections=Selections(runner.store.state_dir("selections"), runner.shared.selections),
     )
 
 

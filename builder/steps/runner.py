@@ -92,7 +92,7 @@ class StepRunner:
 
     def restart(self, failure: RemoteLayerFailed) -> None:
         """Forget the remote records of a layer that could not be fetched, before the stages are built again."""
-        if not self.shared.forget(failure.diff_id):
+        if not self.shared.forget(failure.diff_id, str(failure)):
             raise BuildError(str(failure))
         self.reporter.info(f"warning: {failure}; building without that cache record")
         self._identities.clear()
@@ -186,8 +186,12 @@ class StepRunner:
             parts, fill, created_by = prepare_workdir(self, step, result)
         else:
             parts, fill, created_by = self.copies.prepare(stage, step, result, results)
-        parent = chain_id(list(result.state.layers))
-        parts = {"keyword": ins.keyword, "parent": parent, "platform": str(stage.platform), **parts}
+        # Parts every layer step has: what it is, what it runs on, and the SOURCE_DATE_EPOCH its layer's
+        # mtimes and history time are clamped to (a result made under another epoch is another result).
+        # A step's own parts come last: one whose layer does not depend on its parent (COPY --link) says so
+        # by a ``parent`` of its own. Only a step whose result depends on the platform (RUN) keys on it.
+        common = {"keyword": ins.keyword, "parent": chain_id(list(result.state.layers)), "epoch": self.epoch}
+        parts = {**common, **parts}
         about = {"vars": self._referenced(ins.original, step_env, result)}
         layer, cached, reason = self._produce(stage, identity, parts, about, fill)
         result.state.add_layer(layer["diff_id"])

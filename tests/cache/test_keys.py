@@ -26,6 +26,16 @@ COPY = {
     "files": {"src": "dir 755 0:0", "src/a.py": "file 644 0:0 aa", "src/b.py": "file 644 0:0 bb"},
 }
 
+TMPFS = {"type": "tmpfs", "target": "/t", "size": None}
+CACHE_MOUNT = {
+    "type": "cache",
+    "target": "/c",
+    "from": "seed",
+    "source": "/x",
+    "uid": None,
+    "content": "sha256:1",
+}
+
 
 def with_(parts: dict, **changes) -> dict:
     return {**parts, **changes}
@@ -112,6 +122,35 @@ CASES = [
         with_(COPY, parent=RUN["parent"]),
         {"old_about": {"vars": {"V": ["ARG", "1"]}}, "about": {"vars": {}}},
         "instruction changed: RUN → COPY",
+    ),
+    (
+        "SOURCE_DATE_EPOCH",
+        with_(RUN, epoch=None),
+        with_(RUN, epoch=5),
+        {},
+        "SOURCE_DATE_EPOCH changed: (unset) → 5",
+    ),
+    ("mount added", RUN, with_(RUN, mounts=[TMPFS]), {}, "--mount added: type=tmpfs,target=/t"),
+    (
+        "mount option",
+        with_(RUN, mounts=[CACHE_MOUNT]),
+        with_(RUN, mounts=[{**CACHE_MOUNT, "uid": 1000}]),
+        {},
+        "--mount type=cache,target=/c,from=seed,source=/x: uid (unset) → 1000",
+    ),
+    (
+        "mount retargeted",
+        with_(RUN, mounts=[CACHE_MOUNT]),
+        with_(RUN, mounts=[{**CACHE_MOUNT, "target": "/d"}]),
+        {},
+        "--mount changed: type=cache,target=/c,from=seed,source=/x → type=cache,target=/d,from=seed,source=/x",
+    ),
+    (
+        "mount seed",
+        with_(RUN, mounts=[CACHE_MOUNT]),
+        with_(RUN, mounts=[{**CACHE_MOUNT, "content": "sha256:2"}]),
+        {},
+        "--mount type=cache,target=/c,from=seed,source=/x: seed content changed",
     ),
 ]
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import os
 import subprocess
 import tarfile
@@ -58,8 +59,6 @@ def _build(pybuild, tmp_path: Path, buildfile: str, *, check: bool = True):
 
 
 def _mtimes(archive: Path) -> dict[str, int]:
-    import json
-
     with tarfile.open(archive) as outer:
         manifest = json.load(outer.extractfile("manifest.json"))[0]
         times = {}
@@ -169,3 +168,23 @@ def test_add_git_unknown_ref_is_located(pybuild, tmp_path: Path, repository: str
     failed = _build(pybuild, tmp_path, f"FROM busybox:latest\nADD {repository}#nosuch /x/\n", check=False)
     assert failed.returncode != 0
     assert "Buildfile:2:1: error:" in failed.err and "nosuch" in failed.err
+
+
+def test_add_git_makes_the_same_layer_every_time(pybuild, tmp_path: Path, repository: str):
+    buildfile = f"FROM busybox:latest\nADD {repository}#dev /src/\n"
+    context = tmp_path / "ctx"
+    context.mkdir()
+    (context / "Buildfile").write_text(buildfile)
+    digests = []
+    for tag in ("one:1", "two:1"):
+        pybuild("--no-cache", "-t", tag, str(context))
+        digests.append(json.loads(pybuild("inspect", tag).out)[0]["Manifest"]["layers"][-1]["digest"])
+    # every entry carries the commit's time, not the checkout's (BuildKit v0.13: the checkout's)
+    committed = int(_git("log", "-1", "--format=%ct", "dev", cwd=tmp_path / "work"))
+    assert digests[0] == digests[1]
+    added = {
+        name: t
+        for name, t in _mtimes(_build(pybuild, tmp_path, buildfile)[1]).items()
+        if name.startswith("src/")
+    }
+    assert len(added) == 4 and set(added.values()) == {committed}
