@@ -54,3 +54,14 @@ def test_samples_copied_away_from_the_checkout_build_with_relative_paths(user, t
     assert failed.code == 2
     assert failed.err.startswith("samples/hello/Buildfile:2:1: error: unknown instruction: RUNN"), failed.err
     assert "Traceback" not in failed.err
+
+
+def test_no_module_finds_files_beside_its_source():
+    """Run-time files are package data found through importlib.resources; nothing in builder/ locates a file
+    from its own source path, which would point into a checkout rather than at the installed package."""
+    offenders = [
+        str(path.relative_to(REPO))
+        for path in sorted((REPO / "builder").rglob("*.py"))
+        if "__file__" in path.read_text(encoding="utf-8")
+    ]
+    assert offenders == []
