@@ -130,3 +130,30 @@ def test_ssh_agent_socket_by_relative_path(user):
         assert cat(user, "ssh:1", "/agent") == "agent\n"
     finally:
         os.kill(pid, signal.SIGTERM)
+
+
+def test_mount_sources_name_the_context_not_the_run_directory(user):
+    # runc starts in its bundle directory, which holds l/0 (a link to a layer), config.json, rootfs…: a source
+    # taken relative to it instead of the context would show the store's files to the step
+    buildfile = (
+        "FROM busybox\n"
+        "RUN --mount=type=bind,source=l/0,target=/m ls -A /m > /l0\n"
+        "RUN --mount=type=bind,target=/c test ! -e /c/config.json && echo clean > /clean\n"
+    )
+    write_files(user.home / "app", {"Buildfile": buildfile, "l/0/only": "mine\n"})
+    user.cd("app")("build", "-t", "l0:1", ".")
+    assert cat(user, "l0:1", "/l0") == "only\n"
+    assert cat(user, "l0:1", "/clean") == "clean\n"
+
+
+def test_python_api_takes_paths_relative_to_the_caller(user):
+    write_files(user.home / "app", {"Buildfile": LOOKS_AT_CONTEXT, "sub/f": "api\n"})
+    script = (
+        "import builder; print(builder.build('app', tags=['api:1'], outputs=['type=local,dest=out']).image_id)"
+    )
+    result = subprocess.run(
+        [str(user.installed.python), "-c", script], cwd=user.home, env=user.env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert cat(user, "api:1", "/listing") == "Buildfile\nsub\n"
+    assert (user.home / "out" / "copied").read_text() == "api\n"
