@@ -70,6 +70,8 @@ def test_save_accepts_it(user, built):
 def test_push_accepts_it(user, built, tmp_path, installed):
     registry = Registry(tmp_path / "registry")
     try:
+        nowhere = user("push", forms(built)[2], check=False)  # an ID alone names no repository
+        assert nowhere.code == 2 and "is an image ID, which names no repository" in nowhere.err
         destination = f"{registry.domain}/app:1"
         user("push", "-q", forms(built)[1][:16], destination)
         other = User(installed, tmp_path / "other")
