@@ -127,3 +127,15 @@ def test_an_ambiguous_prefix_is_a_clear_error(user, tmp_path):
         assert "Traceback" not in result.err
     for image_id in ids:  # each is still found by a longer prefix
         assert json.loads(user("inspect", image_id[:19]).out)[0]["Id"] == image_id
+
+
+def test_a_multi_platform_build_is_named_by_its_index_digest(user):
+    write_files(user.home / "multi", {"Buildfile": "FROM scratch\nCOPY f /f\n", "f": "both\n"})
+    index_id = user.cd("multi")("build", "-q", "--platform", "linux/amd64,linux/arm64", ".").out.strip()
+    prefix = index_id.removeprefix("sha256:")[:12]
+    assert json.loads(user("inspect", prefix).out)[0]["Index"]["Digest"] == index_id
+    user("tag", prefix, "multi:1")
+    assert json.loads(user("inspect", "multi:1").out)[0]["Index"]["Platforms"] == ["linux/amd64", "linux/arm64"]
+    user("save", prefix, "--format", "oci", "-o", "multi.tar")
+    with tarfile.open(user.cwd / "multi.tar") as tar:
+        assert "index.json" in tar.getnames()
