@@ -1,16 +1,17 @@
 """The user-journey suite: pybuild as users install and run it.
 
-Once per session, `installed` builds the wheel from this checkout (``pip wheel``, as a user's ``pip install .``
-does), makes a fresh virtual environment and installs the wheel into it with its dependencies from the package
-index (or pip's cache). Tests then run that environment's ``pybuild`` console script the way a user types
-commands at a shell: from a working directory of their own (`User.cd`), with relative paths, the store chosen
-by ``PYBUILD_ROOT``, and neither the repository nor ``PYTHONPATH`` anywhere near the process — so whatever the
-tool needs at run time must be inside the installed package.
+Once per session, `installed` builds the wheel from this checkout's sources (``pip wheel``, as a user's
+``pip install .`` does), makes a fresh virtual environment and installs the wheel into it with its
+dependencies from the package index (or pip's cache). Tests then run that environment's ``pybuild`` console
+script the way a user types commands at a shell: from a working directory of their own (`User.cd`), with
+relative paths, the store chosen by ``PYBUILD_ROOT``, and neither the repository nor ``PYTHONPATH`` anywhere
+near the process — so whatever the tool needs at run time must be inside the installed package.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -61,8 +62,16 @@ def _run(argv: list, **kwargs) -> None:
 def installed(tmp_path_factory) -> Installed:
     """This checkout's wheel, installed with its dependencies into a fresh virtual environment."""
     base = tmp_path_factory.mktemp("install")
+    # Built from a copy of what the wheel is made of, so no earlier build's leftovers (build/lib keeps modules
+    # deleted since) can reach it; builder/grammar stays the link to grammar/ that it is in the checkout.
+    source = base / "source"
+    ignore = shutil.ignore_patterns("__pycache__")
+    shutil.copytree(REPO / "builder", source / "builder", symlinks=True, ignore=ignore)
+    shutil.copytree(REPO / "grammar", source / "grammar", ignore=ignore)
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(REPO / name, source / name)
     dist = base / "dist"
-    _run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", dist, REPO], cwd=base)
+    _run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", dist, source], cwd=base)
     (wheel,) = dist.glob("pybuild-*.whl")
     venv = base / "venv"
     _run([sys.executable, "-m", "venv", venv], cwd=base)
