@@ -3,14 +3,15 @@
 An image's ID is its config digest (what ``build -q``, ``--iidfile``, ``images`` and ``import`` print); a
 multi-platform build's ID is its index digest. A user may give it as ``sha256:<hex>``, as bare hex, or as any
 unique prefix (of at least 4 hex digits, `builder.refs.looks_like_id`; ``images`` shows 12), as docker
-accepts; a manifest
-digest is accepted the same way. `lookup` answers with the manifest or index blob the ID denotes.
+accepts; a manifest digest is accepted the same way. `lookup` answers with the manifest or index blob the
+ID denotes.
 
 Images need not be tagged to be found: every commit (`record`, called by ``commit_image`` and
 ``commit_index``) leaves an empty file ``state/images/<ID hex>-<target hex>`` in the store. Creating it is
 atomic and idempotent, so a crash leaves it whole or absent and concurrent builds of the same image agree.
 Records are an index, not roots: the garbage collector may remove an untagged image's blobs as it always
-could, and a record whose target blob has gone is ignored.
+could, and a record whose target blob has gone is ignored (and left: it costs an empty file). A record lost
+to a power cut only makes its untagged image unfindable by ID, so none is synced.
 """
 
 from __future__ import annotations
