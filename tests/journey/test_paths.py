@@ -157,3 +157,16 @@ def test_python_api_takes_paths_relative_to_the_caller(user):
     assert result.returncode == 0, result.stderr
     assert cat(user, "api:1", "/listing") == "Buildfile\nsub\n"
     assert (user.home / "out" / "copied").read_text() == "api\n"
+
+
+def test_ssh_key_by_relative_path(user):
+    buildfile = 'FROM busybox\nRUN --mount=type=ssh,id=k test -S "$SSH_AUTH_SOCK" && echo key > /key\n'
+    write_files(user.home / "app", {"Buildfile": buildfile})
+    (user.home / "rel").mkdir()
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", "rel/id_ed25519"], cwd=user.home, check=True
+    )
+    user.cd("app")("build", "-t", "key:1", "--ssh", "k=../rel/id_ed25519", ".")
+    assert cat(user, "key:1", "/key") == "key\n"
+    wrong = user("build", "--no-cache", "--ssh", "k=rel/id_ed25519", ".", check=False)
+    assert wrong.code != 0 and "rel/id_ed25519" in wrong.err and "Traceback" not in wrong.err
