@@ -64,10 +64,20 @@ def build(
     from builder.outputs import parse_output
     from builder.sharedcache.spec import parse_cache_spec
     from builder.ui import Reporter
+    from builder.userpaths import (
+        absolute,
+        absolute_cache_spec,
+        absolute_output,
+        buildfile_name,
+        context_directory,
+    )
 
+    # relative paths are the caller's, resolved here once against its working directory (builder.userpaths)
+    directory = context_directory(context)
     options = BuildOptions(
-        context=Path(context),
-        buildfile=Path(file) if file is not None else None,
+        context=directory,
+        buildfile=absolute(file) if file is not None else None,
+        buildfile_name=buildfile_name(file, context, directory),
         tags=list(tags),
         build_args=dict(build_args or {}),
         target=target,
@@ -77,13 +87,13 @@ def build(
         network=network,
         root=str(root) if root is not None else None,
         compression=compression,
-        outputs=[parse_output(spec) for spec in outputs],
+        outputs=[absolute_output(parse_output(spec)) for spec in outputs],
         pull=pull,
         platform=platform,
         secrets=[parse_secret(value) for value in secrets],
         ssh=[parse_ssh(value) for value in ssh],
         allow=parse_allow(allow),
-        cache_from=[parse_cache_spec(spec, export=False) for spec in cache_from],
-        cache_to=[parse_cache_spec(spec, export=True) for spec in cache_to],
+        cache_from=[absolute_cache_spec(parse_cache_spec(spec, export=False)) for spec in cache_from],
+        cache_to=[absolute_cache_spec(parse_cache_spec(spec, export=True)) for spec in cache_to],
     )
     return run_build(options, Reporter(progress))

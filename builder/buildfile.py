@@ -11,18 +11,19 @@ from pathlib import Path
 from builder.errors import UsageError
 
 
-def read_buildfile(file: str | os.PathLike | None, context: str | os.PathLike) -> tuple[str, str]:
+def read_buildfile(
+    file: str | os.PathLike | None, context: str | os.PathLike, *, shown: str | None = None
+) -> tuple[str, str]:
     """``(path shown in messages, text)`` of the Buildfile: ``file``, ``-`` for standard input, or by default
-    ``CONTEXT/Buildfile``, else ``CONTEXT/Dockerfile``. A missing or unreadable file is a `UsageError`."""
+    ``CONTEXT/Buildfile``, else ``CONTEXT/Dockerfile``. ``shown`` names it in messages (default: its path).
+    A missing or unreadable file is a `UsageError`."""
+    from builder.userpaths import default_buildfile
+
     if file is not None and str(file) == "-":
         return "<stdin>", sys.stdin.read()
-    if file is None:
-        candidates = [Path(context) / "Buildfile", Path(context) / "Dockerfile"]
-        path = next((p for p in candidates if p.exists()), candidates[0])
-    else:
-        path = Path(file)
+    path = default_buildfile(Path(context)) if file is None else Path(file)
     try:
-        return str(path), path.read_text(encoding="utf-8")
+        return shown or str(path), path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise UsageError(f"cannot read the Buildfile {str(path)!r}: no such file") from None
     except (OSError, UnicodeDecodeError) as error:

@@ -15,11 +15,14 @@ from builder.instructions.state import ImageState
 @dataclass
 class BuildOptions:
     """What a build is asked to do. ``buildfile`` None means ``CONTEXT/Buildfile`` (else ``Dockerfile``);
-    ``buildfile_text`` overrides reading it (``-f -``)."""
+    ``buildfile_text`` overrides reading it (``-f -``). Paths are absolute (`builder.userpaths` resolves what
+    the user typed where it enters); ``buildfile_name`` is how messages name the Buildfile (default: its
+    path)."""
 
     context: Path
     buildfile: Path | None = None
     buildfile_text: str | None = None
+    buildfile_name: str | None = None
     tags: list[str] = field(default_factory=list)
     build_args: dict[str, str] = field(default_factory=dict)
     target: str | None = None

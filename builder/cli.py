@@ -41,6 +41,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "info",
         "show the runtime, overlay mode, store and user-namespace setup (rootless: subuid ranges)",
     ),
+    "version": ("version", "print the version of pybuild"),
 }
 
 
@@ -56,6 +57,7 @@ def build_parser(
         description="Build OCI container images from a Buildfile (the Dockerfile language), no daemon.",
         epilog="With no command, 'build' is assumed: pybuild -f Buildfile -t app:1 .",
     )
+    parser.add_argument("--version", action="store_true", help="print the version of pybuild and exit")
     parser.add_argument(
         "--root",
         metavar="DIR",
@@ -101,7 +103,7 @@ def _with_default_command(argv: list[str], commands: dict[str, tuple[str, str]])
     i = 0
     while i < len(argv):
         word = argv[i]
-        if word in ("-h", "--help"):
+        if word in ("-h", "--help", "--version"):
             return argv
         if word in global_options_with_value:
             i += 2
@@ -145,6 +147,14 @@ def main(argv: list[str] | None = None) -> int:
     else:
         parser = build_parser(commands, configure=())
     args = parser.parse_args(argv)
+    if args.version or args.command is None:  # ``pybuild --version``, or only global options
+        from builder.commands.version import version_line
+
+        if not args.version:
+            parser.print_help()
+            return 2
+        print(version_line())
+        return 0
     if args.insecure_registry:
         # the registry client reads this, so library users can set it the same way
         known = [h for h in os.environ.get("PYBUILD_INSECURE_REGISTRIES", "").split(",") if h]

@@ -75,7 +75,7 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildResul
     if options.buildfile_text is not None:
         text, name = options.buildfile_text, str(options.buildfile or "Buildfile")
     else:
-        name, text = read_buildfile(options.buildfile, options.context)
+        name, text = read_buildfile(options.buildfile, options.context, shown=options.buildfile_name)
     # an unchanged Buildfile is read back from the store as parsed by an earlier build (see builder.parsecache);
     # the store is only opened below, after the Buildfile has been found valid, as before
     parsed = ParseCache((Path(options.root) if options.root else default_root()) / "state" / "parse")

@@ -4,7 +4,8 @@ Parsing costs a cached build more than anything else it does: lark and the parse
 import before the first line is read. A `ParseCache` keeps each successfully parsed Buildfile as JSON in a
 directory of the store (``state/parse``), named by the SHA-256 of the Buildfile's text, its name (spans carry
 it) and a fingerprint of the parser itself: the size and modification time of every source file the parse
-depends on (``builder/syntax``, ``builder/gofmt.py``, ``builder/errors.py``, the grammar) and of lark's. Any
+depends on (``builder/syntax``, ``builder/gofmt.py``, ``builder/errors.py``, the grammar, all found through
+the installed package) and of lark's. Any
 change there, an upgrade included, gives new names, so an entry is only ever read back by the parser that
 wrote it. A Buildfile that fails to parse is never kept: its error comes from the parser every time.
 
@@ -29,13 +30,8 @@ from builder.syntax import ast
 FORMAT = 1
 MAX_ENTRIES = 256
 
-_BUILDER = Path(__file__).resolve().parent
-_PARSER_SOURCES = (
-    _BUILDER / "syntax",
-    _BUILDER / "gofmt.py",
-    _BUILDER / "errors.py",
-    _BUILDER.parent / "grammar" / "buildfile.lark",
-)
+#: The parser's sources inside the ``builder`` package (the grammar is its package data).
+_PARSER_SOURCES = ("syntax", "gofmt.py", "errors.py", "grammar/buildfile.lark")
 
 #: The classes an entry may name: the syntax tree's and Span, nothing else.
 _CLASSES: dict[str, type] = {
@@ -53,10 +49,14 @@ def parser_fingerprint() -> str:
     per process without importing lark."""
     global _fingerprint
     if _fingerprint is None:
+        from importlib.resources import files as package_files
         from importlib.util import find_spec
 
+        # builder is an ordinary package on the file system (a wheel installs it so), whose files can be stat'ed
+        package = Path(str(package_files("builder")))
         files: list[str] = []
-        for source in _PARSER_SOURCES:
+        for name in _PARSER_SOURCES:
+            source = package / name
             if source.is_dir():
                 files.extend(sorted(e.path for e in os.scandir(source) if e.name.endswith(".py")))
             else:

@@ -141,21 +141,26 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from builder.buildfile import parse_build_args
-    from builder.errors import UsageError
     from builder.executor import BuildOptions, build
     from builder.mounts import parse_allow
     from builder.outputs import parse_output
     from builder.sharedcache.spec import parse_cache_spec
     from builder.ui import Reporter
+    from builder.userpaths import (
+        absolute,
+        absolute_cache_spec,
+        absolute_output,
+        buildfile_name,
+        context_directory,
+    )
 
     if _call(args) == "check":
         from builder.commands import buildcheck
 
         return buildcheck.run(args)
-    context = Path(args.context)
-    if not context.is_dir():
-        raise UsageError(f"build context {args.context!r} is not a directory")
-    outputs = [parse_output(spec) for spec in args.output]
+    # every path the user typed is resolved here, once, against the working directory (builder.userpaths)
+    context = context_directory(args.context)
+    outputs = [absolute_output(parse_output(spec)) for spec in args.output]
     if args.push:
         outputs.append({"type": "registry"})
     options = BuildOptions(
@@ -175,25 +180,28 @@ def run(args: argparse.Namespace) -> int:
         secrets=_secrets(args.secret),
         ssh=_ssh(args.ssh),
         allow=parse_allow(args.allow),
-        cache_from=[parse_cache_spec(spec, export=False) for spec in args.cache_from],
-        cache_to=[parse_cache_spec(spec, export=True) for spec in args.cache_to],
+        cache_from=[absolute_cache_spec(parse_cache_spec(spec, export=False)) for spec in args.cache_from],
+        cache_to=[absolute_cache_spec(parse_cache_spec(spec, export=True)) for spec in args.cache_to],
     )
     if args.file == "-":
         options.buildfile_text = sys.stdin.read()
         options.buildfile = Path("Buildfile")
-    elif args.file:
-        options.buildfile = Path(args.file)
+    else:
+        options.buildfile = absolute(args.file) if args.file else None
+        options.buildfile_name = buildfile_name(args.file, args.context, context)
+    iidfile = absolute(args.iidfile) if args.iidfile else None
+    metadata_file = absolute(args.metadata_file) if args.metadata_file else None
     reporter = Reporter("quiet" if args.quiet else args.progress)
     result = build(options, reporter)
-    if args.iidfile:
-        Path(args.iidfile).write_text(result.image_id)
-    if args.metadata_file:
+    if iidfile:
+        iidfile.write_text(result.image_id)
+    if metadata_file:
         metadata = {
             "containerimage.digest": result.manifest_digest,
             "containerimage.config.digest": result.image_id,
             "image.name": ",".join(args.tag),
         }
-        Path(args.metadata_file).write_text(json.dumps(metadata, indent=2) + "\n")
+        metadata_file.write_text(json.dumps(metadata, indent=2) + "\n")
     if args.quiet:
         print(result.image_id)
     return 0

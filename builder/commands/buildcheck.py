@@ -22,10 +22,9 @@ def run(args: argparse.Namespace) -> int:
     from builder.executor import requested_platforms
     from builder.plan import plan
     from builder.syntax import parse
+    from builder.userpaths import context_directory
 
-    context = Path(args.context)
-    if not context.is_dir():
-        raise UsageError(f"build context {args.context!r} is not a directory")
+    context = context_directory(args.context)
     build_args = parse_build_args(args.build_arg)
     if args.file == "-":
         name, text, path = "Buildfile", sys.stdin.read(), None

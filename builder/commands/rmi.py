@@ -1,9 +1,11 @@
 """``pybuild rmi IMAGE...``: remove image names from the store.
 
-A name (``busybox``, ``app:1``) removes that tag. An image ID or digest removes every tag of that image, but
-only with ``-f`` when there are several (as Docker). The blobs and layers stay in the store until garbage
-collection. Prints ``Untagged: NAME`` per removed tag; an image that is not found is reported and the others
-are still processed (exit code 1).
+A name (``busybox``, ``app:1``) removes that tag. An image ID or digest (or a unique prefix of the ID, as
+``build -q`` prints it) removes every tag of that image, but only with ``-f`` when there are several (as
+Docker); an untagged image given by ID is forgotten (no longer found by its ID). The blobs and layers stay in
+the store until garbage collection. Prints ``Untagged: NAME`` per removed tag and ``Deleted: ID`` for an
+image no name is left on; an image that is not found is reported and the others are still processed (exit
+code 1).
 """
 
 from __future__ import annotations
@@ -44,7 +46,13 @@ def _untag(store, name: str, force: bool) -> list[str]:
             f"unable to remove {short}: the image is referenced by {len(tags)} names",
             hint="remove them by name, or use -f to remove them all",
         )
-    return [tag for tag in sorted(tags) if store.remove_tag(tag)]
+    removed = [tag for tag in sorted(tags) if store.remove_tag(tag)]
+    if not any(_config_of(store, digest) == image.id for digest in store.tags().values()):
+        from builder.oci import imageids
+
+        imageids.forget(store, image.id)
+        removed.append(image.id)
+    return removed
 
 
 def _config_of(store, digest: str) -> str | None:
@@ -74,5 +82,5 @@ def run(args: argparse.Namespace) -> int:
             code = 1
             continue
         for tag in removed:
-            print(f"Untagged: {familiar(tag)}")
+            print(f"Deleted: {tag}" if tag.startswith("sha256:") else f"Untagged: {familiar(tag)}")
     return code

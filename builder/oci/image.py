@@ -1,8 +1,9 @@
 """Images in the store: a manifest blob naming a config blob and layer blobs; tags point at manifests.
 
-`load_image` resolves what a user types (``busybox``, ``app:1``, ``app@sha256:…``, an image ID or its prefix)
-to an `Image`; `commit_image` writes the config and manifest of a new image and tags it. The unpacked form of
-each layer lives in the store by diff_id; `Image.diff_ids` lists them bottom first.
+`load_image` resolves what a user types (``busybox``, ``app:1``, ``app@sha256:…``, an image ID or its prefix,
+through `builder.oci.imageids`) to an `Image`; `commit_image` writes the config and manifest of a new image
+and tags it. The unpacked form of each layer lives in the store by diff_id; `Image.diff_ids` lists them
+bottom first.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 
 from builder.errors import BuildError
 from builder.faults import checkpoint
-from builder.oci import media
+from builder.oci import imageids, media
 from builder.oci.config import decode, diff_ids, encode
 from builder.oci.manifest import (
     ManifestError,
@@ -111,23 +112,19 @@ def tags_of(store, manifest_digest: str) -> list[str]:
 def resolve(store, name: str | ImageRef, *, platform: Platform | None = None) -> tuple[Image, str | None]:
     """Resolve a user's image name to (image, tag key or None when it was named by digest or ID).
 
-    Order, as Docker's: a full ``sha256:`` digest (manifest digest or image ID); a reference (tag, or
-    ``name@digest``); a unique prefix of an image ID or manifest digest among tagged images.
-    Raises `ImageNotFound` ("image not found: NAME") or `RefError` for a malformed reference.
+    Order, as Docker's: a full ``sha256:`` digest or 64 hex digits (image ID or manifest digest); a
+    reference (tag, or ``name@digest``); a unique prefix of an image ID or manifest digest
+    (`builder.oci.imageids.lookup`, which finds untagged images too). Raises `ImageNotFound` ("image not
+    found: NAME"), `AmbiguousImageId` for a prefix several images share, or `RefError` for a malformed
+    reference.
     """
     if isinstance(name, ImageRef):
         return _resolve_ref(store, name, platform, str(name))
     text = name.strip()
     if looks_like_id(text) and len(text.removeprefix("sha256:")) == 64:
-        digest = "sha256:" + text.removeprefix("sha256:")
-        found = _by_id_prefix(store, digest, platform)
+        found = _by_id(store, text, platform)
         if found is not None:
             return found, None
-        if store.has_blob(digest):
-            try:
-                return read_image(store, digest, platform=platform), None
-            except ManifestError:
-                pass
         raise ImageNotFound(f"image not found: {name}")
     try:
         ref = parse_ref(text)
@@ -141,7 +138,7 @@ def resolve(store, name: str | ImageRef, *, platform: Platform | None = None) ->
         except ImageNotFound:
             if not looks_like_id(text):
                 raise
-    found = _by_id_prefix(store, text, platform)
+    found = _by_id(store, text, platform)
     if found is None:
         raise ImageNotFound(f"image not found: {name}")
     return found, None
@@ -163,21 +160,19 @@ def _resolve_ref(store, ref: ImageRef, platform: Platform | None, shown: str) ->
     return read_image(store, digest, platform=platform), ref.tag_key
 
 
-def _by_id_prefix(store, text: str, platform: Platform | None) -> Image | None:
-    prefix = text.removeprefix("sha256:")
-    matches: dict[str, Image] = {}
-    for _tag, digest in tagged_images(store):
-        try:
-            image = read_image(store, digest, platform=platform)
-        except BuildError:
-            continue
-        for candidate in (image.config_digest, image.manifest_digest):
-            if candidate.removeprefix("sha256:").startswith(prefix):
-                matches[image.manifest_digest] = image
-    ids = {image.config_digest for image in matches.values()}
-    if len(ids) > 1:
-        raise ImageNotFound(f"image ID prefix {text} is ambiguous: it matches {len(ids)} images")
-    return next(iter(matches.values()), None)
+def _by_id(store, text: str, platform: Platform | None) -> Image | None:
+    """The image an ID, manifest digest or unique prefix of either denotes (an index: its image for
+    ``platform``), or None."""
+    target = imageids.lookup(store, text)
+    if target is None:
+        digest = "sha256:" + text.removeprefix("sha256:")
+        if len(digest) != 71 or not store.has_blob(digest):
+            return None
+        target = digest  # a manifest nothing tags or records (pulled by digest, say)
+    try:
+        return read_image(store, target, platform=platform)
+    except ManifestError:
+        return None
 
 
 def commit_image(
@@ -201,6 +196,7 @@ def commit_image(
     manifest_bytes = encode(manifest)
     manifest_digest = store.put_blob(manifest_bytes)
     checkpoint("image.manifest")
+    imageids.record(store, config_digest, manifest_digest)  # found by its ID even without a tag
     for tag in tags:
         ref = tag if isinstance(tag, ImageRef) else parse_ref(tag)
         store.set_tag(ref.tag_key, manifest_digest)

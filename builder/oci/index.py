@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from builder.errors import BuildError
 from builder.faults import checkpoint
-from builder.oci import media
+from builder.oci import imageids, media
 from builder.oci.config import decode, encode
 from builder.oci.image import Image, ImageNotFound, read_image
 from builder.oci.manifest import ManifestError, build_index, descriptor, manifest_kind, parse_index
@@ -81,6 +81,7 @@ def commit_index(
     data = encode(build_index(entries))
     digest = store.put_blob(data)
     checkpoint("image.index")
+    imageids.record(store, digest, digest)  # a multi-platform build's ID is its index digest
     for tag in tags:
         ref = tag if isinstance(tag, ImageRef) else parse_ref(tag)
         store.set_tag(ref.tag_key, digest)
@@ -103,17 +104,19 @@ def _indexed(store, digest: str, document: dict) -> ImageIndex:
 
 
 def find_index(store, name: str | ImageRef) -> ImageIndex | None:
-    """The index a user's name (a tag, ``name@digest`` or an index digest) points at; None when the name
-    denotes a single image or nothing the store holds."""
+    """The index a user's name (a tag, ``name@digest``, an index digest or a unique prefix of one) points at;
+    None when the name denotes a single image or nothing the store holds."""
     digest = None
     if isinstance(name, str) and name.startswith("sha256:") and len(name) == 71:
         digest = name
     else:
         try:
             ref = name if isinstance(name, ImageRef) else parse_ref(name)
+            digest = ref.digest or store.get_tag(ref.tag_key)
         except RefError:
-            return None
-        digest = ref.digest or store.get_tag(ref.tag_key)
+            pass
+        if digest is None and isinstance(name, str):
+            digest = imageids.lookup(store, name.strip())  # an ID or its prefix, as `image.resolve` takes it
     if digest is None or not store.has_blob(digest):
         return None
     try:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from builder.errors import BuildError, UsageError
 from builder.oci import media
 from builder.oci.config import decode
-from builder.oci.image import Image, load_image
+from builder.oci.image import Image, resolve
 from builder.oci.index import ImageIndex
 from builder.refs import ImageRef, parse_ref
 from builder.registry import sources
@@ -63,10 +63,15 @@ def push_image(
             return push_index(
                 store, index, target, client=client, progress=progress, chunk_size=chunk_size, workers=workers
             )
-    image = source if isinstance(source, Image) else load_image(store, source)
+    image, tag_key = (source, None) if isinstance(source, Image) else resolve(store, source)
     if dest is None:
         if isinstance(source, Image):
             raise UsageError("push: name the destination of an image given by value")
+        if tag_key is None and "@" not in str(source):  # an ID names no repository to push to
+            raise UsageError(
+                f"push: {source} is an image ID, which names no repository",
+                hint=f"name the destination: pybuild push {source} REGISTRY/NAME[:TAG]",
+            )
         dest = source
     ref = _destination(dest)
     if ref.digest is not None and ref.digest != image.manifest_digest:

@@ -372,9 +372,9 @@ class CopySteps:
             options = self.runner.options
             buildfile = options.buildfile
             if buildfile is None:
-                buildfile = options.context / "Buildfile"
-                if not buildfile.exists() and (options.context / "Dockerfile").exists():
-                    buildfile = options.context / "Dockerfile"
+                from builder.userpaths import default_buildfile
+
+                buildfile = default_buildfile(options.context)
             path = find_ignore_file(options.context, buildfile if options.buildfile_text is None else None)
             if path is not None:
                 rules = IgnoreRules.from_file(path)

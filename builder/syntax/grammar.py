@@ -1,13 +1,20 @@
-"""The lark parser for ``grammar/buildfile.lark``, built once per process on first use."""
+"""The lark parser for the Buildfile line grammar, built once per process on first use.
+
+The grammar is the project's top-level ``grammar/buildfile.lark``. It ships as package data of ``builder``
+(``builder/grammar`` links to it in the source tree; the wheel holds a copy), so it is found through the
+package with `importlib.resources` wherever the package is installed, never relative to a source checkout.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-#: The grammar lives in the repository's grammar/ directory, next to builder/.
-GRAMMAR_PATH = Path(__file__).resolve().parent.parent.parent / "grammar" / "buildfile.lark"
+from importlib.resources import files
 
 _lark = None
+
+
+def grammar_text() -> str:
+    """The text of ``buildfile.lark`` from the installed ``builder`` package."""
+    return files("builder").joinpath("grammar", "buildfile.lark").read_text(encoding="utf-8")
 
 
 def parser():
@@ -17,7 +24,7 @@ def parser():
         from lark import Lark
 
         _lark = Lark(
-            GRAMMAR_PATH.read_text(encoding="utf-8"),
+            grammar_text(),
             parser="lalr",
             lexer="contextual",
             start=["instruction", "json_array"],
