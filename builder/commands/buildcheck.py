@@ -18,7 +18,7 @@ def run(args: argparse.Namespace) -> int:
     from builder.buildfile import parse_build_args, read_buildfile
     from builder.checks.report import check_summary, render_finding, violation
     from builder.checks.session import StoreImages, check_all, ignore_rules
-    from builder.errors import BuildError, SyntaxProblem, UsageError
+    from builder.errors import BuildError, SyntaxProblem
     from builder.executor import requested_platforms
     from builder.plan import plan
     from builder.syntax import parse
