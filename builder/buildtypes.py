@@ -29,7 +29,8 @@ class BuildOptions:
     network: str = "default"
     root: str | None = None
     compression: str = "gzip"
-    outputs: list[dict[str, str]] = field(default_factory=list)
+    #: ``-o`` outputs (`builder.outputspec.OutputSpec`) besides the store
+    outputs: list = field(default_factory=list)
     pull: str = "missing"
     platform: str | None = None
     #: ``--secret`` sources (`builder.mounts.SecretSource`), ``--ssh`` agents (`SshSource`), ``--allow``

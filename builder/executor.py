@@ -66,7 +66,7 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildResul
     from builder.oci.config import format_time
     from builder.oci.index import commit_index
     from builder.parsecache import ParseCache
-    from builder.publish import commit_final, write_outputs
+    from builder.publish import commit_final, made_layers, write_outputs
     from builder.store import Store, default_root
 
     reporter = reporter or Reporter("quiet")
@@ -109,7 +109,7 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildResul
             result = images[0]
             if several:
                 result = commit_index(store, images, platforms=platforms, tags=options.tags)
-            write_outputs(store, result, options, reporter)
+            write_outputs(store, result, options, reporter, made_layers(finals))
             runner.export_cache([f.state.layers for f in finals])
         finally:
             runner.finish()
@@ -131,14 +131,10 @@ def check_request(options: BuildOptions, platforms: list[Platform]) -> None:
 
     for tag in options.tags:
         parse_ref(tag)  # raises a UsageError (exit 2) with Docker's wording
-    kinds = {output["type"] for output in options.outputs}
-    if "registry" in kinds and not options.tags:
-        raise UsageError("--push needs a name: give -t REGISTRY/NAME:TAG")
-    for kind in kinds & {"docker", "tar"} if len(platforms) > 1 else ():
-        raise UsageError(
-            f"-o type={kind} cannot hold a multi-platform image",
-            hint="use -o type=oci (an image index) or -o type=local (a directory per platform)",
-        )
+    from builder.outputspec import check_outputs
+
+    epoch_set = source_date_epoch(options.build_args) is not None
+    check_outputs(options.outputs, tags=options.tags, several=len(platforms) > 1, epoch_set=epoch_set)
 
 
 def requested_platforms(requested: str | None) -> list[Platform]:

@@ -32,7 +32,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="SPEC",
-        help="type=image|oci|docker|local|tar,dest=PATH",
+        help="type=image|registry|oci|docker|local|tar[,dest=PATH|-][,name=…][,push=true][,compression=…]…",
+    )
+    parser.add_argument(
+        "--annotation",
+        action="append",
+        default=[],
+        metavar="[TYPE:]KEY=VALUE",
+        help="add an annotation (TYPE: manifest (default), index, manifest-descriptor, index-descriptor)",
     )
     parser.add_argument("--iidfile", metavar="FILE", help="write the image ID to FILE")
     parser.add_argument("--metadata-file", metavar="FILE", help="write the result's digests as JSON to FILE")
@@ -125,9 +132,15 @@ def run(args: argparse.Namespace) -> int:
     context = Path(args.context)
     if not context.is_dir():
         raise UsageError(f"build context {args.context!r} is not a directory")
+    from builder.outputspec import OutputSpec, parse_annotation, with_annotations
+
+    annotations = [a for text in args.annotation for a in parse_annotation(text)]
     outputs = [parse_output(spec) for spec in args.output]
     if args.push:
-        outputs.append({"type": "registry"})
+        outputs.append(OutputSpec("registry", push=True))
+    if annotations and not any(o.type not in ("local", "tar") for o in outputs):
+        outputs.append(OutputSpec("image"))  # buildx's default output: the image, which the store holds
+    outputs = [with_annotations(output, annotations) for output in outputs]
     options = BuildOptions(
         context=context,
         tags=list(args.tag),
@@ -164,6 +177,6 @@ def run(args: argparse.Namespace) -> int:
             "image.name": ",".join(args.tag),
         }
         Path(args.metadata_file).write_text(json.dumps(metadata, indent=2) + "\n")
-    if args.quiet:
+    if args.quiet and not any(output.to_stdout for output in outputs):
         print(result.image_id)
     return 0

@@ -54,9 +54,16 @@ def image_platform(image: Image) -> dict[str, str]:
 
 
 def commit_index(
-    store, images: list[Image], *, platforms: list[Platform] | None = None, tags: Iterable[str | ImageRef] = ()
+    store,
+    images: list[Image],
+    *,
+    platforms: list[Platform] | None = None,
+    tags: Iterable[str | ImageRef] = (),
+    annotations: dict | None = None,
+    entry_annotations: list[dict] | None = None,
 ) -> ImageIndex:
-    """Store an OCI index over ``images`` (committed manifests) and tag it.
+    """Store an OCI index over ``images`` (committed manifests) and tag it. ``annotations`` are the index's,
+    ``entry_annotations`` (one dict per image) those of each manifest's descriptor.
 
     Each entry's ``platform`` is the matching element of ``platforms`` (the platform each image was built
     for, as BuildKit's exporter records it even when a final ``FROM --platform`` made the image another's),
@@ -77,8 +84,10 @@ def commit_index(
         kind = image.manifest.get("mediaType") or media.OCI_MANIFEST
         desc = descriptor(kind, image.manifest_digest, len(manifest_bytes))
         desc["platform"] = described
+        if entry_annotations and entry_annotations[number]:
+            desc["annotations"] = dict(entry_annotations[number])
         entries.append(desc)
-    data = encode(build_index(entries))
+    data = encode(build_index(entries, annotations=annotations))
     digest = store.put_blob(data)
     checkpoint("image.index")
     for tag in tags:
