@@ -13,7 +13,13 @@ import argparse
 def configure(parser: argparse.ArgumentParser) -> None:
     from builder.buildfile import add_buildfile_arguments
 
-    parser.add_argument("context", nargs="?", default=".", metavar="CONTEXT", help="build context directory")
+    parser.add_argument(
+        "context",
+        nargs="?",
+        default=".",
+        metavar="CONTEXT",
+        help="build context: a directory, '-' (a tar or a Dockerfile on stdin), a git URL, or a tarball URL",
+    )
     add_buildfile_arguments(parser)
     parser.add_argument(
         "-t", "--tag", action="append", default=[], metavar="NAME:TAG", help="name the result (repeatable)"
@@ -117,21 +123,32 @@ def _ssh(values: list[str]) -> list:
 
 
 def run(args: argparse.Namespace) -> int:
+    import sys
+
+    from builder.contextsource import materialize
+    from builder.errors import UsageError
+
+    if args.context == "-" and args.file == "-":
+        raise UsageError("invalid argument: can't use stdin for both build context and dockerfile")
+    with materialize(args.context, sys.stdin.buffer) as source:
+        return _run(args, source)
+
+
+def _run(args: argparse.Namespace, source) -> int:
+    """The build of ``args`` in ``source`` (a `builder.contextsource.Context`)."""
     import json
     import sys
     from pathlib import Path
 
     from builder.buildfile import parse_build_args
-    from builder.errors import UsageError
+    from builder.contextsource import buildfile_in
     from builder.executor import BuildOptions, build
     from builder.mounts import parse_allow
     from builder.outputs import parse_output
     from builder.sharedcache.spec import parse_cache_spec
     from builder.ui import Reporter
 
-    context = Path(args.context)
-    if not context.is_dir():
-        raise UsageError(f"build context {args.context!r} is not a directory")
+    context = source.directory
     from builder.outputspec import OutputSpec, parse_annotation, with_annotations
 
     annotations = [a for text in args.annotation for a in parse_annotation(text)]
@@ -164,8 +181,11 @@ def run(args: argparse.Namespace) -> int:
     if args.file == "-":
         options.buildfile_text = sys.stdin.read()
         options.buildfile = Path("Buildfile")
+    elif source.buildfile_text is not None:  # the context was a Dockerfile alone (stdin or a URL)
+        options.buildfile_text = source.buildfile_text
+        options.buildfile = Path("Dockerfile")
     elif args.file:
-        options.buildfile = Path(args.file)
+        options.buildfile = buildfile_in(source, args.file)
     reporter = Reporter("quiet" if args.quiet else args.progress)
     result = build(options, reporter)
     if args.iidfile:
