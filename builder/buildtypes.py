@@ -41,6 +41,8 @@ class BuildOptions:
     #: ``--cache-from`` / ``--cache-to`` (`builder.sharedcache.spec.CacheSpec`); imports are tried in order.
     cache_from: list = field(default_factory=list)
     cache_to: list = field(default_factory=list)
+    #: ``--build-context`` names (`builder.namedcontexts.NamedContext`)
+    named_contexts: dict = field(default_factory=dict)
 
 
 @dataclass

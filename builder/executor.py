@@ -63,6 +63,7 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildResul
     Each platform of ``options.platform`` (comma-separated; default the host's) is planned and built on its
     own, sharing the store and the cache; see `builder.publish` for what one or several results become. RUN
     steps of a stage whose platform the host cannot execute are refused before any step runs."""
+    from builder.namedcontexts import base_images
     from builder.oci.config import format_time
     from builder.oci.index import commit_index
     from builder.parsecache import ParseCache
@@ -84,7 +85,13 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildResul
     if buildfile is None:
         buildfile = parse(text, name)
     plans = [
-        plan(buildfile, build_args=options.build_args, target=options.target, platform=platform)
+        plan(
+            buildfile,
+            build_args=options.build_args,
+            target=options.target,
+            platform=platform,
+            contexts=base_images(options.named_contexts),
+        )
         for platform in platforms
     ]
     check_runnable(plans)
@@ -203,6 +210,7 @@ class StageBuilder:
         self.created = created
 
     def _base(self) -> StageResult:
+        from builder.namedcontexts import pull_policy
         from builder.oci.config import new_config
         from builder.registry.progress import Transfers
         from builder.registry.pull import ensure_image
@@ -222,7 +230,7 @@ class StageBuilder:
             image = ensure_image(
                 self.runner.store,
                 base.ref,
-                pull=self.runner.options.pull,
+                pull=pull_policy(base.ref, self.runner.options.pull),
                 platform=platform,
                 progress=Transfers(self.runner.reporter.mode),
             )

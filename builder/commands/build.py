@@ -90,6 +90,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="an ssh agent or keys for RUN --mount=type=ssh (repeatable)",
     )
     parser.add_argument(
+        "--build-context",
+        action="append",
+        default=[],
+        metavar="NAME=DIR|URL|docker-image://REF|oci-layout://PATH[@DIGEST]",
+        help="another context, for FROM NAME, COPY --from=NAME and RUN --mount=from=NAME (repeatable)",
+    )
+    parser.add_argument(
         "--allow", action="append", default=[], metavar="ENTITLEMENT", help="grant security.insecure"
     )
 
@@ -130,12 +137,18 @@ def run(args: argparse.Namespace) -> int:
 
     if args.context == "-" and args.file == "-":
         raise UsageError("invalid argument: can't use stdin for both build context and dockerfile")
-    with materialize(args.context, sys.stdin.buffer) as source:
-        return _run(args, source)
+    from builder.namedcontexts import open_named_contexts
+
+    with (
+        materialize(args.context, sys.stdin.buffer) as source,
+        open_named_contexts(args.build_context, args.root, sys.stdin.buffer) as named,
+    ):
+        return _run(args, source, named)
 
 
-def _run(args: argparse.Namespace, source) -> int:
-    """The build of ``args`` in ``source`` (a `builder.contextsource.Context`)."""
+def _run(args: argparse.Namespace, source, named: dict) -> int:
+    """The build of ``args`` in ``source`` (a `builder.contextsource.Context`) with the ``--build-context``
+    values ``named``."""
     import json
     import sys
     from pathlib import Path
@@ -177,6 +190,7 @@ def _run(args: argparse.Namespace, source) -> int:
         allow=parse_allow(args.allow),
         cache_from=[parse_cache_spec(spec, export=False) for spec in args.cache_from],
         cache_to=[parse_cache_spec(spec, export=True) for spec in args.cache_to],
+        named_contexts=named,
     )
     if args.file == "-":
         options.buildfile_text = sys.stdin.read()

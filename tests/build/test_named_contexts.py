@@ -1,0 +1,92 @@
+"""``--build-context NAME=…`` as buildx defines it: a directory, a git URL, ``docker-image://`` and
+``oci-layout://``, used by ``FROM NAME``, ``COPY --from=NAME`` and ``RUN --mount=from=NAME``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.build.conftest import write_context
+from tests.build.servers import git_server  # noqa: F401 - a fixture
+
+
+def _extra(tmp_path: Path) -> Path:
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "e.txt").write_text("extra\n")
+    return extra
+
+
+def test_directory_context_in_copy_from_and_run_mount(pybuild, tmp_path):
+    extra = _extra(tmp_path)
+    context = write_context(
+        tmp_path / "ctx",
+        "FROM base\nCOPY --from=files e.txt /e.txt\n"
+        "RUN --mount=from=files,target=/m,rw cat /m/e.txt > /m2 && touch /m/written-by-run\n",
+    )
+    pybuild(
+        "-t", "nc:1", "--build-context", "base=docker-image://busybox:latest",
+        "--build-context", f"files={extra}", str(context),
+    )  # fmt: skip
+    assert pybuild("run", "nc:1", "cat", "/e.txt", "/m2").out == "extra\nextra\n"
+    assert sorted(p.name for p in extra.iterdir()) == ["e.txt"]  # the mount was a throwaway copy
+    # the directory is part of the steps' cache keys: a change makes them run again
+    (extra / "e.txt").write_text("changed\n")
+    again = pybuild(
+        "--progress=plain", "-t", "nc:2", "--build-context", "base=docker-image://busybox:latest",
+        "--build-context", f"files={extra}", str(context),
+    )  # fmt: skip
+    assert "CACHED" not in again.err
+    assert pybuild("run", "nc:2", "cat", "/e.txt").out == "changed\n"
+
+
+def test_image_context_replaces_a_from_reference(pybuild, tmp_path):
+    pybuild("build", "-t", "other:7", str(write_context(tmp_path / "o", "FROM busybox\nRUN echo seven > /n\n")))
+    context = write_context(tmp_path / "ctx", "FROM alpine:3.19\nRUN cat /n > /copied\n")
+    pybuild("-t", "swapped:1", "--build-context", "alpine:3.19=docker-image://other:7", str(context))
+    assert pybuild("run", "swapped:1", "cat", "/copied").out == "seven\n"
+
+
+def test_oci_layout_context_by_digest(pybuild, tmp_path):
+    pybuild("build", "-t", "laid:1", str(write_context(tmp_path / "o", "FROM busybox\nRUN echo laid > /l\n")))
+    layout = tmp_path / "layout"
+    pybuild("save", "laid:1", "--format", "oci-dir", "-o", str(layout))
+    digest = json.loads((layout / "index.json").read_text())["manifests"][0]["digest"]
+    pybuild("rmi", "laid:1")
+    context = write_context(tmp_path / "ctx", "FROM lay\nRUN cat /l > /from-layout\n")
+    pybuild(
+        "--pull=always",
+        "-t",
+        "fromlayout:1",
+        "--build-context",
+        f"lay=oci-layout://{layout}@{digest}",
+        str(context),
+    )
+    assert pybuild("run", "fromlayout:1", "cat", "/from-layout").out == "laid\n"
+    wrong = "sha256:" + "0" * 64
+    missing = pybuild("--build-context", f"lay=oci-layout://{layout}@{wrong}", str(context), check=False)
+    assert missing.returncode == 2 and f"the layout holds no image {wrong}" in missing.err
+
+
+def test_git_context_as_named_context(pybuild, git_server, tmp_path):  # noqa: F811
+    context = write_context(tmp_path / "ctx", "FROM busybox:latest\nCOPY --from=repo msg /msg\n")
+    pybuild("-t", "gitnamed:1", "--build-context", f"repo={git_server}/repo.git#v1:app", str(context))
+    assert pybuild("run", "gitnamed:1", "cat", "/msg").out == "v1\n"
+
+
+def test_directory_as_a_base_is_refused_by_name(pybuild, tmp_path):
+    context = write_context(tmp_path / "ctx", "FROM files\nRUN true\n")
+    result = pybuild("--build-context", f"files={_extra(tmp_path)}", str(context), check=False)
+    assert result.returncode == 2
+    assert "--build-context files is a directory" in result.err and "Buildfile:1" in result.err
+
+
+def test_malformed_build_context_is_refused(pybuild, tmp_path):
+    context = write_context(tmp_path / "ctx", "FROM busybox\n")
+    for value, message in [
+        ("novalue", "expected NAME=VALUE"),
+        ("x=ftp://host/y", "unsupported source 'ftp://host/y'"),
+        (f"x={tmp_path / 'absent'}", "is not a directory"),
+    ]:
+        result = pybuild("--build-context", value, str(context), check=False)
+        assert result.returncode == 2 and message in result.err, result.err
