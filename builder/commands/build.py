@@ -90,6 +90,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="an ssh agent or keys for RUN --mount=type=ssh (repeatable)",
     )
     parser.add_argument(
+        "--add-host", action="append", default=[], metavar="NAME:IP", help="add a line to RUN's /etc/hosts"
+    )
+    parser.add_argument(
+        "--ulimit", action="append", default=[], metavar="NAME=SOFT[:HARD]", help="an rlimit for RUN steps"
+    )
+    parser.add_argument("--shm-size", metavar="SIZE", help="size of /dev/shm in RUN steps (default 64m)")
+    parser.add_argument(
         "--build-context",
         action="append",
         default=[],
@@ -158,6 +165,7 @@ def _run(args: argparse.Namespace, source, named: dict) -> int:
     from builder.executor import BuildOptions, build
     from builder.mounts import parse_allow
     from builder.outputs import parse_output
+    from builder.runoptions import parse_run_options
     from builder.sharedcache.spec import parse_cache_spec
     from builder.ui import Reporter
 
@@ -191,6 +199,7 @@ def _run(args: argparse.Namespace, source, named: dict) -> int:
         cache_from=[parse_cache_spec(spec, export=False) for spec in args.cache_from],
         cache_to=[parse_cache_spec(spec, export=True) for spec in args.cache_to],
         named_contexts=named,
+        run_options=parse_run_options(args.add_host, args.ulimit, args.shm_size),
     )
     if args.file == "-":
         options.buildfile_text = sys.stdin.read()
