@@ -58,7 +58,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="when to pull base images from their registry (default: missing; --pull alone: always)",
     )
     parser.add_argument("--push", action="store_true", help="push the tagged result to its registry")
-    parser.add_argument("--progress", default="auto", choices=("auto", "tty", "plain", "quiet"))
+    parser.add_argument("--progress", default="auto", choices=("auto", "tty", "plain", "quiet", "rawjson"))
     parser.add_argument("-q", "--quiet", action="store_true", help="print only the image ID")
     parser.add_argument("--compression", default="gzip", choices=("gzip", "zstd"), help="layer compression")
     parser.add_argument(
@@ -165,9 +165,9 @@ def _run(args: argparse.Namespace, source, named: dict) -> int:
     from builder.executor import BuildOptions, build
     from builder.mounts import parse_allow
     from builder.outputs import parse_output
+    from builder.rawjson import make_reporter
     from builder.runoptions import parse_run_options
     from builder.sharedcache.spec import parse_cache_spec
-    from builder.ui import Reporter
 
     context = source.directory
     from builder.outputspec import OutputSpec, parse_annotation, with_annotations
@@ -209,7 +209,7 @@ def _run(args: argparse.Namespace, source, named: dict) -> int:
         options.buildfile = Path("Dockerfile")
     elif args.file:
         options.buildfile = buildfile_in(source, args.file)
-    reporter = Reporter("quiet" if args.quiet else args.progress)
+    reporter = make_reporter("quiet" if args.quiet else args.progress)
     result = build(options, reporter)
     if args.iidfile:
         Path(args.iidfile).write_text(result.image_id)
