@@ -63,6 +63,7 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildResul
     Each platform of ``options.platform`` (comma-separated; default the host's) is planned and built on its
     own, sharing the store and the cache; see `builder.publish` for what one or several results become. RUN
     steps of a stage whose platform the host cannot execute are refused before any step runs."""
+    from builder.frontendcheck import frontend_warning
     from builder.namedcontexts import base_images
     from builder.oci.config import format_time
     from builder.oci.index import commit_index
@@ -84,6 +85,9 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildResul
     fresh = buildfile is None
     if buildfile is None:
         buildfile = parse(text, name)
+    warning = frontend_warning(buildfile)
+    if warning:
+        reporter.info(warning)
     plans = [
         plan(
             buildfile,
