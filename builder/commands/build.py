@@ -58,6 +58,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="when to pull base images from their registry (default: missing; --pull alone: always)",
     )
     parser.add_argument("--push", action="store_true", help="push the tagged result to its registry")
+    parser.add_argument(
+        "--load", action="store_true", help="keep the result in the store (it always is: accepted for buildx)"
+    )
+    parser.add_argument("--provenance", metavar="false", help="only false: pybuild makes no attestations")
+    parser.add_argument("--sbom", metavar="false", help="only false: pybuild makes no attestations")
+    parser.add_argument(
+        "--attest", action="append", default=[], metavar="type=…,disabled=true", help="only disabled=true"
+    )
     parser.add_argument("--progress", default="auto", choices=("auto", "tty", "plain", "quiet", "rawjson"))
     parser.add_argument("-q", "--quiet", action="store_true", help="print only the image ID")
     parser.add_argument("--compression", default="gzip", choices=("gzip", "zstd"), help="layer compression")
@@ -174,6 +182,9 @@ def _run(args: argparse.Namespace, source, named: dict) -> int:
 
     annotations = [a for text in args.annotation for a in parse_annotation(text)]
     outputs = [parse_output(spec) for spec in args.output]
+    from builder.attestations import check_attestations
+
+    check_attestations(args.provenance, args.sbom, args.attest)
     if args.push:
         outputs.append(OutputSpec("registry", push=True))
     if annotations and not any(o.type not in ("local", "tar") for o in outputs):
