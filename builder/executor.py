@@ -120,7 +120,9 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildResul
             result = images[0]
             if several:
                 result = commit_index(store, images, platforms=platforms, tags=options.tags)
-            write_outputs(store, result, options, reporter, made_layers(finals))
+            # an image output made over (compression, media types, annotations) is what the build reports,
+            # as buildx's metadata names the image it stored or pushed
+            result = write_outputs(store, result, options, reporter, made_layers(finals)) or result
             runner.export_cache([f.state.layers for f in finals])
         finally:
             runner.finish()

@@ -195,6 +195,9 @@ def _spec(spec: str, kind: str, values: dict[str, str], annotations: tuple[Annot
                 f"--output {spec!r}: compression-level {level} is out of range for "
                 f"{compression or 'gzip'} ({allowed.start}-{allowed.stop - 1})"
             )
+    force = _bool(spec, "force-compression", values.get("force-compression", "false"))
+    if compression is None and (force or level is not None):
+        compression = "gzip"  # BuildKit's default compression, which these fields then apply
     push = _bool(spec, "push", values.get("push", "false"))
     if kind == "registry":
         push = True
@@ -203,6 +206,8 @@ def _spec(spec: str, kind: str, values: dict[str, str], annotations: tuple[Annot
         raise UsageError(f"--output type={kind} needs dest=PATH (or dest=- for stdout)")
     if kind == "local" and dest == "-":
         raise UsageError("dest cannot be stdout for local exporter", hint="use -o type=tar,dest=- for a tar")
+    if dest == "-" and values.get("tar", "true").lower() in ("false", "0"):
+        raise UsageError(f"--output {spec!r}: tar=false writes a directory, which cannot go to stdout")
     oci = values.get("oci-mediatypes")
     return OutputSpec(
         kind,
@@ -212,7 +217,7 @@ def _spec(spec: str, kind: str, values: dict[str, str], annotations: tuple[Annot
         tar=_bool(spec, "tar", values.get("tar", "true")),
         compression=compression,
         compression_level=level,
-        force_compression=_bool(spec, "force-compression", values.get("force-compression", "false")),
+        force_compression=force,
         oci_mediatypes=None if oci is None else _bool(spec, "oci-mediatypes", oci),
         rewrite_timestamp=_bool(spec, "rewrite-timestamp", values.get("rewrite-timestamp", "false")),
         annotations=annotations,

@@ -37,17 +37,19 @@ def made_layers(finals) -> set[str]:
     return {layer["diff_id"] for final in finals for layer in final.layers if "created" in layer}
 
 
-def write_outputs(store, result, options, reporter, made: set[str] = frozenset()) -> None:
+def write_outputs(store, result, options, reporter, made: set[str] = frozenset()):
     """Send ``result`` (an `Image` or an `ImageIndex`) to each of ``options.outputs`` (`OutputSpec` values
     already checked by `builder.executor.check_request`), each made over as it asks (`builder.reshape`,
     with ``made`` the layers the build made), with a progress bar per export in a terminal. Image outputs
     tag their ``name=`` references (default: the ``-t`` tags) and push them when asked; each push prints
-    the reference and the digest it was pushed as."""
+    the reference and the digest it was pushed as. Returns the image (or index) the last image output
+    stored or pushed when it was made over, else None."""
     from builder.oci.index import ImageIndex
     from builder.outputs import export
     from builder.refs import parse_ref
     from builder.reshape import reshape
 
+    published = None
     for output in options.outputs:
         target = reshape(store, result, output, made)
         names = [parse_ref(name) for name in (output.names or options.tags)]
@@ -58,6 +60,7 @@ def write_outputs(store, result, options, reporter, made: set[str] = frozenset()
                 store.set_tag(ref.tag_key, digest)
             if output.push:
                 _push(store, target, names, reporter)
+            published = target if target is not result else published
         elif not isinstance(target, ImageIndex) or kind == "oci":
             reporter.info(f"exporting to {kind}: {'stdout' if output.to_stdout else output.dest}")
             with reporter.progress(f"exporting {kind}") as advance:
@@ -65,6 +68,7 @@ def write_outputs(store, result, options, reporter, made: set[str] = frozenset()
         else:  # type=local of several platforms: a directory each
             for image, platform in zip(target.images, target.platforms, strict=True):
                 export(store, image, names, replace(output, dest=str(Path(output.dest) / platform.slug)))
+    return published
 
 
 def _push(store, target, refs: list, reporter) -> None:

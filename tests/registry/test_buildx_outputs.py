@@ -57,8 +57,10 @@ def _unpack(ref: str, tmp_path: Path) -> Path:
 
 def test_image_output_with_several_names_pushes_zstd_with_annotations(cli, busybox, registry, tmp_path):
     first, second = f"{registry.domain}/team/a:1", f"{registry.domain}/team/b:2"
+    metadata = tmp_path / "metadata.json"
     result = cli(
         "build", str(_context(tmp_path)), "--annotation", "org.example.from-flag=yes",
+        "--metadata-file", str(metadata),
         "-o", f'type=image,"name={first},{second}",push=true,compression=zstd,annotation.org.example.k=v',
     )  # fmt: skip
     manifest, digest = _raw(first)
@@ -69,6 +71,7 @@ def test_image_output_with_several_names_pushes_zstd_with_annotations(cli, busyb
     # the digest printed for each push is the one the registry serves
     assert f"pushing manifest for {first}@{digest}" in result.err
     assert f"pushing manifest for {second}@{digest}" in result.err
+    assert json.loads(metadata.read_text())["containerimage.digest"] == digest
     # the store holds the same image under both names, without -t
     assert json.loads(cli("inspect", first).out)[0]["Digest"] == digest
     rootfs = _unpack(first, tmp_path)
