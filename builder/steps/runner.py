@@ -106,6 +106,13 @@ class StepRunner:
             chains = {chain_id(list(layers[:n])) for layers in finals for n in range(1, len(layers) + 1)}
             self.shared.export(chains)
 
+    def is_stage(self, name: str) -> bool:
+        """Whether ``name`` (``--from``/``from=``) names a stage of this build, by name or index."""
+        return any(
+            (planned.name is not None and planned.name == name.lower()) or str(planned.index) == name
+            for planned in self.plan_stages
+        )
+
     def layers_of(self, name: str, stage: Stage | None, results: dict) -> tuple[Sequence[Path], str]:
         """What ``COPY --from=name`` and ``RUN --mount from=name`` read: the layer directories (top first) and
         the ChainID of a stage of this build (by name or index) built so far, else of an image, pulled as FROM

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from tests.build.conftest import write_context
@@ -14,6 +15,7 @@ def _extra(tmp_path: Path) -> Path:
     extra = tmp_path / "extra"
     extra.mkdir()
     (extra / "e.txt").write_text("extra\n")
+    os.chown(extra / "e.txt", 1234, 1234)
     return extra
 
 
@@ -29,6 +31,8 @@ def test_directory_context_in_copy_from_and_run_mount(pybuild, tmp_path):
         "--build-context", f"files={extra}", str(context),
     )  # fmt: skip
     assert pybuild("run", "nc:1", "cat", "/e.txt", "/m2").out == "extra\nextra\n"
+    # COPY --from a directory context gives root the files, as COPY from the context does (BuildKit: 0:0)
+    assert pybuild("run", "nc:1", "stat", "-c", "%u:%g", "/e.txt").out == "0:0\n"
     assert sorted(p.name for p in extra.iterdir()) == ["e.txt"]  # the mount was a throwaway copy
     # the directory is part of the steps' cache keys: a change makes them run again
     (extra / "e.txt").write_text("changed\n")
