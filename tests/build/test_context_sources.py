@@ -72,3 +72,18 @@ def test_tarball_and_dockerfile_urls(pybuild, http_server, tmp_path):  # noqa: F
     assert pybuild("run", "url:2", "cat", "/p").out == "plain\n"
     missing = pybuild(f"{base}/absent.tar", check=False)
     assert missing.returncode == 2 and "invalid response status 404" in missing.err
+
+
+def test_a_tar_context_escaping_its_directory_is_refused(pybuild, tmp_path):
+    data = io.BytesIO()
+    with tarfile.open(fileobj=data, mode="w") as tar:
+        buildfile = b"FROM busybox:latest\n"
+        info = tarfile.TarInfo("Buildfile")
+        info.size = len(buildfile)
+        tar.addfile(info, io.BytesIO(buildfile))
+        evil = tarfile.TarInfo("../escaped")
+        evil.size = 1
+        tar.addfile(evil, io.BytesIO(b"x"))
+    result = pybuild("-", input=data.getvalue(), check=False)
+    assert result.returncode == 2 and "cannot unpack the context from stdin" in result.err
+    assert "Traceback" not in result.err
