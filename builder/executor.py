@@ -232,14 +232,20 @@ class StageBuilder:
             state = ImageState(new_config(platform, created=self.created))
             state.ensure_default_path()
             return StageResult(state, [], {}, f"scratch:{platform}", {})
+        named = self.runner.options.named_contexts.get(base.ref)
         try:
-            image = ensure_image(
-                self.runner.store,
-                base.ref,
-                pull=pull_policy(base.ref, self.runner.options.pull),
-                platform=platform,
-                progress=Transfers(self.runner.reporter.mode),
-            )
+            if named is not None and named.directory is not None:
+                from builder.namedcontexts import directory_image
+
+                image = directory_image(self.runner.store, named, platform)
+            else:
+                image = ensure_image(
+                    self.runner.store,
+                    base.ref,
+                    pull=pull_policy(base.ref, self.runner.options.pull),
+                    platform=platform,
+                    progress=Transfers(self.runner.reporter.mode),
+                )
         except BuildError as error:
             raise error.with_span(self.stage.source.span) from None
         state = ImageState(copy.deepcopy(image.config))

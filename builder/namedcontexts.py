@@ -4,8 +4,8 @@ VALUE is a local directory, a git or tarball URL (`builder.contextsource`), ``do
 ``oci-layout://PATH[:TAG|@DIGEST]``. The name is then usable where buildx allows it:
 
 * ``FROM NAME``: an image context replaces the base (the Buildfile's ``FROM alpine`` builds on the image
-  ``--build-context alpine=docker-image://alpine@sha256:…`` names); a directory context cannot be a base in
-  pybuild (refused with the name);
+  ``--build-context alpine=docker-image://alpine@sha256:…`` names); a directory becomes a one-layer image of
+  its files, owned by root, with BuildKit's history entry ``local source for NAME`` (`directory_image`);
 * ``COPY --from=NAME`` and ``RUN --mount=from=NAME``: the image's root filesystem, or the directory.
 
 A name that is also a stage's name keeps meaning the stage. An OCI layout is loaded into the store as
@@ -118,3 +118,36 @@ def pull_policy(ref: str, requested: str) -> str:
     """``--pull`` for ``ref``: a bare manifest digest (an OCI layout's image given by ``--build-context``,
     loaded into the store) names no repository to pull from, so it is only read from the store."""
     return "never" if ref.startswith("sha256:") else requested
+
+
+def directory_image(store, named: NamedContext, platform):
+    """The image ``FROM NAME`` builds on for a directory context: one layer holding its files (owned by root,
+    modes and times kept), history ``local source for NAME`` as BuildKit writes it. The config carries no
+    time of its own, so the same files give the same image and later steps stay cached."""
+    import copy
+    import os
+    import tarfile
+
+    from builder.oci.config import new_config
+    from builder.oci.image import commit_image
+    from builder.oci.importer import import_rootfs
+
+    def rooted(info: tarfile.TarInfo) -> tarfile.TarInfo:
+        info.uid = info.gid = 0
+        info.uname = info.gname = ""
+        return info
+
+    staging = store.staging_dir()
+    try:
+        archive = staging / "context.tar"
+        with tarfile.open(archive, "w", format=tarfile.PAX_FORMAT) as tar:
+            for entry in sorted(os.listdir(named.directory)):
+                tar.add(named.directory / entry, arcname=entry, filter=rooted)
+        imported = import_rootfs(store, archive, None, platform=platform)
+    finally:
+        store.discard_staging(staging)
+    config = new_config(platform, created="1970-01-01T00:00:00Z")
+    config["rootfs"] = copy.deepcopy(imported.config["rootfs"])
+    config["history"] = [{"created_by": f"local source for {named.name}"}]
+    config["config"] = {"WorkingDir": "/"}  # BuildKit's config for a local source as a base
+    return commit_image(store, config, imported.layers)

@@ -45,7 +45,7 @@ def plan(
     Pure: reads nothing, runs nothing. Raises `PlanError` (exit code 2), located in the Buildfile whenever
     the fault is in it, for everything the module docstring rejects; `ExpansionError` from ``${v:?msg}`` in a
     FROM line or a global ARG default. ``contexts`` are ``--build-context`` names: each stands in FROM for the
-    image it maps to (a directory context, None, cannot be a base), unless a stage has that name.
+    image it maps to (a directory context, None, keeps its name), unless a stage has that name.
     """
     build_args = dict(build_args or {})
     platform = platform or Platform.host()
@@ -186,14 +186,8 @@ def _base(
     if ref in names:
         return Base(SourceKind.STAGE, source.image, ref, names[ref])
     if ref in contexts:
-        image = contexts[ref]
-        if image is None:
-            raise PlanError(
-                f"FROM {ref}: --build-context {ref} is a directory; pybuild takes only images as a base",
-                span,
-                hint=f"use it with COPY --from={ref} or RUN --mount=from={ref}",
-            )
-        return Base(SourceKind.IMAGE, source.image, image)
+        # an image context stands for its image; a directory keeps its name, which the builder looks up
+        return Base(SourceKind.IMAGE, source.image, contexts[ref] or ref)
     if ref == "scratch":
         return Base(SourceKind.SCRATCH, source.image, ref)
     problem = _image_ref_problem(ref)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import tarfile
 from pathlib import Path
 
 from tests.build.conftest import write_context
@@ -78,11 +79,24 @@ def test_git_context_as_named_context(pybuild, git_server, tmp_path):  # noqa: F
     assert pybuild("run", "gitnamed:1", "cat", "/msg").out == "v1\n"
 
 
-def test_directory_as_a_base_is_refused_by_name(pybuild, tmp_path):
-    context = write_context(tmp_path / "ctx", "FROM files\nRUN true\n")
-    result = pybuild("--build-context", f"files={_extra(tmp_path)}", str(context), check=False)
-    assert result.returncode == 2
-    assert "--build-context files is a directory" in result.err and "Buildfile:1" in result.err
+def test_directory_as_a_base(pybuild, tmp_path):
+    """What BuildKit v0.13 made of ``FROM files`` + ``LABEL a=b`` with ``--build-context files=DIR``: one
+    layer with the directory's files owned by root, history ``local source for files`` then ``LABEL a=b``,
+    WorkingDir ``/`` (imagetree found its docker-archive and pybuild's the same)."""
+    context = write_context(tmp_path / "ctx", "FROM files\nLABEL a=b\n")
+    args = ("--build-context", f"files={_extra(tmp_path)}", str(context))
+    pybuild("-t", "fromdir:1", *args)
+    history = pybuild("history", "--no-trunc", "fromdir:1").out
+    assert "local source for files" in history and "LABEL a=b" in history
+    inspect = json.loads(pybuild("inspect", "fromdir:1").out)[0]
+    assert inspect["Config"]["WorkingDir"] == "/" and len(inspect["RootFS"]["diff_ids"]) == 1
+    out = tmp_path / "rootfs.tar"
+    pybuild("-o", f"type=tar,dest={out}", *args)
+    with tarfile.open(out) as tar:
+        assert [(m.name, m.uid, m.gid) for m in tar.getmembers()] == [("e.txt", 0, 0)]
+    # the same files make the same base: with a fixed time, a rebuild is the same image
+    fixed = ("--build-arg", "SOURCE_DATE_EPOCH=1000", *args)
+    assert pybuild("-q", *fixed).out == pybuild("-q", *fixed).out
 
 
 def test_malformed_build_context_is_refused(pybuild, tmp_path):
