@@ -26,6 +26,10 @@ def test_tar_context_on_stdin(pybuild, tmp_path):
     )
     pybuild("-t", "stdin:1", "-", input=_tar(context))
     assert pybuild("run", "stdin:1", "cat", "/data.txt").out == "tarred\n"
+    # -f names a Buildfile inside the archive, as docker build -f FILE - reads it
+    (context / "sub" / "Other").write_text("FROM busybox:latest\nCOPY sub/data.txt /other.txt\n")
+    pybuild("-t", "stdin:2", "-f", "sub/Other", "-", input=_tar(context))
+    assert pybuild("run", "stdin:2", "cat", "/other.txt").out == "tarred\n"
 
 
 def test_dockerfile_alone_on_stdin_has_an_empty_context(pybuild):
