@@ -41,6 +41,7 @@ def reshape(store, result: Image | ImageIndex, output: OutputSpec, own_layers: C
             platforms=list(result.platforms),
             annotations=_annotations(output, "index", None),
             entry_annotations=entries,
+            docker=output.oci_mediatypes is False,
         )
     return _reshape_image(store, result, output, own_layers, result.platform)
 

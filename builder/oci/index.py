@@ -61,9 +61,11 @@ def commit_index(
     tags: Iterable[str | ImageRef] = (),
     annotations: dict | None = None,
     entry_annotations: list[dict] | None = None,
+    docker: bool = False,
 ) -> ImageIndex:
     """Store an OCI index over ``images`` (committed manifests) and tag it. ``annotations`` are the index's,
-    ``entry_annotations`` (one dict per image) those of each manifest's descriptor.
+    ``entry_annotations`` (one dict per image) those of each manifest's descriptor; ``docker``: a Docker
+    manifest list instead of an OCI index.
 
     Each entry's ``platform`` is the matching element of ``platforms`` (the platform each image was built
     for, as BuildKit's exporter records it even when a final ``FROM --platform`` made the image another's),
@@ -87,7 +89,7 @@ def commit_index(
         if entry_annotations and entry_annotations[number]:
             desc["annotations"] = dict(entry_annotations[number])
         entries.append(desc)
-    data = encode(build_index(entries, annotations=annotations))
+    data = encode(build_index(entries, annotations=annotations, docker=docker))
     digest = store.put_blob(data)
     checkpoint("image.index")
     for tag in tags:

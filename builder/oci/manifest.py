@@ -72,9 +72,11 @@ def _to_oci_layer(media_type: str) -> str:
     return media.layer_media_type(media.layer_compression(media_type))
 
 
-def build_index(manifests: list[dict], *, annotations: dict | None = None) -> dict:
-    """An OCI index over manifest descriptors (already carrying their own annotations/platform)."""
-    doc: dict = {"schemaVersion": 2, "mediaType": media.OCI_INDEX, "manifests": list(manifests)}
+def build_index(manifests: list[dict], *, annotations: dict | None = None, docker: bool = False) -> dict:
+    """An OCI index over manifest descriptors (already carrying their own annotations/platform); with
+    ``docker`` a Docker manifest list."""
+    kind = media.DOCKER_MANIFEST_LIST if docker else media.OCI_INDEX
+    doc: dict = {"schemaVersion": 2, "mediaType": kind, "manifests": list(manifests)}
     if annotations:
         doc["annotations"] = dict(annotations)
     return doc

@@ -136,3 +136,18 @@ def test_index_annotation_on_one_platform_is_refused(cli, busybox, tmp_path):
     result = cli("build", "--annotation", "index:k=v", "-t", "x:1", str(_context(tmp_path)), check=False)
     assert result.returncode == 2
     assert "index annotations not supported for single platform export" in result.err
+
+
+def test_multi_platform_with_docker_media_types_is_a_manifest_list(cli, registry, tmp_path):
+    name = f"{registry.domain}/team/list:1"
+    context = write_context(tmp_path / "m", "FROM scratch\nCOPY note.txt /note.txt\n", {"note.txt": "n\n"})
+    cli(
+        "build", "--platform", "linux/amd64,linux/arm64", str(context),
+        "-o", f"type=registry,name={name},oci-mediatypes=false",
+    )  # fmt: skip
+    index, _digest = _raw(name)
+    assert index["mediaType"] == "application/vnd.docker.distribution.manifest.list.v2+json"
+    docker_manifest = "application/vnd.docker.distribution.manifest.v2+json"
+    assert [entry["mediaType"] for entry in index["manifests"]] == [docker_manifest, docker_manifest]
+    manifest, _ = _raw(f"{name.rsplit(':', 1)[0]}@{index['manifests'][1]['digest']}")
+    assert manifest["mediaType"] == docker_manifest
