@@ -86,3 +86,10 @@ def test_zsh_completion_registers_the_command(pybuild, tmp_path):
 def test_completion_refuses_other_shells(pybuild):
     result = pybuild("completion", "fish", check=False)
     assert result.returncode == 2 and "invalid choice: 'fish'" in result.err
+
+
+def test_an_archive_is_not_written_to_a_terminal(pybuild, tmp_path):
+    context = write_context(tmp_path / "ctx", "FROM busybox:latest\n")
+    shown = _in_terminal(pybuild, "-o", "type=docker,dest=-", str(context), env={"NO_COLOR": "1"})
+    assert b"output file is required for docker exporter. refusing to write to console" in shown
+    assert b"manifest.json" not in shown
