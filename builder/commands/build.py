@@ -149,11 +149,10 @@ def run(args: argparse.Namespace) -> int:
 
     from builder.contextsource import materialize
     from builder.errors import UsageError
+    from builder.namedcontexts import open_named_contexts
 
     if args.context == "-" and args.file == "-":
         raise UsageError("invalid argument: can't use stdin for both build context and dockerfile")
-    from builder.namedcontexts import open_named_contexts
-
     with (
         materialize(args.context, sys.stdin.buffer) as source,
         open_named_contexts(args.build_context, args.root, sys.stdin.buffer) as named,
@@ -168,22 +167,20 @@ def _run(args: argparse.Namespace, source, named: dict) -> int:
     import sys
     from pathlib import Path
 
+    from builder.attestations import check_attestations
     from builder.buildfile import parse_build_args
     from builder.contextsource import buildfile_in
     from builder.executor import BuildOptions, build
     from builder.mounts import parse_allow
     from builder.outputs import parse_output
+    from builder.outputspec import OutputSpec, parse_annotation, with_annotations
     from builder.rawjson import make_reporter
     from builder.runoptions import parse_run_options
     from builder.sharedcache.spec import parse_cache_spec
 
     context = source.directory
-    from builder.outputspec import OutputSpec, parse_annotation, with_annotations
-
     annotations = [a for text in args.annotation for a in parse_annotation(text)]
     outputs = [parse_output(spec) for spec in args.output]
-    from builder.attestations import check_attestations
-
     check_attestations(args.provenance, args.sbom, args.attest)
     if args.push:
         outputs.append(OutputSpec("registry", push=True))
