@@ -31,7 +31,8 @@ OUTPUT_KEYS: dict[str, set[str]] = {
     "image": {"name", "push"} | _IMAGE_KEYS,
     "registry": {"name", "push"} | _IMAGE_KEYS,
     "oci": {"dest", "name", "tar"} | _IMAGE_KEYS,
-    "docker": {"dest", "name"} | _IMAGE_KEYS,
+    # a docker-archive holds uncompressed layers and no manifest: nothing to compress or annotate
+    "docker": {"dest", "name", "rewrite-timestamp"},
     "local": {"dest"},
     "tar": {"dest"},
 }
@@ -161,6 +162,7 @@ def parse_output(spec: str) -> OutputSpec:
         if key == "type":
             continue
         if key.startswith("annotation"):
+            _annotatable(kind)
             annotations.append(parse_annotation_field(key, value, f"--output {spec!r}"))
             continue
         if key not in OUTPUT_KEYS[kind]:
@@ -224,10 +226,19 @@ def _spec(spec: str, kind: str, values: dict[str, str], annotations: tuple[Annot
     )
 
 
+def _annotatable(kind: str) -> None:
+    if kind == "docker":
+        raise UsageError(
+            "--output type=docker: a docker-archive has no manifest to annotate",
+            hint="use -o type=oci for an annotated archive",
+        )
+
+
 def with_annotations(output: OutputSpec, annotations: list[Annotation]) -> OutputSpec:
     """``output`` with ``--annotation`` values added (buildx gives them to every image output)."""
     if not annotations or output.type in ("local", "tar"):
         return output
+    _annotatable(output.type)
     from dataclasses import replace
 
     return replace(output, annotations=output.annotations + tuple(annotations))

@@ -93,6 +93,8 @@ def test_rewrite_timestamp_with_source_date_epoch(pybuild, tmp_path):
         ("type=image,name=a:1,b:2", "'b:2' is not key=value"),
         ("type=cacheonly", "unsupported output type 'cacheonly'"),
         ("type=docker", "type=docker needs dest=PATH"),
+        ("type=docker,dest=x.tar,compression=zstd", "option 'compression' is not supported"),
+        ("type=docker,dest=x.tar,annotation.k=v", "a docker-archive has no manifest to annotate"),
     ],
 )
 def test_refused_output_fields_are_named(pybuild, tmp_path, spec, message):
