@@ -47,9 +47,16 @@ def test_directory_context_in_copy_from_and_run_mount(pybuild, tmp_path):
 
 def test_image_context_replaces_a_from_reference(pybuild, tmp_path):
     pybuild("build", "-t", "other:7", str(write_context(tmp_path / "o", "FROM busybox\nRUN echo seven > /n\n")))
-    context = write_context(tmp_path / "ctx", "FROM alpine:3.19\nRUN cat /n > /copied\n")
-    pybuild("-t", "swapped:1", "--build-context", "alpine:3.19=docker-image://other:7", str(context))
-    assert pybuild("run", "swapped:1", "cat", "/copied").out == "seven\n"
+    context = write_context(
+        tmp_path / "ctx",
+        "FROM alpine:3.19\nRUN cat /n > /copied\nCOPY --from=tools /n /via-copy\n"
+        "RUN --mount=from=tools,target=/t cat /t/n > /via-mount\n",
+    )
+    pybuild(
+        "-t", "swapped:1", "--build-context", "alpine:3.19=docker-image://other:7",
+        "--build-context", "tools=docker-image://other:7", str(context),
+    )  # fmt: skip
+    assert pybuild("run", "swapped:1", "cat", "/copied", "/via-copy", "/via-mount").out == "seven\n" * 3
 
 
 def test_oci_layout_context_by_digest(pybuild, tmp_path):
