@@ -110,10 +110,15 @@ def export(store, image, tags: list, output: OutputSpec, advance: Callable[[int]
     ``tags``; ``advance`` as for `write_archive_file`."""
     from builder.oci.archive import DirSink
     from builder.oci.export import write_docker_archive, write_oci
+    from builder.oci.index import ImageIndex
 
     kind, dest = output.type, Path(output.dest or "")
     entries = [(image, tags)]
-    outer = {a.key: a.value for a in output.annotations if a.level == "index-descriptor"}
+    # index.json's entry describes the index (several platforms) or the manifest (one)
+    levels = {"index-descriptor"}
+    if not isinstance(image, ImageIndex):
+        levels.add("manifest-descriptor")
+    outer = {a.key: a.value for a in output.annotations if a.level in levels}
     if kind == "oci" and not output.to_stdout and (dest.is_dir() or not output.tar):
         dest.mkdir(parents=True, exist_ok=True)
         write_oci(store, entries, DirSink(dest), annotations=outer)

@@ -266,6 +266,11 @@ def check_outputs(outputs: list[OutputSpec], *, tags: list[str], several: bool, 
         levels = {a.level for a in output.annotations}
         if not several and levels & {"index", "index-descriptor"}:
             raise UsageError("index annotations not supported for single platform export")
+        if not several and "manifest-descriptor" in levels and output.type != "oci":
+            raise UsageError(
+                f"-o type={output.type}: manifest-descriptor annotations need an index to hold the descriptor",
+                hint="build several platforms, or use -o type=oci (its index.json describes the manifest)",
+            )
         if "index-descriptor" in levels and output.type != "oci":
             raise UsageError(
                 f"-o type={output.type}: index-descriptor annotations need an OCI layout (type=oci)"

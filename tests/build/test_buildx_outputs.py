@@ -111,3 +111,17 @@ def test_two_outputs_on_stdout_are_refused(pybuild, tmp_path):
 def test_bad_annotation_is_refused(pybuild, tmp_path):
     result = pybuild("--annotation", "layer:k=v", str(_context(tmp_path)), check=False)
     assert result.returncode == 2 and "unknown type 'layer'" in result.err
+
+
+def test_descriptor_annotations_in_an_oci_layout(pybuild, tmp_path):
+    layout = tmp_path / "layout"
+    pybuild(
+        "-o", f"type=oci,dest={layout},tar=false", "--annotation", "manifest-descriptor:org.example.d=1",
+        str(_context(tmp_path)),
+    )  # fmt: skip
+    (entry,) = json.loads((layout / "index.json").read_text())["manifests"]
+    assert entry["annotations"] == {"org.example.d": "1"}
+    manifest = json.loads((layout / "blobs" / "sha256" / entry["digest"][7:]).read_text())
+    assert "annotations" not in manifest
+    refused = pybuild("--annotation", "manifest-descriptor:k=v", str(_context(tmp_path)), check=False)
+    assert refused.returncode == 2 and "manifest-descriptor annotations need an index" in refused.err
