@@ -276,6 +276,7 @@ class StageBuilder:
             try:
                 report = self._apply(step, result, label_text, step_env)
             except BuildError as error:
+                self.runner.reporter.failed(error.message)
                 raise error.with_span(instruction.span) from None
             except OSError as error:
                 # the machine refused something during this step (a context file vanished, I/O error):

@@ -8,8 +8,10 @@ Each object is written as Go's ``json.MarshalIndent(status, "", "  ")`` writes i
 * ``{"logs": [{"vertex", "stream", "data", "timestamp"}]}`` for the step's output (``data`` base64; pybuild's
   runtime gives one combined stream, reported as stream 1).
 
-Vertex digests are sha256 of the step's name (BuildKit's are of its LLB op, which pybuild does not have).
-Transfers and other parts that print on their own see the mode ``quiet``, so nothing else reaches stderr.
+A failed step's vertex completes with ``error`` (pybuild's message); the error itself follows as text, as
+buildx prints ``ERROR: …`` after the stream. Vertex digests are sha256 of the step's name (BuildKit's are of
+its LLB op, which pybuild does not have). Transfers and other parts that print on their own see the mode
+``quiet``, so nothing else reaches stderr.
 """
 
 from __future__ import annotations
@@ -94,6 +96,13 @@ class RawJsonReporter(Reporter):
 
     def done(self) -> None:
         self._complete()
+
+    def failed(self, message: str) -> None:
+        """The step's vertex completes with ``error``, as BuildKit reports a failed op."""
+        if self._vertex is not None and "completed" not in self._vertex:
+            self._vertex["completed"] = go_time()
+            self._vertex["error"] = message
+            self._emit({"vertexes": [dict(self._vertex)]})
 
     def info(self, text: str) -> None:
         """A step of its own, begun and completed (``exporting to oci: out.tar``, a pushed manifest)."""

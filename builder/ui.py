@@ -74,6 +74,10 @@ class Reporter:
         self._flush_partial()
         self._write(f"#{self._step} DONE {time.monotonic() - self._step_started:.2f}s")
 
+    def failed(self, message: str) -> None:
+        """The current step failed with ``message``; the CLI prints the error itself, so lines say nothing."""
+        self._flush_partial()
+
     def info(self, text: str) -> None:
         self._flush_partial()
         self._write(text, "warning" if "warning:" in text else None)

@@ -49,3 +49,14 @@ def test_rawjson_events(pybuild, tmp_path):
     again = _objects(pybuild("--progress=rawjson", str(context)).err)
     finished = [v for o in again for v in o.get("vertexes", []) if v.get("completed") and "RUN" in v["name"]]
     assert finished[0]["cached"] is True and finished[0]["digest"] == digest
+
+
+def test_a_failed_step_completes_with_its_error(pybuild, tmp_path):
+    context = write_context(tmp_path / "ctx", "FROM busybox:latest\nRUN echo before; exit 3\n")
+    result = pybuild("--progress=rawjson", str(context), check=False)
+    assert result.returncode == 1
+    json_part, _, message = result.err.rpartition("}\n")
+    failed = [v for o in _objects(json_part + "}") for v in o.get("vertexes", []) if "error" in v]
+    assert [v["error"] for v in failed] == ["RUN exited with code 3"]
+    assert "completed" in failed[0]
+    assert "error: RUN exited with code 3" in message  # then the error as the CLI prints it, as buildx does
