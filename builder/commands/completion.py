@@ -22,5 +22,23 @@ def run(args: argparse.Namespace) -> int:
     from builder.cli import build_parser
 
     parser = build_parser()  # every command configured: the script completes all of their options
+    _mark_paths(parser, shtab)
     print(shtab.complete(parser, shell=args.shell))
     return 0
+
+
+#: options (and positionals, by dest) whose values are paths: files, else directories
+_FILES = {"file", "iidfile", "metadata_file", "input", "output_file"}
+_DIRECTORIES = {"context", "root"}
+
+
+def _mark_paths(parser: argparse.ArgumentParser, shtab) -> None:
+    """Let the shell complete file and directory names where an option takes one (shtab's ``complete``)."""
+    for action in parser._actions:  # argparse has no public walk of its actions
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                _mark_paths(sub, shtab)
+        elif action.dest in _FILES:
+            action.complete = shtab.FILE
+        elif action.dest in _DIRECTORIES:
+            action.complete = shtab.DIRECTORY

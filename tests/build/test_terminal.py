@@ -65,9 +65,13 @@ def test_bash_completion_completes_commands_and_build_options(pybuild, tmp_path)
         "complete pybuild comp\n"
         "complete pybuild build --build-con\n"
         "complete pybuild build --progress raw\n"
+        "complete pybuild build -f Buil\n"
+        "complete pybuild build sub\n"
     )
-    result = subprocess.run(["bash", "-c", probe], capture_output=True, text=True, check=True)
-    assert result.stdout.split() == ["completion", "--build-context", "rawjson"]
+    (tmp_path / "Buildfile").write_text("FROM scratch\n")
+    (tmp_path / "subdir").mkdir()
+    result = subprocess.run(["bash", "-c", probe], capture_output=True, text=True, check=True, cwd=tmp_path)
+    assert result.stdout.split() == ["completion", "--build-context", "rawjson", "Buildfile", "subdir"]
 
 
 def test_zsh_completion_registers_the_command(pybuild, tmp_path):
