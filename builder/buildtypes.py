@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from builder.instructions.state import ImageState
+from builder.runoptions import RunOptions
 
 
 @dataclass
@@ -32,7 +33,8 @@ class BuildOptions:
     network: str = "default"
     root: str | None = None
     compression: str = "gzip"
-    outputs: list[dict[str, str]] = field(default_factory=list)
+    #: ``-o`` outputs (`builder.outputspec.OutputSpec`) besides the store
+    outputs: list = field(default_factory=list)
     pull: str = "missing"
     platform: str | None = None
     #: ``--secret`` sources (`builder.mounts.SecretSource`), ``--ssh`` agents (`SshSource`), ``--allow``
@@ -43,6 +45,10 @@ class BuildOptions:
     #: ``--cache-from`` / ``--cache-to`` (`builder.sharedcache.spec.CacheSpec`); imports are tried in order.
     cache_from: list = field(default_factory=list)
     cache_to: list = field(default_factory=list)
+    #: ``--add-host``, ``--ulimit``, ``--shm-size`` (`builder.runoptions.RunOptions`)
+    run_options: RunOptions = field(default_factory=RunOptions)
+    #: ``--build-context`` names (`builder.namedcontexts.NamedContext`)
+    named_contexts: dict = field(default_factory=dict)
 
 
 @dataclass

@@ -42,6 +42,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "show the runtime, overlay mode, store and user-namespace setup (rootless: subuid ranges)",
     ),
     "version": ("version", "print the version of pybuild"),
+    "completion": ("completion", "print a shell completion script (bash or zsh)"),
 }
 
 
@@ -171,7 +172,9 @@ def main(argv: list[str] | None = None) -> int:
         enter_namespace_if_needed(args._module)
         code = module.run(args)
     except BuildError as error:
-        print(render(error), file=sys.stderr)
+        from builder.colours import paint_error
+
+        print(paint_error(render(error), sys.stderr, os.environ), file=sys.stderr)
         code = error.exit_code
     except BrokenPipeError:
         # the reader went away (``pybuild inspect X | head -1``): not an error; keep Python quiet at exit

@@ -63,10 +63,12 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildResul
     Each platform of ``options.platform`` (comma-separated; default the host's) is planned and built on its
     own, sharing the store and the cache; see `builder.publish` for what one or several results become. RUN
     steps of a stage whose platform the host cannot execute are refused before any step runs."""
+    from builder.frontendcheck import frontend_warning
+    from builder.namedcontexts import base_images
     from builder.oci.config import format_time
     from builder.oci.index import commit_index
     from builder.parsecache import ParseCache
-    from builder.publish import commit_final, write_outputs
+    from builder.publish import commit_final, made_layers, write_outputs
     from builder.store import Store, default_root
 
     reporter = reporter or Reporter("quiet")
@@ -83,8 +85,17 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildResul
     fresh = buildfile is None
     if buildfile is None:
         buildfile = parse(text, name)
+    warning = frontend_warning(buildfile)
+    if warning:
+        reporter.info(warning)
     plans = [
-        plan(buildfile, build_args=options.build_args, target=options.target, platform=platform)
+        plan(
+            buildfile,
+            build_args=options.build_args,
+            target=options.target,
+            platform=platform,
+            contexts=base_images(options.named_contexts),
+        )
         for platform in platforms
     ]
     check_runnable(plans)
@@ -113,7 +124,9 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildResul
             result = images[0]
             if several:
                 result = commit_index(store, images, platforms=platforms, tags=options.tags)
-            write_outputs(store, result, options, reporter)
+            # an image output made over (compression, media types, annotations) is what the build reports,
+            # as buildx's metadata names the image it stored or pushed
+            result = write_outputs(store, result, options, reporter, made_layers(finals)) or result
             runner.export_cache([f.state.layers for f in finals])
         finally:
             runner.finish()
@@ -135,14 +148,10 @@ def check_request(options: BuildOptions, platforms: list[Platform]) -> None:
 
     for tag in options.tags:
         parse_ref(tag)  # raises a UsageError (exit 2) with Docker's wording
-    kinds = {output["type"] for output in options.outputs}
-    if "registry" in kinds and not options.tags:
-        raise UsageError("--push needs a name: give -t REGISTRY/NAME:TAG")
-    for kind in kinds & {"docker", "tar"} if len(platforms) > 1 else ():
-        raise UsageError(
-            f"-o type={kind} cannot hold a multi-platform image",
-            hint="use -o type=oci (an image index) or -o type=local (a directory per platform)",
-        )
+    from builder.outputspec import check_outputs
+
+    epoch_set = source_date_epoch(options.build_args) is not None
+    check_outputs(options.outputs, tags=options.tags, several=len(platforms) > 1, epoch_set=epoch_set)
 
 
 def requested_platforms(requested: str | None) -> list[Platform]:
@@ -211,6 +220,7 @@ class StageBuilder:
         self.created = created
 
     def _base(self) -> StageResult:
+        from builder.namedcontexts import pull_policy
         from builder.oci.config import new_config
         from builder.registry.progress import Transfers
         from builder.registry.pull import ensure_image
@@ -226,14 +236,20 @@ class StageBuilder:
             state = ImageState(new_config(platform, created=self.created))
             state.ensure_default_path()
             return StageResult(state, [], {}, f"scratch:{platform}", {})
+        named = self.runner.options.named_contexts.get(base.ref)
         try:
-            image = ensure_image(
-                self.runner.store,
-                base.ref,
-                pull=self.runner.options.pull,
-                platform=platform,
-                progress=Transfers(self.runner.reporter.mode),
-            )
+            if named is not None and named.directory is not None:
+                from builder.namedcontexts import directory_image
+
+                image = directory_image(self.runner.store, named, platform)
+            else:
+                image = ensure_image(
+                    self.runner.store,
+                    base.ref,
+                    pull=pull_policy(base.ref, self.runner.options.pull),
+                    platform=platform,
+                    progress=Transfers(self.runner.reporter.mode),
+                )
         except BuildError as error:
             raise error.with_span(self.stage.source.span) from None
         state = ImageState(copy.deepcopy(image.config))
@@ -264,6 +280,7 @@ class StageBuilder:
             try:
                 report = self._apply(step, result, label_text, step_env)
             except BuildError as error:
+                self.runner.reporter.failed(error.message)
                 raise error.with_span(instruction.span) from None
             except OSError as error:
                 # the machine refused something during this step (a context file vanished, I/O error):

@@ -1,4 +1,5 @@
-"""Where a build's result goes besides the store: ``-o type=oci|docker|local|tar,dest=…`` as buildx spells it.
+"""Where a build's result goes besides the store: ``-o type=oci|docker|local|tar,dest=…`` as buildx spells it
+(parsed into `builder.outputspec.OutputSpec`).
 
 * ``registry`` (or ``image,push=true``): push to the tags' registries, as ``--push`` does;
 * ``oci``: an OCI image layout as a tar (or a directory when ``dest`` is one, or ``tar=false``);
@@ -7,7 +8,8 @@
 * ``tar``: the same root filesystem as a tar file.
 
 Archives are written to a temp file beside ``dest`` and renamed when complete, so a failure leaves no partial
-file. Layers are streamed from the store; nothing is held in memory.
+file; ``dest=-`` streams them to stdout instead. Layers are streamed from the store; nothing is held in
+memory.
 """
 
 from __future__ import annotations
@@ -22,35 +24,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
-from builder.errors import UsageError
 from builder.faults import checkpoint
 
-OUTPUT_TYPES = ("image", "registry", "oci", "docker", "local", "tar")
-
-
-def parse_output(spec: str) -> dict[str, str]:
-    """``type=oci,dest=out.tar`` → ``{"type": "oci", "dest": "out.tar"}``; a bare path means ``type=local``."""
-    if "=" not in spec:
-        return {"type": "local", "dest": spec}
-    fields = {}
-    for part in spec.split(","):
-        key, eq, value = part.partition("=")
-        if not eq:
-            raise UsageError(f"invalid --output {spec!r}: expected key=value pairs")
-        fields[key.strip()] = value.strip()
-    kind = fields.get("type")
-    if kind not in OUTPUT_TYPES:
-        raise UsageError(f"unsupported output type {kind!r} (supported: {', '.join(OUTPUT_TYPES)})")
-    if kind == "image" and fields.get("push") == "true":
-        return {"type": "registry"}  # buildx's type=image,push=true is type=registry
-    if kind not in ("image", "registry") and not fields.get("dest"):
-        raise UsageError(f"--output type={kind} needs dest=PATH")
-    return fields
+# the parsing of ``-o`` lives in builder.outputspec; these names stay importable from here
+from builder.outputspec import OUTPUT_TYPES, OutputSpec, parse_output  # noqa: E402,F401
 
 
 def write_archive_file(dest: Path, write: Callable, advance: Callable[[int], None] | None = None) -> None:
     """Call ``write(sink)`` with a `TarSink` over a temp file beside ``dest``; rename it on success.
-    ``advance(n)`` is told of every n bytes written (a progress bar)."""
+    ``dest`` ``-`` is stdout. ``advance(n)`` is told of every n bytes written (a progress bar)."""
     from builder.commit import CountingWriter
     from builder.oci.archive import TarSink
 
@@ -64,11 +46,17 @@ def write_archive_file(dest: Path, write: Callable, advance: Callable[[int], Non
 @contextmanager
 def output_file(dest: Path) -> Iterator[BinaryIO]:
     """A file to write ``dest``'s new content into; it replaces ``dest`` (mode 0644) when the block ends
-    without an exception, and vanishes otherwise.
+    without an exception, and vanishes otherwise. ``-`` is stdout (left open).
 
     The file is anonymous (O_TMPFILE) until it is complete, so even a process killed half-way leaves nothing
     beside ``dest``; on a file system without O_TMPFILE it is a named temp file deleted on failure.
     """
+    if str(dest) == "-":
+        import sys
+
+        yield sys.stdout.buffer  # a stream: what was written is the reader's, there is nothing to undo
+        sys.stdout.buffer.flush()
+        return
     directory = dest.parent if str(dest.parent) else Path(".")
     try:
         fd = os.open(directory, os.O_TMPFILE | os.O_WRONLY | os.O_CLOEXEC, 0o644)
@@ -117,22 +105,27 @@ def flatten(store, image, dest: Path) -> None:
         checkpoint("export.flatten")
 
 
-def export(
-    store, image, tags: list, output: dict[str, str], advance: Callable[[int], None] | None = None
-) -> None:
-    """Write ``image`` (an `builder.oci.image.Image` in ``store``) as ``output`` asks; ``advance`` as for
-    `write_archive_file`."""
+def export(store, image, tags: list, output: OutputSpec, advance: Callable[[int], None] | None = None) -> None:
+    """Write ``image`` (an `builder.oci.image.Image` or an index in ``store``) as ``output`` asks, named
+    ``tags``; ``advance`` as for `write_archive_file`."""
     from builder.oci.archive import DirSink
     from builder.oci.export import write_docker_archive, write_oci
+    from builder.oci.index import ImageIndex
 
-    kind, dest = output["type"], Path(output.get("dest", ""))
+    kind, dest = output.type, Path(output.dest or "")
     entries = [(image, tags)]
-    if kind == "oci" and (dest.is_dir() or output.get("tar") == "false"):
+    # index.json's entry describes the index (several platforms) or the manifest (one)
+    levels = {"index-descriptor"}
+    if not isinstance(image, ImageIndex):
+        levels.add("manifest-descriptor")
+    outer = {a.key: a.value for a in output.annotations if a.level in levels}
+    if kind == "oci" and not output.to_stdout and (dest.is_dir() or not output.tar):
         dest.mkdir(parents=True, exist_ok=True)
-        write_oci(store, entries, DirSink(dest))
-    elif kind in ("oci", "docker"):
-        writer = write_oci if kind == "oci" else write_docker_archive
-        write_archive_file(dest, lambda sink: writer(store, entries, sink), advance)
+        write_oci(store, entries, DirSink(dest), annotations=outer)
+    elif kind == "oci":
+        write_archive_file(dest, lambda sink: write_oci(store, entries, sink, annotations=outer), advance)
+    elif kind == "docker":
+        write_archive_file(dest, lambda sink: write_docker_archive(store, entries, sink), advance)
     elif kind == "local":
         flatten(store, image, dest)
     elif kind == "tar":

@@ -10,6 +10,7 @@ the index, ``-o type=oci`` writes it as a nested index, ``--push`` pushes every 
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 from pathlib import Path
 
 
@@ -30,32 +31,54 @@ def commit_final(store, final, created: str, labels: dict[str, str], tags: list[
     return commit_image(store, document, layers, tags=tags)
 
 
-def write_outputs(store, result, options, reporter) -> None:
-    """Send ``result`` (an `Image` or an `ImageIndex`) to each of ``options.outputs`` (already checked by
-    `builder.executor.check_request`), with a progress bar per export in a terminal."""
+def made_layers(finals) -> set[str]:
+    """The diff_ids of the layers the build's steps made (run now or cached), not taken from a base image:
+    what an output's ``compression`` applies to. A step's descriptor carries the time it was ``created``."""
+    return {layer["diff_id"] for final in finals for layer in final.layers if "created" in layer}
+
+
+def write_outputs(store, result, options, reporter, made: set[str] = frozenset()):
+    """Send ``result`` (an `Image` or an `ImageIndex`) to each of ``options.outputs`` (`OutputSpec` values
+    already checked by `builder.executor.check_request`), each made over as it asks (`builder.reshape`,
+    with ``made`` the layers the build made), with a progress bar per export in a terminal. Image outputs
+    tag their ``name=`` references (default: the ``-t`` tags) and push them when asked; each push prints
+    the reference and the digest it was pushed as. Returns the image (or index) the last image output
+    stored or pushed when it was made over, else None."""
     from builder.oci.index import ImageIndex
     from builder.outputs import export
     from builder.refs import parse_ref
+    from builder.reshape import reshape
 
-    refs = [parse_ref(tag) for tag in options.tags]
+    published = None
     for output in options.outputs:
-        kind = output["type"]
-        if kind == "registry":  # the registry client draws its own transfer bars
-            for ref in refs:
-                if isinstance(result, ImageIndex):
-                    from builder.registry.push import push_index
-
-                    push_index(store, result, ref)
-                else:
-                    from builder.registry.push import push_image
-
-                    push_image(store, result, ref)
-        elif kind == "image":
-            continue
-        elif not isinstance(result, ImageIndex) or kind == "oci":
-            reporter.info(f"exporting to {kind}: {output.get('dest', '')}")
+        target = reshape(store, result, output, made)
+        names = [parse_ref(name) for name in (output.names or options.tags)]
+        kind = output.type
+        if kind in ("image", "registry"):
+            digest = target.digest if isinstance(target, ImageIndex) else target.manifest_digest
+            for ref in names:
+                store.set_tag(ref.tag_key, digest)
+            if output.push:
+                _push(store, target, names, reporter)
+            published = target if target is not result else published
+        elif not isinstance(target, ImageIndex) or kind == "oci":
+            reporter.info(f"exporting to {kind}: {'stdout' if output.to_stdout else output.dest}")
             with reporter.progress(f"exporting {kind}") as advance:
-                export(store, result, refs, output, advance)
+                export(store, target, names, output, advance)
         else:  # type=local of several platforms: a directory each
-            for image, platform in zip(result.images, result.platforms, strict=True):
-                export(store, image, refs, {**output, "dest": str(Path(output["dest"]) / platform.slug)})
+            for image, platform in zip(target.images, target.platforms, strict=True):
+                export(store, image, names, replace(output, dest=str(Path(output.dest) / platform.slug)))
+    return published
+
+
+def _push(store, target, refs: list, reporter) -> None:
+    """Push ``target`` to each of ``refs`` (the registry client draws its own transfer bars)."""
+    from builder.oci.index import ImageIndex
+    from builder.registry.push import push_image, push_index
+
+    for ref in refs:
+        if isinstance(target, ImageIndex):
+            pushed = push_index(store, target, ref)
+        else:
+            pushed = push_image(store, target, ref)
+        reporter.info(f"pushing manifest for {ref}@{pushed.digest} done")

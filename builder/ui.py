@@ -19,18 +19,26 @@ class Reporter:
     """Receives build events from the executor. Thread-compatible for output chunks of one step at a time."""
 
     def __init__(self, mode: str = "auto", stream: TextIO | None = None) -> None:
+        import os
+
+        from builder import colours
+
         self.stream = stream or sys.stderr
         if mode == "auto":
             mode = "tty" if self.stream.isatty() else "plain"
         self.mode = mode
+        # colours only in the terminal display, as BuildKit's; plain output stays plain wherever it goes
+        self.colour = mode == "tty" and colours.wanted(self.stream, os.environ)
         self.started = time.monotonic()
         self._step = 0
         self._step_started = 0.0
         self._partial = b""
 
-    def _write(self, text: str) -> None:
+    def _write(self, text: str, style: str | None = None) -> None:
         if self.mode != "quiet":
-            self.stream.write(text + "\n")
+            from builder.colours import paint
+
+            self.stream.write(paint(text, style, self.colour) + "\n")
             self.stream.flush()
 
     def _stamp(self) -> str:
@@ -41,10 +49,10 @@ class Reporter:
         self._flush_partial()
         self._step += 1
         self._step_started = time.monotonic()
-        self._write(f"#{self._step} {label} {text}")
+        self._write(f"#{self._step} {label} {text}", "step")
 
     def cached(self) -> None:
-        self._write(f"#{self._step} CACHED")
+        self._write(f"#{self._step} CACHED", "cached")
 
     def reason(self, why: str) -> None:
         """Why a step runs (its cache miss explained)."""
@@ -66,9 +74,13 @@ class Reporter:
         self._flush_partial()
         self._write(f"#{self._step} DONE {time.monotonic() - self._step_started:.2f}s")
 
+    def failed(self, message: str) -> None:
+        """The current step failed with ``message``; the CLI prints the error itself, so lines say nothing."""
+        self._flush_partial()
+
     def info(self, text: str) -> None:
         self._flush_partial()
-        self._write(text)
+        self._write(text, "warning" if "warning:" in text else None)
 
     @contextlib.contextmanager
     def progress(
@@ -90,7 +102,6 @@ class Reporter:
         from builder.units import human_size
 
         elapsed = time.monotonic() - self.started
-        self._write(
-            f"built {image_id[7:19] if image_id.startswith('sha256:') else image_id} in {elapsed:.1f}s: "
-            f"{ran} steps ran, {cached} cached, {human_size(size)}"
-        )
+        shown = image_id[7:19] if image_id.startswith("sha256:") else image_id
+        text = f"built {shown} in {elapsed:.1f}s: {ran} steps ran, {cached} cached, {human_size(size)}"
+        self._write(text, "done")

@@ -19,6 +19,7 @@ import os
 from pathlib import Path
 
 from builder.errors import UsageError
+from builder.outputspec import OutputSpec
 
 #: The names a Buildfile has in its context when ``-f`` is not given, in the order they are looked for.
 DEFAULT_NAMES = ("Buildfile", "Dockerfile")
@@ -53,12 +54,11 @@ def buildfile_name(file: str | os.PathLike | None, context_text: str | os.PathLi
     return str(Path(os.fspath(context_text)) / default_buildfile(context).name)
 
 
-def absolute_output(output: dict[str, str], cwd: str | os.PathLike | None = None) -> dict[str, str]:
-    """An ``-o`` spec (`builder.outputs.parse_output`) with its ``dest`` absolute (``-`` kept)."""
-    dest = output.get("dest")
-    if not dest or dest == "-":
+def absolute_output(output: OutputSpec, cwd: str | os.PathLike | None = None) -> OutputSpec:
+    """An ``-o`` spec (`builder.outputspec.parse_output`) with its ``dest`` absolute (``-`` kept)."""
+    if not output.dest or output.to_stdout:
         return output
-    return {**output, "dest": str(absolute(dest, cwd))}
+    return dataclasses.replace(output, dest=str(absolute(output.dest, cwd)))
 
 
 def absolute_cache_spec(spec, cwd: str | os.PathLike | None = None):

@@ -19,7 +19,13 @@ def _pull_policy(value: str) -> str:
 def configure(parser: argparse.ArgumentParser) -> None:
     from builder.buildfile import add_buildfile_arguments
 
-    parser.add_argument("context", nargs="?", default=".", metavar="CONTEXT", help="build context directory")
+    parser.add_argument(
+        "context",
+        nargs="?",
+        default=".",
+        metavar="CONTEXT",
+        help="build context: a directory, '-' (a tar or a Dockerfile on stdin), a git URL, or a tarball URL",
+    )
     add_buildfile_arguments(parser)
     parser.add_argument(
         "-t", "--tag", action="append", default=[], metavar="NAME:TAG", help="name the result (repeatable)"
@@ -38,7 +44,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="SPEC",
-        help="type=image|oci|docker|local|tar,dest=PATH",
+        help="type=image|registry|oci|docker|local|tar[,dest=PATH|-][,name=…][,push=true][,compression=…]…",
+    )
+    parser.add_argument(
+        "--annotation",
+        action="append",
+        default=[],
+        metavar="[TYPE:]KEY=VALUE",
+        help="add an annotation (TYPE: manifest (default), index, manifest-descriptor, index-descriptor)",
     )
     parser.add_argument("--iidfile", metavar="FILE", help="write the image ID to FILE")
     parser.add_argument("--metadata-file", metavar="FILE", help="write the result's digests as JSON to FILE")
@@ -53,7 +66,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "buildx's --pull=true|false: always|missing)",
     )
     parser.add_argument("--push", action="store_true", help="push the tagged result to its registry")
-    parser.add_argument("--progress", default="auto", choices=("auto", "tty", "plain", "quiet"))
+    parser.add_argument(
+        "--load", action="store_true", help="keep the result in the store (it always is: accepted for buildx)"
+    )
+    parser.add_argument("--provenance", metavar="false", help="only false: pybuild makes no attestations")
+    parser.add_argument("--sbom", metavar="false", help="only false: pybuild makes no attestations")
+    parser.add_argument(
+        "--attest", action="append", default=[], metavar="type=…,disabled=true", help="only disabled=true"
+    )
+    parser.add_argument("--progress", default="auto", choices=("auto", "tty", "plain", "quiet", "rawjson"))
     parser.add_argument("-q", "--quiet", action="store_true", help="print only the image ID")
     parser.add_argument("--compression", default="gzip", choices=("gzip", "zstd"), help="layer compression")
     parser.add_argument(
@@ -83,6 +104,20 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="default|ID=SOCKET|KEY",
         help="an ssh agent or keys for RUN --mount=type=ssh (repeatable)",
+    )
+    parser.add_argument(
+        "--add-host", action="append", default=[], metavar="NAME:IP", help="add a line to RUN's /etc/hosts"
+    )
+    parser.add_argument(
+        "--ulimit", action="append", default=[], metavar="NAME=SOFT[:HARD]", help="an rlimit for RUN steps"
+    )
+    parser.add_argument("--shm-size", metavar="SIZE", help="size of /dev/shm in RUN steps (default 64m)")
+    parser.add_argument(
+        "--build-context",
+        action="append",
+        default=[],
+        metavar="NAME=DIR|URL|docker-image://REF|oci-layout://PATH[@DIGEST]",
+        help="another context, for FROM NAME, COPY --from=NAME and RUN --mount=from=NAME (repeatable)",
     )
     parser.add_argument(
         "--allow", action="append", default=[], metavar="ENTITLEMENT", help="grant security.insecure"
@@ -136,33 +171,54 @@ def _ssh(values: list[str]) -> list:
 
 
 def run(args: argparse.Namespace) -> int:
-    import json
     import sys
-    from pathlib import Path
 
-    from builder.buildfile import parse_build_args
-    from builder.executor import BuildOptions, build
-    from builder.mounts import parse_allow
-    from builder.outputs import parse_output
-    from builder.sharedcache.spec import parse_cache_spec
-    from builder.ui import Reporter
-    from builder.userpaths import (
-        absolute,
-        absolute_cache_spec,
-        absolute_output,
-        buildfile_name,
-        context_directory,
-    )
+    from builder.contextsource import materialize
+    from builder.errors import UsageError
+    from builder.namedcontexts import open_named_contexts
 
     if _call(args) == "check":
         from builder.commands import buildcheck
 
         return buildcheck.run(args)
+    if args.context == "-" and args.file == "-":
+        raise UsageError("invalid argument: can't use stdin for both build context and dockerfile")
+    with (
+        materialize(args.context, sys.stdin.buffer) as source,
+        open_named_contexts(args.build_context, args.root, sys.stdin.buffer) as named,
+    ):
+        return _run(args, source, named)
+
+
+def _run(args: argparse.Namespace, source, named: dict) -> int:
+    """The build of ``args`` in ``source`` (a `builder.contextsource.Context`) with the ``--build-context``
+    values ``named``."""
+    import json
+    import sys
+    from pathlib import Path
+
+    from builder.attestations import check_attestations
+    from builder.buildfile import parse_build_args
+    from builder.contextsource import buildfile_in
+    from builder.executor import BuildOptions, build
+    from builder.mounts import parse_allow
+    from builder.outputs import parse_output
+    from builder.outputspec import OutputSpec, parse_annotation, with_annotations
+    from builder.rawjson import make_reporter
+    from builder.runoptions import parse_run_options
+    from builder.sharedcache.spec import parse_cache_spec
+    from builder.userpaths import absolute, absolute_cache_spec, absolute_output, buildfile_name
+
     # every path the user typed is resolved here, once, against the working directory (builder.userpaths)
-    context = context_directory(args.context)
+    context = source.directory
+    annotations = [a for text in args.annotation for a in parse_annotation(text)]
     outputs = [absolute_output(parse_output(spec)) for spec in args.output]
+    check_attestations(args.provenance, args.sbom, args.attest)
     if args.push:
-        outputs.append({"type": "registry"})
+        outputs.append(OutputSpec("registry", push=True))
+    if annotations and not any(o.type not in ("local", "tar") for o in outputs):
+        outputs.append(OutputSpec("image"))  # buildx's default output: the image, which the store holds
+    outputs = [with_annotations(output, annotations) for output in outputs]
     options = BuildOptions(
         context=context,
         tags=list(args.tag),
@@ -182,16 +238,23 @@ def run(args: argparse.Namespace) -> int:
         allow=parse_allow(args.allow),
         cache_from=[absolute_cache_spec(parse_cache_spec(spec, export=False)) for spec in args.cache_from],
         cache_to=[absolute_cache_spec(parse_cache_spec(spec, export=True)) for spec in args.cache_to],
+        named_contexts=named,
+        run_options=parse_run_options(args.add_host, args.ulimit, args.shm_size),
     )
     if args.file == "-":
         options.buildfile_text = sys.stdin.read()
         options.buildfile = Path("Buildfile")
+    elif source.buildfile_text is not None:  # the context was a Dockerfile alone (stdin or a URL)
+        options.buildfile_text = source.buildfile_text
+        options.buildfile = Path("Dockerfile")
+    elif source.remote:
+        options.buildfile = buildfile_in(source, args.file)
     else:
         options.buildfile = absolute(args.file) if args.file else None
         options.buildfile_name = buildfile_name(args.file, args.context, context)
     iidfile = absolute(args.iidfile) if args.iidfile else None
     metadata_file = absolute(args.metadata_file) if args.metadata_file else None
-    reporter = Reporter("quiet" if args.quiet else args.progress)
+    reporter = make_reporter("quiet" if args.quiet else args.progress)
     result = build(options, reporter)
     if iidfile:
         iidfile.write_text(result.image_id)
@@ -202,6 +265,6 @@ def run(args: argparse.Namespace) -> int:
             "image.name": ",".join(args.tag),
         }
         metadata_file.write_text(json.dumps(metadata, indent=2) + "\n")
-    if args.quiet:
+    if args.quiet and not any(output.to_stdout for output in outputs):
         print(result.image_id)
     return 0

@@ -104,8 +104,15 @@ class _FixedBlocks(io.RawIOBase):
             super().close()
 
 
-def open_compressed_writer(out: BinaryIO, compression: str) -> BinaryIO:
-    """A writer that compresses into ``out`` with ``compression`` ("gzip", "zstd" or "none").
+def isal_level(gzip_level: int) -> int:
+    """ISA-L's level (0-3) for a gzip level as users give it (0-9, buildx's ``compression-level``): the
+    nine levels fall into ISA-L's four in order (1-3 → 1, 4-6 → 2, 7-9 → 3)."""
+    return 0 if gzip_level <= 0 else min(3, (gzip_level + 2) // 3)
+
+
+def open_compressed_writer(out: BinaryIO, compression: str, level: int | None = None) -> BinaryIO:
+    """A writer that compresses into ``out`` with ``compression`` ("gzip", "zstd" or "none") at ``level``
+    (gzip 0-9, mapped by `isal_level`; zstd 1-22; None: pybuild's defaults, `GZIP_LEVEL` and `ZSTD_LEVEL`).
 
     Closing the returned writer finishes the compressed stream (trailer included); it never closes ``out``,
     which stays the caller's. For "none" the writer passes bytes straight through.
@@ -113,11 +120,12 @@ def open_compressed_writer(out: BinaryIO, compression: str) -> BinaryIO:
     if compression == "gzip":
         from builder.layer.gzipblocks import GzipBlocksWriter
 
-        return _FixedBlocks(GzipBlocksWriter(out, level=GZIP_LEVEL, threads=_threads()))
+        gzip_level = GZIP_LEVEL if level is None else isal_level(level)
+        return _FixedBlocks(GzipBlocksWriter(out, level=gzip_level, threads=_threads()))
     if compression == "zstd":
         import zstandard
 
-        cctx = zstandard.ZstdCompressor(level=ZSTD_LEVEL, threads=_threads())
+        cctx = zstandard.ZstdCompressor(level=level or ZSTD_LEVEL, threads=_threads())
         return cctx.stream_writer(out, closefd=False, write_size=_BLOCK)
     if compression == "none":
         return _Passthrough(out)

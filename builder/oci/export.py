@@ -46,8 +46,11 @@ def _copy_blob(store, sink: TarSink | DirSink, name: str, digest: str, size: int
         sink.add_stream(name, stream, size)
 
 
-def write_oci(store, entries: Sequence[Entry], sink: TarSink | DirSink) -> dict:
+def write_oci(
+    store, entries: Sequence[Entry], sink: TarSink | DirSink, *, annotations: dict | None = None
+) -> dict:
     """Write an OCI image layout holding ``entries`` into ``sink``; returns the index document written.
+    ``annotations`` go on each entry's descriptor in ``index.json`` (buildx's ``index-descriptor`` level).
 
     Into a `DirSink` that already holds a layout, the existing index entries are kept except those whose
     ``org.opencontainers.image.ref.name`` is written again (the new image replaces the old name).
@@ -81,10 +84,10 @@ def write_oci(store, entries: Sequence[Entry], sink: TarSink | DirSink) -> dict:
         else:
             media_type, digest, size = image_blobs(item)
         if not names:
-            manifests.append(descriptor(media_type, digest, size))
-        for ref in names:
-            annotations = {media.ANNOTATION_IMAGE_NAME: str(ref), media.ANNOTATION_REF_NAME: ref.tag or ""}
             manifests.append(descriptor(media_type, digest, size, annotations=annotations))
+        for ref in names:
+            named = {media.ANNOTATION_IMAGE_NAME: str(ref), media.ANNOTATION_REF_NAME: ref.tag or ""}
+            manifests.append(descriptor(media_type, digest, size, annotations={**(annotations or {}), **named}))
 
     if isinstance(sink, DirSink) and sink.exists("index.json"):
         manifests = _merge_index(sink, manifests)

@@ -176,9 +176,16 @@ def _by_id(store, text: str, platform: Platform | None) -> Image | None:
 
 
 def commit_image(
-    store, config: dict, layers: list[dict], *, tags: Iterable[str | ImageRef] = (), docker: bool = False
+    store,
+    config: dict,
+    layers: list[dict],
+    *,
+    tags: Iterable[str | ImageRef] = (),
+    docker: bool = False,
+    annotations: dict | None = None,
 ) -> Image:
-    """Store ``config`` and a manifest over ``layers`` (descriptors of blobs already in the store) and tag it.
+    """Store ``config`` and a manifest over ``layers`` (descriptors of blobs already in the store) and tag it;
+    ``docker``: Docker schema2 media types; ``annotations``: the manifest's.
 
     The layer blobs must be present (`BuildError` otherwise) and pair with ``config``'s diff_ids. Idempotent:
     the same config and layers give the same digests. ``tags`` are references (strings are parsed).
@@ -192,7 +199,7 @@ def commit_image(
     config_digest = store.put_blob(config_bytes)
     checkpoint("image.config")
     config_desc = descriptor(media.OCI_CONFIG, config_digest, len(config_bytes))
-    manifest = build_manifest(config_desc, layers, docker=docker)
+    manifest = build_manifest(config_desc, layers, docker=docker, annotations=annotations)
     manifest_bytes = encode(manifest)
     manifest_digest = store.put_blob(manifest_bytes)
     checkpoint("image.manifest")

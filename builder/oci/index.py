@@ -54,9 +54,18 @@ def image_platform(image: Image) -> dict[str, str]:
 
 
 def commit_index(
-    store, images: list[Image], *, platforms: list[Platform] | None = None, tags: Iterable[str | ImageRef] = ()
+    store,
+    images: list[Image],
+    *,
+    platforms: list[Platform] | None = None,
+    tags: Iterable[str | ImageRef] = (),
+    annotations: dict | None = None,
+    entry_annotations: list[dict] | None = None,
+    docker: bool = False,
 ) -> ImageIndex:
-    """Store an OCI index over ``images`` (committed manifests) and tag it.
+    """Store an OCI index over ``images`` (committed manifests) and tag it. ``annotations`` are the index's,
+    ``entry_annotations`` (one dict per image) those of each manifest's descriptor; ``docker``: a Docker
+    manifest list instead of an OCI index.
 
     Each entry's ``platform`` is the matching element of ``platforms`` (the platform each image was built
     for, as BuildKit's exporter records it even when a final ``FROM --platform`` made the image another's),
@@ -77,8 +86,10 @@ def commit_index(
         kind = image.manifest.get("mediaType") or media.OCI_MANIFEST
         desc = descriptor(kind, image.manifest_digest, len(manifest_bytes))
         desc["platform"] = described
+        if entry_annotations and entry_annotations[number]:
+            desc["annotations"] = dict(entry_annotations[number])
         entries.append(desc)
-    data = encode(build_index(entries))
+    data = encode(build_index(entries, annotations=annotations, docker=docker))
     digest = store.put_blob(data)
     checkpoint("image.index")
     imageids.record(store, digest, digest)  # a multi-platform build's ID is its index digest

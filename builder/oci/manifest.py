@@ -42,8 +42,11 @@ def descriptor(media_type: str, digest: str, size: int, *, annotations: dict | N
     return desc
 
 
-def build_manifest(config: dict, layers: list[dict], *, docker: bool = False) -> dict:
-    """A manifest from the config descriptor and the layer descriptors (bottom first).
+def build_manifest(
+    config: dict, layers: list[dict], *, docker: bool = False, annotations: dict | None = None
+) -> dict:
+    """A manifest from the config descriptor and the layer descriptors (bottom first), with ``annotations``
+    when there are any.
 
     With ``docker`` the manifest and config media types are Docker schema2's and each layer's media type is
     translated to Docker's (same compression); otherwise OCI types are used.
@@ -51,10 +54,14 @@ def build_manifest(config: dict, layers: list[dict], *, docker: bool = False) ->
     if docker:
         config = {**config, "mediaType": media.DOCKER_CONFIG}
         layers = [{**layer, "mediaType": _to_docker_layer(layer["mediaType"])} for layer in layers]
-        return {"schemaVersion": 2, "mediaType": media.DOCKER_MANIFEST, "config": config, "layers": layers}
-    config = {**config, "mediaType": media.OCI_CONFIG}
-    layers = [{**layer, "mediaType": _to_oci_layer(layer["mediaType"])} for layer in layers]
-    return {"schemaVersion": 2, "mediaType": media.OCI_MANIFEST, "config": config, "layers": layers}
+        doc = {"schemaVersion": 2, "mediaType": media.DOCKER_MANIFEST, "config": config, "layers": layers}
+    else:
+        config = {**config, "mediaType": media.OCI_CONFIG}
+        layers = [{**layer, "mediaType": _to_oci_layer(layer["mediaType"])} for layer in layers]
+        doc = {"schemaVersion": 2, "mediaType": media.OCI_MANIFEST, "config": config, "layers": layers}
+    if annotations:
+        doc["annotations"] = dict(annotations)
+    return doc
 
 
 def _to_docker_layer(media_type: str) -> str:
@@ -65,9 +72,11 @@ def _to_oci_layer(media_type: str) -> str:
     return media.layer_media_type(media.layer_compression(media_type))
 
 
-def build_index(manifests: list[dict], *, annotations: dict | None = None) -> dict:
-    """An OCI index over manifest descriptors (already carrying their own annotations/platform)."""
-    doc: dict = {"schemaVersion": 2, "mediaType": media.OCI_INDEX, "manifests": list(manifests)}
+def build_index(manifests: list[dict], *, annotations: dict | None = None, docker: bool = False) -> dict:
+    """An OCI index over manifest descriptors (already carrying their own annotations/platform); with
+    ``docker`` a Docker manifest list."""
+    kind = media.DOCKER_MANIFEST_LIST if docker else media.OCI_INDEX
+    doc: dict = {"schemaVersion": 2, "mediaType": kind, "manifests": list(manifests)}
     if annotations:
         doc["annotations"] = dict(annotations)
     return doc

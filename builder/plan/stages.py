@@ -38,12 +38,14 @@ def plan(
     target: str | None = None,
     platform: Platform | None = None,
     build_platform: Platform | None = None,
+    contexts: Mapping[str, str | None] | None = None,
 ) -> Plan:
     """Plan ``buildfile`` for ``target`` (default: the last stage) on ``platform`` (default: the host).
 
     Pure: reads nothing, runs nothing. Raises `PlanError` (exit code 2), located in the Buildfile whenever
     the fault is in it, for everything the module docstring rejects; `ExpansionError` from ``${v:?msg}`` in a
-    FROM line or a global ARG default.
+    FROM line or a global ARG default. ``contexts`` are ``--build-context`` names: each stands in FROM for the
+    image it maps to (a directory context, None, keeps its name), unless a stage has that name.
     """
     build_args = dict(build_args or {})
     platform = platform or Platform.host()
@@ -61,7 +63,7 @@ def plan(
             instructions[-1].span if instructions else Span(buildfile.path, 1),
         )
 
-    stages = _stages(buildfile, instructions[first_from:], scope, platform)
+    stages = _stages(buildfile, instructions[first_from:], scope, platform, contexts or {})
     names = {s.name: s.index for s in stages if s.name is not None}
     stages = [replace(s, deps=s.deps + _copy_and_mount_deps(s, names, len(stages))) for s in stages]
     _reject_cycles(stages)
@@ -121,7 +123,11 @@ def _global_args(
 
 
 def _stages(
-    buildfile: Buildfile, body: tuple[Instruction, ...], scope: Mapping[str, str], platform: Platform
+    buildfile: Buildfile,
+    body: tuple[Instruction, ...],
+    scope: Mapping[str, str],
+    platform: Platform,
+    contexts: Mapping[str, str | None],
 ) -> list[Stage]:
     """Split ``body`` (starting with a FROM) into stages and resolve each FROM against the earlier ones."""
     starts = [i for i, ins in enumerate(body) if isinstance(ins, From)] + [len(body)]
@@ -131,7 +137,7 @@ def _stages(
         source = body[start]
         assert isinstance(source, From)
         name = _stage_name(source, names)
-        base = _base(source, scope, names, buildfile.escape)
+        base = _base(source, scope, names, buildfile.escape, contexts)
         flag = source.flag("platform")
         platform_text = None if flag is None else _expand_flag(source, flag, scope, buildfile.escape)
         if base.stage is not None:
@@ -166,15 +172,24 @@ def _stage_name(source: From, names: Mapping[str, int]) -> str | None:
     return name
 
 
-def _base(source: From, scope: Mapping[str, str], names: Mapping[str, int], escape: str) -> Base:
+def _base(
+    source: From,
+    scope: Mapping[str, str],
+    names: Mapping[str, int],
+    escape: str,
+    contexts: Mapping[str, str | None],
+) -> Base:
     ref = expand_word(source.image, scope, escape, source)
     span = locate(source, source.image)
     if not ref:
         raise PlanError(f"base name ({source.image}) should not be blank", span)
-    if ref == "scratch":
-        return Base(SourceKind.SCRATCH, source.image, ref)
     if ref in names:
         return Base(SourceKind.STAGE, source.image, ref, names[ref])
+    if ref in contexts:
+        # an image context stands for its image; a directory keeps its name, which the builder looks up
+        return Base(SourceKind.IMAGE, source.image, contexts[ref] or ref)
+    if ref == "scratch":
+        return Base(SourceKind.SCRATCH, source.image, ref)
     problem = _image_ref_problem(ref)
     if problem:
         raise PlanError(f"FROM {ref}: not an earlier stage's name, and {problem}", span)

@@ -51,31 +51,43 @@ def _date(checkout: Path, when: int) -> None:
     os.utime(checkout, (when, when))
 
 
+def checkout(source: str, checkout_dir: Path) -> tuple[Path, str]:
+    """Clone ``source`` (``URL[#ref][:subdir]``) into ``checkout_dir`` and check out its ref (the remote's
+    HEAD when absent); returns ``(checkout_dir, commit id)``. Raises BuildError naming what failed."""
+    url, ref, _subdir = split_fragment(source)
+    _git("clone", "--quiet", "--no-checkout", "--", url, str(checkout_dir))
+    commit = None
+    for candidate in [ref, f"origin/{ref}", f"refs/tags/{ref}"] if ref else ["HEAD"]:
+        try:
+            commit = _git("rev-parse", "--verify", "--quiet", f"{candidate}^{{commit}}", cwd=checkout_dir)
+            break
+        except BuildError:
+            continue
+    if commit is None:
+        raise BuildError(f"no branch, tag or commit named {ref!r} in {url}")
+    _git("-c", "advice.detachedHead=false", "checkout", "--quiet", "--detach", commit, cwd=checkout_dir)
+    return checkout_dir, commit
+
+
 def fetch_git(source: str, directory: Path, *, keep_git_dir: bool):
     """Clone ``source`` into ``directory/checkout`` and return what the ADD step needs."""
     from builder.instructions import copy as copy_ins
     from builder.instructions.add import Fetched
 
-    url, ref, subdir = split_fragment(source)
-    checkout = directory / "checkout"
-    _git("clone", "--quiet", "--no-checkout", "--", url, str(checkout))
-    commit = None
-    for candidate in [ref, f"origin/{ref}", f"refs/tags/{ref}"] if ref else ["HEAD"]:
-        try:
-            commit = _git("rev-parse", "--verify", "--quiet", f"{candidate}^{{commit}}", cwd=checkout)
-            break
-        except BuildError:
-            continue
-    if commit is None:
-        raise BuildError(f"ADD {source}: no branch, tag or commit named {ref!r} in {url}")
-    _git("-c", "advice.detachedHead=false", "checkout", "--quiet", "--detach", commit, cwd=checkout)
-    committed = int(_git("log", "-1", "--format=%ct", commit, cwd=checkout).strip())
+    url, _ref, subdir = split_fragment(source)
+    try:
+        checkout_dir, commit = checkout(source, directory / "checkout")
+    except BuildError as error:
+        if not error.message.startswith("no branch"):
+            raise
+        raise BuildError(f"ADD {source}: {error.message}") from None
+    committed = int(_git("log", "-1", "--format=%ct", commit, cwd=checkout_dir).strip())
     if not keep_git_dir:
         import shutil
 
-        shutil.rmtree(checkout / ".git")
-    _date(checkout, committed)
-    tree = copy_ins.SourceTree(checkout, name=url)
+        shutil.rmtree(checkout_dir / ".git")
+    _date(checkout_dir, committed)
+    tree = copy_ins.SourceTree(checkout_dir, name=url)
     if subdir and tree.resolve(subdir) is None:
         raise BuildError(f"ADD {source}: no directory {subdir!r} at {commit[:12]}")
 

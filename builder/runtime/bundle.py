@@ -145,6 +145,22 @@ def nofile_limit() -> int:
     return _NOFILE_CEILING if hard == resource.RLIM_INFINITY else min(_NOFILE_CEILING, hard)
 
 
+def _sized_shm(mount: dict, size: int) -> dict:
+    if mount["destination"] != "/dev/shm":
+        return mount
+    return {**mount, "options": [o for o in mount["options"] if not o.startswith("size=")] + [f"size={size}"]}
+
+
+def _rlimits(nofile: int, ulimits: list[tuple[str, int, int]]) -> list[dict]:
+    """The default RLIMIT_NOFILE, then ``--ulimit`` values (which replace it for ``nofile``); -1 is
+    unlimited (runc takes the all-ones value)."""
+    unlimited = 2**64 - 1
+    limits = {"RLIMIT_NOFILE": (nofile, nofile)}
+    for name, soft, hard in ulimits:
+        limits[f"RLIMIT_{name.upper()}"] = (unlimited if soft < 0 else soft, unlimited if hard < 0 else hard)
+    return [{"type": kind, "hard": hard, "soft": soft} for kind, (soft, hard) in limits.items()]
+
+
 def build_config(spec: ProcessSpec, user: ResolvedUser, *, bundle: Path, container_id: str) -> dict:
     """The ``config.json`` document for running ``spec`` as ``user`` with rootfs ``bundle / "rootfs"``.
 
@@ -170,6 +186,8 @@ def build_config(spec: ProcessSpec, user: ResolvedUser, *, bundle: Path, contain
     ]
     capabilities = all_capabilities() if spec.privileged else list(DEFAULT_CAPABILITIES)
     standard = _STANDARD_MOUNTS
+    if spec.shm_size is not None:
+        standard = [_sized_shm(m, spec.shm_size) for m in standard]
     if spec.privileged:  # a writable /sys and cgroup tree, as containerd's WithPrivileged gives
         standard = [
             {**m, "options": [o for o in m["options"] if o != "ro"]} if m["type"] in ("sysfs", "cgroup") else m
@@ -193,7 +211,7 @@ def build_config(spec: ProcessSpec, user: ResolvedUser, *, bundle: Path, contain
             "env": spec.effective_env(),
             "cwd": spec.cwd,
             "capabilities": {key: list(capabilities) for key in ("bounding", "effective", "permitted")},
-            "rlimits": [{"type": "RLIMIT_NOFILE", "hard": limit, "soft": limit}],
+            "rlimits": _rlimits(limit, spec.ulimits),
             "noNewPrivileges": False,
         },
         "root": {"path": "rootfs", "readonly": False},

@@ -36,7 +36,9 @@ class ProcessSpec:
     missing. ``user`` is USER as written: ``name``, ``uid``, ``name:group`` or ``uid:gid`` (empty means root);
     it is resolved against the rootfs's /etc/passwd and /etc/group. ``network`` is ``host`` (the host's
     network namespace) or ``none`` (a new namespace with only loopback, up). ``extra_hosts`` are
-    ``(address, name)`` lines appended to the generated /etc/hosts (``--add-host``). ``privileged``
+    ``(address, name)`` lines appended to the generated /etc/hosts (``--add-host``). ``ulimits`` are
+    ``(name, soft, hard)`` rlimits (``--ulimit``; -1 unlimited) over the default ``nofile``; ``shm_size`` the
+    bytes of /dev/shm (None: 64 MiB). ``privileged``
     (``RUN --security=insecure``) gives the process every capability, access to every device node it makes,
     no masked or read-only /proc and /sys paths and a writable /sys, as BuildKit's insecure mode does.
     """
@@ -50,6 +52,8 @@ class ProcessSpec:
     extra_mounts: list[Mount] = field(default_factory=list)
     extra_hosts: list[tuple[str, str]] = field(default_factory=list)
     privileged: bool = False
+    ulimits: list[tuple[str, int, int]] = field(default_factory=list)
+    shm_size: int | None = None
 
     def __post_init__(self) -> None:
         if not self.args:

@@ -351,6 +351,11 @@ class CopySteps:
             context = self.runner.options.context
             yield copy_ins.SourceTree(context, self.context_rule())
             return
+        named = self.runner.options.named_contexts.get(str(from_ref))
+        if named is not None and named.directory is not None and not self.runner.is_stage(str(from_ref)):
+            # a --build-context directory is read as the context is: its files become root's, as in BuildKit
+            yield copy_ins.SourceTree(named.directory, name=f"--build-context {from_ref}")
+            return
         try:
             layers, _chain = self.runner.layers_of(str(from_ref), stage, results)
         except BuildError as error:

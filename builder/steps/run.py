@@ -51,6 +51,9 @@ def prepare_run(
         user=state.user,
         network="none" if network == "none" else "host",
         privileged=privileged,
+        extra_hosts=list(runner.options.run_options.extra_hosts),
+        ulimits=[(u.name, u.soft, u.hard) for u in runner.options.run_options.ulimits],
+        shm_size=runner.options.run_options.shm_size,
     )
     # The process environment is the image's ENV plus the build args no ENV overrides; keeping the two apart
     # lets a miss be explained as ARG or ENV. A shadowed ARG does not reach the process, so it is left out.
@@ -65,6 +68,7 @@ def prepare_run(
         "cwd": spec.cwd,
         "network": spec.network,
         "flags": {name: value for name, value in sorted(step.flags.items()) if name not in _KEYED_APART},
+        **runner.options.run_options.key_parts(),
     }
     if mounts:
         parts["mounts"] = cache_parts(mounts, inputs)

@@ -106,6 +106,13 @@ class StepRunner:
             chains = {chain_id(list(layers[:n])) for layers in finals for n in range(1, len(layers) + 1)}
             self.shared.export(chains)
 
+    def is_stage(self, name: str) -> bool:
+        """Whether ``name`` (``--from``/``from=``) names a stage of this build, by name or index."""
+        return any(
+            (planned.name is not None and planned.name == name.lower()) or str(planned.index) == name
+            for planned in self.plan_stages
+        )
+
     def layers_of(self, name: str, stage: Stage | None, results: dict) -> tuple[Sequence[Path], str]:
         """What ``COPY --from=name`` and ``RUN --mount from=name`` read: the layer directories (top first) and
         the ChainID of a stage of this build (by name or index) built so far, else of an image, pulled as FROM
@@ -118,13 +125,19 @@ class StepRunner:
                 built = results[planned.index]
                 # lazy: a step that hits by the ChainID alone never fetches a stage's remote layers
                 return self.lowerdirs(built), chain_id(list(built.state.layers))
+        from builder.namedcontexts import pull_policy
         from builder.registry.progress import Transfers
         from builder.registry.pull import ensure_image
 
+        named = self.options.named_contexts.get(name)
+        if named is not None and named.directory is not None:
+            return [named.directory], _directory_identity(named.directory)
+        if named is not None:
+            name = named.image
         image = ensure_image(
             self.store,
             name,
-            pull=self.options.pull,
+            pull=pull_policy(name, self.options.pull),
             platform=stage.platform if stage is not None else None,
             progress=Transfers(self.reporter.mode),
         )
@@ -224,3 +237,15 @@ class StepRunner:
             self.copies.finish()
         finally:
             self._scope.close()
+
+
+def _directory_identity(directory: Path) -> str:
+    """A ``--build-context`` directory named by its content (paths, types, modes, owners, file contents), so
+    a step reading from it is cached until it changes."""
+    import hashlib
+    import json
+
+    from builder.sources import digest_sources
+
+    described = digest_sources([("", directory)])
+    return "sha256:" + hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()
