@@ -71,7 +71,7 @@ def _read(path: Path) -> tuple[str, int, dict | None]:
     digest = f"{dg.ALGORITHM}:{hashlib.sha256(data).hexdigest()}"
     try:
         doc = json.loads(data)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # any bytes may be a blob, even 100,000 ``[``
         return digest, len(data), None
     if isinstance(doc, dict) and "schemaVersion" in doc and ({"config", "layers", "manifests"} & doc.keys()):
         return digest, len(data), doc
