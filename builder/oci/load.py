@@ -102,12 +102,20 @@ def _blob_name(digest: str) -> str:
 
 
 def unpack_stored_layer(store, layer: dict, diff_id: str) -> None:
-    """Unpack the stored layer blob ``layer`` (a descriptor) into the store if it is not unpacked yet,
-    checking it against ``diff_id``, and record the blob as the layer's compressed form. Used by load, pull
-    and the shared cache."""
+    """Unpack the stored layer blob ``layer`` (a descriptor) into the store if it is not unpacked yet, and
+    record the blob as the layer's compressed form. Used by load, pull and the shared cache.
+
+    The blob is checked against ``diff_id`` before it is recorded, whatever is unpacked already: by the
+    unpack itself, else by decompressing and hashing it — unless this very blob is recorded for the layer
+    (it was checked then). A blob naming another layer's diff_id raises `LayerError` and records nothing.
+    """
     from builder.layer import apply_layer
+    from builder.layer.identity import check_diff_id
+
+    unpacked = False
 
     def unpack(staging: Path) -> str:
+        nonlocal unpacked
         with store.open_blob(layer["digest"]) as stream:
             computed = apply_layer(stream, staging, mode="overlay", name=layer["digest"])
             while stream.read(_CHUNK):  # read to the end so the store verifies the whole blob
@@ -116,9 +124,14 @@ def unpack_stored_layer(store, layer: dict, diff_id: str) -> None:
             raise BuildError(
                 f"layer {layer['digest']} unpacks to {computed}, but the image config says {diff_id}"
             )
+        unpacked = True
         return computed
 
     store.ensure_layer(diff_id, unpack)
+    known = {entry.get("digest") for entry in store.layer_blobs(diff_id)}
+    if not unpacked and layer["digest"] not in known:
+        with store.open_blob(layer["digest"]) as stream:
+            check_diff_id(stream, diff_id, layer["digest"])
     if store.layer_blob(diff_id) is None or store.layer_blob(diff_id)["digest"] != layer["digest"]:
         store.record_layer_blob(diff_id, layer["digest"], layer["size"], layer["mediaType"])
 

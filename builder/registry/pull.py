@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from builder.errors import UsageError
 from builder.oci import media
-from builder.oci.config import Platform, decode, diff_ids
+from builder.oci.config import Platform, decode, diff_ids, parse_config
 from builder.oci.image import Image, ImageNotFound, load_image, read_image
 from builder.oci.load import unpack_stored_layer
 from builder.oci.manifest import manifest_kind, parse_index, parse_manifest
@@ -76,7 +76,7 @@ def pull_image(
         config_desc = doc["config"]
         downloaded = 0 if store.has_blob(config_desc["digest"]) else 1
         repo.fetch_blob(store, config_desc["digest"], config_desc["size"])
-        config = decode(store.read_blob(config_desc["digest"]), f"config {config_desc['digest']}")
+        config = parse_config(store.read_blob(config_desc["digest"]), f"config {config_desc['digest']}")
         _check_platform(config, platform, ref, client.domain, explicit=index is None)
         ids = diff_ids(config)
         if len(ids) != len(doc["layers"]):

@@ -11,7 +11,6 @@ FIFO or a device another job put there.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import stat
@@ -20,6 +19,7 @@ from pathlib import Path
 
 from builder.errors import BuildError
 from builder.oci.manifest import ManifestError, digest_of
+from builder.oci.schemas import load_json
 from builder.sharedcache import artifact
 from builder.sharedcache.spec import CacheSpec
 from builder.store.digest import hex_of
@@ -174,7 +174,9 @@ def _open_local(spec: CacheSpec) -> LocalCache:
     root = Path(spec.location)
     if not (root / "index.json").exists():
         raise BuildError(f"no cache in {root} (no index.json)")
-    index = json.loads(_read_limited(root / "index.json", _MAX_DOCUMENT, f"{root}/index.json"))
+    index = load_json(
+        _read_limited(root / "index.json", _MAX_DOCUMENT, f"{root}/index.json"), f"{root}/index.json"
+    )
     entries = index.get("manifests") if isinstance(index, dict) else None
     for entry in entries if isinstance(entries, list) else []:
         if not isinstance(entry, dict) or not isinstance(entry.get("digest"), str):

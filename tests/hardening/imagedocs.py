@@ -51,9 +51,7 @@ def config_for(layers: list[bytes], **fields) -> dict:
     return doc
 
 
-def docker_archive(
-    path: Path, layers: list[bytes], *, config=None, manifest=None, tags=("hostile:1",)
-) -> Path:
+def docker_archive(path: Path, layers: list[bytes], *, config=None, manifest=None, tags=("hostile:1",)) -> Path:
     """A docker-archive (tar) holding one image: ``config.json``, ``layerN.tar`` and ``manifest.json``."""
     members = {"config.json": raw(config if config is not None else config_for(layers))}
     names = []

@@ -89,8 +89,8 @@ def test_malformed_image_config_is_refused(cli, tmp_path, case, form):
 
 
 def test_wrong_annotations_in_an_oci_index_are_refused(cli, tmp_path):
-    for number, annotations in enumerate([5, {"io.containerd.image.name": 5}, ["a"]]):
-        layout = oci_layout(tmp_path / f"layout{number}", [LAYER], annotations=annotations)
+    for number, wrong in enumerate([5, {"io.containerd.image.name": 5}, ["a"]]):
+        layout = oci_layout(tmp_path / f"layout{number}", [LAYER], annotations=wrong)
         _assert_refused(cli, layout, "index.json", "annotations")
 
 
