@@ -19,6 +19,7 @@ from builder.oci.config import Platform, decode, diff_ids, parse_config
 from builder.oci.image import Image, ImageNotFound, load_image, read_image
 from builder.oci.load import unpack_stored_layer
 from builder.oci.manifest import manifest_kind, parse_index, parse_manifest
+from builder.oci.schemas import MAX_DOCUMENT
 from builder.refs import ImageRef, parse_ref
 from builder.registry.errors import RegistryError
 from builder.registry.progress import Transfers
@@ -74,6 +75,11 @@ def pull_image(
         manifest, index = _select(repo, ref, top, platform)
         doc = parse_manifest(manifest.data, f"manifest {repo}@{manifest.digest}")
         config_desc = doc["config"]
+        if config_desc["size"] > MAX_DOCUMENT:
+            raise RegistryError(
+                f"{ref} at {client.domain}: config {config_desc['digest']} is larger than "
+                f"{MAX_DOCUMENT >> 20} MiB; refusing it"
+            )
         downloaded = 0 if store.has_blob(config_desc["digest"]) else 1
         repo.fetch_blob(store, config_desc["digest"], config_desc["size"])
         config = parse_config(store.read_blob(config_desc["digest"]), f"config {config_desc['digest']}")
@@ -157,6 +163,7 @@ def _fetch_layers(
 def _fetch_layer(store, repo: Repository, layer: dict, diff_id: str, progress: Transfers) -> int:
     digest, size = layer["digest"], layer["size"]
     if store.has_blob(digest) and store.has_layer(diff_id):
+        repo.fetch_blob(store, digest, size)  # nothing to fetch: checks the size the manifest states
         progress.note(digest, "already exists")
         unpack_stored_layer(store, layer, diff_id)  # present: only records the blob as its compressed form
         return 0
