@@ -51,14 +51,19 @@ def parse_output(spec: str) -> dict[str, str]:
 def write_archive_file(dest: Path, write: Callable, advance: Callable[[int], None] | None = None) -> None:
     """Call ``write(sink)`` with a `TarSink` over a temp file beside ``dest``; rename it on success.
     ``advance(n)`` is told of every n bytes written (a progress bar)."""
+    from builder import diskfull
     from builder.commit import CountingWriter
     from builder.oci.archive import TarSink
 
-    with output_file(Path(dest)) as out:
+    with diskfull.naming(str(dest)), output_file(Path(dest)) as out:
         sink = TarSink(CountingWriter(out, advance) if advance else out)
-        write(sink)
-        checkpoint("export.partial")
-        sink.close()
+        try:
+            write(sink)
+            checkpoint("export.partial")
+            sink.close()
+        except BaseException:
+            sink.abort()
+            raise
 
 
 @contextmanager
@@ -122,14 +127,13 @@ def export(
 ) -> None:
     """Write ``image`` (an `builder.oci.image.Image` in ``store``) as ``output`` asks; ``advance`` as for
     `write_archive_file`."""
-    from builder.oci.archive import DirSink
     from builder.oci.export import write_docker_archive, write_oci
+    from builder.oci.layoutdir import write_layout_dir
 
     kind, dest = output["type"], Path(output.get("dest", ""))
     entries = [(image, tags)]
     if kind == "oci" and (dest.is_dir() or output.get("tar") == "false"):
-        dest.mkdir(parents=True, exist_ok=True)
-        write_oci(store, entries, DirSink(dest))
+        write_layout_dir(dest, lambda sink: write_oci(store, entries, sink))
     elif kind in ("oci", "docker"):
         writer = write_oci if kind == "oci" else write_docker_archive
         write_archive_file(dest, lambda sink: writer(store, entries, sink), advance)

@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from builder import diskfull
 from builder.errors import BuildError
 from builder.faults import checkpoint
 from builder.oci import media
@@ -89,7 +90,11 @@ def _copy_blob(
         raise ArchiveError(
             f"blob {digest or name} has {source.size(name)} bytes, but its descriptor says {size}"
         )
-    with source.open(name) as stream, store.blob_writer(expected=digest, expected_size=size) as writer:
+    with (
+        diskfull.naming(f"blob {digest or name} in the store at {store.root}"),
+        source.open(name) as stream,
+        store.blob_writer(expected=digest, expected_size=size) as writer,
+    ):
         while chunk := stream.read(_CHUNK):
             writer.write(chunk)
         result = writer.commit()

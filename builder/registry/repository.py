@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
+from builder import diskfull
 from builder.oci import media
 from builder.oci.schemas import MAX_DOCUMENT
 from builder.registry.client import TRANSIENT_ERRORS, RegistryClient, describe
@@ -149,6 +150,10 @@ class Repository:
             if progress is not None and size:
                 progress(size)
             return digest
+        with diskfull.naming(f"blob {digest} from {self} in the store at {store.root}"):
+            return self._download(store, digest, size, progress)
+
+    def _download(self, store, digest: str, size: int | None, progress: Progress | None) -> str:
         stalls = 0
         while True:
             with store.blob_writer(expected=digest, expected_size=size) as writer:
