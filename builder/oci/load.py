@@ -250,11 +250,15 @@ def _select_platform(source, data: bytes, digest: str, platform: Platform) -> tu
     raise ArchiveError(f"index {digest} has no image for platform {platform}")
 
 
-def _load_docker(store, source) -> list[Loaded]:
-    entries = parse_document(
-        _read_document(source, "manifest.json"), "docker-archive", "manifest.json", ArchiveError
-    )
+def parse_archive_manifest(data: bytes) -> list[dict]:
+    """A docker-archive's ``manifest.json``, validated against its schema; raises `ArchiveError`."""
+    entries = parse_document(data, "docker-archive", "manifest.json", ArchiveError)
     assert isinstance(entries, list)  # the schema says so
+    return entries
+
+
+def _load_docker(store, source) -> list[Loaded]:
+    entries = parse_archive_manifest(_read_document(source, "manifest.json"))
     results = []
     for entry in entries:
         layer_names = entry["Layers"]
