@@ -9,7 +9,7 @@ import os
 import pytest
 
 from tests.hardening.conftest import store_snapshot
-from tests.hardening.imagedocs import config_for, docker_archive, layer_tar, oci_layout, sha
+from tests.hardening.imagedocs import config_for, docker_archive, layer_tar, oci_layout, raw, sha
 
 LAYER = layer_tar({"hello": b"hi\n"})
 
@@ -124,3 +124,29 @@ def test_layer_descriptor_with_a_wrong_size_is_refused_when_the_blob_is_stored(c
     cli("load", "-i", str(oci_layout(tmp_path / "good", [LAYER])))
     layout = oci_layout(tmp_path / "layout", [LAYER], layer_sizes=[3])
     _assert_refused(cli, layout, sha(LAYER), "descriptor says 3")
+
+
+def test_images_lists_a_store_holding_an_image_with_an_odd_created(cli):
+    """A store filled before configs were checked may hold ``"created": 5``: the listing still shows every
+    image (that one without an age) instead of failing for the whole store."""
+    from builder.store import Store
+
+    store = Store.open(cli.root)
+    config = raw(config_for([], created=5))
+    manifest = raw(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {
+                "mediaType": "application/vnd.oci.image.config.v1+json",
+                "digest": sha(config),
+                "size": len(config),
+            },
+            "layers": [],
+        }
+    )
+    store.put_blob(config)
+    store.set_tag("docker.io/library/odd:1", store.put_blob(manifest))
+    result = cli("images")
+    assert "busybox" in result.out and "odd" in result.out, result.out + result.err
+    assert "Traceback" not in result.err
