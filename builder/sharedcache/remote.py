@@ -82,6 +82,10 @@ class LocalCache(RemoteCache):
 
     def fetch_blob(self, store, desc: dict, progress: Callable[[int], None] | None = None) -> None:
         if store.has_blob(desc["digest"]):
+            if store.blob_size(desc["digest"]) != desc["size"]:  # an image made from it would misstate it
+                raise BuildError(
+                    f"{self.name} gives blob {desc['digest']} a size it does not have: {desc['size']}"
+                )
             return
         try:
             with (
