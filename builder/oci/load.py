@@ -179,7 +179,7 @@ def _load_oci(store, source, platform: Platform | None) -> list[Loaded]:
         digest = entry["digest"]
         kind = entry.get("mediaType") or ""
         data = _read_verified(source, digest, entry["size"])
-        kind = kind or manifest_kind(decode(data, f"blob {digest}"))
+        kind = kind or manifest_kind(decode(data, f"blob {digest}"), f"blob {digest}")
         if kind in media.INDEXES and platform is None and digest not in results:
             whole = _load_whole_index(store, source, data, digest)
             if whole is not None:

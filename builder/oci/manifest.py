@@ -72,8 +72,9 @@ def build_index(manifests: list[dict], *, annotations: dict | None = None) -> di
     return doc
 
 
-def manifest_kind(doc: dict) -> str:
-    """The media type of a manifest or index document, inferred when the optional field is absent."""
+def manifest_kind(doc: dict, what: str = "document") -> str:
+    """The media type of a manifest or index document, inferred when the optional field is absent; raises
+    `ManifestError` naming ``what`` when it is neither."""
     media_type = doc.get("mediaType")
     if isinstance(media_type, str) and media_type:
         return media_type
@@ -81,7 +82,7 @@ def manifest_kind(doc: dict) -> str:
         return media.OCI_INDEX
     if "config" in doc and "layers" in doc:
         return media.OCI_MANIFEST
-    raise ManifestError("document is neither an image manifest nor an index")
+    raise ManifestError(f"{what} is neither an image manifest nor an index")
 
 
 def parse_manifest(data: bytes, what: str = "manifest") -> dict:
@@ -92,7 +93,7 @@ def parse_manifest(data: bytes, what: str = "manifest") -> dict:
     doc = decode(data, what)
     if doc.get("schemaVersion") != 2:
         raise ManifestError(f"{what}: unsupported schemaVersion {str(doc.get('schemaVersion'))[:40]}")
-    kind = manifest_kind(doc)
+    kind = manifest_kind(doc, what)
     if kind not in media.MANIFESTS:
         raise ManifestError(f"{what}: not an image manifest (media type {kind[:100]})")
     parse_document(data, "manifest", what, ManifestError)
@@ -107,8 +108,8 @@ def parse_index(data: bytes, what: str = "index") -> dict:
     doc = decode(data, what)
     if doc.get("schemaVersion") != 2:
         raise ManifestError(f"{what}: unsupported schemaVersion {str(doc.get('schemaVersion'))[:40]}")
-    if manifest_kind(doc) not in media.INDEXES:
-        raise ManifestError(f"{what}: not an index (media type {manifest_kind(doc)[:100]})")
+    if manifest_kind(doc, what) not in media.INDEXES:
+        raise ManifestError(f"{what}: not an index (media type {manifest_kind(doc, what)[:100]})")
     parse_document(data, "index", what, ManifestError)
     return doc
 

@@ -110,7 +110,7 @@ def _select(
     repo: Repository, ref: ImageRef, top: Manifest, platform: Platform | None
 ) -> tuple[Manifest, Manifest | None]:
     """(the image manifest, the index it came from or None)."""
-    kind = manifest_kind(decode(top.data, f"manifest {repo}"))
+    kind = manifest_kind(decode(top.data, f"manifest {repo}"), f"manifest {repo}@{top.digest}")
     if kind in media.MANIFESTS:
         return top, None
     if kind not in media.INDEXES:

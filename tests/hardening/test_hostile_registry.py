@@ -133,6 +133,8 @@ def test_redirect_loop_names_the_registry(cli, registry):
 
 
 HOSTILE_DOCUMENTS = {
+    "an empty object": b"{}",
+    "a list": b"[]",
     "100,000 nested lists": b'{"schemaVersion":2,"layers":' + b"[" * 100_000 + b"]" * 100_000 + b"}",
     "layers of numbers": json.dumps({"schemaVersion": 2, "mediaType": OCI_MANIFEST, "layers": [5]}).encode(),
     "annotations of lists": json.dumps(
