@@ -89,8 +89,8 @@ class TarSink:
 class DirSink:
     """Writes files under a directory (created if missing). Each file is written to a temp name and renamed.
 
-    ``added`` lists the files this sink created (not those it replaced), so a failed export can remove them
-    again (`builder.oci.layoutdir`)."""
+    ``added`` lists the files and directories this sink created (not those it replaced), in order, so a
+    failed export can remove them again (`builder.oci.layoutdir`)."""
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
@@ -99,6 +99,8 @@ class DirSink:
 
     def _target(self, name: str) -> Path:
         target = self.root / _clean_name(name)
+        missing = [d for d in (target.parent, *target.parent.parents) if d.is_relative_to(self.root)]
+        self.added.extend(reversed([d for d in missing if not d.exists()]))
         target.parent.mkdir(parents=True, exist_ok=True)
         return target
 

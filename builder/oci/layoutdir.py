@@ -27,7 +27,10 @@ def write_layout_dir(dest: Path, write: Callable[[DirSink], object]) -> None:
                 write(sink)
             except BaseException:
                 for path in reversed(sink.added):
-                    path.unlink(missing_ok=True)
+                    if path.is_dir() and not path.is_symlink():
+                        path.rmdir()  # made by this export, emptied by the files removed before it
+                    else:
+                        path.unlink(missing_ok=True)
                 raise
             return
         dest.parent.mkdir(parents=True, exist_ok=True)

@@ -105,3 +105,12 @@ def test_save_waits_for_a_running_gc(cli, tmp_path):
     assert waiting, err
     assert process.returncode == 0, err
     assert dest.stat().st_size > 0
+
+
+def test_save_into_an_empty_directory_on_a_full_disk_leaves_it_empty(cli, tmpfs):
+    out = tmpfs("256k")
+    layout = out / "layout"
+    layout.mkdir()
+    result = cli("save", "busybox", "--format", "oci", "-o", str(layout), check=False)
+    _assert_clean(result, str(layout))
+    assert list(layout.iterdir()) == []
