@@ -72,3 +72,52 @@ def test_store_verify_reports_a_blob_recorded_for_another_layer(cli):
         result.out + result.err
     )
     assert "Traceback" not in result.err
+
+
+def test_shared_cache_layer_naming_an_unpacked_layer_it_is_not_is_not_recorded(template_store, tmp_path):
+    """A shared cache whose record gives a step's result as an evil blob with busybox's diff_id (unpacked in
+    every consumer's store): the blob is checked, not recorded as busybox's layer, and the step runs."""
+    from tests.hardening.conftest import copy_store, write_context
+
+    producer = copy_store(template_store, tmp_path / "producer")
+    busybox = _busybox_diff_id(producer)
+    context = write_context(tmp_path / "ctx", "FROM busybox\nRUN echo hi > /f\n")
+    cache = tmp_path / "cache"
+    producer("build", "--cache-to", f"type=local,dest={cache},mode=max", str(context))
+    _poison(cache, gzip.compress(EVIL), busybox)
+
+    consumer = copy_store(template_store, tmp_path / "consumer")
+    records = _layer_records(consumer, busybox)
+    result = consumer(
+        "build", "-t", "app:1", "--cache-from", f"type=local,src={cache}", str(context), check=False
+    )
+    assert result.returncode == 0, result.err
+    assert "Traceback" not in result.err
+    assert f"decompresses to {sha(EVIL)}, but the image config says {busybox}" in result.err, result.err
+    assert _layer_records(consumer, busybox) == records
+    assert consumer("run", "--rm", "app:1", "cat", "/f").out == "hi\n"  # the step ran instead
+    assert consumer("store", "verify").returncode == 0
+
+
+def _poison(cache, evil: bytes, diff_id: str) -> None:
+    """Point every record of the local cache at ``evil`` (stored in it) with ``diff_id``."""
+    blobs = cache / "blobs" / "sha256"
+
+    def put(data: bytes) -> dict:
+        (blobs / sha(data).split(":")[1]).write_bytes(data)
+        return {"digest": sha(data), "size": len(data)}
+
+    put(evil)
+    index = json.loads((cache / "index.json").read_text())
+    entry = index["manifests"][0]
+    manifest = json.loads((blobs / entry["digest"].split(":")[1]).read_bytes())
+    records = json.loads((blobs / manifest["config"]["digest"].split(":")[1]).read_bytes())
+    for record in records.values():
+        record["result"].update(digest=sha(evil), size=len(evil), diff_id=diff_id)
+        record["result"]["mediaType"] = "application/vnd.oci.image.layer.v1.tar+gzip"
+    manifest["config"].update(put(json.dumps(records, sort_keys=True).encode()))
+    manifest["layers"] = [
+        {"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": sha(evil), "size": len(evil)}
+    ]
+    entry.update(put(json.dumps(manifest).encode()))
+    (cache / "index.json").write_text(json.dumps(index))
