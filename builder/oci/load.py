@@ -262,6 +262,8 @@ def _load_docker(store, source) -> list[Loaded]:
     results = []
     for entry in entries:
         layer_names = entry["Layers"]
+        if source.size(entry["Config"]) > MAX_DOCUMENT:
+            raise ArchiveError(f"config {entry['Config']} is larger than {MAX_DOCUMENT >> 20} MiB; refusing it")
         config_digest, config_size = _copy_blob(store, source, entry["Config"], None)
         layers = []
         for name in layer_names:

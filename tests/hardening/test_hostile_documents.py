@@ -150,3 +150,9 @@ def test_images_lists_a_store_holding_an_image_with_an_odd_created(cli):
     result = cli("images")
     assert "busybox" in result.out and "odd" in result.out, result.out + result.err
     assert "Traceback" not in result.err
+
+
+def test_oversized_config_in_a_docker_archive_is_refused_before_it_is_copied(cli, tmp_path):
+    config = raw(config_for([LAYER], padding=" " * (5 << 20)))
+    _assert_refused(cli, docker_archive(tmp_path / "a.tar", [LAYER], config=config), "config.json", "4 MiB")
+    assert not any(p.stat().st_size > (4 << 20) for p in (cli.root / "blobs" / "sha256").iterdir())
