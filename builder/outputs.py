@@ -33,14 +33,19 @@ from builder.outputspec import OUTPUT_TYPES, OutputSpec, parse_output  # noqa: E
 def write_archive_file(dest: Path, write: Callable, advance: Callable[[int], None] | None = None) -> None:
     """Call ``write(sink)`` with a `TarSink` over a temp file beside ``dest``; rename it on success.
     ``dest`` ``-`` is stdout. ``advance(n)`` is told of every n bytes written (a progress bar)."""
+    from builder import diskfull
     from builder.commit import CountingWriter
     from builder.oci.archive import TarSink
 
-    with output_file(Path(dest)) as out:
+    with diskfull.naming(str(dest)), output_file(Path(dest)) as out:
         sink = TarSink(CountingWriter(out, advance) if advance else out)
-        write(sink)
-        checkpoint("export.partial")
-        sink.close()
+        try:
+            write(sink)
+            checkpoint("export.partial")
+            sink.close()
+        except BaseException:
+            sink.abort()
+            raise
 
 
 @contextmanager
@@ -108,9 +113,9 @@ def flatten(store, image, dest: Path) -> None:
 def export(store, image, tags: list, output: OutputSpec, advance: Callable[[int], None] | None = None) -> None:
     """Write ``image`` (an `builder.oci.image.Image` or an index in ``store``) as ``output`` asks, named
     ``tags``; ``advance`` as for `write_archive_file`."""
-    from builder.oci.archive import DirSink
     from builder.oci.export import write_docker_archive, write_oci
     from builder.oci.index import ImageIndex
+    from builder.oci.layoutdir import write_layout_dir
 
     kind, dest = output.type, Path(output.dest or "")
     entries = [(image, tags)]
@@ -120,8 +125,7 @@ def export(store, image, tags: list, output: OutputSpec, advance: Callable[[int]
         levels.add("manifest-descriptor")
     outer = {a.key: a.value for a in output.annotations if a.level in levels}
     if kind == "oci" and not output.to_stdout and (dest.is_dir() or not output.tar):
-        dest.mkdir(parents=True, exist_ok=True)
-        write_oci(store, entries, DirSink(dest), annotations=outer)
+        write_layout_dir(dest, lambda sink: write_oci(store, entries, sink, annotations=outer))
     elif kind == "oci":
         write_archive_file(dest, lambda sink: write_oci(store, entries, sink, annotations=outer), advance)
     elif kind == "docker":

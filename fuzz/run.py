@@ -1,5 +1,6 @@
-"""``python3 fuzz/run.py [--cases N] [--target NAME]``: fuzz the parser, the build checks, the expander and
-layer apply.
+"""``python3 fuzz/run.py [--cases N] [--target NAME]``: fuzz the parser, the build checks, the expander,
+layer apply and the image documents (``document-manifest``, ``document-index``, ``document-config``,
+``document-docker-archive``).
 
 Each target gets N generated cases (default 10,000; see `fuzz.targets` for what a case is and what it must
 do). Every finding — an exception other than the located user error the code promises, or a check that
@@ -22,9 +23,9 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 
-from fuzz import targets  # noqa: E402
+from fuzz import documents, targets  # noqa: E402
 
-TARGETS = ("parser", "checks", "expander", "layer")
+TARGETS = ("parser", "checks", "expander", "layer", *documents.TARGETS)
 
 
 @dataclass
@@ -43,12 +44,15 @@ def run_target(name: str, cases: int, *, derandomize: bool = False) -> Report:
     ``derandomize`` the cases are the same on every run (for tests); by default each run draws new ones."""
     report = Report(name)
     sandbox = targets.LayerSandbox() if name == "layer" else None
-    strategy, check = {
-        "parser": (targets.buildfiles(), targets.check_parser),
-        "checks": (targets.buildfiles(), targets.check_build_checks),
-        "expander": (targets.expand_cases(), targets.check_expander),
-        "layer": (targets.layer_cases(), sandbox.check if sandbox else None),
-    }[name]
+    if name.startswith("document-"):
+        strategy, check = documents.document_cases(name.removeprefix("document-")), documents.check_document
+    else:
+        strategy, check = {
+            "parser": (targets.buildfiles(), targets.check_parser),
+            "checks": (targets.buildfiles(), targets.check_build_checks),
+            "expander": (targets.expand_cases(), targets.check_expander),
+            "layer": (targets.layer_cases(), sandbox.check if sandbox else None),
+        }[name]
 
     @settings(
         max_examples=cases,

@@ -40,7 +40,9 @@ def run(args: argparse.Namespace) -> int:
         except BuildError as error:
             print(f"pybuild: warning: {ref.familiar()}: {error.message}", file=sys.stderr)
             continue
-        rows.append((image.config.get("created") or "", ref, image))
+        created = image.config.get("created")
+        # A store may hold an image loaded before configs were validated: one odd field spoils no listing.
+        rows.append((created if isinstance(created, str) else "", ref, image))
     rows.sort(key=lambda row: (row[0], row[1].familiar()), reverse=True)
 
     def image_id(image) -> str:

@@ -4,8 +4,10 @@
 image layout tar (what ``docker buildx build --output type=oci`` writes); ``oci-dir`` the same layout as a
 directory (also chosen by ``--format oci`` with ``-o`` naming an existing directory). Images named by tag are
 saved under that name; images named by ID or digest are saved without one. A tar is written to a temp file
-beside FILE and renamed when complete, so a failed save leaves no partial archive. Without ``-o`` the tar goes
-to standard output, which must not be a terminal.
+beside FILE and renamed when complete, and an ``oci-dir`` is filled under a temp name (or, into an existing
+layout, its new files are removed again on failure), so a failed save leaves nothing partial. The images'
+content is held against ``store gc`` and ``prune`` (the gc lock, shared) while it is written. Without ``-o``
+the tar goes to standard output, which must not be a terminal.
 """
 
 from __future__ import annotations
@@ -35,16 +37,25 @@ def _entries(store, names: list[str]) -> list:
 
 
 def run(args: argparse.Namespace) -> int:
+    from builder.store import Store
+    from builder.store.gc import GC_LOCK
+
+    store = Store.open(args.root)
+    # Shared with builds and loads, exclusive for gc: an image named here is not swept while it is written.
+    with store.lock(GC_LOCK, shared=True):
+        return _save(store, args)
+
+
+def _save(store, args: argparse.Namespace) -> int:
     import sys
     from pathlib import Path
 
     from builder.errors import UsageError
-    from builder.oci.archive import DirSink, TarSink
+    from builder.oci.archive import TarSink
     from builder.oci.export import write_docker_archive, write_oci
+    from builder.oci.layoutdir import write_layout_dir
     from builder.outputs import write_archive_file
-    from builder.store import Store
 
-    store = Store.open(args.root)
     entries = _entries(store, args.images)
     fmt = args.format
     if fmt == "oci" and args.output and Path(args.output).is_dir():
@@ -53,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     if fmt == "oci-dir":
         if not args.output:
             raise UsageError("--format oci-dir needs -o DIRECTORY")
-        write(store, entries, DirSink(Path(args.output)))
+        write_layout_dir(Path(args.output), lambda sink: write(store, entries, sink))
         return 0
     if not args.output:
         if sys.stdout.isatty():
@@ -61,8 +72,12 @@ def run(args: argparse.Namespace) -> int:
                 "refusing to write an archive to a terminal", hint="use -o FILE or redirect the output"
             )
         sink = TarSink(sys.stdout.buffer)
-        write(store, entries, sink)
-        sink.close()
+        try:
+            write(store, entries, sink)
+            sink.close()
+        except BaseException:
+            sink.abort()
+            raise
         sys.stdout.buffer.flush()
         return 0
     write_archive_file(Path(args.output), lambda tar: write(store, entries, tar))

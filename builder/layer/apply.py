@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import re
 import stat
 import tarfile
 from decimal import Decimal
@@ -126,9 +127,25 @@ def _shown(name: str, limit: int = 200) -> str:
     return repr(name) if len(name) <= limit else f"{name[:limit]!r}... ({len(name)} characters)"
 
 
+#: A PAX time as Go's archive/tar accepts it (seconds, an optional fraction): no exponent, nan or inf.
+_PAX_TIME = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
+#: File times the kernel takes: nanoseconds in a signed 64-bit integer.
+_MAX_NS = (1 << 63) - 1
+#: Owner ids a file can have: 32 bits, (uid_t)-1 meaning "no change" to chown.
+_MAX_ID = (1 << 32) - 2
+
+
 def _meta(m: tarfile.TarInfo) -> dict:
+    """The metadata of entry ``m``; refuses times and ids no file can have (as Go's archive/tar does)."""
     mtime = m.pax_headers.get("mtime")
+    if mtime is not None and (len(mtime) > 40 or not _PAX_TIME.match(mtime)):
+        raise LayerError(f"layer entry {_shown(m.name)} has an invalid PAX mtime {mtime[:40]!r}")
     mtime_ns = int(Decimal(mtime) * 1_000_000_000) if mtime is not None else int(m.mtime) * 1_000_000_000
+    if abs(mtime_ns) > _MAX_NS:
+        raise LayerError(f"layer entry {_shown(m.name)} has an out-of-range mtime {str(mtime or m.mtime)[:40]}")
+    for what, value in (("uid", m.uid), ("gid", m.gid)):
+        if not isinstance(value, int) or not 0 <= value <= _MAX_ID:
+            raise LayerError(f"layer entry {_shown(m.name)} has an out-of-range {what} {str(value)[:40]}")
     xattrs = {
         k[len(_XATTR_PAX) :]: v.encode("utf-8", "surrogateescape")
         for k, v in m.pax_headers.items()

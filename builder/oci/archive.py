@@ -77,35 +77,61 @@ class TarSink:
     def close(self) -> None:
         self._tar.close()
 
+    def abort(self) -> None:
+        """Give up: write nothing more (not even the end-of-archive blocks the tar would write when it is
+        collected, into an output that may be gone by then)."""
+        stream = self._tar.fileobj
+        if stream is not None and hasattr(stream, "closed"):
+            stream.closed = True  # tarfile's _Stream: its close() and __del__ then do nothing
+        self._tar.closed = True
+
 
 class DirSink:
-    """Writes files under a directory (created if missing). Each file is written to a temp name and renamed."""
+    """Writes files under a directory (created if missing). Each file is written to a temp name and renamed.
+
+    ``added`` lists the files and directories this sink created (not those it replaced), in order, so a
+    failed export can remove them again (`builder.oci.layoutdir`)."""
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
+        self.added: list[Path] = []
 
     def _target(self, name: str) -> Path:
         target = self.root / _clean_name(name)
+        missing = [d for d in (target.parent, *target.parent.parents) if d.is_relative_to(self.root)]
+        self.added.extend(reversed([d for d in missing if not d.exists()]))
         target.parent.mkdir(parents=True, exist_ok=True)
         return target
+
+    def _place(self, tmp: Path, target: Path) -> None:
+        if not target.exists():
+            self.added.append(target)
+        os.replace(tmp, target)
 
     def add_bytes(self, name: str, data: bytes) -> None:
         target = self._target(name)
         tmp = target.with_name(f".{target.name}.tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, target)
+        try:
+            tmp.write_bytes(data)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        self._place(tmp, target)
 
     def add_stream(self, name: str, stream: BinaryIO, size: int) -> None:
         target = self._target(name)
         tmp = target.with_name(f".{target.name}.tmp")
-        with open(tmp, "wb") as out:
-            shutil.copyfileobj(stream, out, _CHUNK)
-            written = out.tell()
-        if written != size:
-            tmp.unlink()
-            raise ArchiveError(f"{name}: wrote {written} bytes, expected {size}")
-        os.replace(tmp, target)
+        try:
+            with open(tmp, "wb") as out:
+                shutil.copyfileobj(stream, out, _CHUNK)
+                written = out.tell()
+            if written != size:
+                raise ArchiveError(f"{name}: wrote {written} bytes, expected {size}")
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        self._place(tmp, target)
 
     def exists(self, name: str) -> bool:
         return (self.root / _clean_name(name)).exists()

@@ -27,6 +27,7 @@ import time
 from datetime import UTC, datetime
 
 from builder.errors import BuildError, UsageError
+from builder.oci.schemas import load_json, parse_document
 from builder.platforms import Platform
 
 CONFIG_FIELDS = (
@@ -190,11 +191,17 @@ def encode(doc: dict) -> bytes:
 
 
 def decode(data: bytes, what: str) -> dict:
-    """Parse a JSON document; raises `ConfigError` naming ``what`` if it is not a JSON object."""
-    try:
-        doc = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ConfigError(f"{what} is not valid JSON: {exc}") from None
+    """Parse a JSON document; raises `ConfigError` naming ``what`` if it is not a JSON object (or nests
+    deeper than `builder.oci.schemas.MAX_DEPTH`)."""
+    doc = load_json(data, what, ConfigError)
     if not isinstance(doc, dict):
         raise ConfigError(f"{what} is not a JSON object")
+    return doc
+
+
+def parse_config(data: bytes, what: str) -> dict:
+    """An image config read from elsewhere, validated against its schema (`builder.oci.schemas.CONFIG`);
+    raises `ConfigError` naming ``what``. Everything that stores a foreign config reads it through this."""
+    doc = parse_document(data, "config", what, ConfigError)
+    assert isinstance(doc, dict)  # the schema says so
     return doc

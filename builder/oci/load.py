@@ -15,15 +15,15 @@ layer media type that matches each layer file's compression.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from builder import diskfull
 from builder.errors import BuildError
 from builder.faults import checkpoint
 from builder.oci import media
 from builder.oci.archive import ArchiveError, DirSource, TarSource, open_source
-from builder.oci.config import decode, diff_ids, encode
+from builder.oci.config import decode, diff_ids, encode, parse_config
 from builder.oci.image import Image
 from builder.oci.manifest import (
     build_manifest,
@@ -33,6 +33,7 @@ from builder.oci.manifest import (
     parse_index,
     parse_manifest,
 )
+from builder.oci.schemas import MAX_DOCUMENT, parse_document
 from builder.platforms import Platform
 from builder.refs import ImageRef, RefError, parse_ref
 
@@ -74,11 +75,26 @@ def load_archive(store, path: Path, *, platform: Platform | None = None) -> list
         source.close()
 
 
-def _copy_blob(store, source: DirSource | TarSource, name: str, digest: str | None) -> tuple[str, int]:
-    """Stream a file of the archive into the store; with ``digest``, verify it (skipped if already present)."""
+def _copy_blob(
+    store, source: DirSource | TarSource, name: str, digest: str | None, size: int | None = None
+) -> tuple[str, int]:
+    """Stream a file of the archive into the store; with ``digest`` (and ``size``, a descriptor's), verify
+    it. A blob the store has already is not copied again, but is still held to ``size``: a manifest that
+    misstates a size would make a store that `store verify` reports."""
     if digest is not None and store.has_blob(digest):
-        return digest, source.size(name)
-    with source.open(name) as stream, store.blob_writer(expected=digest) as writer:
+        stored = store.blob_size(digest)
+        if size is not None and stored != size:
+            raise ArchiveError(f"blob {digest} has {stored} bytes, but its descriptor says {size}")
+        return digest, stored
+    if size is not None and source.size(name) != size:
+        raise ArchiveError(
+            f"blob {digest or name} has {source.size(name)} bytes, but its descriptor says {size}"
+        )
+    with (
+        diskfull.naming(f"blob {digest or name} in the store at {store.root}"),
+        source.open(name) as stream,
+        store.blob_writer(expected=digest, expected_size=size) as writer,
+    ):
         while chunk := stream.read(_CHUNK):
             writer.write(chunk)
         result = writer.commit()
@@ -91,12 +107,20 @@ def _blob_name(digest: str) -> str:
 
 
 def unpack_stored_layer(store, layer: dict, diff_id: str) -> None:
-    """Unpack the stored layer blob ``layer`` (a descriptor) into the store if it is not unpacked yet,
-    checking it against ``diff_id``, and record the blob as the layer's compressed form. Used by load, pull
-    and the shared cache."""
+    """Unpack the stored layer blob ``layer`` (a descriptor) into the store if it is not unpacked yet, and
+    record the blob as the layer's compressed form. Used by load, pull and the shared cache.
+
+    The blob is checked against ``diff_id`` before it is recorded, whatever is unpacked already: by the
+    unpack itself, else by decompressing and hashing it — unless this very blob is recorded for the layer
+    (it was checked then). A blob naming another layer's diff_id raises `LayerError` and records nothing.
+    """
     from builder.layer import apply_layer
+    from builder.layer.identity import check_diff_id
+
+    unpacked = False
 
     def unpack(staging: Path) -> str:
+        nonlocal unpacked
         with store.open_blob(layer["digest"]) as stream:
             computed = apply_layer(stream, staging, mode="overlay", name=layer["digest"])
             while stream.read(_CHUNK):  # read to the end so the store verifies the whole blob
@@ -105,21 +129,26 @@ def unpack_stored_layer(store, layer: dict, diff_id: str) -> None:
             raise BuildError(
                 f"layer {layer['digest']} unpacks to {computed}, but the image config says {diff_id}"
             )
+        unpacked = True
         return computed
 
     store.ensure_layer(diff_id, unpack)
+    known = {entry.get("digest") for entry in store.layer_blobs(diff_id)}
+    if not unpacked and layer["digest"] not in known:
+        with store.open_blob(layer["digest"]) as stream:
+            check_diff_id(stream, diff_id, layer["digest"])
     if store.layer_blob(diff_id) is None or store.layer_blob(diff_id)["digest"] != layer["digest"]:
         store.record_layer_blob(diff_id, layer["digest"], layer["size"], layer["mediaType"])
 
 
 def _store_image(store, source, manifest: dict, manifest_bytes: bytes | None, layer_names: list[str]) -> Image:
     config_desc = manifest["config"]
-    config = decode(store.read_blob(config_desc["digest"]), f"config {config_desc['digest']}")
+    config = parse_config(store.read_blob(config_desc["digest"]), f"config {config_desc['digest']}")
     ids = diff_ids(config)
     if len(ids) != len(manifest["layers"]):
         raise BuildError(f"image has {len(manifest['layers'])} layers but its config names {len(ids)}")
     for layer, diff_id, name in zip(manifest["layers"], ids, layer_names, strict=True):
-        _copy_blob(store, source, name, layer["digest"])
+        _copy_blob(store, source, name, layer["digest"], layer["size"])
         unpack_stored_layer(store, layer, diff_id)
     if manifest_bytes is None:
         manifest_bytes = encode(manifest)
@@ -142,14 +171,15 @@ def _ref_from_annotations(annotations: dict) -> ImageRef | None:
 
 
 def _load_oci(store, source, platform: Platform | None) -> list[Loaded]:
-    with source.open("index.json") as stream:
-        index = parse_index(stream.read(), "index.json")
+    index = parse_index(_read_document(source, "index.json"), "index.json")
+    if not index["manifests"]:
+        raise ArchiveError("index.json names no image: nothing to load")
     results: dict[str, Loaded] = {}
     for entry in index["manifests"]:
         digest = entry["digest"]
         kind = entry.get("mediaType") or ""
-        data = _read_verified(source, digest)
-        kind = kind or manifest_kind(decode(data, f"blob {digest}"))
+        data = _read_verified(source, digest, entry["size"])
+        kind = kind or manifest_kind(decode(data, f"blob {digest}"), f"blob {digest}")
         if kind in media.INDEXES and platform is None and digest not in results:
             whole = _load_whole_index(store, source, data, digest)
             if whole is not None:
@@ -158,7 +188,8 @@ def _load_oci(store, source, platform: Platform | None) -> list[Loaded]:
             digest, data = _select_platform(source, data, digest, platform or Platform.host())
         manifest = parse_manifest(data, f"manifest {digest}") if digest not in results else None
         if manifest is not None:
-            _copy_blob(store, source, _blob_name(manifest["config"]["digest"]), manifest["config"]["digest"])
+            config = manifest["config"]
+            _copy_blob(store, source, _blob_name(config["digest"]), config["digest"], config["size"])
             names = [_blob_name(layer["digest"]) for layer in manifest["layers"]]
             results[digest] = Loaded(_store_image(store, source, manifest, data, names))
         ref = _ref_from_annotations(entry.get("annotations") or {})
@@ -179,9 +210,10 @@ def _load_whole_index(store, source, data: bytes, digest: str) -> Loaded | None:
         return None
     images = []
     for entry in entries:
-        manifest_data = _read_verified(source, entry["digest"])
+        manifest_data = _read_verified(source, entry["digest"], entry["size"])
         manifest = parse_manifest(manifest_data, f"manifest {entry['digest']}")
-        _copy_blob(store, source, _blob_name(manifest["config"]["digest"]), manifest["config"]["digest"])
+        config = manifest["config"]
+        _copy_blob(store, source, _blob_name(config["digest"]), config["digest"], config["size"])
         names = [_blob_name(layer["digest"]) for layer in manifest["layers"]]
         images.append(_store_image(store, source, manifest, manifest_data, names))
     store.put_blob(data, expected=digest)
@@ -190,9 +222,20 @@ def _load_whole_index(store, source, data: bytes, digest: str) -> Loaded | None:
     return Loaded(shown, index=digest)
 
 
-def _read_verified(source, digest: str) -> bytes:
-    with source.open(_blob_name(digest)) as stream:
-        data = stream.read()
+def _read_document(source, name: str, what: str | None = None) -> bytes:
+    """A JSON document of the archive, read whole: refused beyond `MAX_DOCUMENT` bytes (a hostile archive
+    may hold a document of any size)."""
+    if source.size(name) > MAX_DOCUMENT:
+        raise ArchiveError(f"{what or name} is larger than {MAX_DOCUMENT >> 20} MiB; refusing it")
+    with source.open(name) as stream:
+        return stream.read(MAX_DOCUMENT + 1)
+
+
+def _read_verified(source, digest: str, size: int) -> bytes:
+    """A manifest or index blob of the archive, checked against its descriptor's digest and size."""
+    data = _read_document(source, _blob_name(digest), f"blob {digest}")
+    if len(data) != size:
+        raise ArchiveError(f"blob {digest} has {len(data)} bytes, but its descriptor says {size}")
     if digest_of(data) != digest:
         raise ArchiveError(f"blob {digest} does not match its digest")
     return data
@@ -203,23 +246,24 @@ def _select_platform(source, data: bytes, digest: str, platform: Platform) -> tu
     for entry in index["manifests"]:
         kind = entry.get("mediaType")
         if kind in media.MANIFESTS and platform.matches(entry.get("platform") or {}):
-            return entry["digest"], _read_verified(source, entry["digest"])
+            return entry["digest"], _read_verified(source, entry["digest"], entry["size"])
     raise ArchiveError(f"index {digest} has no image for platform {platform}")
 
 
+def parse_archive_manifest(data: bytes) -> list[dict]:
+    """A docker-archive's ``manifest.json``, validated against its schema; raises `ArchiveError`."""
+    entries = parse_document(data, "docker-archive", "manifest.json", ArchiveError)
+    assert isinstance(entries, list)  # the schema says so
+    return entries
+
+
 def _load_docker(store, source) -> list[Loaded]:
-    with source.open("manifest.json") as stream:
-        try:
-            entries = json.loads(stream.read())
-        except ValueError as exc:
-            raise ArchiveError(f"manifest.json is not valid JSON: {exc}") from None
-    if not isinstance(entries, list):
-        raise ArchiveError("manifest.json is not a list")
+    entries = parse_archive_manifest(_read_document(source, "manifest.json"))
     results = []
-    for number, entry in enumerate(entries, 1):
-        if not isinstance(entry, dict) or not isinstance(entry.get("Config"), str):
-            raise ArchiveError(f"manifest.json entry {number} has no Config")
-        layer_names = entry.get("Layers") or []
+    for entry in entries:
+        layer_names = entry["Layers"]
+        if source.size(entry["Config"]) > MAX_DOCUMENT:
+            raise ArchiveError(f"config {entry['Config']} is larger than {MAX_DOCUMENT >> 20} MiB; refusing it")
         config_digest, config_size = _copy_blob(store, source, entry["Config"], None)
         layers = []
         for name in layer_names:

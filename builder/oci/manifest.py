@@ -11,18 +11,17 @@ Field rules:
 * an index has ``schemaVersion: 2``, ``mediaType`` and ``manifests``: descriptors of manifests, each with a
   ``platform`` when there are several, and with ``annotations`` naming it in an OCI layout.
 
-`parse_manifest` checks these rules for a manifest read from elsewhere before anything is stored from it.
+`parse_manifest` and `parse_index` check these rules (with the schemas of `builder.oci.schemas`) for a
+document read from elsewhere before anything is stored from it.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
 
 from builder.oci import media
 from builder.oci.config import ConfigError, decode, encode
-
-_DIGEST_RE = re.compile(r"^sha256:[a-f0-9]{64}$")
+from builder.oci.schemas import parse_document
 
 
 class ManifestError(ConfigError):
@@ -82,21 +81,9 @@ def build_index(manifests: list[dict], *, annotations: dict | None = None, docke
     return doc
 
 
-def _check_descriptor(desc: object, what: str) -> dict:
-    if not isinstance(desc, dict):
-        raise ManifestError(f"{what} is not a descriptor")
-    digest, size = desc.get("digest"), desc.get("size")
-    if not isinstance(digest, str) or not _DIGEST_RE.match(digest):
-        raise ManifestError(f"{what} has an unsupported or malformed digest: {digest!r}")
-    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-        raise ManifestError(f"{what} has an invalid size: {size!r}")
-    if not isinstance(desc.get("mediaType", ""), str):
-        raise ManifestError(f"{what} has an invalid mediaType")
-    return desc
-
-
-def manifest_kind(doc: dict) -> str:
-    """The media type of a manifest or index document, inferred when the optional field is absent."""
+def manifest_kind(doc: dict, what: str = "document") -> str:
+    """The media type of a manifest or index document, inferred when the optional field is absent; raises
+    `ManifestError` naming ``what`` when it is neither."""
     media_type = doc.get("mediaType")
     if isinstance(media_type, str) and media_type:
         return media_type
@@ -104,7 +91,7 @@ def manifest_kind(doc: dict) -> str:
         return media.OCI_INDEX
     if "config" in doc and "layers" in doc:
         return media.OCI_MANIFEST
-    raise ManifestError("document is neither an image manifest nor an index")
+    raise ManifestError(f"{what} is neither an image manifest nor an index")
 
 
 def parse_manifest(data: bytes, what: str = "manifest") -> dict:
@@ -114,16 +101,12 @@ def parse_manifest(data: bytes, what: str = "manifest") -> dict:
     """
     doc = decode(data, what)
     if doc.get("schemaVersion") != 2:
-        raise ManifestError(f"{what}: unsupported schemaVersion {doc.get('schemaVersion')!r}")
-    kind = manifest_kind(doc)
+        raise ManifestError(f"{what}: unsupported schemaVersion {str(doc.get('schemaVersion'))[:40]}")
+    kind = manifest_kind(doc, what)
     if kind not in media.MANIFESTS:
-        raise ManifestError(f"{what}: not an image manifest (media type {kind})")
-    _check_descriptor(doc.get("config"), f"{what} config")
-    layers = doc.get("layers")
-    if not isinstance(layers, list):
-        raise ManifestError(f"{what} has no layers list")
-    for number, layer in enumerate(layers, 1):
-        _check_descriptor(layer, f"{what} layer {number}")
+        raise ManifestError(f"{what}: not an image manifest (media type {kind[:100]})")
+    parse_document(data, "manifest", what, ManifestError)
+    for number, layer in enumerate(doc["layers"], 1):
         if not media.is_layer(layer.get("mediaType", "")):
             raise ManifestError(f"{what} layer {number}: unsupported media type {layer.get('mediaType')!r}")
     return doc
@@ -133,14 +116,10 @@ def parse_index(data: bytes, what: str = "index") -> dict:
     """Decode and validate an OCI index or Docker manifest list; raises `ManifestError`."""
     doc = decode(data, what)
     if doc.get("schemaVersion") != 2:
-        raise ManifestError(f"{what}: unsupported schemaVersion {doc.get('schemaVersion')!r}")
-    if manifest_kind(doc) not in media.INDEXES:
-        raise ManifestError(f"{what}: not an index (media type {manifest_kind(doc)})")
-    manifests = doc.get("manifests")
-    if not isinstance(manifests, list):
-        raise ManifestError(f"{what} has no manifests list")
-    for number, desc in enumerate(manifests, 1):
-        _check_descriptor(desc, f"{what} entry {number}")
+        raise ManifestError(f"{what}: unsupported schemaVersion {str(doc.get('schemaVersion'))[:40]}")
+    if manifest_kind(doc, what) not in media.INDEXES:
+        raise ManifestError(f"{what}: not an index (media type {manifest_kind(doc, what)[:100]})")
+    parse_document(data, "index", what, ManifestError)
     return doc
 
 

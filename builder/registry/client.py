@@ -11,6 +11,7 @@ use and the authenticator locks its own state.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Sequence
 from typing import BinaryIO
@@ -122,9 +123,11 @@ class RegistryClient:
                 )
             except TRANSIENT_ERRORS as exc:
                 if attempt >= self.retries:
-                    raise RegistryError(f"cannot reach {self.domain}: {_reason(exc)}") from None
+                    raise RegistryError(f"cannot reach {self.domain}: {describe(exc)}") from None
                 attempt = self._pause(attempt)
                 continue
+            except requests.RequestException as exc:  # redirect loops, invalid URLs: not worth another try
+                raise RegistryError(f"{method} {path} at {self.domain}: {describe(exc)}") from None
             finally:
                 if opened is not None:
                     opened.close()
@@ -176,6 +179,14 @@ def _open_body(body: Body, headers: dict[str, str]) -> tuple[object, BinaryIO | 
     return stream, stream
 
 
-def _reason(exc: Exception) -> str:
+def describe(exc: Exception) -> str:
+    """Why a transfer failed, in words rather than the HTTP library's reprs (``IncompleteRead(…)``), short."""
     text = str(exc)
+    incomplete = re.search(r"IncompleteRead\((\d+) bytes read, (\d+) more expected\)", text)
+    if incomplete:
+        return f"the connection closed after {incomplete[1]} bytes, {incomplete[2]} more were announced"
+    if isinstance(exc, requests.TooManyRedirects):
+        return f"too many redirects (more than {requests.models.DEFAULT_REDIRECT_LIMIT})"
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+        return "the connection broke off in the middle of the answer"
     return text if len(text) < 300 else text[:300] + "…"

@@ -15,10 +15,11 @@ from typing import TYPE_CHECKING
 
 from builder.errors import UsageError
 from builder.oci import media
-from builder.oci.config import Platform, decode, diff_ids
+from builder.oci.config import Platform, decode, diff_ids, parse_config
 from builder.oci.image import Image, ImageNotFound, load_image, read_image
 from builder.oci.load import unpack_stored_layer
 from builder.oci.manifest import manifest_kind, parse_index, parse_manifest
+from builder.oci.schemas import MAX_DOCUMENT
 from builder.refs import ImageRef, parse_ref
 from builder.registry.errors import RegistryError
 from builder.registry.progress import Transfers
@@ -74,9 +75,14 @@ def pull_image(
         manifest, index = _select(repo, ref, top, platform)
         doc = parse_manifest(manifest.data, f"manifest {repo}@{manifest.digest}")
         config_desc = doc["config"]
+        if config_desc["size"] > MAX_DOCUMENT:
+            raise RegistryError(
+                f"{ref} at {client.domain}: config {config_desc['digest']} is larger than "
+                f"{MAX_DOCUMENT >> 20} MiB; refusing it"
+            )
         downloaded = 0 if store.has_blob(config_desc["digest"]) else 1
         repo.fetch_blob(store, config_desc["digest"], config_desc["size"])
-        config = decode(store.read_blob(config_desc["digest"]), f"config {config_desc['digest']}")
+        config = parse_config(store.read_blob(config_desc["digest"]), f"config {config_desc['digest']}")
         _check_platform(config, platform, ref, client.domain, explicit=index is None)
         ids = diff_ids(config)
         if len(ids) != len(doc["layers"]):
@@ -104,7 +110,7 @@ def _select(
     repo: Repository, ref: ImageRef, top: Manifest, platform: Platform | None
 ) -> tuple[Manifest, Manifest | None]:
     """(the image manifest, the index it came from or None)."""
-    kind = manifest_kind(decode(top.data, f"manifest {repo}"))
+    kind = manifest_kind(decode(top.data, f"manifest {repo}"), f"manifest {repo}@{top.digest}")
     if kind in media.MANIFESTS:
         return top, None
     if kind not in media.INDEXES:
@@ -157,6 +163,7 @@ def _fetch_layers(
 def _fetch_layer(store, repo: Repository, layer: dict, diff_id: str, progress: Transfers) -> int:
     digest, size = layer["digest"], layer["size"]
     if store.has_blob(digest) and store.has_layer(diff_id):
+        repo.fetch_blob(store, digest, size)  # nothing to fetch: checks the size the manifest states
         progress.note(digest, "already exists")
         unpack_stored_layer(store, layer, diff_id)  # present: only records the blob as its compressed form
         return 0

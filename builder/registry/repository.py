@@ -25,8 +25,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
+from builder import diskfull
 from builder.oci import media
-from builder.registry.client import TRANSIENT_ERRORS, RegistryClient
+from builder.oci.schemas import MAX_DOCUMENT
+from builder.registry.client import TRANSIENT_ERRORS, RegistryClient, describe
 from builder.registry.errors import RegistryError
 from builder.store.errors import StoreError
 
@@ -37,7 +39,6 @@ MANIFEST_ACCEPT = ", ".join(
 DEFAULT_CHUNK_SIZE = 16 << 20
 _READ = 1 << 20
 _STREAM_READ = 64 << 10
-_MAX_MANIFEST = 4 << 20
 #: Attempts to finish one blob transfer that keeps breaking without progress.
 _STALLED_ATTEMPTS = 5
 #: Upload sessions tried for one blob before giving up.
@@ -86,7 +87,12 @@ class Repository:
         )
         with response:
             self.client.expect(response, (200,), f"manifest {self}:{reference}")
-            data = _read_limited(response, _MAX_MANIFEST, f"manifest {self}:{reference}")
+            try:
+                data = _read_limited(response, MAX_DOCUMENT, f"manifest {self}:{reference}")
+            except TRANSIENT_ERRORS as exc:
+                raise RegistryError(
+                    f"manifest {self}:{reference}: the answer broke off ({describe(exc)})"
+                ) from None
         digest = "sha256:" + hashlib.sha256(data).hexdigest()
         expected = (
             reference if reference.startswith("sha256:") else response.headers.get("Docker-Content-Digest")
@@ -130,11 +136,24 @@ class Repository:
 
     def fetch_blob(self, store, digest: str, size: int | None, progress: Progress | None = None) -> str:
         """Download the blob into the store (verified; see the module docstring); returns its digest.
-        Skips the download if the store already has it."""
+
+        ``size`` is the size its descriptor declares: the download stops (`RegistryError` naming the blob)
+        as soon as the registry sends more, so an endless answer cannot fill the disk; ``None`` (no
+        descriptor) allows at most `MAX_DOCUMENT` bytes. A blob the store has already is not fetched again,
+        but must have ``size`` bytes: a descriptor that misstates it is refused the same way."""
         if store.has_blob(digest):
+            stored = store.blob_size(digest)
+            if size is not None and stored != size:
+                raise RegistryError(
+                    f"blob {digest} of {self} has {stored} bytes, but its descriptor says {size}; refusing it"
+                )
             if progress is not None and size:
                 progress(size)
             return digest
+        with diskfull.naming(f"blob {digest} from {self} in the store at {store.root}"):
+            return self._download(store, digest, size, progress)
+
+    def _download(self, store, digest: str, size: int | None, progress: Progress | None) -> str:
         stalls = 0
         while True:
             with store.blob_writer(expected=digest, expected_size=size) as writer:
@@ -149,7 +168,7 @@ class Repository:
                         stalls = stalls + 1 if writer.size == before else 0
                         if stalls >= _STALLED_ATTEMPTS:
                             raise RegistryError(
-                                f"download of blob {digest} from {self} keeps failing: {exc}"
+                                f"download of blob {digest} from {self} keeps failing: {describe(exc)}"
                             ) from None
                         time.sleep(self.client.backoff * (2 ** min(stalls, 4)))
 
@@ -169,8 +188,15 @@ class Repository:
                 if progress is not None:
                     progress(-offset)
                 return False
+            limit = MAX_DOCUMENT if size is None else size
             # Small reads: the bytes of a read that breaks off are lost, and a resume starts after the last.
             for chunk in response.iter_content(_STREAM_READ):
+                if writer.size + len(chunk) > limit:
+                    declared = f"the {size} bytes its descriptor declares" if size is not None else None
+                    raise RegistryError(
+                        f"blob {digest} from {self} is longer than {declared or f'{limit >> 20} MiB'}; "
+                        "download stopped, nothing was stored"
+                    )
                 writer.write(chunk)
                 if progress is not None:
                     progress(len(chunk))

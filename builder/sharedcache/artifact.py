@@ -20,6 +20,7 @@ import re
 
 from builder.oci import media
 from builder.oci.manifest import ManifestError, descriptor, parse_manifest
+from builder.oci.schemas import load_json
 
 CONFIG_MEDIA_TYPE = "application/vnd.pybuild.cache.config.v1+json"
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
@@ -65,8 +66,8 @@ def parse_artifact(data: bytes, what: str) -> dict:
 
 def parse_index(data: bytes) -> dict[str, dict]:
     """The valid records of an index blob; malformed records are left out. Raises ValueError if the blob is
-    not a JSON object."""
-    doc = json.loads(data)
+    not a JSON object (`DocumentError`, a `BuildError`, if it is not JSON or nests too deep)."""
+    doc = load_json(data, "the cache index")
     if not isinstance(doc, dict):
         raise ValueError("the cache index is not a JSON object")
     return {key: rec for key, rec in doc.items() if isinstance(key, str) and _KEY.fullmatch(key) and valid(rec)}

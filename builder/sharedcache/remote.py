@@ -11,7 +11,6 @@ FIFO or a device another job put there.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import stat
@@ -20,6 +19,7 @@ from pathlib import Path
 
 from builder.errors import BuildError
 from builder.oci.manifest import ManifestError, digest_of
+from builder.oci.schemas import load_json
 from builder.sharedcache import artifact
 from builder.sharedcache.spec import CacheSpec
 from builder.store.digest import hex_of
@@ -82,6 +82,10 @@ class LocalCache(RemoteCache):
 
     def fetch_blob(self, store, desc: dict, progress: Callable[[int], None] | None = None) -> None:
         if store.has_blob(desc["digest"]):
+            if store.blob_size(desc["digest"]) != desc["size"]:  # an image made from it would misstate it
+                raise BuildError(
+                    f"{self.name} gives blob {desc['digest']} a size it does not have: {desc['size']}"
+                )
             return
         try:
             with (
@@ -174,7 +178,9 @@ def _open_local(spec: CacheSpec) -> LocalCache:
     root = Path(spec.location)
     if not (root / "index.json").exists():
         raise BuildError(f"no cache in {root} (no index.json)")
-    index = json.loads(_read_limited(root / "index.json", _MAX_DOCUMENT, f"{root}/index.json"))
+    index = load_json(
+        _read_limited(root / "index.json", _MAX_DOCUMENT, f"{root}/index.json"), f"{root}/index.json"
+    )
     entries = index.get("manifests") if isinstance(index, dict) else None
     for entry in entries if isinstance(entries, list) else []:
         if not isinstance(entry, dict) or not isinstance(entry.get("digest"), str):

@@ -42,3 +42,27 @@ def test_the_layer_check_notices_a_write_outside_the_target(monkeypatch):
         assert "outside its target" in sandbox.check(targets.LayerCase(targets.SEED, False))
     finally:
         sandbox.close()
+
+
+def test_the_document_targets_find_a_config_reader_crash(monkeypatch):
+    """Configs decoded without their schema (as before it was checked) make the readers crash on a field of
+    the wrong type (``"history": 5``, ``"created": 5``): the target must report that."""
+    import json
+
+    import builder.oci.config
+
+    monkeypatch.setattr(builder.oci.config, "parse_config", lambda data, what: json.loads(data))
+    report = run.run_target("document-config", 300, derandomize=True)
+    assert report.count > 0
+    assert any("Error" in finding for finding in report.findings.values()), report.findings
+
+
+def test_the_document_targets_find_unbounded_nesting(monkeypatch):
+    """Without the depth bound, 100,000 nested lists exhaust the recursion limit: a finding."""
+    import json
+
+    import builder.oci.schemas
+
+    monkeypatch.setattr(builder.oci.schemas, "load_json", lambda data, what, error=None: json.loads(data))
+    report = run.run_target("document-docker-archive", 300, derandomize=True)
+    assert any("RecursionError" in finding for finding in report.findings.values()), report.findings

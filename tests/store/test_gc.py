@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 import json
 
-DIFF_KEPT = "sha256:" + hashlib.sha256(b"kept layer").hexdigest()
-DIFF_CACHED = "sha256:" + hashlib.sha256(b"cached layer").hexdigest()
-DIFF_ORPHAN = "sha256:" + hashlib.sha256(b"orphan layer").hexdigest()
+# Each layer's blob is stored uncompressed, so its diff_id is the digest of the blob itself (verify checks it).
+DIFF_KEPT = "sha256:" + hashlib.sha256(b"kept layer blob").hexdigest()
+DIFF_CACHED = "sha256:" + hashlib.sha256(b"cached layer blob").hexdigest()
+DIFF_ORPHAN = "sha256:" + hashlib.sha256(b"orphan layer blob").hexdigest()
 
 
 def layer(store, diff_id, blob_data):
@@ -15,7 +16,7 @@ def layer(store, diff_id, blob_data):
     (staging / "f").write_text(diff_id)
     store.commit_layer(staging, diff_id)
     blob = store.put_blob(blob_data)
-    store.record_layer_blob(diff_id, blob, len(blob_data), "application/vnd.oci.image.layer.v1.tar+gzip")
+    store.record_layer_blob(diff_id, blob, len(blob_data), "application/vnd.oci.image.layer.v1.tar")
     return blob
 
 
