@@ -15,18 +15,31 @@ def read_buildfile(file: str | os.PathLike | None, context: str | os.PathLike) -
     """``(path shown in messages, text)`` of the Buildfile: ``file``, ``-`` for standard input, or by default
     ``CONTEXT/Buildfile``, else ``CONTEXT/Dockerfile``. A missing or unreadable file is a `UsageError`."""
     if file is not None and str(file) == "-":
-        return "<stdin>", sys.stdin.read()
+        return "<stdin>", _read_stdin()
     if file is None:
         candidates = [Path(context) / "Buildfile", Path(context) / "Dockerfile"]
         path = next((p for p in candidates if p.exists()), candidates[0])
     else:
         path = Path(file)
     try:
-        return str(path), path.read_text(encoding="utf-8")
+        # Bytes, not text mode: universal newlines would end a line at a bare "\r", where BuildKit ends lines
+        # only at "\n" (a "\r" before it is dropped by the scanner, one elsewhere is blank space in a line).
+        return str(path), path.read_bytes().decode("utf-8")
     except FileNotFoundError:
         raise UsageError(f"cannot read the Buildfile {str(path)!r}: no such file") from None
     except (OSError, UnicodeDecodeError) as error:
         raise UsageError(f"cannot read the Buildfile {str(path)!r}: {error}") from None
+
+
+def _read_stdin() -> str:
+    """Standard input as text with its line ends untouched (see `read_buildfile`)."""
+    binary = getattr(sys.stdin, "buffer", None)
+    if binary is None:  # a replaced stdin that only has text
+        return sys.stdin.read()
+    try:
+        return binary.read().decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise UsageError(f"cannot read the Buildfile from standard input: {error}") from None
 
 
 def parse_build_args(values: list[str]) -> dict[str, str]:
