@@ -173,10 +173,17 @@ def _build_stages(
     while True:
         results: dict[int, StageResult] = {}
         reports: list[StepReport] = []
+        resolver = Resolver(the_plan)  # one for all stages: it keeps each stage's final environment
         try:
             for stage in the_plan.build_order():
                 builder = StageBuilder(
-                    the_plan, stage, runner, results, created=created, platform_label=platform_label
+                    the_plan,
+                    stage,
+                    runner,
+                    results,
+                    created=created,
+                    platform_label=platform_label,
+                    resolver=resolver,
                 )
                 results[stage.index] = builder.run(reports)
             final = results[the_plan.target]
@@ -198,7 +205,9 @@ class StageBuilder:
         *,
         created: str,
         platform_label: str | None = None,
+        resolver: Resolver | None = None,
     ) -> None:
+        self.resolver = resolver or Resolver(the_plan)
         self.platform_label = platform_label  # set when building several platforms: steps name their platform
         self.plan = the_plan
         self.stage = stage
@@ -248,7 +257,7 @@ class StageBuilder:
         result = self._base()
         # the base's ONBUILD triggers run first and are consumed, whether the base is an image or a stage
         triggers = list(result.state.config.pop("OnBuild", None) or [])
-        resolver = Resolver(self.plan)
+        resolver = self.resolver
         step_env = resolver.start_env(self.stage, result.root_env)
         step_env.update(result.args)
         total = len(self.stage.instructions) + 1

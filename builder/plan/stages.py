@@ -225,16 +225,26 @@ def _reject_cycles(stages: list[Stage]) -> None:
     """Raise on the first dependency cycle found.
 
     The error points at the cycle's first reference to a later stage: FROM can only name earlier stages, so
-    every cycle has one, and it is the line to change.
+    every cycle has one, and it is the line to change. A depth-first search with its own stack, not
+    recursion: a chain of thousands of ``COPY --from`` references is a valid Buildfile.
     """
     state = [0] * len(stages)  # 0 unvisited, 1 on the current path, 2 finished
     path: list[int] = []
     edges: list[Dependency] = []  # edges[i] leads from path[i] to path[i + 1]
-
-    def visit(index: int) -> None:
-        state[index] = 1
-        path.append(index)
-        for dep in stages[index].deps:
+    for first in stages:
+        if state[first.index] != 0:
+            continue
+        state[first.index] = 1
+        path.append(first.index)
+        pending = [iter(first.deps)]  # the dependencies still to follow, one iterator per stage on the path
+        while pending:
+            dep = next(pending[-1], None)
+            if dep is None:
+                pending.pop()
+                state[path.pop()] = 2
+                if edges:
+                    edges.pop()
+                continue
             if dep.stage is None:
                 continue
             if state[dep.stage] == 1:
@@ -246,14 +256,9 @@ def _reject_cycles(stages: list[Stage]) -> None:
                 raise PlanError(f"circular dependency between stages: {shown}", forward.span)
             if state[dep.stage] == 0:
                 edges.append(dep)
-                visit(dep.stage)
-                edges.pop()
-        path.pop()
-        state[index] = 2
-
-    for stage in stages:
-        if state[stage.index] == 0:
-            visit(stage.index)
+                state[dep.stage] = 1
+                path.append(dep.stage)
+                pending.append(iter(stages[dep.stage].deps))
 
 
 def _needed(stages: list[Stage], target: int) -> set[int]:
