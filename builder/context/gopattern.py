@@ -7,7 +7,7 @@ its quirks are part of Docker's behaviour: ``\\d`` in a pattern is a digit class
 class, and ``*`` inside brackets becomes a nested class. To agree with Docker we build the same Go regexp
 text and translate it, construct by construct, into an equivalent Python regex; a pattern that Python's
 backtracking could take exponential time over is matched on the Go text by RE2 instead
-(:mod:`builder.context.linear`).
+(:mod:`builder.linearre`).
 
 Go's regexp escapes ``\\pN`` and ``\\p{Greek}`` (Unicode classes) have no Python equivalent and are
 rejected with a clear error instead of being guessed at.
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 
-from builder.context.linear import LinearRegex, PatternTooComplex, compile_linear
+from builder.linearre import LinearRegex, PatternTooComplex, compile_linear
 
 EXACT, PREFIX, SUFFIX, REGEXP = "exact", "prefix", "suffix", "regexp"
 _MAX_RUNE = 0x10FFFF
@@ -285,7 +285,7 @@ def go_regexp_to_python(src: str) -> str:
 
 def compile_pattern(pattern: str) -> tuple[str, re.Pattern[str] | LinearRegex | None]:
     """Check and compile a cleaned pattern (without its ``!``): its match kind and, for ``REGEXP``, a regex
-    whose ``search`` runs in time linear in the path's length (:mod:`builder.context.linear`).
+    whose ``search`` runs in time linear in the path's length (:mod:`builder.linearre`).
 
     Raises :class:`PatternSyntaxError` for a pattern Docker rejects (or one we cannot translate).
     """
@@ -296,7 +296,8 @@ def compile_pattern(pattern: str) -> tuple[str, re.Pattern[str] | LinearRegex | 
     # The translation also checks the Go regexp as Go would (RE2 accepts a few escapes Go refuses, ``\C``).
     python_source = go_regexp_to_python(source)
     try:
-        return kind, compile_linear(pattern, source, python_source)
+        # Each "*" of the pattern writes at most one repetition ("[^/]*", ".*" or "(.*/)?").
+        return kind, compile_linear(python_source, pattern.count("*"), re2_source=source, flags=re.ASCII)
     except PatternTooComplex as error:
         raise PatternSyntaxError(f"pattern too complex: {error}") from None
     except re.error as error:  # pragma: no cover - the translation only emits valid syntax

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 
+from builder.expand.limits import Budget
 from builder.plan.model import DEFAULT_PATH, Plan, SourceKind, Stage
 from builder.plan.words import RecordingEnv, expand_word, expand_words
 from builder.syntax import ast
@@ -66,6 +67,9 @@ class Resolver:
     def __init__(self, plan: Plan) -> None:
         self.plan = plan
         self.escape = plan.buildfile.escape
+        # Every word this resolver expands draws on one budget (builder.expand.limits): many words of 1 MiB
+        # each must not add up to more memory than the machine has.
+        self.budget = Budget()
         self._final: dict[int, dict[str, str]] = {}
         # The same for a known image environment: the one it was computed with, and the result. Identity, not
         # equality: a build hands one chain's stages the same mapping, and comparing would cost its size.
@@ -149,7 +153,7 @@ class Resolver:
         lookup = RecordingEnv(env)
 
         def word(text: str) -> str:
-            return expand_word(text, lookup, self.escape, instruction) if expand else text
+            return expand_word(text, lookup, self.escape, instruction, budget=self.budget) if expand else text
 
         resolved = _resolve(instruction, word, self, lookup if expand else None)
         flags = _flags(instruction, word)
@@ -193,7 +197,11 @@ def _resolve(ins: ast.Instruction, word: Expander, resolver: Resolver, env: Reco
             if env is None:
                 return Resolved(ins, {}, ports)
             return Resolved(
-                ins, {}, tuple(p for w in ports for p in expand_words(w, env, resolver.escape, ins))
+                ins,
+                {},
+                tuple(
+                    p for w in ports for p in expand_words(w, env, resolver.escape, ins, budget=resolver.budget)
+                ),
             )
         case ast.Volume(paths=paths):
             return Resolved(ins, {}, tuple(word(p) for p in paths))
@@ -226,7 +234,8 @@ def _heredoc(
 ) -> ast.Heredoc:
     if env is None or not doc.expand:
         return doc
-    return replace(doc, content=expand_word(doc.content, env, resolver.escape, ins, heredoc=True))
+    content = expand_word(doc.content, env, resolver.escape, ins, heredoc=True, budget=resolver.budget)
+    return replace(doc, content=content)
 
 
 def _flags(ins: ast.Instruction, word: Expander) -> dict[str, FlagValue]:

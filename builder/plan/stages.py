@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 
 from builder.errors import BuildError, PlanError, Span
+from builder.expand.limits import Budget
 from builder.plan.model import PROXY_ARGS, Base, Dependency, Plan, SourceKind, Stage
 from builder.plan.words import expand_word, locate
 from builder.platforms import Platform
@@ -54,14 +55,15 @@ def plan(
     instructions = buildfile.instructions
     first_from = next((i for i, ins in enumerate(instructions) if isinstance(ins, From)), None)
     preamble = instructions if first_from is None else instructions[:first_from]
-    global_args, scope = _global_args(preamble, predefined, build_args, buildfile.escape)
+    budget = Budget()  # for the words of global ARGs and FROM lines (see builder.expand.limits)
+    global_args, scope = _global_args(preamble, predefined, build_args, buildfile.escape, budget)
     if first_from is None:
         raise PlanError(
             "the Buildfile has no FROM instruction: there is no stage to build",
             instructions[-1].span if instructions else Span(buildfile.path, 1),
         )
 
-    stages = _stages(buildfile, instructions[first_from:], scope, platform)
+    stages = _stages(buildfile, instructions[first_from:], scope, platform, budget)
     names = {s.name: s.index for s in stages if s.name is not None}
     stages = [replace(s, deps=s.deps + _copy_and_mount_deps(s, names, len(stages))) for s in stages]
     _reject_cycles(stages)
@@ -94,7 +96,11 @@ def plan(
 
 
 def _global_args(
-    preamble: tuple[Instruction, ...], predefined: dict[str, str], build_args: Mapping[str, str], escape: str
+    preamble: tuple[Instruction, ...],
+    predefined: dict[str, str],
+    build_args: Mapping[str, str],
+    escape: str,
+    budget: Budget,
 ) -> tuple[dict[str, str | None], dict[str, str]]:
     """The global ARGs (with overrides) and the scope FROM lines see. Rejects non-ARG instructions."""
     values: dict[str, str | None] = {}
@@ -109,7 +115,7 @@ def _global_args(
             if decl.name in build_args:
                 value: str | None = build_args[decl.name]
             elif decl.default is not None:
-                value = expand_word(decl.default, scope, escape, ins)
+                value = expand_word(decl.default, scope, escape, ins, budget=budget)
             else:
                 value = None
             values[decl.name] = value
@@ -121,7 +127,11 @@ def _global_args(
 
 
 def _stages(
-    buildfile: Buildfile, body: tuple[Instruction, ...], scope: Mapping[str, str], platform: Platform
+    buildfile: Buildfile,
+    body: tuple[Instruction, ...],
+    scope: Mapping[str, str],
+    platform: Platform,
+    budget: Budget,
 ) -> list[Stage]:
     """Split ``body`` (starting with a FROM) into stages and resolve each FROM against the earlier ones."""
     starts = [i for i, ins in enumerate(body) if isinstance(ins, From)] + [len(body)]
@@ -131,9 +141,9 @@ def _stages(
         source = body[start]
         assert isinstance(source, From)
         name = _stage_name(source, names)
-        base = _base(source, scope, names, buildfile.escape)
+        base = _base(source, scope, names, buildfile.escape, budget)
         flag = source.flag("platform")
-        platform_text = None if flag is None else _expand_flag(source, flag, scope, buildfile.escape)
+        platform_text = None if flag is None else _expand_flag(source, flag, scope, buildfile.escape, budget)
         if base.stage is not None:
             # BuildKit gives a stage built on another stage that stage's platform, whatever --platform says.
             stage_platform = stages[base.stage].platform
@@ -166,8 +176,10 @@ def _stage_name(source: From, names: Mapping[str, int]) -> str | None:
     return name
 
 
-def _base(source: From, scope: Mapping[str, str], names: Mapping[str, int], escape: str) -> Base:
-    ref = expand_word(source.image, scope, escape, source)
+def _base(
+    source: From, scope: Mapping[str, str], names: Mapping[str, int], escape: str, budget: Budget
+) -> Base:
+    ref = expand_word(source.image, scope, escape, source, budget=budget)
     span = locate(source, source.image)
     if not ref:
         raise PlanError(f"base name ({source.image}) should not be blank", span)
@@ -281,11 +293,11 @@ def mount_fields(value: str) -> dict[str, str]:
     return fields
 
 
-def _expand_flag(ins: From, value: str, scope: Mapping[str, str], escape: str) -> str:
+def _expand_flag(ins: From, value: str, scope: Mapping[str, str], escape: str, budget: Budget) -> str:
     """The ``--platform`` value expanded in the global scope; errors point at the flag."""
     flag = next(f for f in ins.flags if f.name == "platform")
     try:
-        return expand_word(value, scope, escape, ins)
+        return expand_word(value, scope, escape, ins, budget=budget)
     except BuildError as error:
         error.span = flag.span
         raise

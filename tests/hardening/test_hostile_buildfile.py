@@ -119,3 +119,78 @@ def test_thirty_thousand_config_instructions_build_in_linear_time(tmp_path: Path
     assert len(config["Env"]) == 20001 and config["Env"][-1] == "e19999=x19999"
     assert len(config["Labels"]) == 2500 and config["Labels"]["l2497"] == "x2497"
     assert len(config["ExposedPorts"]) == 2500 and len(config["OnBuild"]) == 2500
+
+
+# --- deep nesting and expansion bombs (items 6 and 7) -----------------------------------------------------
+
+
+def _nested(depth: int, quoted: bool = False) -> str:
+    word = "end"
+    for _ in range(depth):
+        word = '"${a:-' + word + '}"' if quoted else "${a:-" + word + "}"
+    return word
+
+
+def test_ten_thousand_nested_references_are_refused_located(tmp_path: Path) -> None:
+    tool = _tool(tmp_path)
+    result = _outline(tool, tmp_path, f"FROM scratch\nENV x={_nested(10000)}\n")  # was a RecursionError
+    _assert_located(result, '"${" nested more than 100 deep (pybuild\'s limit)', 2)
+    assert len(result.err.splitlines()[0]) < 500  # the message does not repeat the 60 KB word whole
+    # the build says the same
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / "Buildfile").write_text(f"FROM scratch\nENV x={_nested(10000)}\n")
+    result = tool("build", str(ctx), check=False)
+    _assert_located(result, "nested more than 100 deep", 2)
+
+
+def test_a_hundred_nested_references_expand(tmp_path: Path) -> None:
+    tool = _tool(tmp_path)
+    for quoted in (False, True):
+        result = _outline(tool, tmp_path, f"FROM scratch\nENV x={_nested(100, quoted)}\n")
+        assert result.returncode == 0, result.err
+        assert json.loads(result.out)["stages"][0]["instructions"][1]["args"] == ["x=end"]
+
+
+def test_chained_arguments_cannot_grow_a_word_past_a_mebibyte(tmp_path: Path) -> None:
+    # Each ARG has ten times the one before: a12 would be 10^13 characters.
+    lines = ["FROM scratch", "ARG a0=xxxxxxxxxx"] + [f"ARG a{i}=" + f"${{a{i - 1}}}" * 10 for i in range(1, 13)]
+    tool = _tool(tmp_path)
+    started = time.monotonic()
+    result = _outline(tool, tmp_path, "\n".join(lines) + "\n")
+    assert time.monotonic() - started < 30
+    # a5 has 10^6 characters, a6 would have 10^7: refused at its second reference
+    _assert_located(
+        result, "expansion adds more than 1,048,576 characters to a word (pybuild's limit, 1 MiB)", 8
+    )
+    assert "Buildfile:8:13:" in result.err
+    # the same chain before the first FROM (global ARGs)
+    result = _outline(tool, tmp_path, "\n".join([*lines[1:], "FROM scratch"]) + "\n")
+    _assert_located(result, "expansion adds more than 1,048,576 characters", 7)
+
+
+def test_nested_replacements_cannot_run_for_minutes(tmp_path: Path) -> None:
+    x = "a" * 2000
+    tool = _tool(tmp_path)
+    started = time.monotonic()
+    result = _outline(tool, tmp_path, f"FROM scratch\nARG x={x}\nENV y=${{x//a/${{x//a/${{x//a/$x}}}}}}\n")
+    assert time.monotonic() - started < 30
+    _assert_located(result, "expansion adds more than 1,048,576 characters", 3)
+    # "$0" (the match) many times in the replacement, and patterns that backtrack, are bounded alike
+    result = _outline(tool, tmp_path, f"FROM scratch\nARG x={x}\nENV y=${{x//a/{'$$0' * 1000}}}\n")
+    assert result.returncode in (0, 2) and "Traceback" not in result.err
+    started = time.monotonic()
+    result = _outline(tool, tmp_path, f"FROM scratch\nARG x={x}\nENV y=${{x/*a*a*a*a*a*a*a*a*b/}}\n")
+    assert time.monotonic() - started < 30  # Python's re took hours over this; Go's regexp is linear
+    assert result.returncode == 0, result.err
+    assert json.loads(result.out)["stages"][0]["instructions"][2]["args"] == [f"y={x}"]
+
+
+def test_many_mebibyte_words_add_up_to_a_limit(tmp_path: Path) -> None:
+    lines = ["FROM scratch", "ARG a0=" + "x" * 1000, "ARG a1=" + "${a0}" * 10, "ARG a2=" + "${a1}" * 10]
+    lines += ["ARG a3=" + "${a2}" * 10]  # 10^6 characters: allowed
+    lines += [f"LABEL l{i}=${{a3}}" for i in range(200)]  # 200 × 10^6: more than 128 MiB in all
+    tool = _tool(tmp_path)
+    result = _outline(tool, tmp_path, "\n".join(lines) + "\n")
+    # after 133 labels (and the ARGs) 134.1 million characters; the 134th, on line 139, passes 128 MiB
+    _assert_located(result, "the Buildfile's expansions produce more than 134,217,728 characters in all", 139)

@@ -13,7 +13,7 @@ import pytest
 
 from builder.context import IgnoreRules
 from builder.context.gopattern import REGEXP, go_regexp_source, go_regexp_to_python
-from builder.context.linear import LinearRegex
+from builder.linearre import LinearRegex
 from tests.build.conftest import Pybuild
 
 CONFORMANCE = Path(__file__).resolve().parents[1] / "conformance" / "dockerignore"
