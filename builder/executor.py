@@ -45,6 +45,11 @@ from builder.ui import Reporter
 __all__ = ["BuildOptions", "BuildResult", "StageResult", "StepReport", "build"]
 
 
+def _shorten(path: str, keep: int = 100) -> str:
+    """``path`` for a message: a very long one (a context nested thousands deep) as its two ends."""
+    return path if len(path) <= 2 * keep + 1 else f"{path[:keep]}…{path[-keep:]}"
+
+
 def source_date_epoch(build_args: dict[str, str]) -> int | None:
     """SOURCE_DATE_EPOCH from the build args, else the environment; None when unset."""
     value = build_args.get("SOURCE_DATE_EPOCH") or os.environ.get("SOURCE_DATE_EPOCH")
@@ -274,7 +279,7 @@ class StageBuilder:
                 # the machine refused something during this step (a context file vanished, I/O error):
                 # say which step, where
                 detail = error.strerror or str(error)
-                where = f": {error.filename}" if error.filename else ""
+                where = f": {_shorten(os.fsdecode(error.filename))}" if error.filename else ""
                 raise BuildError(f"{instruction.keyword}: {detail}{where}", instruction.span) from None
             report.seconds = time.monotonic() - started
             reports.append(report)

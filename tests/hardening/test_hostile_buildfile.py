@@ -7,8 +7,12 @@ Expectations marked "BuildKit v0.13" were recorded with the reference (Docker 26
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import time
 from pathlib import Path
+
+import pytest
 
 from builder.plan import plan
 from builder.syntax import parse
@@ -194,3 +198,71 @@ def test_many_mebibyte_words_add_up_to_a_limit(tmp_path: Path) -> None:
     result = _outline(tool, tmp_path, "\n".join(lines) + "\n")
     # after 133 labels (and the ARGs) 134.1 million characters; the 134th, on line 139, passes 128 MiB
     _assert_located(result, "the Buildfile's expansions produce more than 134,217,728 characters in all", 139)
+
+
+# --- a context nested thousands deep (item 6) -------------------------------------------------------------
+
+
+def _deep_context(ctx: Path, depth: int, buildfile: str) -> None:
+    """``ctx`` holding ``d/d/…/d/f`` ``depth`` directories deep (made relative to each parent: the whole path
+    may be longer than the kernel takes in one call)."""
+    ctx.mkdir()
+    (ctx / "Buildfile").write_text(buildfile)
+    fd = os.open(ctx, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for _ in range(depth):
+            os.mkdir("d", dir_fd=fd)
+            below = os.open("d", os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+            os.close(fd)
+            fd = below
+        with os.fdopen(os.open("f", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd), "w") as f:
+            f.write("deep\n")
+    finally:
+        os.close(fd)
+
+
+def _read_deep(root: Path, depth: int) -> str:
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for _ in range(depth):
+            below = os.open("d", os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+            os.close(fd)
+            fd = below
+        with os.fdopen(os.open("f", os.O_RDONLY, dir_fd=fd)) as f:
+            return f.read()
+    finally:
+        os.close(fd)
+
+
+@pytest.fixture
+def scratch_dir(tmp_path: Path):
+    """A directory for trees too deep for Python's rmtree (recursive): removed with rm -rf."""
+    directory = tmp_path / "deep"
+    directory.mkdir()
+    yield directory
+    subprocess.run(["rm", "-rf", str(directory)], check=True)
+
+
+@pytest.mark.parametrize(
+    "dest", ["/", "/app/"]
+)  # the two copy engines: into an overlay, and straight to a layer
+def test_a_context_nested_1200_deep_is_copied(scratch_dir: Path, dest: str) -> None:
+    depth = 1200  # deeper than Python's recursion limit; the whole path still fits in PATH_MAX
+    ctx = scratch_dir / "ctx"
+    _deep_context(ctx, depth, f"FROM scratch\nCOPY . {dest}\n")
+    tool = Pybuild(scratch_dir / "store")
+    tool(
+        "build", "-t", "deep:1", "-o", f"type=local,dest={scratch_dir / 'out'}", str(ctx)
+    )  # was a RecursionError
+    assert _read_deep(scratch_dir / "out" / dest.strip("/"), depth) == "deep\n"
+    assert "sound" in tool("store", "verify").out
+
+
+def test_a_context_nested_10000_deep_is_refused_located(scratch_dir: Path) -> None:
+    ctx = scratch_dir / "ctx"
+    _deep_context(ctx, 10000, "FROM scratch\nCOPY . /\n")
+    (ctx / ".dockerignore").write_text("*.log\n")
+    result = Pybuild(scratch_dir / "store")("build", str(ctx), check=False)
+    assert result.returncode == 1 and "Traceback" not in result.err, result.err
+    assert "Buildfile:2:1: error: COPY: File name too long: " in result.err
+    assert len(result.err.splitlines()[0]) < 400  # the 20,000-character path is shortened
