@@ -1,4 +1,5 @@
-"""``python3 fuzz/run.py [--cases N] [--target NAME]``: fuzz the parser, the expander and layer apply.
+"""``python3 fuzz/run.py [--cases N] [--target NAME]``: fuzz the parser, the expander, layer apply and ignore
+patterns.
 
 Each target gets N generated cases (default 10,000; see `fuzz.targets` for what a case is and what it must
 do). Every finding — an exception other than the located user error the code promises, or a check that
@@ -21,9 +22,9 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 
-from fuzz import targets  # noqa: E402
+from fuzz import ignore, targets  # noqa: E402
 
-TARGETS = ("parser", "expander", "layer")
+TARGETS = ("parser", "expander", "layer", "ignore")
 
 
 @dataclass
@@ -46,6 +47,7 @@ def run_target(name: str, cases: int, *, derandomize: bool = False) -> Report:
         "parser": (targets.buildfiles(), targets.check_parser),
         "expander": (targets.expand_cases(), targets.check_expander),
         "layer": (targets.layer_cases(), sandbox.check if sandbox else None),
+        "ignore": (ignore.ignore_cases(), ignore.check_ignore),
     }[name]
 
     @settings(

@@ -42,3 +42,18 @@ def test_the_layer_check_notices_a_write_outside_the_target(monkeypatch):
         assert "outside its target" in sandbox.check(targets.LayerCase(targets.SEED, False))
     finally:
         sandbox.close()
+
+
+def test_the_ignore_target_reports_a_backtracking_matcher(monkeypatch):
+    """With ignore patterns on Python's ``re`` alone (the matcher before RE2), the target's time bound fires
+    on the pattern that took 57 s; with pybuild's matcher the same case passes at once."""
+    import re
+
+    from fuzz import ignore
+
+    case = ignore.IgnoreCase(("/".join(["**"] * 15) + "/a",), "/".join(["d"] * 27) + "/b")
+    assert ignore.check_ignore(case) is None
+    import builder.context.gopattern
+
+    monkeypatch.setattr(builder.context.gopattern, "compile_linear", lambda src, _reps, **_: re.compile(src))
+    assert ignore.check_ignore(case).startswith("slow: over 2.0 s")
