@@ -26,8 +26,9 @@ class PatternTooComplex(ValueError):
 
 
 class LinearRegex:
-    """A regex matched by RE2, with the parts of ``re.Pattern``'s interface that pybuild uses: ``search``
-    and ``match`` (``pos`` included) return a match object with ``span``/``start``/``end``, or None.
+    """A regex matched by RE2, with the parts of ``re.Pattern``'s interface that pybuild uses: ``search``,
+    ``match`` and ``fullmatch`` (``pos`` included) return a match object with ``span``/``start``/``end``, or
+    None.
 
     ``pattern`` is the RE2 source; ``match`` also lets pathspec accept the object as a compiled regex.
     """
@@ -54,6 +55,11 @@ class LinearRegex:
         if not text.isascii():
             text = text.translate(_BAD_BYTES)
         return self._regex.match(text, pos)
+
+    def fullmatch(self, text: str, pos: int = 0) -> object | None:
+        if not text.isascii():
+            text = text.translate(_BAD_BYTES)
+        return self._regex.fullmatch(text, pos)
 
 
 def compile_linear(

@@ -101,3 +101,15 @@ def test_both_engines_agree_on_the_conformance_patterns() -> None:
             assert bool(python.search(path)) == bool(linear.search(path)), (pattern, path)
         checked += 1
     assert checked > 20
+
+
+def test_a_hostile_copy_source_wildcard_is_matched_quickly(tmp_path: Path) -> None:
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / ("a" * 250)).write_text("no\n")  # almost matches, in C(250, 10) ways
+    (ctx / ("a" * 10 + "b")).write_text("yes\n")
+    (ctx / "Buildfile").write_text("FROM scratch\nCOPY " + "*a" * 10 + "b /out/\n")
+    out = tmp_path / "out"
+    elapsed = _build(Pybuild(tmp_path / "store"), ctx, out)
+    assert elapsed < 30, f"the build took {elapsed:.1f} s"
+    assert sorted(p.name for p in (out / "out").iterdir()) == ["a" * 10 + "b"]
