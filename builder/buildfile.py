@@ -20,14 +20,27 @@ def read_buildfile(
     from builder.userpaths import default_buildfile
 
     if file is not None and str(file) == "-":
-        return "<stdin>", sys.stdin.read()
+        return "<stdin>", read_stdin_text()
     path = default_buildfile(Path(context)) if file is None else Path(file)
     try:
-        return shown or str(path), path.read_text(encoding="utf-8")
+        # Bytes, not text mode: universal newlines would end a line at a bare "\r", where BuildKit ends lines
+        # only at "\n" (a "\r" before it is dropped by the scanner, one elsewhere is blank space in a line).
+        return shown or str(path), path.read_bytes().decode("utf-8")
     except FileNotFoundError:
         raise UsageError(f"cannot read the Buildfile {str(path)!r}: no such file") from None
     except (OSError, UnicodeDecodeError) as error:
         raise UsageError(f"cannot read the Buildfile {str(path)!r}: {error}") from None
+
+
+def read_stdin_text() -> str:
+    """Standard input as text with its line ends untouched (see `read_buildfile`)."""
+    binary = getattr(sys.stdin, "buffer", None)
+    if binary is None:  # a replaced stdin that only has text
+        return sys.stdin.read()
+    try:
+        return binary.read().decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise UsageError(f"cannot read the Buildfile from standard input: {error}") from None
 
 
 def parse_build_args(values: list[str]) -> dict[str, str]:

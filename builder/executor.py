@@ -45,6 +45,11 @@ from builder.ui import Reporter
 __all__ = ["BuildOptions", "BuildResult", "StageResult", "StepReport", "build"]
 
 
+def _shorten(path: str, keep: int = 100) -> str:
+    """``path`` for a message: a very long one (a context nested thousands deep) as its two ends."""
+    return path if len(path) <= 2 * keep + 1 else f"{path[:keep]}…{path[-keep:]}"
+
+
 def source_date_epoch(build_args: dict[str, str]) -> int | None:
     """SOURCE_DATE_EPOCH from the build args, else the environment; None when unset."""
     value = build_args.get("SOURCE_DATE_EPOCH") or os.environ.get("SOURCE_DATE_EPOCH")
@@ -186,10 +191,17 @@ def _build_stages(
     while True:
         results: dict[int, StageResult] = {}
         reports: list[StepReport] = []
+        resolver = Resolver(the_plan)  # one for all stages: it keeps each stage's final environment
         try:
             for stage in the_plan.build_order():
                 builder = StageBuilder(
-                    the_plan, stage, runner, results, created=created, platform_label=platform_label
+                    the_plan,
+                    stage,
+                    runner,
+                    results,
+                    created=created,
+                    platform_label=platform_label,
+                    resolver=resolver,
                 )
                 results[stage.index] = builder.run(reports)
             final = results[the_plan.target]
@@ -211,7 +223,9 @@ class StageBuilder:
         *,
         created: str,
         platform_label: str | None = None,
+        resolver: Resolver | None = None,
     ) -> None:
+        self.resolver = resolver or Resolver(the_plan)
         self.platform_label = platform_label  # set when building several platforms: steps name their platform
         self.plan = the_plan
         self.stage = stage
@@ -268,7 +282,7 @@ class StageBuilder:
         result = self._base()
         # the base's ONBUILD triggers run first and are consumed, whether the base is an image or a stage
         triggers = list(result.state.config.pop("OnBuild", None) or [])
-        resolver = Resolver(self.plan)
+        resolver = self.resolver
         step_env = resolver.start_env(self.stage, result.root_env)
         step_env.update(result.args)
         total = len(self.stage.instructions) + 1
@@ -286,7 +300,7 @@ class StageBuilder:
                 # the machine refused something during this step (a context file vanished, I/O error):
                 # say which step, where
                 detail = error.strerror or str(error)
-                where = f": {error.filename}" if error.filename else ""
+                where = f": {_shorten(os.fsdecode(error.filename))}" if error.filename else ""
                 raise BuildError(f"{instruction.keyword}: {detail}{where}", instruction.span) from None
             report.seconds = time.monotonic() - started
             reports.append(report)

@@ -201,17 +201,27 @@ def _walk_below(
     rel: str, path: str, excluded: Callable[[str], bool] | None, walked: list[tuple[str, str, os.stat_result]]
 ) -> None:
     # One list for the whole walk and the lstat from the listing's own entry: a context of tens of
-    # thousands of files is walked on every build, cached or not.
-    with os.scandir(path) as listing:
-        entries = sorted((entry.name, entry) for entry in listing)
-    for name, entry in entries:
-        child_rel = f"{rel}/{name}" if rel else name
+    # thousands of files is walked on every build, cached or not. A stack of listings, not recursion: a
+    # context may nest directories thousands deep.
+    stack = [(rel, _sorted_entries(path))]
+    while stack:
+        parent_rel, entries = stack[-1]
+        entry = next(entries, None)
+        if entry is None:
+            stack.pop()
+            continue
+        child_rel = f"{parent_rel}/{entry.name}" if parent_rel else entry.name
         if excluded and excluded(child_rel):
             continue
         st = entry.stat(follow_symlinks=False)
         walked.append((child_rel, entry.path, st))
         if stat.S_ISDIR(st.st_mode):
-            _walk_below(child_rel, entry.path, excluded, walked)
+            stack.append((child_rel, _sorted_entries(entry.path)))
+
+
+def _sorted_entries(path: str) -> Iterator[os.DirEntry[str]]:
+    with os.scandir(path) as listing:
+        return iter(sorted(listing, key=lambda entry: entry.name))
 
 
 def _hash_all(todo: list[tuple[str, os.stat_result]], cache: StatCache | None) -> list[str]:

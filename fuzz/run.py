@@ -1,6 +1,6 @@
 """``python3 fuzz/run.py [--cases N] [--target NAME]``: fuzz the parser, the build checks, the expander,
-layer apply and the image documents (``document-manifest``, ``document-index``, ``document-config``,
-``document-docker-archive``).
+layer apply, ignore patterns and the image documents (``document-manifest``, ``document-index``,
+``document-config``, ``document-docker-archive``).
 
 Each target gets N generated cases (default 10,000; see `fuzz.targets` for what a case is and what it must
 do). Every finding — an exception other than the located user error the code promises, or a check that
@@ -23,9 +23,9 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 
-from fuzz import documents, targets  # noqa: E402
+from fuzz import documents, ignore, targets  # noqa: E402
 
-TARGETS = ("parser", "checks", "expander", "layer", *documents.TARGETS)
+TARGETS = ("parser", "checks", "expander", "layer", "ignore", *documents.TARGETS)
 
 
 @dataclass
@@ -52,6 +52,7 @@ def run_target(name: str, cases: int, *, derandomize: bool = False) -> Report:
             "checks": (targets.buildfiles(), targets.check_build_checks),
             "expander": (targets.expand_cases(), targets.check_expander),
             "layer": (targets.layer_cases(), sandbox.check if sandbox else None),
+            "ignore": (ignore.ignore_cases(), ignore.check_ignore),
         }[name]
 
     @settings(

@@ -198,7 +198,7 @@ def _run(args: argparse.Namespace, source, named: dict) -> int:
     from pathlib import Path
 
     from builder.attestations import check_attestations
-    from builder.buildfile import parse_build_args
+    from builder.buildfile import parse_build_args, read_stdin_text
     from builder.contextsource import buildfile_in
     from builder.executor import BuildOptions, build
     from builder.mounts import parse_allow
@@ -242,7 +242,7 @@ def _run(args: argparse.Namespace, source, named: dict) -> int:
         run_options=parse_run_options(args.add_host, args.ulimit, args.shm_size),
     )
     if args.file == "-":
-        options.buildfile_text = sys.stdin.read()
+        options.buildfile_text = read_stdin_text()
         options.buildfile = Path("Buildfile")
     elif source.buildfile_text is not None:  # the context was a Dockerfile alone (stdin or a URL)
         options.buildfile_text = source.buildfile_text

@@ -15,7 +15,7 @@ def run(args: argparse.Namespace) -> int:
     import sys
     from pathlib import Path
 
-    from builder.buildfile import parse_build_args, read_buildfile
+    from builder.buildfile import parse_build_args, read_buildfile, read_stdin_text
     from builder.checks.report import check_summary, render_finding, violation
     from builder.checks.session import StoreImages, check_all, ignore_rules
     from builder.errors import BuildError, SyntaxProblem
@@ -27,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
     context = context_directory(args.context)
     build_args = parse_build_args(args.build_arg)
     if args.file == "-":
-        name, text, path = "Buildfile", sys.stdin.read(), None
+        name, text, path = "Buildfile", read_stdin_text(), None
     else:
         name, text = read_buildfile(args.file, context)
         path = Path(name)

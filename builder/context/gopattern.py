@@ -5,7 +5,9 @@ syntax rules, then classifies it as an exact, prefix (``dir/**``), suffix (``**/
 for the last kind, writes a Go regexp from it. That regexp, not ``filepath.Match``, decides what matches, so
 its quirks are part of Docker's behaviour: ``\\d`` in a pattern is a digit class, ``[[:alpha:]]`` a POSIX
 class, and ``*`` inside brackets becomes a nested class. To agree with Docker we build the same Go regexp
-text and translate it, construct by construct, into an equivalent Python regex.
+text and translate it, construct by construct, into an equivalent Python regex; a pattern that Python's
+backtracking could take exponential time over is matched on the Go text by RE2 instead
+(:mod:`builder.linearre`).
 
 Go's regexp escapes ``\\pN`` and ``\\p{Greek}`` (Unicode classes) have no Python equivalent and are
 rejected with a clear error instead of being guessed at.
@@ -14,6 +16,8 @@ rejected with a clear error instead of being guessed at.
 from __future__ import annotations
 
 import re
+
+from builder.linearre import LinearRegex, PatternTooComplex, compile_linear
 
 EXACT, PREFIX, SUFFIX, REGEXP = "exact", "prefix", "suffix", "regexp"
 _MAX_RUNE = 0x10FFFF
@@ -279,8 +283,9 @@ def go_regexp_to_python(src: str) -> str:
     return "".join(out)
 
 
-def compile_pattern(pattern: str) -> tuple[str, re.Pattern[str] | None]:
-    """Check and compile a cleaned pattern (without its ``!``): its match kind and, for ``REGEXP``, a regex.
+def compile_pattern(pattern: str) -> tuple[str, re.Pattern[str] | LinearRegex | None]:
+    """Check and compile a cleaned pattern (without its ``!``): its match kind and, for ``REGEXP``, a regex
+    whose ``search`` runs in time linear in the path's length (:mod:`builder.linearre`).
 
     Raises :class:`PatternSyntaxError` for a pattern Docker rejects (or one we cannot translate).
     """
@@ -288,7 +293,12 @@ def compile_pattern(pattern: str) -> tuple[str, re.Pattern[str] | None]:
     kind, source = go_regexp_source(pattern)
     if kind != REGEXP:
         return kind, None
+    # The translation also checks the Go regexp as Go would (RE2 accepts a few escapes Go refuses, ``\C``).
+    python_source = go_regexp_to_python(source)
     try:
-        return kind, re.compile(go_regexp_to_python(source), re.ASCII)
+        # Each "*" of the pattern writes at most one repetition ("[^/]*", ".*" or "(.*/)?").
+        return kind, compile_linear(python_source, pattern.count("*"), re2_source=source, flags=re.ASCII)
+    except PatternTooComplex as error:
+        raise PatternSyntaxError(f"pattern too complex: {error}") from None
     except re.error as error:  # pragma: no cover - the translation only emits valid syntax
         raise PatternSyntaxError(str(error)) from None

@@ -6,7 +6,8 @@ excluded when it or one of its parent directories matches. ``*.log`` matches onl
 ``**`` spans directories, and leading or trailing slashes do not matter.
 
 Each pattern is a :class:`pathspec.RegexPattern` whose regex comes from Docker's rules
-(:mod:`builder.context.gopattern`), so the rules can also be used as a :class:`pathspec.PathSpec`. pathspec
+(:mod:`builder.context.gopattern`), so the rules can also be used as a :class:`pathspec.PathSpec` (with its
+``backend="simple"``: its RE2 backend reads the regex text and skips each pattern's ``match_file``). pathspec
 (~40 ms to import) is imported only when there is a pattern to compile: a context without an ignore file
 never pays for it.
 """

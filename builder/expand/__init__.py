@@ -25,9 +25,22 @@ from collections.abc import Mapping
 
 from builder.errors import SyntaxProblem
 from builder.expand.lexer import BOM, EOF, Failure, Lexer, Words
+from builder.expand.limits import MAX_NESTING, MAX_TOTAL_CHARS, MAX_WORD_CHARS, Budget, TooLarge
 from builder.gofmt import quote
 
-__all__ = ["ExpansionError", "expand_word", "expand_words", "expand_word_with_matches"]
+__all__ = [
+    "MAX_NESTING",
+    "MAX_TOTAL_CHARS",
+    "MAX_WORD_CHARS",
+    "Budget",
+    "ExpansionError",
+    "expand_word",
+    "expand_words",
+    "expand_word_with_matches",
+]
+
+# Messages quote the failing word up to this many characters.
+_SHOWN_CHARS = 200
 
 
 class ExpansionError(SyntaxProblem):
@@ -38,14 +51,30 @@ class ExpansionError(SyntaxProblem):
         self.offset = offset
 
 
+def _shown(word: str) -> str:
+    """The word quoted for a message; a very long one (an expansion bomb, say) shortened."""
+    return quote(word) if len(word) <= _SHOWN_CHARS else quote(word[:_SHOWN_CHARS]) + "…"
+
+
 def _run(
-    word: str, env: Mapping[str, str], escape: str, options: dict[str, bool], words: Words | None
+    word: str,
+    env: Mapping[str, str],
+    escape: str,
+    options: dict[str, bool],
+    words: Words | None,
+    budget: Budget | None,
 ) -> tuple[str, Lexer]:
     lexer = Lexer(word, env, escape, options)
     try:
-        return lexer.stop_on(EOF, lexer.raw_escapes, words), lexer
+        result = lexer.stop_on(EOF, lexer.raw_escapes, words)
     except Failure as failure:
-        raise ExpansionError(f"failed to process {quote(word)}: {failure.message}", failure.offset) from None
+        raise ExpansionError(f"failed to process {_shown(word)}: {failure.message}", failure.offset) from None
+    if budget is not None:
+        try:
+            budget.charge(len(result))
+        except TooLarge as error:
+            raise ExpansionError(f"failed to process {_shown(word)}: {error.message}") from None
+    return result, lexer
 
 
 def _options(raw_quotes: bool, raw_escapes: bool, process_quotes: bool, skip_unset: bool) -> dict[str, bool]:
@@ -66,12 +95,17 @@ def expand_word(
     raw_escapes: bool = False,
     process_quotes: bool = True,
     skip_unset: bool = False,
+    budget: Budget | None = None,
 ) -> str:
-    """Expand ``word`` as one word (BuildKit's ProcessWord): quotes removed, whitespace kept."""
+    """Expand ``word`` as one word (BuildKit's ProcessWord): quotes removed, whitespace kept.
+
+    ``budget``: the build's `Budget`, charged with the length of every word that had something to expand.
+    Raises `ExpansionError` for a malformed word or one past the limits of :mod:`builder.expand.limits`.
+    """
     if not (set(word) & {"$", "'", '"', escape, BOM}):
         return word  # nothing to expand: by far the common case
     options = _options(raw_quotes, raw_escapes, process_quotes, skip_unset)
-    return _run(word, env, escape, options, None)[0]
+    return _run(word, env, escape, options, None, budget)[0]
 
 
 def expand_words(
@@ -83,6 +117,7 @@ def expand_words(
     raw_escapes: bool = False,
     process_quotes: bool = True,
     skip_unset: bool = False,
+    budget: Budget | None = None,
 ) -> list[str]:
     """Expand ``word`` and split it into fields (BuildKit's ProcessWords).
 
@@ -90,7 +125,7 @@ def expand_words(
     and escaped text never does. Empty fields are dropped.
     """
     words = Words()
-    _run(word, env, escape, _options(raw_quotes, raw_escapes, process_quotes, skip_unset), words)
+    _run(word, env, escape, _options(raw_quotes, raw_escapes, process_quotes, skip_unset), words, budget)
     return words.finish()
 
 
@@ -109,5 +144,6 @@ def expand_word_with_matches(
     A name counts even when its value was not used (``${FOO+x}`` looks FOO up); names inside a default
     that was not needed are still looked up, because BuildKit expands the default before choosing.
     """
-    result, lexer = _run(word, env, escape, _options(raw_quotes, raw_escapes, process_quotes, skip_unset), None)
+    options = _options(raw_quotes, raw_escapes, process_quotes, skip_unset)
+    result, lexer = _run(word, env, escape, options, None, None)
     return result, lexer.matched, lexer.unmatched

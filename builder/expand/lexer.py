@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from builder.expand.limits import MAX_NESTING, MAX_WORD_CHARS, TooLarge, word_too_long
 from builder.expand.patterns import PatternError, go_replace_all, shell_pattern_regex, trim_prefix, trim_suffix
 
 EOF = ""
@@ -91,6 +92,10 @@ class Lexer:
         self.skip_unset = options["skip_unset"]
         self.matched: set[str] = set()
         self.unmatched: set[str] = set()
+        # What references may add to any one level of the word (see builder.expand.limits): the written
+        # text itself never counts against it, so a long heredoc body is not refused for its length.
+        self.room = MAX_WORD_CHARS + len(word)
+        self.depth = 0
 
     def peek(self) -> str:
         return self.s[self.pos] if self.pos < len(self.s) else EOF
@@ -117,19 +122,30 @@ class Lexer:
         finally:
             self.raw_escapes = saved
 
+    def _grown(self, size: int, start: int) -> int:
+        """``size`` if a level of the word may be that long, else the failure at ``start``."""
+        if size > self.room:
+            raise Failure(word_too_long().message, start)
+        return size
+
     def _stop_on(self, stop: str, words: Words | None) -> str:
         result: list[str] = []
+        size = 0  # what references added at this level
         while (ch := self.peek()) != EOF:
             if stop and ch == stop:
                 self.next()
                 return "".join(result)
             if ch == "$":
+                start = self.pos
                 text = self.dollar()
+                size = self._grown(size + len(text), start)
                 result.append(text)
                 if words is not None:
                     words.add_string(text)
             elif self.process_quotes and ch in "'\"":
+                start = self.pos
                 text = self.single_quote() if ch == "'" else self.double_quote()
+                size = self._grown(size + len(text), start)
                 result.append(text)
                 if words is not None:
                     words.add_raw(text)
@@ -170,6 +186,7 @@ class Lexer:
         start = self.pos
         opening = self.next()
         result = [opening] if self.raw_quotes else []
+        size = 0  # what references added inside these quotes
         while True:
             ch = self.peek()
             if ch == EOF:
@@ -180,7 +197,10 @@ class Lexer:
                     result.append(ch)
                 return "".join(result)
             if ch == "$":
-                result.append(self.dollar())
+                at = self.pos
+                text = self.dollar()
+                size = self._grown(size + len(text), at)
+                result.append(text)
                 continue
             ch = self.next()
             if ch == self.escape:
@@ -227,6 +247,17 @@ class Lexer:
             if not found and self.skip_unset:
                 return "$" + name
             return value
+        # ${…} nests (its word may hold more): bounded, so that no input can exhaust Python's stack.
+        if self.depth >= MAX_NESTING:
+            raise Failure(f'"${{" nested more than {MAX_NESTING} deep (pybuild\'s limit)', start)
+        self.depth += 1
+        try:
+            return self._braced(start)
+        finally:
+            self.depth -= 1
+
+    def _braced(self, start: int) -> str:
+        """The rest of ``dollar`` for a ``${…}`` reference whose ``$`` is at ``start``."""
         self.next()
         following = self.peek()
         if following == EOF:
@@ -301,7 +332,10 @@ class Lexer:
         except PatternError as error:
             raise Failure(f"invalid pattern ({pattern}) in substitution: {error}", start) from None
         if replace_all:
-            return go_replace_all(regex, value, replacement)
+            try:
+                return go_replace_all(regex, value, replacement, self.room)
+            except TooLarge as error:
+                raise Failure(error.message, start) from None
         match = regex.search(value)
         if match is None:
             return value

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 
+from builder.expand.limits import word_too_long
+from builder.linearre import LinearRegex, compile_linear
+
 # Go's text/scanner drops a byte-order mark at the start of its input, and shows EOF as U+FFFD in messages.
 _BOM = "\ufeff"
 _GO_EOF_TEXT = "\ufffd"
@@ -13,8 +16,11 @@ class PatternError(Exception):
     pass
 
 
-def shell_pattern_regex(pattern: str, *, greedy: bool, anchored: bool) -> re.Pattern[str]:
-    """The regex for a ``${v#p}`` or ``${v/p/r}`` pattern: ``*``, ``?`` and ``\\`` escapes; no classes."""
+def shell_pattern_regex(pattern: str, *, greedy: bool, anchored: bool) -> re.Pattern[str] | LinearRegex:
+    """The regex for a ``${v#p}`` or ``${v/p/r}`` pattern: ``*``, ``?`` and ``\\`` escapes; no classes.
+
+    It matches in time linear in the value, as BuildKit's Go regexp does (:mod:`builder.linearre`): a
+    pattern of several ``*`` over a long value would make Python's ``re`` backtrack for hours."""
     out = ["^"] if anchored else []
     star = ".*" if greedy else ".*?"
     i = 1 if pattern.startswith(_BOM) else 0
@@ -36,7 +42,8 @@ def shell_pattern_regex(pattern: str, *, greedy: bool, anchored: bool) -> re.Pat
             out.append(re.escape(following))
         else:
             out.append(re.escape(ch))
-    return re.compile("".join(out))
+    # Every repetition is a "*" of the pattern; the regex text is in the syntax re and RE2 share.
+    return compile_linear("".join(out), pattern.count("*"))
 
 
 def trim_prefix(pattern: str, value: str, greedy: bool) -> str:
@@ -80,9 +87,11 @@ def _template_name(template: str, i: int) -> tuple[str, int] | None:
     return template[start:end], end
 
 
-def _go_template(template: str, whole: str) -> str:
-    """Go's Regexp.Expand for a regex without groups: ``$0``/``${0}`` is the match, ``$$`` a dollar."""
+def _go_template(template: str, whole: str, limit: int) -> str:
+    """Go's Regexp.Expand for a regex without groups: ``$0``/``${0}`` is the match, ``$$`` a dollar.
+    Raises `builder.expand.limits.TooLarge` when the result would pass ``limit`` characters."""
     out: list[str] = []
+    size = len(template)  # what the template's own text adds, and each copy of the match below
     i = 0
     while True:
         j = template.find("$", i)
@@ -101,13 +110,20 @@ def _go_template(template: str, whole: str) -> str:
             continue
         name, i = found
         if name == "0":
+            size += len(whole)
+            if size > limit:
+                raise word_too_long()
             out.append(whole)
         # Any other name is a group this regex does not have (it has none), so it expands to nothing.
 
 
-def go_replace_all(regex: re.Pattern[str], value: str, template: str) -> str:
-    """Go's ReplaceAllString: unlike re.sub, an empty match right after a match is not replaced."""
+def go_replace_all(regex: re.Pattern[str] | LinearRegex, value: str, template: str, limit: int) -> str:
+    """Go's ReplaceAllString: unlike re.sub, an empty match right after a match is not replaced.
+
+    Raises `builder.expand.limits.TooLarge` as soon as the result would pass ``limit`` characters (each
+    match may add a copy of the template: a long value and a long template would ask for their product)."""
     out: list[str] = []
+    size = 0
     last_end = 0
     pos = 0
     while pos <= len(value):
@@ -116,8 +132,13 @@ def go_replace_all(regex: re.Pattern[str], value: str, template: str) -> str:
             break
         begin, end = match.span()
         out.append(value[last_end:begin])
+        size += begin - last_end
         if end > last_end or begin == 0:
-            out.append(_go_template(template, match.group(0)))
+            text = _go_template(template, value[begin:end], limit)
+            out.append(text)
+            size += len(text)
+        if size > limit:
+            raise word_too_long()
         last_end = end
         pos = pos + 1 if pos + 1 > end else end
     out.append(value[last_end:])

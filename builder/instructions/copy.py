@@ -34,13 +34,14 @@ import posixpath
 import re
 import shutil
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from builder import contextpath, rootpath
 from builder.errors import BuildError
 from builder.instructions.chmod import parse_chmod
+from builder.linearre import LinearRegex, compile_linear
 
 __all__ = ["parse_chmod"]  # re-exported: the steps take --chmod from here with the rest
 
@@ -64,8 +65,10 @@ def has_wildcard(pattern: str) -> bool:
     return False
 
 
-def _segment_regex(pattern: str) -> re.Pattern[str]:
-    """Go's ``filepath.Match`` for one path segment as a Python regex; raises BuildError when malformed."""
+def _segment_regex(pattern: str) -> re.Pattern[str] | LinearRegex:
+    """Go's ``filepath.Match`` for one path segment as a regex; raises BuildError when malformed. It matches
+    in time linear in the name, as Go's does (`builder.linearre`): ``*a*a*a*a*b`` over a long name would
+    make Python's ``re`` backtrack for hours."""
     out, i, n = [], 0, len(pattern)
     while i < n:
         ch = pattern[i]
@@ -96,7 +99,9 @@ def _segment_regex(pattern: str) -> re.Pattern[str]:
             out.append(f"[{'^/' if negate else ''}{''.join(ranges)}]")
         else:
             out.append(re.escape(ch))
-    return re.compile("".join(out), re.DOTALL)
+    # Each "*" writes one repetition; the text is in the syntax re and RE2 share (no "." in it: DOTALL and
+    # RE2's default agree).
+    return compile_linear("".join(out), pattern.count("*"), flags=re.DOTALL)
 
 
 def _class_char(pattern: str, i: int) -> tuple[str, int]:
@@ -338,33 +343,69 @@ def _copy_entry(
     *,
     follow: bool = False,
 ) -> None:
+    """Copy the entry ``rel`` of ``tree`` (a whole directory tree) to ``target``. A directory gets its owner,
+    mode and times after its contents are written (writing them changes its mtime). A stack of directories
+    being copied, not recursion: a context may nest directories thousands deep."""
+    open_dirs: list[tuple[Iterator[str], str, Path, str, os.stat_result]] = []
+    st = _copy_one(tree, rel, target, placement, below, skip, follow)
+    if st is not None and stat.S_ISDIR(st.st_mode):
+        open_dirs.append((iter(tree.listdir(rel)), rel, target, below, st))
+    while open_dirs:
+        names, dir_rel, dir_target, dir_below, dir_st = open_dirs[-1]
+        name = next(names, None)
+        if name is None:
+            open_dirs.pop()
+            _finish(tree, dir_target, placement, dir_st)
+            continue
+        child_rel, child_target = f"{dir_rel}/{name}", dir_target / name
+        child_below = f"{dir_below}/{name}" if dir_below else name
+        st = _copy_one(tree, child_rel, child_target, placement, child_below, skip, False)
+        if st is not None and stat.S_ISDIR(st.st_mode):
+            open_dirs.append((iter(tree.listdir(child_rel)), child_rel, child_target, child_below, st))
+
+
+def _copy_one(
+    tree: SourceTree,
+    rel: str,
+    target: Path,
+    placement: Placement,
+    below: str,
+    skip: Callable[[str], bool] | None,
+    follow: bool,
+) -> os.stat_result | None:
+    """Copy one entry (a directory: only made, its contents and metadata are the caller's); its stat, or
+    None when it is skipped or not copied (sockets, fifos, devices, a reused hard link)."""
     if below and skip and skip(below):
-        return
+        return None
     source = tree.root / rel
     st = os.stat(source) if follow else os.lstat(source)
     kind = stat.S_IFMT(st.st_mode)
     if kind not in (stat.S_IFDIR, stat.S_IFREG, stat.S_IFLNK):
-        return  # sockets, fifos and devices are not copied
+        return None  # sockets, fifos and devices are not copied
     if os.path.lexists(target) and not (kind == stat.S_IFDIR and target.is_dir() and not target.is_symlink()):
         _remove(target)
     if kind == stat.S_IFDIR:
         if not os.path.lexists(target):
             os.mkdir(target, 0o700)
         placement.dir_times[os.fspath(target)] = st.st_mtime_ns
-        for name in tree.listdir(rel):
-            _copy_entry(
-                tree, f"{rel}/{name}", target / name, placement, f"{below}/{name}" if below else name, skip
-            )
-    elif kind == stat.S_IFLNK:
+        return st
+    if kind == stat.S_IFLNK:
         os.symlink(os.readlink(source), target)
     elif st.st_nlink > 1 and (st.st_dev, st.st_ino) in placement.links:
         os.link(placement.links[(st.st_dev, st.st_ino)], target)
-        return
+        return None
     else:
         with open(source, "rb") as src, os.fdopen(rootpath.create_file(target), "wb") as dst:
             shutil.copyfileobj(src, dst, 1 << 20)
         if st.st_nlink > 1:
             placement.links[(st.st_dev, st.st_ino)] = target
+    _finish(tree, target, placement, st)
+    return st
+
+
+def _finish(tree: SourceTree, target: Path, placement: Placement, st: os.stat_result) -> None:
+    """Owner, mode and times of a copied entry (for a directory: once its contents are written)."""
+    kind = stat.S_IFMT(st.st_mode)
     uid, gid = placement.owner(tree, st)
     os.lchown(target, uid, gid)
     if kind != stat.S_IFLNK:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -247,6 +247,29 @@ def _xattrs(target: int | bytes) -> dict[str, bytes]:
     return {n: os.getxattr(target, n, follow_symlinks=follow) for n in names if not is_overlay_xattr(n)}
 
 
+class _Made(NamedTuple):
+    """A directory `_Copier` made, and what it gets once its contents are written."""
+
+    st: os.stat_result
+    uid: int
+    gid: int
+    mode: int
+    predicted: tf.Header
+    name: bytes
+
+
+class _Frame(NamedTuple):
+    """A directory being filled: the entries left to copy, its descriptor, its path and tar name prefix, the
+    source path below the copied source, and (None for the caller's directory) what finishes it."""
+
+    entries: Iterator[tuple[bytes, str, os.DirEntry]]
+    fd: int
+    path: bytes
+    prefix: bytes
+    below: str
+    made: _Made | None
+
+
 class _Copier:
     """One direct copy: the entries `_copy_entry` would make, each written into the stream once in place."""
 
@@ -276,30 +299,54 @@ class _Copier:
 
     def directory(self, source: str, fd: int, path: bytes, prefix: bytes, below: str) -> None:
         """Copy the entries of source directory ``source`` into the directory open as ``fd`` (at ``path``),
-        named ``prefix + name`` in the tar; ``below`` is ``source`` relative to the copied source."""
-        for base, rel, entry in _listing(self.tree, source):
-            name = os.fsdecode(base)
-            rel_below = f"{below}/{name}" if below else name
-            if self.skip and self.skip(rel_below):
-                continue
-            try:
-                st = entry.stat(follow_symlinks=False)
-            except FileNotFoundError:
-                continue  # gone since the listing, as if it had not been listed
-            kind = stat.S_IFMT(st.st_mode)
-            if kind == stat.S_IFREG:
-                linked = self.earlier and self._linked(rel, rel_below, st, fd, base, prefix + base)
-                if not linked:
-                    self._file(entry.path, st, fd, path + b"/" + base, base, prefix + base)
-            elif kind == stat.S_IFDIR:
-                self._directory(rel, st, fd, path + b"/" + base, base, prefix + base, rel_below)
-            elif kind == stat.S_IFLNK:
-                self._symlink(entry.path, st, fd, path + b"/" + base, base, prefix + base)
-            # sockets, fifos and devices are not copied
+        named ``prefix + name`` in the tar; ``below`` is ``source`` relative to the copied source.
+
+        A stack of the directories being filled, not recursion: a context may nest directories thousands
+        deep. Each holds its descriptor until its contents are written (then it gets its owner, mode and
+        times); ``fd`` stays the caller's."""
+        frames = [_Frame(iter(_listing(self.tree, source)), fd, path, prefix, below, None)]
+        try:
+            while frames:
+                frame = frames[-1]
+                item = next(frame.entries, None)
+                if item is None:
+                    frames.pop()
+                    if frame.made is not None:
+                        self._close_directory(frame.fd, frame.made)
+                    continue
+                child = self._entry(frame, *item)
+                if child is not None:
+                    frames.append(child)
+        finally:
+            for frame in frames[1:]:
+                os.close(frame.fd)
+
+    def _entry(self, frame: _Frame, base: bytes, rel: str, entry: os.DirEntry) -> _Frame | None:
+        """Copy one listed entry; for a directory, the frame that fills it."""
+        name = os.fsdecode(base)
+        rel_below = f"{frame.below}/{name}" if frame.below else name
+        if self.skip and self.skip(rel_below):
+            return None
+        try:
+            st = entry.stat(follow_symlinks=False)
+        except FileNotFoundError:
+            return None  # gone since the listing, as if it had not been listed
+        kind = stat.S_IFMT(st.st_mode)
+        path, tar_name = frame.path + b"/" + base, frame.prefix + base
+        if kind == stat.S_IFREG:
+            linked = self.earlier and self._linked(rel, rel_below, st, frame.fd, base, tar_name)
+            if not linked:
+                self._file(entry.path, st, frame.fd, path, base, tar_name)
+        elif kind == stat.S_IFDIR:
+            return self._directory(rel, st, frame.fd, path, base, tar_name, rel_below)
+        elif kind == stat.S_IFLNK:
+            self._symlink(entry.path, st, frame.fd, path, base, tar_name)
+        # sockets, fifos and devices are not copied
+        return None
 
     def _directory(
         self, rel: str, st: os.stat_result, parent: int, path: bytes, base: bytes, name: bytes, below: str
-    ) -> None:
+    ) -> _Frame:
         os.mkdir(base, 0o700, dir_fd=parent)
         fd = os.open(base, _DIR_FLAGS, dir_fd=parent)
         try:
@@ -308,11 +355,19 @@ class _Copier:
             meta = _Meta(stat.S_IFDIR | mode, uid, gid, 0, st.st_mtime_ns)
             predicted = self.stream.entry_header(name, meta, _xattrs(fd))
             self.stream.write_header(predicted)
-            self.directory(rel, fd, path, name + b"/", below)
-            os.fchown(fd, uid, gid)
-            os.chmod(fd, mode)
-            os.utime(fd, ns=(st.st_atime_ns, st.st_mtime_ns))
-            self._check(predicted, name, os.fstat(fd), _xattrs(fd))
+            entries = iter(_listing(self.tree, rel))
+        except BaseException:
+            os.close(fd)
+            raise
+        return _Frame(entries, fd, path, name + b"/", below, _Made(st, uid, gid, mode, predicted, name))
+
+    def _close_directory(self, fd: int, made: _Made) -> None:
+        """A directory's contents are written: give it its owner, mode and times, check it, close it."""
+        try:
+            os.fchown(fd, made.uid, made.gid)
+            os.chmod(fd, made.mode)
+            os.utime(fd, ns=(made.st.st_atime_ns, made.st.st_mtime_ns))
+            self._check(made.predicted, made.name, os.fstat(fd), _xattrs(fd))
         finally:
             os.close(fd)
 

@@ -28,11 +28,10 @@ def parse_ports(spec: str) -> list[str]:
 
 def apply(state: ImageState, specs: list[str]) -> str:
     """Add every port of ``specs`` to ``ExposedPorts``; the history shows them as Go prints a map."""
-    exposed = dict(state.config.get("ExposedPorts") or {})
+    exposed = state.own_map("ExposedPorts")
     added: set[str] = set()
     for spec in specs:
         for port in parse_ports(spec):
             exposed[port] = {}
             added.add(port)
-    state.config["ExposedPorts"] = exposed
     return "EXPOSE map[" + " ".join(f"{p}:{{}}" for p in sorted(added)) + "]"

@@ -7,8 +7,7 @@ from builder.instructions.state import ImageState
 
 def apply(state: ImageState, pairs: list[tuple[str, str]]) -> str:
     """Set each expanded ``(key, value)`` label; returns the history text (``LABEL a=1 b=2``)."""
-    labels = dict(state.config.get("Labels") or {})
+    labels = state.own_map("Labels")
     for key, value in pairs:
         labels[key] = value
-    state.config["Labels"] = labels
     return "LABEL " + " ".join(f"{k}={v}" for k, v in pairs)

@@ -7,5 +7,5 @@ from builder.instructions.state import ImageState
 
 def apply(state: ImageState, expression: str) -> str:
     """Append the trigger's text (``RUN echo hi``) to ``OnBuild``."""
-    state.config["OnBuild"] = [*(state.config.get("OnBuild") or []), expression]
+    state.own_list("OnBuild").append(expression)
     return f"ONBUILD {expression}"

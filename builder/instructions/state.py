@@ -25,6 +25,8 @@ class ImageState:
     layers: list[str] = field(default_factory=list)  # diff_ids, bottom first (mirrors rootfs.diff_ids)
     #: how many history entries came with the base image; the ones after it were made by this build
     base_history: int = 0
+    #: the ``Env`` list `set_env` made last and the position of each key in it (see there)
+    _env_index: tuple[list, dict[str, int]] | None = field(default=None, repr=False, compare=False)
 
     @property
     def config(self) -> dict:
@@ -51,15 +53,44 @@ class ImageState:
         return dict(self.env_items())
 
     def set_env(self, key: str, value: str) -> None:
-        """Replace ``key`` in place if present, else append it (Docker keeps the original order)."""
-        entries = list(self.config.get("Env") or [])
-        for i, entry in enumerate(entries):
-            if entry.partition("=")[0] == key:
-                entries[i] = f"{key}={value}"
-                break
-        else:
+        """Replace ``key`` in place if present, else append it (Docker keeps the original order).
+
+        The first call puts a copy of ``Env`` of the state's own in the config and notes where each key sits;
+        later calls change that list in place, so a stage of many ENV pairs is linear in them, not quadratic.
+        (Nothing keeps a reference to the list: a later stage starts from a deep copy, see `copy`.)
+        """
+        current = self.config.get("Env")
+        index = self._env_index
+        if index is None or index[0] is not current:
+            entries = list(current or [])
+            positions: dict[str, int] = {}
+            for i, entry in enumerate(entries):
+                positions.setdefault(entry.partition("=")[0], i)
+            self.config["Env"] = entries
+            index = self._env_index = (entries, positions)
+        entries, positions = index
+        at = positions.get(key)
+        if at is None:
+            positions[key] = len(entries)
             entries.append(f"{key}={value}")
-        self.config["Env"] = entries
+        else:
+            entries[at] = f"{key}={value}"
+
+    def own_map(self, name: str) -> dict:
+        """The config's map ``name`` (``Labels``, ``ExposedPorts``, ``Volumes``) to change in place, made if
+        missing. In place is safe, as for `set_env`: the document is the state's own (deep copies only), and
+        copying the map for each instruction made a stage of many LABEL lines quadratic in them."""
+        value = self.config.get(name)
+        if not isinstance(value, dict):
+            value = self.config[name] = dict(value or {})
+        return value
+
+    def own_list(self, name: str) -> list:
+        """The config's list ``name`` (``OnBuild``) to change in place, made if missing (see `own_map`)."""
+        value = self.config.get(name)
+        if not isinstance(value, list):
+            value = self.config[name] = list(value or [])
+        return value
 
     def ensure_default_path(self) -> None:
         """Give the image BuildKit's default PATH when its base sets none."""

@@ -9,10 +9,9 @@ from builder.instructions.state import ImageState
 
 def apply(state: ImageState, paths: list[str]) -> str:
     """Add each expanded path to ``Volumes``; an empty path is an error, as in BuildKit."""
-    volumes = dict(state.config.get("Volumes") or {})
+    volumes = state.own_map("Volumes")
     for path in paths:
         if not path.strip():
             raise BuildError("VOLUME specified can not be an empty string")
         volumes[path] = {}
-    state.config["Volumes"] = volumes
     return f"VOLUME {plain_list(paths)}"

@@ -165,14 +165,26 @@ class LayerStream:
             raise LayerError(f"cannot archive {os.fsdecode(e.filename)}: {e.strerror}") from e
 
     def _walk(self, directory: bytes, prefix: bytes) -> Iterator[tuple[bytes, bytes, os.stat_result]]:
-        # One sorted listing per directory level: memory follows the tree's depth, not its size.
-        with os.scandir(directory) as it:
-            entries = sorted(((e.name, e.path, e.stat(follow_symlinks=False)) for e in it), key=lambda x: x[0])
-        for base, path, st in entries:
-            name = prefix + base
+        # One sorted listing per directory level: memory follows the tree's depth, not its size. A stack of
+        # listings, not recursion: a layer may nest directories thousands deep.
+        stack = [(prefix, self._listing(directory))]
+        while stack:
+            parent, entries = stack[-1]
+            entry = next(entries, None)
+            if entry is None:
+                stack.pop()
+                continue
+            base, path, st = entry
+            name = parent + base
             yield name, path, st
             if stat.S_ISDIR(st.st_mode):
-                yield from self._walk(path, name + b"/")
+                stack.append((name + b"/", self._listing(path)))
+
+    @staticmethod
+    def _listing(directory: bytes) -> Iterator[tuple[bytes, bytes, os.stat_result]]:
+        with os.scandir(directory) as it:
+            entries = sorted(((e.name, e.path, e.stat(follow_symlinks=False)) for e in it), key=lambda x: x[0])
+        return iter(entries)
 
     def add_entry(self, name: bytes, path: bytes, st: os.stat_result) -> None:
         """The entry ``name`` for the file at ``path`` (``st`` its lstat), content read from it; a whiteout

@@ -114,18 +114,22 @@ class Plan:
         """The needed stages, each after every stage it depends on (stable: by index where free)."""
         done: set[int] = set()
         order: list[Stage] = []
-
-        def visit(index: int) -> None:
-            if index in done:
-                return
-            done.add(index)
-            for dep in self.stages[index].stage_deps:
-                visit(dep)
-            order.append(self.stages[index])
-
         for stage in self.stages:
-            if stage.needed:
-                visit(stage.index)
+            if not stage.needed or stage.index in done:
+                continue
+            # Depth first with its own stack (a chain of dependencies may be thousands of stages long): a
+            # stage is placed once the iterator over its dependencies is exhausted.
+            done.add(stage.index)
+            stack = [(stage.index, iter(stage.stage_deps))]
+            while stack:
+                index, deps = stack[-1]
+                dep = next(deps, None)
+                if dep is None:
+                    stack.pop()
+                    order.append(self.stages[index])
+                elif dep not in done:
+                    done.add(dep)
+                    stack.append((dep, iter(self.stages[dep].stage_deps)))
         return order
 
     def root_kind(self, stage: Stage) -> SourceKind:

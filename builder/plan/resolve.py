@@ -18,8 +18,9 @@ executor calls `Resolver.steps` again with the image's real environment.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
+from builder.expand.limits import Budget
 from builder.plan.model import DEFAULT_PATH, Plan, SourceKind, Stage
 from builder.plan.words import RecordingEnv, expand_word, expand_words
 from builder.syntax import ast
@@ -53,39 +54,71 @@ class Resolved:
 
 @dataclass(frozen=True)
 class Step:
-    """A resolved instruction and the environment it was expanded with (``env`` is not to be mutated)."""
+    """A resolved instruction. (It keeps no copy of the environment: one per step made a stage of many ENV
+    lines quadratic in them; `Resolver.final_env` gives a stage's result.)"""
 
     resolved: Resolved
-    env: Mapping[str, str] = field(default_factory=dict)
 
 
 class Resolver:
-    """Expands the instructions of a `Plan`'s stages. Stateless apart from a cache of stages' final env."""
+    """Expands the instructions of a `Plan`'s stages. Stateless apart from a cache of stages' final env: share
+    one across a build's stages, so a chain of N stages is resolved in time linear in N."""
 
     def __init__(self, plan: Plan) -> None:
         self.plan = plan
         self.escape = plan.buildfile.escape
+        # Every word this resolver expands draws on one budget (builder.expand.limits): many words of 1 MiB
+        # each must not add up to more memory than the machine has.
+        self.budget = Budget()
         self._final: dict[int, dict[str, str]] = {}
+        # The same for a known image environment: the one it was computed with, and the result. Identity, not
+        # equality: a build hands one chain's stages the same mapping, and comparing would cost its size.
+        self._final_with: dict[int, tuple[Mapping[str, str], dict[str, str]]] = {}
+
+    def _cached(self, stage: Stage, image_env: Mapping[str, str] | None) -> dict[str, str] | None:
+        if image_env is None:
+            return self._final.get(stage.index)
+        entry = self._final_with.get(stage.index)
+        return entry[1] if entry is not None and entry[0] is image_env else None
 
     def start_env(self, stage: Stage, image_env: Mapping[str, str] | None = None) -> dict[str, str]:
         """The environment at ``stage``'s FROM. ``image_env`` is the ENV of the image at the root of its chain
         of bases (None: unknown, taken as empty)."""
-        if stage.base.kind is SourceKind.STAGE:
-            return dict(self.final_env(self.plan.stages[stage.base.stage or 0], image_env))
-        if stage.base.kind is SourceKind.SCRATCH:
-            return {"PATH": DEFAULT_PATH}
-        return dict(image_env or {})
+        # A loop over the chain of base stages, not recursion: a Buildfile may chain thousands of stages.
+        pending: list[Stage] = []  # base stages whose final environment is needed, nearest first
+        env: Mapping[str, str] | None = None
+        current = stage
+        while current.base.kind is SourceKind.STAGE:
+            current = self.plan.stages[current.base.stage or 0]
+            env = self._cached(current, image_env)
+            if env is not None:
+                break
+            pending.append(current)
+        if env is None:  # the chain's root stage starts from scratch or from the image
+            env = {"PATH": DEFAULT_PATH} if current.base.kind is SourceKind.SCRATCH else (image_env or {})
+        for base in reversed(pending):
+            env = self._run_stage(base, image_env, dict(env))
+        return dict(env)
 
-    def final_env(self, stage: Stage, image_env: Mapping[str, str] | None = None) -> dict[str, str]:
-        """The environment after ``stage``'s last instruction (what a stage built on it starts with)."""
-        if image_env is None and stage.index in self._final:
-            return self._final[stage.index]
-        env = self.start_env(stage, image_env)
+    def _run_stage(
+        self, stage: Stage, image_env: Mapping[str, str] | None, env: dict[str, str]
+    ) -> dict[str, str]:
+        """``env`` (the environment at ``stage``'s FROM) after the stage's instructions; kept for later calls
+        (see `_cached`)."""
         for step in self.steps(stage, image_env, env=env):
             env.update(step.resolved.sets)
         if image_env is None:
             self._final[stage.index] = env
+        else:
+            self._final_with[stage.index] = (image_env, env)
         return env
+
+    def final_env(self, stage: Stage, image_env: Mapping[str, str] | None = None) -> dict[str, str]:
+        """The environment after ``stage``'s last instruction (what a stage built on it starts with)."""
+        cached = self._cached(stage, image_env)
+        if cached is not None:
+            return cached
+        return self._run_stage(stage, image_env, self.start_env(stage, image_env))
 
     def steps(
         self,
@@ -104,10 +137,10 @@ class Resolver:
             # Words kept as written need no environment, and a skipped base stage must not be expanded.
             env = self.start_env(stage, image_env) if expand else {}
         record = image_env is None and self.plan.root_kind(stage) is SourceKind.IMAGE
-        yield Step(self._from(stage), dict(env))
+        yield Step(self._from(stage))
         for instruction in stage.instructions:
             resolved = self.resolve(instruction, env, expand=expand, record=record)
-            yield Step(resolved, dict(env))
+            yield Step(resolved)
             env.update(resolved.sets)
 
     def resolve(
@@ -120,7 +153,7 @@ class Resolver:
         lookup = RecordingEnv(env)
 
         def word(text: str) -> str:
-            return expand_word(text, lookup, self.escape, instruction) if expand else text
+            return expand_word(text, lookup, self.escape, instruction, budget=self.budget) if expand else text
 
         resolved = _resolve(instruction, word, self, lookup if expand else None)
         flags = _flags(instruction, word)
@@ -164,7 +197,11 @@ def _resolve(ins: ast.Instruction, word: Expander, resolver: Resolver, env: Reco
             if env is None:
                 return Resolved(ins, {}, ports)
             return Resolved(
-                ins, {}, tuple(p for w in ports for p in expand_words(w, env, resolver.escape, ins))
+                ins,
+                {},
+                tuple(
+                    p for w in ports for p in expand_words(w, env, resolver.escape, ins, budget=resolver.budget)
+                ),
             )
         case ast.Volume(paths=paths):
             return Resolved(ins, {}, tuple(word(p) for p in paths))
@@ -197,7 +234,8 @@ def _heredoc(
 ) -> ast.Heredoc:
     if env is None or not doc.expand:
         return doc
-    return replace(doc, content=expand_word(doc.content, env, resolver.escape, ins, heredoc=True))
+    content = expand_word(doc.content, env, resolver.escape, ins, heredoc=True, budget=resolver.budget)
+    return replace(doc, content=content)
 
 
 def _flags(ins: ast.Instruction, word: Expander) -> dict[str, FlagValue]:

@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 
 from builder.errors import BuildError, PlanError, Span
+from builder.expand.limits import Budget
 from builder.plan.model import PROXY_ARGS, Base, Dependency, Plan, SourceKind, Stage
 from builder.plan.words import expand_word, locate
 from builder.platforms import Platform
@@ -56,14 +57,15 @@ def plan(
     instructions = buildfile.instructions
     first_from = next((i for i, ins in enumerate(instructions) if isinstance(ins, From)), None)
     preamble = instructions if first_from is None else instructions[:first_from]
-    global_args, scope = _global_args(preamble, predefined, build_args, buildfile.escape)
+    budget = Budget()  # for the words of global ARGs and FROM lines (see builder.expand.limits)
+    global_args, scope = _global_args(preamble, predefined, build_args, buildfile.escape, budget)
     if first_from is None:
         raise PlanError(
             "the Buildfile has no FROM instruction: there is no stage to build",
             instructions[-1].span if instructions else Span(buildfile.path, 1),
         )
 
-    stages = _stages(buildfile, instructions[first_from:], scope, platform, contexts or {})
+    stages = _stages(buildfile, instructions[first_from:], scope, platform, contexts or {}, budget)
     names = {s.name: s.index for s in stages if s.name is not None}
     stages = [replace(s, deps=s.deps + _copy_and_mount_deps(s, names, len(stages))) for s in stages]
     _reject_cycles(stages)
@@ -96,7 +98,11 @@ def plan(
 
 
 def _global_args(
-    preamble: tuple[Instruction, ...], predefined: dict[str, str], build_args: Mapping[str, str], escape: str
+    preamble: tuple[Instruction, ...],
+    predefined: dict[str, str],
+    build_args: Mapping[str, str],
+    escape: str,
+    budget: Budget,
 ) -> tuple[dict[str, str | None], dict[str, str]]:
     """The global ARGs (with overrides) and the scope FROM lines see. Rejects non-ARG instructions."""
     values: dict[str, str | None] = {}
@@ -111,7 +117,7 @@ def _global_args(
             if decl.name in build_args:
                 value: str | None = build_args[decl.name]
             elif decl.default is not None:
-                value = expand_word(decl.default, scope, escape, ins)
+                value = expand_word(decl.default, scope, escape, ins, budget=budget)
             else:
                 value = None
             values[decl.name] = value
@@ -128,6 +134,7 @@ def _stages(
     scope: Mapping[str, str],
     platform: Platform,
     contexts: Mapping[str, str | None],
+    budget: Budget,
 ) -> list[Stage]:
     """Split ``body`` (starting with a FROM) into stages and resolve each FROM against the earlier ones."""
     starts = [i for i, ins in enumerate(body) if isinstance(ins, From)] + [len(body)]
@@ -137,9 +144,9 @@ def _stages(
         source = body[start]
         assert isinstance(source, From)
         name = _stage_name(source, names)
-        base = _base(source, scope, names, buildfile.escape, contexts)
+        base = _base(source, scope, names, buildfile.escape, contexts, budget)
         flag = source.flag("platform")
-        platform_text = None if flag is None else _expand_flag(source, flag, scope, buildfile.escape)
+        platform_text = None if flag is None else _expand_flag(source, flag, scope, buildfile.escape, budget)
         if base.stage is not None:
             # BuildKit gives a stage built on another stage that stage's platform, whatever --platform says.
             stage_platform = stages[base.stage].platform
@@ -178,8 +185,9 @@ def _base(
     names: Mapping[str, int],
     escape: str,
     contexts: Mapping[str, str | None],
+    budget: Budget,
 ) -> Base:
-    ref = expand_word(source.image, scope, escape, source)
+    ref = expand_word(source.image, scope, escape, source, budget=budget)
     span = locate(source, source.image)
     if not ref:
         raise PlanError(f"base name ({source.image}) should not be blank", span)
@@ -240,16 +248,26 @@ def _reject_cycles(stages: list[Stage]) -> None:
     """Raise on the first dependency cycle found.
 
     The error points at the cycle's first reference to a later stage: FROM can only name earlier stages, so
-    every cycle has one, and it is the line to change.
+    every cycle has one, and it is the line to change. A depth-first search with its own stack, not
+    recursion: a chain of thousands of ``COPY --from`` references is a valid Buildfile.
     """
     state = [0] * len(stages)  # 0 unvisited, 1 on the current path, 2 finished
     path: list[int] = []
     edges: list[Dependency] = []  # edges[i] leads from path[i] to path[i + 1]
-
-    def visit(index: int) -> None:
-        state[index] = 1
-        path.append(index)
-        for dep in stages[index].deps:
+    for first in stages:
+        if state[first.index] != 0:
+            continue
+        state[first.index] = 1
+        path.append(first.index)
+        pending = [iter(first.deps)]  # the dependencies still to follow, one iterator per stage on the path
+        while pending:
+            dep = next(pending[-1], None)
+            if dep is None:
+                pending.pop()
+                state[path.pop()] = 2
+                if edges:
+                    edges.pop()
+                continue
             if dep.stage is None:
                 continue
             if state[dep.stage] == 1:
@@ -261,14 +279,9 @@ def _reject_cycles(stages: list[Stage]) -> None:
                 raise PlanError(f"circular dependency between stages: {shown}", forward.span)
             if state[dep.stage] == 0:
                 edges.append(dep)
-                visit(dep.stage)
-                edges.pop()
-        path.pop()
-        state[index] = 2
-
-    for stage in stages:
-        if state[stage.index] == 0:
-            visit(stage.index)
+                state[dep.stage] = 1
+                path.append(dep.stage)
+                pending.append(iter(stages[dep.stage].deps))
 
 
 def _needed(stages: list[Stage], target: int) -> set[int]:
@@ -291,11 +304,11 @@ def mount_fields(value: str) -> dict[str, str]:
     return fields
 
 
-def _expand_flag(ins: From, value: str, scope: Mapping[str, str], escape: str) -> str:
+def _expand_flag(ins: From, value: str, scope: Mapping[str, str], escape: str, budget: Budget) -> str:
     """The ``--platform`` value expanded in the global scope; errors point at the flag."""
     flag = next(f for f in ins.flags if f.name == "platform")
     try:
-        return expand_word(value, scope, escape, ins)
+        return expand_word(value, scope, escape, ins, budget=budget)
     except BuildError as error:
         error.span = flag.span
         raise

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from builder.errors import BuildError, Span
 from builder.syntax.ast import Instruction
+
+if TYPE_CHECKING:
+    from builder.expand import Budget
 
 
 class RecordingEnv(Mapping[str, str]):
@@ -67,25 +71,34 @@ def _located(error: BuildError, instruction: Instruction, word: str) -> BuildErr
 
 
 def expand_word(
-    word: str, env: Mapping[str, str], escape: str, instruction: Instruction, *, heredoc: bool = False
+    word: str,
+    env: Mapping[str, str],
+    escape: str,
+    instruction: Instruction,
+    *,
+    heredoc: bool = False,
+    budget: Budget | None = None,
 ) -> str:
     """``builder.expand.expand_word`` with errors located at ``word`` within ``instruction``.
 
-    ``heredoc`` expands a heredoc body the way BuildKit does: quotes are ordinary characters.
+    ``heredoc`` expands a heredoc body the way BuildKit does: quotes are ordinary characters. ``budget``:
+    the `builder.expand.Budget` of the build's words (the plan's, or its resolver's).
     """
     from builder.expand import expand_word as _expand
 
     try:
-        return _expand(word, env, escape, process_quotes=not heredoc)
+        return _expand(word, env, escape, process_quotes=not heredoc, budget=budget)
     except BuildError as error:
         raise _located(error, instruction, word) from None
 
 
-def expand_words(word: str, env: Mapping[str, str], escape: str, instruction: Instruction) -> list[str]:
+def expand_words(
+    word: str, env: Mapping[str, str], escape: str, instruction: Instruction, *, budget: Budget | None = None
+) -> list[str]:
     """``builder.expand.expand_words`` (expansion then field splitting) with located errors."""
     from builder.expand import expand_words as _expand
 
     try:
-        return list(_expand(word, env, escape))
+        return list(_expand(word, env, escape, budget=budget))
     except BuildError as error:
         raise _located(error, instruction, word) from None

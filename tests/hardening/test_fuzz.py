@@ -66,3 +66,18 @@ def test_the_document_targets_find_unbounded_nesting(monkeypatch):
     monkeypatch.setattr(builder.oci.schemas, "load_json", lambda data, what, error=None: json.loads(data))
     report = run.run_target("document-docker-archive", 300, derandomize=True)
     assert any("RecursionError" in finding for finding in report.findings.values()), report.findings
+
+
+def test_the_ignore_target_reports_a_backtracking_matcher(monkeypatch):
+    """With ignore patterns on Python's ``re`` alone (the matcher before RE2), the target's time bound fires
+    on the pattern that took 57 s; with pybuild's matcher the same case passes at once."""
+    import re
+
+    from fuzz import ignore
+
+    case = ignore.IgnoreCase(("/".join(["**"] * 15) + "/a",), "/".join(["d"] * 27) + "/b")
+    assert ignore.check_ignore(case) is None
+    import builder.context.gopattern
+
+    monkeypatch.setattr(builder.context.gopattern, "compile_linear", lambda src, _reps, **_: re.compile(src))
+    assert ignore.check_ignore(case).startswith("slow: over 2.0 s")

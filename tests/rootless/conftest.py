@@ -22,7 +22,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 #: pybuild's third-party imports (and theirs), copied beside the package for the unprivileged user.
 _PACKAGES = ("lark", "pathspec", "requests", "urllib3", "idna", "charset_normalizer", "certifi", "tqdm", "isal")
-_PACKAGES += ("zstandard",)
+_PACKAGES += ("zstandard", "re2")
 _COUNTER = itertools.count()
 
 
