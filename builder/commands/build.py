@@ -194,7 +194,6 @@ def _run(args: argparse.Namespace, source, named: dict) -> int:
     """The build of ``args`` in ``source`` (a `builder.contextsource.Context`) with the ``--build-context``
     values ``named``."""
     import json
-    import sys
     from pathlib import Path
 
     from builder.attestations import check_attestations
