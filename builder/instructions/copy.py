@@ -339,8 +339,8 @@ def _copy_entry(
     source = tree.root / rel
     st = os.stat(source) if follow else os.lstat(source)
     kind = stat.S_IFMT(st.st_mode)
-    if kind not in (stat.S_IFDIR, stat.S_IFREG, stat.S_IFLNK):
-        return  # sockets, fifos and devices are not copied
+    if kind not in (stat.S_IFDIR, stat.S_IFREG, stat.S_IFLNK, stat.S_IFIFO):
+        return  # sockets and devices are not copied
     if os.path.lexists(target) and not (kind == stat.S_IFDIR and target.is_dir() and not target.is_symlink()):
         _remove(target)
     if kind == stat.S_IFDIR:
@@ -352,6 +352,8 @@ def _copy_entry(
             )
     elif kind == stat.S_IFLNK:
         os.symlink(os.readlink(source), target)
+    elif kind == stat.S_IFIFO:
+        os.mkfifo(target, 0o600)  # a named pipe is copied as one, never opened (as BuildKit)
     elif st.st_nlink > 1 and (st.st_dev, st.st_ino) in placement.links:
         os.link(placement.links[(st.st_dev, st.st_ino)], target)
         return
