@@ -16,6 +16,7 @@ the container; then it exits. It runs in a session of its own: a terminal's Ctrl
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import select
@@ -55,11 +56,9 @@ def main() -> int:
         if "watch" in message:
             watched[message["watch"]] = list(message["delete"])
         elif "runc" in message:
-            try:
-                # opened now, while the process is pybuild's unreaped child: its pid cannot have been reused
+            # opened now, while the process is pybuild's unreaped child: its pid cannot have been reused
+            with contextlib.suppress(OSError):
                 creators[message["runc"]] = os.pidfd_open(int(message["pid"]))
-            except OSError:
-                pass
         elif "done" in message:
             watched.pop(message["done"], None)
             pidfd = creators.pop(message["done"], None)

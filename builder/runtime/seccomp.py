@@ -92,7 +92,7 @@ symlinkat sync sync_file_range syncfs sysinfo tee tgkill time timer_create timer
 timer_gettime timer_gettime64 timer_settime timer_settime64 timerfd_create timerfd_gettime
 timerfd_gettime64 timerfd_settime timerfd_settime64 times tkill truncate truncate64 ugetrlimit umask uname
 unlink unlinkat utime utimensat utimensat_time64 utimes vfork vmsplice wait4 waitid waitpid write writev
-""".split()
+""".split()  # noqa: SIM905 (300 names read better as words than as a list literal)
 
 
 @dataclass(frozen=True)
@@ -120,7 +120,7 @@ RULES: tuple[Rule, ...] = (
     Rule(("process_vm_readv", "process_vm_writev", "ptrace"), min_kernel=(4, 8)),
     Rule(("socket",), args=((0, 40, "SCMP_CMP_NE"),), comment="no AF_VSOCK"),
     # personality: only the execution domains programs ask for (Linux, with ADDR_NO_RANDOMIZE, and querying)
-    *(Rule(("personality",), args=((0, value, "SCMP_CMP_EQ"),)) for value in (0, 8, 131072, 131080, 4294967295)),
+    *(Rule(("personality",), args=((0, v, "SCMP_CMP_EQ"),)) for v in (0, 8, 131072, 131080, 4294967295)),
     Rule(("sync_file_range2", "swapcontext"), arches=("ppc64le",)),
     Rule(
         ("arm_fadvise64_64", "arm_sync_file_range", "sync_file_range2", "breakpoint", "cacheflush", "set_tls"),
@@ -133,9 +133,28 @@ RULES: tuple[Rule, ...] = (
     Rule(("open_by_handle_at",), caps=("CAP_DAC_READ_SEARCH",)),
     Rule(
         (
-            "bpf", "clone", "clone3", "fanotify_init", "fsconfig", "fsmount", "fsopen", "fspick",
-            "lookup_dcookie", "mount", "mount_setattr", "move_mount", "open_tree", "perf_event_open",
-            "quotactl", "quotactl_fd", "setdomainname", "sethostname", "setns", "syslog", "umount", "umount2",
+            "bpf",
+            "clone",
+            "clone3",
+            "fanotify_init",
+            "fsconfig",
+            "fsmount",
+            "fsopen",
+            "fspick",
+            "lookup_dcookie",
+            "mount",
+            "mount_setattr",
+            "move_mount",
+            "open_tree",
+            "perf_event_open",
+            "quotactl",
+            "quotactl_fd",
+            "setdomainname",
+            "sethostname",
+            "setns",
+            "syslog",
+            "umount",
+            "umount2",
             "unshare",
         ),
         caps=_ADMIN,

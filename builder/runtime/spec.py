@@ -23,8 +23,8 @@ class Mount:
 
     ``destination`` is an absolute path inside the container; ``kind`` is the filesystem type (``bind``,
     ``tmpfs``); for a bind mount ``source`` is an absolute host path (MountSourceError otherwise) and
-    ``options`` should hold ``rbind`` (and ``ro`` for a read-only one). A mountpoint the runtime had to create for it is removed after the step when it is
-    still empty, as BuildKit does.
+    ``options`` should hold ``rbind`` (and ``ro`` for a read-only one). A mountpoint the runtime had to
+    create for it is removed after the step when it is still empty, as BuildKit does.
     """
 
     destination: str

@@ -14,6 +14,7 @@ The watchdog is one per process (it stands for the process's own death), started
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -49,11 +50,9 @@ class Watchdog:
 
     def _send(self, message: dict) -> None:
         data = (json.dumps(message) + "\n").encode()
-        with self._lock:
-            try:
-                os.write(self._write_end, data)
-            except BrokenPipeError:
-                pass  # the watchdog is gone (killed by someone): the next build's cleanup remains
+        # if the watchdog is gone (killed by someone), the next build's cleanup remains
+        with self._lock, contextlib.suppress(BrokenPipeError):
+            os.write(self._write_end, data)
 
     def watch(self, container_id: str, delete_argv: list[str]) -> None:
         """Container ``container_id`` is about to be created; ``delete_argv`` deletes it."""

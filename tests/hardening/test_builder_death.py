@@ -9,6 +9,7 @@ in the run directory (as a step that could reach it would) does not keep them.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import secrets
@@ -98,10 +99,8 @@ def _hold_every_file(run_dirs: list[Path]) -> list[int]:
             except OSError:
                 continue
             fds.append(fd)
-            try:
+            with contextlib.suppress(OSError):
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                pass
     return fds
 
 
