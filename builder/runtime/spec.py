@@ -50,7 +50,8 @@ class ProcessSpec:
     network namespace) or ``none`` (a new namespace with only loopback, up). ``extra_hosts`` are
     ``(address, name)`` lines appended to the generated /etc/hosts (``--add-host``). ``privileged``
     (``RUN --security=insecure``) gives the process every capability, access to every device node it makes,
-    no masked or read-only /proc and /sys paths and a writable /sys, as BuildKit's insecure mode does.
+    no masked or read-only /proc and /sys paths, a writable /sys and no seccomp filter, as BuildKit's
+    insecure mode does.
     """
 
     args: list[str]
