@@ -162,6 +162,7 @@ def _stream(
             message = _start_error(log) or f"runc exited with status {returncode}"
             raise ContainerStartError(message)
         pid = int(pid_file.read_text())
+        guard.init(run.id, pid)
         checkpoint("run.started")
         while chunk := os.read(read_end, _READ_SIZE):
             output(chunk)
@@ -217,7 +218,7 @@ def run_step(
                 # Deferred so that every stub made is also recorded, hence removed.
                 stubs.create(json.loads(config.read_text())["mounts"])
             guard = watchdog()
-            guard.watch(run.id, runc_command(state_dir, "delete", "--force", run.id))
+            guard.watch(run.id, runc_root(state_dir), runc_command(state_dir, "delete", "--force", run.id))
             created = True
             return _stream(run, state_dir, output, stdin, guard)
         finally:

@@ -1,13 +1,15 @@
-"""Containers die with their pybuild: a watchdog process deletes those a killed pybuild leaves running.
+"""Containers die with their pybuild: a watchdog process kills those a killed pybuild leaves running.
 
 runc runs a step's container detached, in a session of its own, so nothing ties it to pybuild's life: a
 pybuild killed with SIGKILL (or by the out-of-memory killer) would leave the step running with the host's
 network until the next build cleaned up. Each pybuild that starts a container therefore first starts one
 small watchdog (`deathwatch`, a child in a session of its own) and tells it over a pipe which containers it
 starts and deletes. pybuild alone holds the pipe's write end (close-on-exec, and every other child is
-started with ``close_fds``): when pybuild exits, however it exits, the watchdog reads end of file and deletes
-every container that pybuild had not deleted. Mounts and run directories are left to the next cleanup
-(`cleanup_stale`), which sees their owner dead.
+started with ``close_fds``): when pybuild exits, however it exits, the watchdog reads end of file and
+kills the first process of every container that pybuild had not deleted, and with it the container's pid
+namespace (see `deathwatch`). runc's record of the stopped container, the mounts and the run directories are
+left to the next cleanup (`cleanup_stale`), which sees their owner dead: the watchdog removes nothing a
+concurrent cleanup could be removing too.
 
 The watchdog is one per process (it stands for the process's own death), started on first use.
 """
@@ -54,13 +56,17 @@ class Watchdog:
         with self._lock, contextlib.suppress(BrokenPipeError):
             os.write(self._write_end, data)
 
-    def watch(self, container_id: str, delete_argv: list[str]) -> None:
-        """Container ``container_id`` is about to be created; ``delete_argv`` deletes it."""
-        self._send({"watch": container_id, "delete": delete_argv})
+    def watch(self, container_id: str, runc_root: Path, delete_argv: list[str]) -> None:
+        """Container ``container_id`` is about to be created in ``runc_root``; ``delete_argv`` deletes it."""
+        self._send({"watch": container_id, "root": str(runc_root), "delete": delete_argv})
 
     def creator(self, container_id: str, pid: int) -> None:
         """``pid`` is the ``runc run`` creating ``container_id`` (a child of this process, not yet reaped)."""
         self._send({"runc": container_id, "pid": pid})
+
+    def init(self, container_id: str, pid: int) -> None:
+        """``pid`` is the first process of ``container_id`` (a child of this process, not yet reaped)."""
+        self._send({"init": container_id, "pid": pid})
 
     def done(self, container_id: str) -> None:
         """Container ``container_id`` has been deleted by this process."""

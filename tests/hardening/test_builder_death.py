@@ -81,7 +81,6 @@ def test_a_step_dies_with_a_killed_pybuild(cli, tmp_path):
     build.communicate(timeout=30)
     try:
         assert _wait_for(lambda: not _processes_running(marker), 15), "the step outlived its pybuild"
-        assert _wait_for(lambda: not runc_containers(cli.root), 15), runc_containers(cli.root)
     finally:
         for pid in _processes_running(marker):
             os.kill(pid, signal.SIGKILL)
