@@ -113,8 +113,8 @@ def private_dir(
     can enter it. ``executable``: programs there may run and devices be used (only nosuid), as in BuildKit's
     tmpfs mounts.
 
-    ``under``: a runtime state directory. The directory is then noted in a run directory there, locked
-    while this process lives, so that if pybuild is killed mid-step `builder.runtime.cleanup_stale`
+    ``under``: a runtime state directory. The directory is then noted in a run directory there, owned by
+    this process, so that if pybuild is killed mid-step `builder.runtime.cleanup_stale`
     unmounts it (and the secret with it) and stops what runs from it. It stays a short path in the
     temporary directory all the same: agent sockets in it must fit a socket address (108 bytes).
     """
