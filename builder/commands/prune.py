@@ -213,6 +213,8 @@ def run(args: argparse.Namespace) -> int:
         # Chosen while no build runs. A build starting before the removal below makes gc wait for it; at
         # worst a record it rewrote under a chosen key goes, which costs a cache miss, never an image.
         with store.lock(GC_LOCK):
+            if not args.dry_run:
+                _remove_dead_builds_leftovers(store)
             now = time.time()
             entries = cache_entries(store, now) + cache_mount_entries(store, now)
             in_images = reachable_from(store, set(), cache=False)
@@ -238,6 +240,14 @@ def run(args: argparse.Namespace) -> int:
         f" ({total} of blobs)"
     )
     return 0
+
+
+def _remove_dead_builds_leftovers(store) -> None:
+    """Containers, mounts and run directories of builds that were killed (their watchdog has stopped the
+    containers; what remains holds layers mounted)."""
+    from builder import runtime
+
+    runtime.cleanup_stale(store.state_dir("runtime"))
 
 
 def _age(seconds: float) -> str:

@@ -2,7 +2,8 @@
 
 ``verify`` re-hashes every blob and checks every reference (tags → manifests → configs and layers); it prints
 each problem and exits 1 if there is any. ``gc`` removes blobs and unpacked layers that no tag and no cache
-record reaches (nothing younger than an hour, so running builds keep what they made).
+record reaches (nothing younger than an hour, so running builds keep what they made), after removing what
+killed builds left (containers, mounts, run directories).
 """
 
 from __future__ import annotations
@@ -28,6 +29,10 @@ def run(args: argparse.Namespace) -> int:
                 print(problem)
             print(f"store {store.root}: {'sound' if not problems else f'{len(problems)} problems'}")
             return 1 if problems else 0
+        if not args.dry_run:
+            from builder import runtime  # a killed build's containers, mounts and run directories go first
+
+            runtime.cleanup_stale(store.state_dir("runtime"))
         report = store.gc(dry_run=args.dry_run)
         verb = "would remove" if args.dry_run else "removed"
         size = human_size(report.blob_bytes)

@@ -380,8 +380,8 @@ def _copy_one(
     source = tree.root / rel
     st = os.stat(source) if follow else os.lstat(source)
     kind = stat.S_IFMT(st.st_mode)
-    if kind not in (stat.S_IFDIR, stat.S_IFREG, stat.S_IFLNK):
-        return None  # sockets, fifos and devices are not copied
+    if kind not in (stat.S_IFDIR, stat.S_IFREG, stat.S_IFLNK, stat.S_IFIFO):
+        return None  # sockets and devices are not copied
     if os.path.lexists(target) and not (kind == stat.S_IFDIR and target.is_dir() and not target.is_symlink()):
         _remove(target)
     if kind == stat.S_IFDIR:
@@ -391,6 +391,8 @@ def _copy_one(
         return st
     if kind == stat.S_IFLNK:
         os.symlink(os.readlink(source), target)
+    elif kind == stat.S_IFIFO:
+        os.mkfifo(target, 0o600)  # a named pipe is copied as one, never opened (as BuildKit)
     elif st.st_nlink > 1 and (st.st_dev, st.st_ino) in placement.links:
         os.link(placement.links[(st.st_dev, st.st_ino)], target)
         return None

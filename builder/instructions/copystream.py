@@ -42,8 +42,8 @@ _WHOLE = 1 << 20
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 # Read as well as written: a file that grew after it was listed is streamed from its copy (see `_grown`).
 _NEW_FILE = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-#: The kinds of entries a copy makes; sockets, fifos and devices are not copied.
-_COPIED = (stat.S_IFREG, stat.S_IFDIR, stat.S_IFLNK)
+#: The kinds of entries a copy makes; sockets and devices are not copied.
+_COPIED = (stat.S_IFREG, stat.S_IFDIR, stat.S_IFLNK, stat.S_IFIFO)
 
 
 class Unusable(Exception):
@@ -341,7 +341,9 @@ class _Copier:
             return self._directory(rel, st, frame.fd, path, base, tar_name, rel_below)
         elif kind == stat.S_IFLNK:
             self._symlink(entry.path, st, frame.fd, path, base, tar_name)
-        # sockets, fifos and devices are not copied
+        elif kind == stat.S_IFIFO:
+            self._fifo(st, frame.fd, path, base, tar_name)
+        # sockets and devices are not copied
         return None
 
     def _directory(
@@ -381,6 +383,14 @@ class _Copier:
         os.utime(base, ns=(st.st_atime_ns, st.st_mtime_ns), dir_fd=parent, follow_symlinks=False)
         done = os.lstat(base, dir_fd=parent)
         self.stream.write_header(self.stream.entry_header(name, done, _xattrs(path), link))
+
+    def _fifo(self, st: os.stat_result, parent: int, path: bytes, base: bytes, name: bytes) -> None:
+        os.mkfifo(base, 0o600, dir_fd=parent)
+        uid, gid = self.placement.owner(self.tree, st)
+        os.chown(base, uid, gid, dir_fd=parent, follow_symlinks=False)
+        os.chmod(base, self._mode(st, False), dir_fd=parent)
+        os.utime(base, ns=(st.st_atime_ns, st.st_mtime_ns), dir_fd=parent, follow_symlinks=False)
+        self.stream.write_header(self.stream.entry_header(name, os.lstat(base, dir_fd=parent), _xattrs(path)))
 
     def _file(self, src: bytes, st: os.stat_result, parent: int, path: bytes, base: bytes, name: bytes) -> None:
         key = (st.st_dev, st.st_ino)

@@ -54,7 +54,8 @@ class SecretSource:
 
 def parse_secret(value: str) -> SecretSource:
     """Parse a ``--secret`` value as docker build does: ``id=ID[,src|source=PATH][,env=VAR][,type=file|env]``.
-    With neither a file nor a variable given, the variable named ID is used if set, else the file ID."""
+    With neither a file nor a variable given, the variable named ID is used if set, else the file ID. A file
+    that does not exist is refused (UsageError) here, as buildx refuses it; an unset variable is not."""
     fields: dict[str, str] = {}
     for part in value.split(","):
         key, eq, text = part.partition("=")
@@ -71,7 +72,14 @@ def parse_secret(value: str) -> SecretSource:
         return SecretSource(ident, env=fields.get("env") or fields.get("src") or ident)
     if "src" not in fields and kind == "" and ident in os.environ:
         return SecretSource(ident, env=ident)
-    return SecretSource(ident, path=os.path.abspath(os.path.expanduser(fields.get("src") or ident)))
+    given = fields.get("src") or ident
+    path = os.path.abspath(os.path.expanduser(given))
+    try:
+        # as buildx: a secret file that is not there fails the build at once, not a RUN that mounts it later
+        os.stat(path)
+    except OSError as error:
+        raise UsageError(f"invalid --secret {value!r}: cannot read {given}: {error.strerror}") from None
+    return SecretSource(ident, path=path)
 
 
 @dataclass(frozen=True)
@@ -105,8 +113,8 @@ def private_dir(
     can enter it. ``executable``: programs there may run and devices be used (only nosuid), as in BuildKit's
     tmpfs mounts.
 
-    ``under``: a runtime state directory. The directory is then noted in a run directory there, locked
-    while this process lives, so that if pybuild is killed mid-step `builder.runtime.cleanup_stale`
+    ``under``: a runtime state directory. The directory is then noted in a run directory there, owned by
+    this process, so that if pybuild is killed mid-step `builder.runtime.cleanup_stale`
     unmounts it (and the secret with it) and stops what runs from it. It stays a short path in the
     temporary directory all the same: agent sockets in it must fit a socket address (108 bytes).
     """

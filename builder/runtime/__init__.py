@@ -16,14 +16,16 @@ Interface::
         everything, then raise KeyboardInterrupt. ``stdin``: an fd for the process's stdin (default
         /dev/null). The first call makes the process a child subreaper (prctl), which is how the exit
         status of the detached container's init is collected; stdout and stderr then share one pipe, in
-        the order the process wrote them.
+        the order the process wrote them. The process's `watchdog` deletes the container if the process dies
+        without doing so itself.
 
     overlay(lowerdirs, upperdir, *, state_dir)  (context manager) -> merged root Path
         The same mount without a container, for COPY/ADD; undone on exit.
 
     cleanup_stale(state_dir) -> list[str]
         After a crash: delete our leftover containers, unmount, remove bundles and overlay workdirs.
-        Skips what concurrent live processes are using.
+        Skips what concurrent live processes are using (by the owner process recorded in each run
+        directory, see `liveness`; no lock a step could hold).
 
     resolve_user(rootfs, user) -> ResolvedUser(uid, gid, additional_gids)
         USER resolution as BuildKit does it (exposed for COPY --chown and friends).
@@ -35,8 +37,9 @@ What a step sees matches BuildKit's runc executor: namespaces mount, pid, ipc, u
 ``network="none"``, where only loopback exists, up); hostname ``buildkitsandbox``; /proc, /dev (tmpfs with
 the standard nodes), /dev/pts, /dev/shm, /dev/mqueue, /sys (read-only), /sys/fs/cgroup (read-only);
 a generated /etc/hosts and the host's /etc/resolv.conf, bind-mounted read-only; Docker's 14 default
-capabilities; Docker's masked and read-only /proc and /sys paths; RLIMIT_NOFILE as high as the host's hard
-limit allows (at most 1048576); PATH defaulting to BuildKit's; HOME from the user's passwd entry.
+capabilities; Docker's default seccomp filter (`seccomp`; none for a privileged step); Docker's masked and
+read-only /proc and /sys paths; RLIMIT_NOFILE as high as the host's hard limit allows (at most 1048576);
+PATH defaulting to BuildKit's; HOME from the user's passwd entry.
 
 What a step leaves in ``upperdir`` is its process's own changes, plus the working directory if it had to be
 created (as BuildKit does). Unlike BuildKit 20.10 it holds no trace of a mountpoint: no dev/ proc/ sys/ made

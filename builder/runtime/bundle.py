@@ -15,6 +15,7 @@ from pathlib import Path
 from builder.rootless.detect import in_user_namespace
 
 from .rootless import rootless_adjusted
+from .seccomp import default_profile
 from .spec import ProcessSpec
 from .users import ResolvedUser
 
@@ -200,6 +201,9 @@ def build_config(spec: ProcessSpec, user: ResolvedUser, *, bundle: Path, contain
         "resources": {"devices": [{"allow": spec.privileged, "access": "rwm"}]},
         "cgroupsPath": f"/pybuild/{container_id}",
     }
+    if not spec.privileged:
+        # Docker's default filter, as BuildKit's sandbox mode applies it; insecure mode runs without one.
+        linux["seccomp"] = default_profile(capabilities)
     if in_user_namespace():
         standard, linux = rootless_adjusted(standard, linux, network=spec.network)
     return {

@@ -6,9 +6,9 @@ import os
 import time
 from pathlib import Path
 
-from .rundir import PRIVATE_NOTE, RUNS, noted, remove_run_dir, runc_root, try_lock
+from .rundir import PRIVATE_NOTE, RUNS, noted, owner_of, remove_run_dir, runc_root
 
-# A run directory still being set up has no lock file for a moment; only much older ones are leftovers.
+# A run directory still being set up has no owner record for a moment; only much older ones are leftovers.
 _SETUP_GRACE_SECONDS = 60
 
 
@@ -53,8 +53,9 @@ def _clean_run_dir(state_dir: Path, path: Path) -> None:
 def cleanup_stale(state_dir: Path) -> list[str]:
     """Undo what dead processes left under ``state_dir``; return the ids of the run directories removed.
 
-    Safe while other builds use the same ``state_dir``: a run directory whose owner is alive is locked and
-    skipped, as is its container. Idempotent; cheap when there is nothing to do.
+    Safe while other builds use the same ``state_dir``: a run directory whose owner process is alive is
+    skipped, as is its container. Liveness is the owner's, looked up by pid and start time (`liveness`), so
+    nothing a step can open or lock changes it. Idempotent; cheap when there is nothing to do.
     """
     state_dir = Path(os.path.abspath(state_dir))
     runs = state_dir / RUNS
@@ -63,24 +64,11 @@ def cleanup_stale(state_dir: Path) -> list[str]:
     entries = sorted(runs.iterdir()) if runs.is_dir() else []
     for path in entries:
         name = path.name.removeprefix(".new-")
-        fd = try_lock(path)
-        if fd is None:
-            if (path / "lock").exists():
-                live.add(name)
-                continue
-            try:
-                age = time.time() - path.stat().st_mtime
-            except FileNotFoundError:
-                continue
-            if age < _SETUP_GRACE_SECONDS:
-                live.add(name)
-                continue
-        try:
-            _clean_run_dir(state_dir, path)
-            removed.append(name)
-        finally:
-            if fd is not None:
-                os.close(fd)
+        if _in_use(path):
+            live.add(name)
+            continue
+        _clean_run_dir(state_dir, path)
+        removed.append(name)
     # Containers whose run directory is already gone (the process died while deleting it). The listing
     # above is older than runc's: a concurrent build may have created a run directory and started its
     # container since, so each container's directory is looked at again before the container is deleted.
@@ -92,11 +80,13 @@ def cleanup_stale(state_dir: Path) -> list[str]:
 
 
 def _in_use(path: Path) -> bool:
-    """Whether run directory ``path`` exists and its owner is alive (holds its lock)."""
-    if not path.exists():
+    """Whether run directory ``path`` exists and its owner is alive, or it is too young to have an owner
+    record yet."""
+    owner = owner_of(path)
+    if owner is not None:
+        return owner.alive()
+    try:
+        age = time.time() - path.stat().st_mtime
+    except FileNotFoundError:
         return False
-    fd = try_lock(path)
-    if fd is None:
-        return True
-    os.close(fd)
-    return False
+    return age < _SETUP_GRACE_SECONDS

@@ -24,6 +24,7 @@ from .rundir import RunDir, runc_root
 from .spec import ProcessSpec
 from .stubs import Stubs
 from .users import resolve_user
+from .watchdog import Watchdog, watchdog
 
 _READ_SIZE = 65536
 _PR_SET_CHILD_SUBREAPER = 36
@@ -126,7 +127,9 @@ def _reap_after_kill(pid: int) -> None:
         time.sleep(0.01)
 
 
-def _stream(run: RunDir, state_dir: Path, output: Callable[[bytes], None], stdin: int | None) -> int:
+def _stream(
+    run: RunDir, state_dir: Path, output: Callable[[bytes], None], stdin: int | None, guard: Watchdog
+) -> int:
     _become_subreaper()
     log, pid_file = run.path / "runc.log", run.path / "pid"
     # Detached, runc hands its own stdout and stderr to the container instead of copying each through a
@@ -139,19 +142,27 @@ def _stream(run: RunDir, state_dir: Path, output: Callable[[bytes], None], stdin
     pid = None
     try:
         try:
-            started = subprocess.run(
+            runc = subprocess.Popen(
                 command,
                 stdin=subprocess.DEVNULL if stdin is None else stdin,
                 stdout=write_end,
                 stderr=write_end,
                 start_new_session=True,
             )
+            guard.creator(run.id, runc.pid)
+            try:
+                returncode = runc.wait()
+            except BaseException:  # as subprocess.run: an interrupted start is not left to finish
+                runc.kill()
+                runc.wait()
+                raise
         finally:
             os.close(write_end)
-        if started.returncode != 0:
-            message = _start_error(log) or f"runc exited with status {started.returncode}"
+        if returncode != 0:
+            message = _start_error(log) or f"runc exited with status {returncode}"
             raise ContainerStartError(message)
         pid = int(pid_file.read_text())
+        guard.init(run.id, pid)
         checkpoint("run.started")
         while chunk := os.read(read_end, _READ_SIZE):
             output(chunk)
@@ -188,7 +199,8 @@ def run_step(
     Raises UserLookupError if ``spec.user`` does not resolve, ContainerStartError if runc cannot start the
     process, MountError if the overlay cannot be mounted. On SIGINT, or SIGTERM when called from the main
     thread, the container is killed and everything below is undone before KeyboardInterrupt propagates.
-    In all cases nothing is left behind: no container in runc's state, no mount, no run directory.
+    In all cases nothing is left behind: no container in runc's state, no mount, no run directory. If this
+    process is killed outright, its `watchdog` deletes the container (the step's processes die with it).
     """
     state_dir = Path(os.path.abspath(state_dir))
     with sigterm_as_interrupt():
@@ -205,13 +217,16 @@ def run_step(
             with signals_deferred():
                 # Deferred so that every stub made is also recorded, hence removed.
                 stubs.create(json.loads(config.read_text())["mounts"])
+            guard = watchdog()
+            guard.watch(run.id, runc_root(state_dir), runc_command(state_dir, "delete", "--force", run.id))
             created = True
-            return _stream(run, state_dir, output, stdin)
+            return _stream(run, state_dir, output, stdin, guard)
         finally:
             with signals_deferred():
                 try:
                     if created:
                         delete_container(state_dir, run.id)
+                        guard.done(run.id)
                     if stubs is not None:
                         stubs.remove()
                 finally:

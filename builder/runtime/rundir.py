@@ -1,24 +1,25 @@
-"""Per-container state directories: ``<state_dir>/runs/<id>``, locked while their owner is alive.
+"""Per-container state directories: ``<state_dir>/runs/<id>``, each with a record of the process owning it.
 
 A run directory holds everything one container or overlay mount needs on the host side: the short lowerdir
 links, the rootfs mountpoint, the bundle's ``config.json``, the generated ``hosts`` and ``resolv.conf``, and a
-note of the overlay workdir created beside the upperdir. Its ``lock`` file is flock()ed by the owning process
-for the directory's whole life; the kernel drops the lock when that process dies, however it dies, which is
-how `cleanup_stale` tells leftovers from directories in use by a concurrent build.
+note of the overlay workdir created beside the upperdir. Its ``owner`` file names the process that made it
+(see `liveness`), written before the directory gets its final name; `cleanup_stale` removes a directory
+whose owner has died, however it died, and leaves those of concurrent live builds alone. Nothing in the
+directory is locked: a lock could be taken and held by whoever can open the file, a step included.
 """
 
 from __future__ import annotations
 
-import fcntl
 import os
 import secrets
 import shutil
 from pathlib import Path
 
+from .liveness import Owner, read_owner, write_owner
 from .mounts import mountpoints_under, unmount
 
 RUNS = "runs"
-LOCK = "lock"
+OWNER = "owner"
 WORKDIR_NOTE = "workdir"
 PRIVATE_NOTE = "private"
 
@@ -29,7 +30,8 @@ def runc_root(state_dir: Path) -> Path:
 
 
 class RunDir:
-    """A fresh, locked run directory. `close` removes it (after the caller has undone its mounts)."""
+    """A fresh run directory owned by this process. `close` removes it (after the caller has undone its
+    mounts)."""
 
     def __init__(self, state_dir: Path) -> None:
         self.id = "pybuild-" + secrets.token_hex(8)
@@ -37,11 +39,11 @@ class RunDir:
         runs.mkdir(parents=True, exist_ok=True)
         staging = runs / f".new-{self.id}"
         staging.mkdir(mode=0o700)
-        # Lock before the directory gets its final name, so cleanup never sees it unlocked.
-        self._lock_fd = os.open(staging / LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+        # Owned before the directory gets its final name, so cleanup never sees it without an owner.
+        write_owner(staging / OWNER)
         self.path = runs / self.id
         os.rename(staging, self.path)
+        self._open = True
 
     def note_workdir(self, workdir: Path) -> None:
         """Record an overlay workdir living outside the run directory, for cleanup after a crash."""
@@ -53,12 +55,11 @@ class RunDir:
         (self.path / PRIVATE_NOTE).write_text(str(private))
 
     def close(self) -> None:
-        """Remove the directory and release the lock; idempotent. Mounts inside must already be undone."""
-        if self._lock_fd < 0:
+        """Remove the directory; idempotent. Mounts inside must already be undone."""
+        if not self._open:
             return
         remove_run_dir(self.path)
-        os.close(self._lock_fd)
-        self._lock_fd = -1
+        self._open = False
 
 
 def remove_run_dir(path: Path) -> None:
@@ -92,15 +93,6 @@ def noted(path: Path, note: str) -> Path | None:
         return None
 
 
-def try_lock(path: Path) -> int | None:
-    """Lock run directory ``path`` if nobody holds it: the lock's fd, or None if it is in use or lockless."""
-    try:
-        fd = os.open(path / LOCK, os.O_RDWR | os.O_CLOEXEC)
-    except OSError:
-        return None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        return None
-    return fd
+def owner_of(path: Path) -> Owner | None:
+    """The process recorded as owning run directory ``path``; None if none is recorded (yet)."""
+    return read_owner(path / OWNER)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
+
+from builder.errors import BuildError
 
 #: BuildKit's PATH when the step's environment has none.
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -10,20 +13,29 @@ DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 DEFAULT_HOSTNAME = "buildkitsandbox"
 
 
+class MountSourceError(BuildError):
+    """A mount's source is not an absolute host path (a caller's error, refused rather than guessed at)."""
+
+
 @dataclass(frozen=True)
 class Mount:
     """One extra mount in the container, in OCI runtime-spec terms (``RUN --mount`` builds on this).
 
     ``destination`` is an absolute path inside the container; ``kind`` is the filesystem type (``bind``,
-    ``tmpfs``); for a bind mount ``source`` is a host path and ``options`` should hold ``rbind`` (and ``ro``
-    for a read-only one). A mountpoint the runtime had to create for it is removed after the step when it is
-    still empty, as BuildKit does.
+    ``tmpfs``); for a bind mount ``source`` is an absolute host path (MountSourceError otherwise) and
+    ``options`` should hold ``rbind`` (and ``ro`` for a read-only one). A mountpoint the runtime had to
+    create for it is removed after the step when it is still empty, as BuildKit does.
     """
 
     destination: str
     kind: str = "bind"
     source: str = ""
     options: tuple[str, ...] = ("rbind",)
+
+    def __post_init__(self) -> None:
+        # runc takes a relative source from the bundle, which is pybuild's run directory: never hand it one
+        if self.kind == "bind" and not os.path.isabs(self.source):
+            raise MountSourceError(f"bind mount source {self.source!r} for {self.destination} is not absolute")
 
 
 @dataclass(frozen=True)
@@ -40,7 +52,8 @@ class ProcessSpec:
     ``(name, soft, hard)`` rlimits (``--ulimit``; -1 unlimited) over the default ``nofile``; ``shm_size`` the
     bytes of /dev/shm (None: 64 MiB). ``privileged``
     (``RUN --security=insecure``) gives the process every capability, access to every device node it makes,
-    no masked or read-only /proc and /sys paths and a writable /sys, as BuildKit's insecure mode does.
+    no masked or read-only /proc and /sys paths, a writable /sys and no seccomp filter, as BuildKit's
+    insecure mode does.
     """
 
     args: list[str]

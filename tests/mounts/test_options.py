@@ -26,10 +26,14 @@ def test_secret_from_a_variable(monkeypatch):
     assert parse_secret("id=MY_TOKEN") == SecretSource("MY_TOKEN", env="MY_TOKEN")
 
 
-def test_missing_sources_read_as_none(tmp_path, monkeypatch):
+def test_sources_gone_since_read_as_none(tmp_path, monkeypatch):
     monkeypatch.delenv("NOT_SET_ANYWHERE", raising=False)
     assert parse_secret("id=a,env=NOT_SET_ANYWHERE").read() is None
-    assert parse_secret(f"id=a,src={tmp_path / 'absent'}").read() is None
+    source = tmp_path / "gone"
+    source.write_text("x")
+    secret = parse_secret(f"id=a,src={source}")
+    source.unlink()
+    assert secret.read() is None
 
 
 @pytest.mark.parametrize("value", ["src=x", "id=", "id=a,bogus=1", "id=a,type=socket", "id=a,src"])
