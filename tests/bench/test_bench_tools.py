@@ -29,9 +29,9 @@ def test_peak_rss_sums_the_whole_tree(tmp_path: Path) -> None:
 
 _FORK = """
 import os, time
-held = bytearray(80 * 2**20)
+held = bytearray(200 * 2**20)
 if os.fork() == 0:
-    time.sleep(0.6)  # shares the 80 MB copy-on-write, writes nothing
+    time.sleep(0.6)  # shares the 200 MB copy-on-write, writes nothing
     os._exit(0)
 os.wait()
 """
@@ -40,7 +40,9 @@ os.wait()
 def test_pages_a_fork_shares_are_counted_once(tmp_path: Path) -> None:
     result = measure([sys.executable, "-c", _FORK], tmp_path / "log")
     assert result.returncode == 0
-    assert 80 * 2**20 <= result.rss_tree < 130 * 2**20
+    # Counted once: the 200 MB plus two interpreters' own pages; counted twice it would be 400 MB or more. The
+    # bound sits between the two rules with room for whatever else the machine's interpreters map.
+    assert 200 * 2**20 <= result.rss_tree < 320 * 2**20
 
 
 def test_failing_command_is_reported_not_raised(tmp_path: Path) -> None:
