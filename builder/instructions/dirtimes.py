@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from builder.layer.whiteouts import is_opaque, is_whiteout
+from builder.treewalk import walk_bottom_up
 
 
 def settle(upper: Path, lowers: Sequence[Path], copied: Mapping[str, int]) -> None:
@@ -30,7 +31,7 @@ def settle(upper: Path, lowers: Sequence[Path], copied: Mapping[str, int]) -> No
     above. ``lowers`` are the parent's layer directories, top first; ``copied`` maps a directory's path
     relative to ``upper`` to the source mtime (ns) the copy gave it. Idempotent."""
     top = os.fspath(upper)
-    for directory, dirs, files in os.walk(top, topdown=False):
+    for directory, dirs, files in walk_bottom_up(top):
         if directory == top:
             continue  # the root is not an entry of the layer
         rel = os.path.relpath(directory, top)

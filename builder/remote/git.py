@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from builder.errors import BuildError
+from builder.treewalk import walk_bottom_up
 
 
 def is_git(source: str) -> bool:
@@ -45,7 +46,7 @@ def _git(*args: str, cwd: Path | None = None) -> str:
 def _date(checkout: Path, when: int) -> None:
     """Give every file of the checkout the commit's time: the layer is then a function of the commit, not of
     when it was checked out (BuildKit v0.13 leaves the checkout's times)."""
-    for directory, dirs, files in os.walk(checkout, topdown=False):
+    for directory, dirs, files in walk_bottom_up(os.fspath(checkout)):
         for name in files + dirs:
             os.utime(os.path.join(directory, name), (when, when), follow_symlinks=False)
     os.utime(checkout, (when, when))
