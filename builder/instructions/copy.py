@@ -45,9 +45,14 @@ from builder.instructions.chmod import parse_chmod
 __all__ = ["parse_chmod"]  # re-exported: the steps take --chmod from here with the rest
 
 
-def history_text(keyword: str, sources: list[str], dest: str) -> str:
-    """``COPY src… dest # buildkit`` — BuildKit records neither flags nor heredoc bodies."""
-    return f"{keyword} {' '.join([*sources, dest])} # buildkit"
+def history_text(
+    keyword: str, sources: list[str], dest: str, chown: str | None = None, chmod: str | None = None
+) -> str:
+    """``COPY [--chown=…] [--chmod=…] src… dest # buildkit``: BuildKit v0.13 records ``--chown`` and then
+    ``--chmod`` (expanded, whatever order they were written in) and no other flag, nor heredoc bodies."""
+    flags = [f"--chown={chown}"] if chown else []
+    flags += [f"--chmod={chmod}"] if chmod else []
+    return f"{keyword} {' '.join([*flags, *sources, dest])} # buildkit"
 
 
 # --- wildcards -------------------------------------------------------------------------------------------
@@ -274,9 +279,10 @@ def make_dirs(root: Path, path: str, placement: Placement | Ownership) -> Path:
 
 
 def destination(dest: str, workdir: str) -> tuple[str, bool]:
-    """The absolute, clean destination and whether it is meant as a directory (``/`` at the end, ``.``)."""
+    """The absolute, clean destination and whether it is meant as a directory (``/`` or ``/.`` at the end,
+    ``.``; BuildKit v0.13 takes ``/n/.`` as the directory ``/n``)."""
     joined = dest if dest.startswith("/") else posixpath.join(workdir or "/", dest)
-    return posixpath.normpath("/" + joined), dest in (".", "") or dest.endswith("/")
+    return posixpath.normpath("/" + joined), dest in (".", "") or dest.endswith(("/", "/."))
 
 
 def copy_source(

@@ -170,7 +170,13 @@ class CopySteps:
                     with runtime.overlay(lowers, upper, state_dir=self.runner.state_dir) as root:
                         place_all(root, tree, placement)
 
-        return parts, fill, copy_ins.history_text(ins.keyword, sources, dest)
+        return (
+            parts,
+            fill,
+            copy_ins.history_text(
+                ins.keyword, sources, dest, str(chown) if chown else None, str(chmod) if chmod else None
+            ),
+        )
 
     @staticmethod
     def _direct_source(tree: copy_ins.SourceTree, source: str) -> str | None:

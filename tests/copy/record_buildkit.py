@@ -1,4 +1,4 @@
-"""Record what BuildKit makes of each case in ``cases.py`` into ``buildkit/<case>.json`` (a development aid).
+"""Record what BuildKit v0.13 makes of each case in ``cases.py`` into ``buildkit/<case>.json`` (a development aid).
 
 Run with the reference BuildKit up (``eval "$(/work/shared/tools/reference-buildkit.sh)"``) and the tests'
 busybox image loaded there as ``busybox:pybuild-copy`` (``busybox_rootfs`` → ``pybuild import`` →
@@ -20,7 +20,7 @@ from tests.copy.layers import image_layers
 
 HERE = Path(__file__).parent / "buildkit"
 REFERENCE_BASE = "busybox:pybuild-copy"
-NOTE = "recorded from Docker 20.10's BuildKit with tests/copy/record_buildkit.py"
+NOTE = "recorded from Docker 26.1's BuildKit v0.13 with tests/copy/record_buildkit.py"
 
 
 def record(name: str) -> dict:
