@@ -106,9 +106,10 @@ def resolve_user(rootfs: Path, spec: str) -> ResolvedUser:
 
 
 def chown_ids(rootfs: Path, spec: str) -> tuple[int, int]:
-    """``--chown=user[:group]`` as Docker 20.10's BuildKit resolves it in the destination image: a numeric
-    user without a group also gives the gid; a named user gives its passwd uid and gid; a name that is not
-    found counts as 0 (BuildKit does not complain); a numeric group is taken as is, a named one looked up."""
+    """``--chown=user[:group]`` as BuildKit v0.13 resolves it in the destination image: a numeric user
+    without a group also gives the gid; a named user gives its passwd uid and gid; a user name that is not
+    found counts as 0 (BuildKit does not complain); a numeric group is taken as is, a named one looked up,
+    and a group name that is not found leaves the gid the user gave (``nobody:nosuchgroup`` is 65534:65534)."""
     user, _, group = spec.partition(":")
     uid_arg = _numeric(user)
     uid = gid = uid_arg if uid_arg is not None else 0
@@ -123,5 +124,5 @@ def chown_ids(rootfs: Path, spec: str) -> tuple[int, int]:
             gid = gid_arg
         else:
             found = (f for f in read_entries(rootfs, "/etc/group") if f[0] == group)
-            gid = next((_field_int(f, 2) or 0 for f in found), 0)
+            gid = next((_field_int(f, 2) or 0 for f in found), gid)
     return uid, gid

@@ -1,4 +1,5 @@
-"""Record what BuildKit v0.13 makes of each case in ``cases.py`` into ``buildkit/<case>.json`` (a development aid).
+"""Record what BuildKit v0.13 makes of each case in ``cases.py`` into ``buildkit/<case>.json`` (a development
+aid).
 
 Run with the reference BuildKit up (``eval "$(/work/shared/tools/reference-buildkit.sh)"``) and the tests'
 busybox image loaded there as ``busybox:pybuild-copy`` (``busybox_rootfs`` → ``pybuild import`` →
