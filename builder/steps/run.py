@@ -88,7 +88,9 @@ def prepare_run(
             text = b"".join(tail).decode("utf-8", "replace").splitlines()[-OUTPUT_TAIL_LINES:]
             raise BuildError(f"RUN exited with code {code}", output_tail="\n".join(text) or None)
 
-    return parts, fill, run_ins.history_text(argv, [(k, v) for k, v in build_args])
+    # BuildKit lists every declared ARG, one without a value as ``NAME=``, an ENV of that name winning
+    shown = [(name, step_env.get(name, result.args.get(name, ""))) for name in result.declared]
+    return parts, fill, run_ins.history_text(argv, shown)
 
 
 def _privileged(runner: StepRunner, step, ins: ast.Run) -> bool:
