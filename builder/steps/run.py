@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from builder import runtime
 from builder.errors import BuildError
 from builder.instructions import run as run_ins
+from builder.instructions.proxy import proxy_env
 from builder.mounts import MountInputs, cache_parts, mounted, parse_step_mounts
 from builder.syntax import ast
 
@@ -40,6 +41,9 @@ def prepare_run(
     argv = run_argv(ins, result)
     build_args = [(name, step_env.get(name, value)) for name, value in result.args.items()]
     env = run_ins.step_env(state, build_args)
+    # proxies reach the process without an ARG line, after ENV and ARG of the same name; not in the key
+    present = {entry.split("=", 1)[0] for entry in env}
+    env += [f"{k}={v}" for k, v in proxy_env(runner.options.build_args) if k not in present]
     network = str(step.flags.get("network", runner.options.network))
     if network not in ("default", "host", "none"):
         raise BuildError(f"unsupported network mode {network!r}: use default, host or none")
