@@ -75,8 +75,6 @@ ERRORS = [
     # directives
     ("directive-repeated", "# escape=`\n# escape=\\\nFROM a\n", "only one escape parser directive", 2, 1, None),
     ("directive-bad-escape", "# escape=x\nFROM a\n", "invalid escape token 'x'", 1, 1, None),
-    ("directive-misplaced-escape", "FROM a\n# escape=`\nRUN x\n", "escape directive must be at the top", 2, 1, None),
-    ("directive-after-comment", "# hello\n# escape=`\nFROM a\n", "escape directive must be at the top", 2, 1, None),
     ("check-bad-bool", "# check=skip=all;error=maybe\nFROM a\n", "failed to parse check option", 1, 1, None),
     ("check-unknown-option", "# check=ignore=x\nFROM a\n", "invalid check option", 1, 1, None),
     # heredocs
