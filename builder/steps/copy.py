@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from builder.plan import Stage
     from builder.steps.runner import StepRunner
 
-_ADD_ONLY = ("checksum", "keep-git-dir", "unpack")
+_ADD_ONLY = ("checksum", "keep-git-dir")
 
 
 def _flag_list(value) -> list[str]:
@@ -91,7 +91,6 @@ class CopySteps:
         excludes = _flag_list(flags.get("exclude"))
         skip = self._exclude_rule(excludes)
         heredocs = {f"<<{h.name}": h for h in step.heredocs} | {f"<<-{h.name}": h for h in step.heredocs}
-        unpack = _on(flags["unpack"]) if "unpack" in flags else True  # --unpack=false: archives stay files
         if flags.get("checksum"):
             _check_checksum_sources(sources)
         remote = [s for s in sources if is_add and add_ins.is_remote(s)]
@@ -116,8 +115,6 @@ class CopySteps:
             files.update(item.files)
         parts = {"sources": sources, "dest": dest, "workdir": result.state.workdir, "chown": chown}
         parts |= {"chmod": chmod, "from": from_ref, "link": link, "parents": parents, "exclude": excludes}
-        if is_add:
-            parts["unpack"] = unpack
         parts["files"] = files
         lowers = [] if link else self.runner.lowerdirs(result)
 
@@ -133,7 +130,7 @@ class CopySteps:
                     copy_ins.copy_source(root, doc, name, target, as_dir, placement)
                     continue
                 for path in tree.select(source):
-                    extract = is_add and unpack
+                    extract = is_add
                     self._place(root, tree, source, path, target, as_dir, placement, skip, extract, parents)
             for item in fetched:
                 item.place(root, target, as_dir, placement)

@@ -24,7 +24,7 @@ CASES = sorted(p for p in (Path(__file__).parent / "buildkit").iterdir() if (p /
 MOUNTPOINT_DIRS = {"dev", "proc", "sys", "etc"}
 #: what pybuild says where BuildKit refused the Buildfile (BuildKit's words are in the recording)
 REFUSALS = {
-    "add-unpack-flag": "unknown flag: --unpack",
+    "add-unpack-flag": "unknown flag --unpack for ADD",
 }
 
 
