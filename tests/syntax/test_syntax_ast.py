@@ -201,12 +201,12 @@ def test_copy_heredoc_sources():
 def test_add_flags():
     node = only(
         "ADD --chown=app --chmod=u+rwx,go-w --link=false --checksum=sha256:abc --keep-git-dir=TRUE "
-        "--exclude=.git --unpack=true https://example.com/x.tar.gz /opt/"
+        "--exclude=.git https://example.com/x.tar.gz /opt/"
     )
     assert isinstance(node, ast.Add)
     assert flags(node) == [
         ("chown", "app"), ("chmod", "u+rwx,go-w"), ("link", "false"), ("checksum", "sha256:abc"),
-        ("keep-git-dir", "true"), ("exclude", ".git"), ("unpack", "true"),
+        ("keep-git-dir", "true"), ("exclude", ".git"),
     ]  # fmt: skip
     assert node.sources == ("https://example.com/x.tar.gz",) and node.dest == "/opt/"
 

@@ -56,7 +56,7 @@ ERRORS = [
     ("security-bad", "FROM a\nRUN --security=root true\n", 'security "root" is not valid', 2, 5, "insecure"),
     ("mount-type-bad", "FROM a\nRUN --mount=type=volume,target=/x true\n", "unsupported mount type", 2, 5, None),
     ("bool-flag-maybe", "FROM a\nCOPY --link=maybe a b\n", '--link expects true or false, not "maybe"', 2, 6, None),
-    ("bool-flag-empty", "FROM a\nADD --unpack= a b\n", "--unpack expects true or false, not nothing", 2, 5, None),
+    ("bool-flag-empty", "FROM a\nADD --link= a b\n", "--link expects true or false, not nothing", 2, 5, None),
     ("interval-no-unit", "FROM a\nHEALTHCHECK --interval=5 CMD true\n", "missing unit in duration", 2, 13, None),
     ("interval-garbage", "FROM a\nHEALTHCHECK --start-period=soon CMD true\n", "invalid duration", 2, 13, None),
     ("timeout-too-small", "FROM a\nHEALTHCHECK --timeout=10us CMD true\n", "cannot be less than 1ms", 2, 13, None),
