@@ -3,9 +3,12 @@
 A local source that is a regular file holding a tar archive — plain, gzip, bzip2, xz or zstd, told by its
 content, never by its name — is unpacked into the destination (always a directory then, as BuildKit does
 it: ``ADD a.tgz /x`` makes ``/x/…``). Entries keep the archive's owners, modes and times unless ``--chown``
-says otherwise; directories the archive implies but does not list are created 0755. An entry that would
-land outside the destination (``..``, or a link pointing out) is refused, and so is a block or character
-device other than the standard ones (`builder.layer.devices`; BuildKit makes them, issue 9 refuses them).
+says otherwise; directories the archive implies but does not list are created 0755. Every entry's path is
+resolved with the destination as its root, as BuildKit v0.13 unpacks: ``..`` and ``/`` stop at the
+destination, and a symlink the archive made (``symldir1 -> ..``, ``abslink -> /etc``) is followed inside it,
+so ``symldir1/etc/myfile`` lands in ``DEST/etc/myfile``; nothing is ever written outside the destination.
+A block or character device other than the standard ones is refused (`builder.layer.devices`; BuildKit
+makes them, issue 9 refuses them).
 COPY never unpacks, and neither does ADD for a file fetched from a URL.
 """
 
@@ -115,11 +118,12 @@ def extract_if_archive(
         with _open_archive(host) as stream:
             guarded = _Guarded(stream)
             with tarfile.open(fileobj=guarded, mode="r|") as archive:
+                dest = rootpath.resolve_in_root(root, target)
                 for member in archive:
-                    path = _member_path(root, target, member.name)
+                    path = _member_path(dest, member.name)
                     if path is None:
                         continue
-                    _extract(root, target, archive, member, path, placement)
+                    _extract(root, dest, archive, member, path, placement)
                     if member.isdir():
                         directories.append((path, member))
             while guarded.read(1 << 20):
@@ -131,34 +135,28 @@ def extract_if_archive(
     return True
 
 
-def _member_path(root: Path, target: str, name: str) -> Path | None:
-    """Where entry ``name`` goes: its directory resolved inside the image (`builder.rootpath`), its own name
-    kept as written, so an entry replaces a symlink of that name rather than writing through it."""
-    clean = posixpath.normpath(name)
-    if clean in (".", "/", ""):
+def _member_path(dest: Path, name: str) -> Path | None:
+    """Where entry ``name`` goes: its directory resolved with ``dest`` as the root (`builder.rootpath`: ``..``
+    stops there, symlinks are followed inside it), its own name kept as written, so an entry replaces a
+    symlink of that name rather than writing through it. None for the destination itself."""
+    clean = posixpath.normpath("/" + name.lstrip("/"))
+    if clean == "/":
         return None
-    if clean.startswith("../") or clean == ".." or clean.startswith("/"):
-        if clean.startswith("/"):
-            clean = clean.lstrip("/")
-        else:
-            raise BuildError(f"archive entry {name!r} would be written outside the destination")
-    full = posixpath.join(target, clean)
-    return rootpath.resolve_in_root(root, posixpath.dirname(full)) / posixpath.basename(full)
+    return rootpath.resolve_in_root(dest, posixpath.dirname(clean)) / posixpath.basename(clean)
 
 
 def _extract(
     root: Path,
-    target: str,
+    dest: Path,
     archive: tarfile.TarFile,
     member: tarfile.TarInfo,
     path: Path,
     placement: copy_ins.Placement,
 ) -> None:
-    dest_root = rootpath.resolve_in_root(root, target)
-    if dest_root != path and dest_root not in path.parents:
+    if dest not in path.parents:  # `_member_path` keeps it inside; a write must never rely on that alone
         raise BuildError(f"archive entry {member.name!r} would be written outside the destination")
     copy_ins.make_dirs(root, rootpath.relative(root, path.parent), placement)
-    rootpath.ensure_inside(root, path)
+    rootpath.ensure_inside(dest, path)
     if os.path.lexists(path) and not (member.isdir() and path.is_dir() and not path.is_symlink()):
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path)
@@ -174,7 +172,7 @@ def _extract(
     elif member.issym():
         os.symlink(member.linkname, path)
     elif member.islnk():
-        linked = _member_path(root, target, member.linkname)
+        linked = _member_path(dest, member.linkname)
         if linked is None or not os.path.lexists(linked):
             raise BuildError(f"archive entry {member.name!r} links to missing {member.linkname!r}")
         os.link(linked, path)
