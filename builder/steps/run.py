@@ -132,11 +132,18 @@ def _mount_inputs(runner: StepRunner, stage, results: dict) -> MountInputs:
 
 
 def run_argv(ins: ast.Run, result: StageResult) -> list[str]:
+    """The process of a RUN step. Shell form with heredocs, as BuildKit v0.13 runs it: a line that is only
+    the heredoc (``RUN <<EOF``) runs the body as the script; otherwise (``RUN cat <<EOF > f``, ``RUN <<EOF
+    sh``, several heredocs) the line, then each body as written and its delimiter, go to the shell as one
+    script, so the shell itself feeds each body to its command (``<<-`` tab stripping and a quoted
+    delimiter's literal body are the shell's)."""
     command = ins.command
     if ins.heredocs and not command.exec_form:
-        line = command.args[0].strip()
+        line = command.args[0]
         doc = ins.heredocs[0]
-        if line.replace("'", "").replace('"', "") in (f"<<{doc.name}", f"<<-{doc.name}"):
+        bare = line.strip().replace("'", "").replace('"', "")
+        if len(ins.heredocs) == 1 and bare in (f"<<{doc.name}", f"<<-{doc.name}"):
             return [*result.state.shell, doc.content]
-        raise BuildError("RUN with a heredoc as a command's input is not supported yet")
+        script = line + "".join(f"\n{h.raw}{h.name}" for h in ins.heredocs)
+        return [*result.state.shell, script]
     return run_ins.argv(result.state, list(command.args), command.exec_form)
