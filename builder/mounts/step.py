@@ -194,6 +194,17 @@ def mounted(mounts: list[ResolvedMount], inputs: MountInputs, *, env_names: set[
         yield result
 
 
+def cache_identity(m: ResolvedMount) -> str:
+    """Which cache directory a cache mount uses. BuildKit v0.13 keeps one cache per id *and* starting
+    content: ``uid``/``gid``/``mode`` (the directory it starts as) or ``from``/``source`` make a cache of
+    their own, so ``id=c,uid=3`` does not see what ``id=c`` wrote (tests/build/buildkit/run-mounts)."""
+    spec = m.spec
+    options = [f"{k}={v}" for k, v in (("from", spec.from_), ("source", spec.source)) if spec.from_ and v]
+    options += [f"{k}={v}" for k, v in (("uid", spec.uid), ("gid", spec.gid)) if v is not None]
+    options += [f"mode={spec.mode:04o}"] if spec.mode is not None else []
+    return f"{m.id} ({','.join(options)})" if options else m.id
+
+
 def _cache(m: ResolvedMount, inputs: MountInputs, stack: ExitStack) -> runtime.Mount:
     spec = m.spec
 
@@ -207,7 +218,7 @@ def _cache(m: ResolvedMount, inputs: MountInputs, stack: ExitStack) -> runtime.M
         os.chmod(directory, spec.mode if spec.mode is not None else 0o755)
 
     dirs = CacheDirs(inputs.store.state_dir("cache-mounts"))  # type: ignore[attr-defined]
-    path = stack.enter_context(dirs.use(m.id, spec.sharing or "shared", init))
+    path = stack.enter_context(dirs.use(cache_identity(m), spec.sharing or "shared", init))
     return runtime.Mount(m.target, "bind", str(path), ("rbind", "ro") if spec.readonly else ("rbind",))
 
 
