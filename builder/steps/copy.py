@@ -130,6 +130,8 @@ class CopySteps:
                     copy_ins.copy_source(root, doc, name, target, as_dir, placement)
                     continue
                 for path in tree.select(source):
+                    # BuildKit keeps hard links within what one source (one match) copies, not across them
+                    placement.links.clear()
                     extract = is_add
                     self._place(root, tree, source, path, target, as_dir, placement, skip, extract, parents)
             for item in fetched:
@@ -167,13 +169,10 @@ class CopySteps:
                     with runtime.overlay(lowers, upper, state_dir=self.runner.state_dir) as root:
                         place_all(root, tree, placement)
 
-        return (
-            parts,
-            fill,
-            copy_ins.history_text(
-                ins.keyword, sources, dest, str(chown) if chown else None, str(chmod) if chmod else None
-            ),
-        )
+        # a heredoc source is recorded as <<NAME (BuildKit drops the quotes and the - of <<-)
+        shown = [f"<<{heredocs[_bare(s)].name}" if _bare(s) in heredocs else s for s in sources]
+        chown_text, chmod_text = (str(chown) if chown else None), (str(chmod) if chmod else None)
+        return parts, fill, copy_ins.history_text(ins.keyword, shown, dest, chown_text, chmod_text)
 
     @staticmethod
     def _direct_source(tree: copy_ins.SourceTree, source: str) -> str | None:

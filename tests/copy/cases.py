@@ -24,8 +24,9 @@ PASSWD = "RUN echo 'app:x:1234:2345::/:/bin/sh' >> /etc/passwd && echo 'grp:x:34
 @dataclass(frozen=True)
 class Case:
     """``files``: relative path → text; ``modes``: path → permission bits; ``links``: path → target;
-    ``archives``: path → (compression, {member: text}); ``dirs``: empty directories; ``ignore``: the
-    ``.dockerignore`` text (None: no file)."""
+    ``archives``: path → (compression, {member: text}; a text ``HARDLINK:name`` makes the member a hard link
+    to ``name``); ``dirs``: empty directories; ``hardlinks``: path → an earlier file it is a hard link to;
+    ``ignore``: the ``.dockerignore`` text (None: no file)."""
 
     buildfile: str
     files: dict[str, str] = field(default_factory=dict)
@@ -35,6 +36,7 @@ class Case:
     dirs: tuple[str, ...] = ()
     ignore: str | None = None
     extra: dict[str, str] = field(default_factory=dict)  # files written beside the context (outside it)
+    hardlinks: dict[str, str] = field(default_factory=dict)
 
 
 def tar_bytes(compression: str, members: dict[str, str]) -> bytes:
@@ -47,6 +49,9 @@ def tar_bytes(compression: str, members: dict[str, str]) -> bytes:
             info.uid, info.gid = 1000, 1000
             if name.endswith("/"):
                 info.type, info.mode = tarfile.DIRTYPE, 0o750
+                tar.addfile(info)
+            elif text.startswith("HARDLINK:"):
+                info.type, info.mode, info.linkname = tarfile.LNKTYPE, 0o640, text.removeprefix("HARDLINK:")
                 tar.addfile(info)
             else:
                 data = text.encode()
@@ -81,6 +86,8 @@ def make_context(case: Case, directory: Path) -> Path:
         path = context / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.symlink_to(target)
+    for name, target in case.hardlinks.items():
+        os.link(context / target, context / name)
     for name, mode in case.modes.items():
         os.chmod(context / name, mode)
     for name, text in case.extra.items():
@@ -218,4 +225,34 @@ CASES: dict[str, Case] = {
         f"FROM {BASE}\nCOPY secret.log /s\n", {"secret.log": "s\n"}, ignore="*.log\n"
     ),
     "ignore-buildfile": Case(f"FROM {BASE}\nCOPY . /c/\n", FILES, ignore="Buildfile\n.dockerignore\n"),
+    "add-zstd": Case(
+        f"FROM {BASE}\nADD arc.tzst /u/\nCOPY arc.tzst /c/\n", archives={"arc.tzst": ("zst", {"z/five": "5\n"})}
+    ),
+    "heredoc-sources": Case(
+        f'FROM {BASE}\nARG V=val\nCOPY <<EOF /h1\nplain $V\nEOF\nCOPY <<"EOF" /h2\nquoted $V\nEOF\n'
+        "COPY --chmod=0755 <<A <<B /hd/\none\nA\ntwo\nB\nCOPY <<-EOF /h3\n\ttabbed\n\tEOF\n",
+        FILES,
+    ),
+    # .dockerignore exceptions below an excluded directory, empty directories, hard links in an archive
+    "ignore-exceptions": Case(
+        f"FROM {BASE}\nCOPY . /c/\n",
+        {**FILES, "build/out/keep.txt": "k\n", "build/out/drop.txt": "d\n", "build/other.txt": "o\n"},
+        dirs=("empty", "build/emptysub", "dir/emptydeep/deeper"),
+        ignore="build\n!build/out/keep.txt\nBuildfile\n.dockerignore\n",
+    ),
+    "hardlinks": Case(
+        f"FROM {BASE}\nCOPY . /c/\nCOPY a.txt same.txt /two/\nADD linked.tar /x/\n",
+        {"a.txt": "hi\n", "dir/b.txt": "bee\n"},
+        hardlinks={"same.txt": "a.txt", "dir/b2.txt": "dir/b.txt"},
+        archives={
+            "linked.tar": ("", {"p/": "", "p/one": "1\n", "p/two": "HARDLINK:p/one", "q": "HARDLINK:p/one"})
+        },
+        ignore="Buildfile\n.dockerignore\n",
+    ),
+    "empty-dirs": Case(
+        f"FROM {BASE}\nCOPY empty /e1\nCOPY empty /e2/\nCOPY nested /n/\nCOPY . /all/\n",
+        {"a.txt": "hi\n"},
+        dirs=("empty", "nested/inner/deeper"),
+        modes={"empty": 0o700, "nested/inner": 0o750},
+    ),
 }

@@ -1,6 +1,9 @@
-"""COPY/ADD flags the reference BuildKit (Docker 20.10, Dockerfile 1.2) predates, checked against today's
-Dockerfile reference: ``--link``, ``--parents``, ``--exclude``, symbolic ``--chmod``, zstd archives for ADD,
-``<Buildfile>.dockerignore``, heredoc sources, and the cache ``files`` part."""
+"""COPY/ADD behaviour the reference (Docker 26.1's BuildKit v0.13, built-in Dockerfile 1.7 frontend) cannot
+show, checked against the Dockerfile reference: ``--parents``, ``--exclude`` and symbolic ``--chmod`` (later
+frontends; v0.13 refuses the first two and ignores the third), ``--link`` (Docker's classic image store runs
+it as a plain COPY on the parent; pybuild makes the independent layer BuildKit makes with an OCI store),
+``<Buildfile>.dockerignore``, and the cache ``files`` part. Zstd archives and heredoc sources are also in the
+v0.13 recordings (``buildkit/add-zstd.json``, ``buildkit/heredoc-sources.json``)."""
 
 from __future__ import annotations
 
