@@ -5,7 +5,7 @@ selected source with the merged root; everything written there lands in the step
 through a `SourceTree`: the build context as BuildKit receives it (ignore rules applied), or the root
 filesystem of another stage or image (``--from``).
 
-Rules, as Docker 20.10's BuildKit applies them (``tests/copy/buildkit/`` records each):
+Rules, as BuildKit v0.13 applies them (``tests/copy/buildkit/`` records each):
 
 * a source path is relative to the source root, ``/x`` and ``x`` both name ``x`` at the root, and every
   symlink on the way (the last one included) is followed, so nothing outside the root is ever read:

@@ -39,7 +39,7 @@ capabilities; Docker's masked and read-only /proc and /sys paths; RLIMIT_NOFILE 
 limit allows (at most 1048576); PATH defaulting to BuildKit's; HOME from the user's passwd entry.
 
 What a step leaves in ``upperdir`` is its process's own changes, plus the working directory if it had to be
-created (as BuildKit does). Unlike BuildKit 20.10 it holds no trace of a mountpoint: no dev/ proc/ sys/ made
+created (as BuildKit does). Unlike BuildKit v0.13 it holds no trace of a mountpoint: no dev/ proc/ sys/ made
 for mounts, no etc/ copied up only to hold the /etc/hosts and /etc/resolv.conf stubs — see `stubs`.
 """
 
