@@ -2,11 +2,12 @@
 
 A local source that is a regular file holding a tar archive — plain, gzip, bzip2, xz or zstd, told by its
 content, never by its name — is unpacked into the destination (always a directory then, as BuildKit does
-it: ``ADD a.tgz /x`` makes ``/x/…``). Entries keep the archive's owners, modes and times unless ``--chown``
-says otherwise; directories the archive implies but does not list are created 0755. Every entry's path is
-resolved with the destination as its root, as BuildKit v0.13 unpacks: ``..`` and ``/`` stop at the
-destination, and a symlink the archive made (``symldir1 -> ..``, ``abslink -> /etc``) is followed inside it,
-so ``symldir1/etc/myfile`` lands in ``DEST/etc/myfile``; nothing is ever written outside the destination.
+it: ``ADD a.tgz /x`` makes ``/x/…``). Entries keep the archive's owners, modes and times whatever
+``--chown`` and ``--chmod`` say (as in BuildKit v0.13, they only apply to the destination directory made);
+directories the archive implies but does not list are created 0755. Every entry's path is resolved with
+the destination as its root, as BuildKit v0.13 unpacks: ``..`` and ``/`` stop at the destination, and a
+symlink the archive made (``symldir1 -> ..``, ``abslink -> /etc``) is followed inside it, so
+``symldir1/etc/myfile`` lands in ``DEST/etc/myfile``; nothing is ever written outside the destination.
 A block or character device other than the standard ones is refused (`builder.layer.devices`; BuildKit
 makes them, issue 9 refuses them).
 COPY never unpacks, and neither does ADD for a file fetched from a URL.
@@ -188,11 +189,10 @@ def _extract(
         os.mknod(path, kind | 0o600, os.makedev(member.devmajor, member.devminor))
     else:
         return
-    uid, gid = (placement.uid, placement.gid or 0) if placement.uid is not None else (member.uid, member.gid)
-    os.lchown(path, uid, gid)
+    # BuildKit v0.13 applies --chown and --chmod to the destination it creates, never to the entries
+    os.lchown(path, member.uid, member.gid)
     if not member.issym():
-        mode = member.mode & 0o7777
-        os.chmod(path, placement.chmod(mode, member.isdir()) if placement.chmod else mode)
+        os.chmod(path, member.mode & 0o7777)
         os.utime(path, (member.mtime, member.mtime))
 
 
