@@ -25,6 +25,8 @@ MOUNTPOINT_DIRS = {"dev", "proc", "sys", "etc"}
 #: what pybuild says where BuildKit refused the Buildfile (BuildKit's words are in the recording)
 REFUSALS = {
     "add-unpack-flag": "unknown flag --unpack for ADD",
+    "cmd-flag": "unknown flag --help: CMD takes no flags",
+    "user-unknown": "unable to find user ghost: no matching entries in passwd file",
 }
 
 
