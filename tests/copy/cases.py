@@ -225,6 +225,13 @@ CASES: dict[str, Case] = {
         f"FROM {BASE}\nCOPY secret.log /s\n", {"secret.log": "s\n"}, ignore="*.log\n"
     ),
     "ignore-buildfile": Case(f"FROM {BASE}\nCOPY . /c/\n", FILES, ignore="Buildfile\n.dockerignore\n"),
+    "dest-existing": Case(
+        f"FROM {BASE}\nRUN mkdir -m 700 /d && echo old > /d/f && ln -s /d /ld && ln -s /d/f /lf && mkdir /e "
+        "&& chown 3:4 /e\nCOPY a.txt /d/f\nCOPY b.txt /lf\nCOPY a.txt /ld/\nCOPY dir /d/\nCOPY dir /e\n"
+        "COPY --chown=9:9 x.sh /e/\n",
+        FILES,
+        modes={"dir": 0o750},
+    ),
     "add-zstd": Case(
         f"FROM {BASE}\nADD arc.tzst /u/\nCOPY arc.tzst /c/\n", archives={"arc.tzst": ("zst", {"z/five": "5\n"})}
     ),
