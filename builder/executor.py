@@ -222,7 +222,8 @@ class StageBuilder:
                 dict(parent.args),
                 parent.chain_key,
                 parent.root_env,
-                list(parent.declared),
+                # the values reach this stage's RUN steps, but BuildKit's history lists this stage's own ARGs
+                [],
             )
         if base.kind is SourceKind.SCRATCH:
             state = ImageState(new_config(platform, created=self.created))
