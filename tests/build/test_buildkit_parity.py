@@ -29,6 +29,7 @@ REFUSALS = {
     "add-unpack-flag": "unknown flag --unpack for ADD",
     "cmd-flag": "unknown flag --help: CMD takes no flags",
     "user-unknown": "unable to find user ghost: no matching entries in passwd file",
+    "workdir-on-file": "WORKDIR /file: /file is not a directory",
 }
 
 
