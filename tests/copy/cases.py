@@ -256,6 +256,25 @@ CASES: dict[str, Case] = {
         },
         ignore="Buildfile\n.dockerignore\n",
     ),
+    "ignore-patterns": Case(
+        f"FROM {BASE}\nCOPY . /c/\n",
+        {
+            "a.txt": "a\n",
+            "x.tmp": "t\n",
+            "important.tmp": "i\n",
+            "deep/er/y.tmp": "t\n",
+            "logs/one.log": "l\n",
+            "logs/keep/two.log": "l\n",
+            "src/mod/skip/s.txt": "s\n",
+            "src/mod/keep.txt": "k\n",
+            "top/a/b/c.txt": "c\n",
+            "top/a/other.txt": "o\n",
+            "rooted.txt": "r\n",
+            "sub/rooted.txt": "r\n",
+        },
+        ignore="# a comment\n**/*.tmp\n!important.tmp\nlogs/\n!logs/keep\nsrc/*/skip\n/top\n!top/a/b\n"
+        "./rooted.txt\nBuildfile\n.dockerignore\n",
+    ),
     "empty-dirs": Case(
         f"FROM {BASE}\nCOPY empty /e1\nCOPY empty /e2/\nCOPY nested /n/\nCOPY . /all/\n",
         {"a.txt": "hi\n"},
