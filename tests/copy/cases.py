@@ -275,6 +275,15 @@ CASES: dict[str, Case] = {
         ignore="# a comment\n**/*.tmp\n!important.tmp\nlogs/\n!logs/keep\nsrc/*/skip\n/top\n!top/a/b\n"
         "./rooted.txt\nBuildfile\n.dockerignore\n",
     ),
+    # archives over an image whose /lib links to usr/lib: a file below the link, a directory entry named like it
+    "add-over-symlinks": Case(
+        f"FROM {BASE}\nRUN mkdir -p /usr/lib /usr/lib2 && ln -s usr/lib /lib && ln -s usr/lib2 /lib2 "
+        "\nADD lib-files.tar /\nADD dirs.tar /\n",
+        archives={
+            "lib-files.tar": ("", {"lib/x": "x\n"}),
+            "dirs.tar": ("", {"lib2/": "", "lib2/z": "z\n"}),
+        },
+    ),
     "empty-dirs": Case(
         f"FROM {BASE}\nCOPY empty /e1\nCOPY empty /e2/\nCOPY nested /n/\nCOPY . /all/\n",
         {"a.txt": "hi\n"},

@@ -54,4 +54,16 @@ def test_layers_match_buildkit(pybuild, tmp_path: Path, name: str):
     assert built.returncode == 0, built.err
     archive = tmp_path / "image.tar"
     pybuild("save", "golden:1", "-o", str(archive))
-    assert image_layers(archive) == expected["layers"]
+    assert _whiteouts_by_name(image_layers(archive)) == _whiteouts_by_name(expected["layers"])
+
+
+def _whiteouts_by_name(layers: list[dict]) -> list[dict]:
+    """Whiteout entries compared by name and type only: Docker's classic image store writes them with the
+    directory's mode and owner (and chained as hard links), BuildKit's own exporter and pybuild mode 0, root."""
+    return [
+        {
+            **layer,
+            "entries": [e[:2] if e[0].rpartition("/")[2].startswith(".wh.") else e for e in layer["entries"]],
+        }
+        for layer in layers
+    ]
