@@ -6,6 +6,8 @@ busybox image loaded there as ``busybox:pybuild-copy`` (``busybox_rootfs`` → `
 ``pybuild save`` → ``docker load`` → ``docker tag``), so both builders start from the same files:
 ``python3 -m tests.copy.record_buildkit [CASE...]``. Each case is built with ``docker build --network host``;
 the image is saved and the entries of each COPY/ADD layer written down, or the last line BuildKit printed.
+Contexts get fixed file times, and BuildKit keys a context file by its path, size and time: a case whose file
+changes but keeps its size (a tar archive) must also change the file's name, or BuildKit reuses the old one.
 """
 
 from __future__ import annotations
