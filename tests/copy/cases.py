@@ -284,6 +284,17 @@ CASES: dict[str, Case] = {
             "dirs.tar": ("", {"lib2/": "", "lib2/z": "z\n"}),
         },
     ),
+    "symlink-dangling": Case(
+        f"FROM {BASE}\nCOPY withlinks /d/\nCOPY withlinks/inner/ok /ok\n",
+        {"withlinks/f.txt": "f\n"},
+        links={
+            "dangling": "nowhere",
+            "withlinks/dead": "../nowhere",
+            "withlinks/abs": "/etc/passwd",
+            "withlinks/inner/ok": "../f.txt",
+        },
+    ),
+    "symlink-dangling-source": Case(f"FROM {BASE}\nCOPY dangling /x\n", links={"dangling": "nowhere"}),
     "empty-dirs": Case(
         f"FROM {BASE}\nCOPY empty /e1\nCOPY empty /e2/\nCOPY nested /n/\nCOPY . /all/\n",
         {"a.txt": "hi\n"},
