@@ -210,6 +210,6 @@ def fetch(source: str, directory: Path, *, checksum: str | None, keep_git_dir: b
 
     if remote.is_git(source):
         if checksum:
-            raise BuildError("checksum can't be specified for non-HTTP(S) sources")
+            raise BuildError("checksum can't be specified for non-HTTP sources")
         return remote.fetch_git(source, directory, keep_git_dir=keep_git_dir)
     return remote.fetch_url(source, directory, checksum=checksum)

@@ -56,14 +56,15 @@ def _bare(source: str) -> str:
 
 
 def _check_checksum_sources(sources: list[str]) -> None:
-    """``ADD --checksum`` verifies one download: BuildKit refuses it with several sources or a source that
-    is not an http(s) URL (a local file, or a git repository, whose checksum pybuild cannot verify)."""
+    """``ADD --checksum`` verifies one download: BuildKit refuses it with several sources or a local file, in
+    v0.13's words; a git repository, whose checksum pybuild cannot verify, is refused the same way (v0.13
+    goes on to fetch it)."""
     from builder.remote import is_git
 
     if len(sources) != 1:
         raise BuildError("checksum can't be specified for multiple sources")
     if not sources[0].startswith(("http://", "https://")) or is_git(sources[0]):
-        raise BuildError("checksum can't be specified for non-HTTP(S) sources")
+        raise BuildError("checksum can't be specified for non-HTTP sources")
 
 
 class CopySteps:

@@ -1,5 +1,5 @@
 """ADD's own flags: ``--unpack`` is refused (BuildKit v0.13 has none), ``--checksum`` is refused
-for anything but one http(s) URL, with BuildKit's messages."""
+for anything but one http(s) URL, with BuildKit v0.13's messages (recorded with the same Buildfiles)."""
 
 from __future__ import annotations
 
@@ -29,8 +29,8 @@ def test_unpack_is_refused_as_buildkit_v013_refuses_it(pybuild, tmp_path: Path, 
 @pytest.mark.parametrize(
     ("sources", "message"),
     [
-        ("local.txt", "checksum can't be specified for non-HTTP(S) sources"),
-        ("https://example.invalid/repo.git", "checksum can't be specified for non-HTTP(S) sources"),
+        ("local.txt", "checksum can't be specified for non-HTTP sources"),
+        ("https://example.invalid/repo.git", "checksum can't be specified for non-HTTP sources"),
         ("http://127.0.0.1:9/a http://127.0.0.1:9/b", "checksum can't be specified for multiple sources"),
     ],
 )
