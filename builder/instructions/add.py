@@ -139,11 +139,21 @@ def extract_if_archive(
 def _member_path(dest: Path, name: str) -> Path | None:
     """Where entry ``name`` goes: its directory resolved with ``dest`` as the root (`builder.rootpath`: ``..``
     stops there, symlinks are followed inside it), its own name kept as written, so an entry replaces a
-    symlink of that name rather than writing through it. None for the destination itself."""
+    symlink of that name rather than writing through it. None for the destination itself.
+
+    A directory that leads through a symlink to something missing (``dl -> /nowhere``, entry ``dl/y``) is a
+    BuildError, as BuildKit v0.13 fails there ("open /dl/y: no such file or directory"); directories the
+    archive implies but lacks are made, as it makes them."""
     clean = posixpath.normpath("/" + name.lstrip("/"))
     if clean == "/":
         return None
-    return rootpath.resolve_in_root(dest, posixpath.dirname(clean)) / posixpath.basename(clean)
+    parent = posixpath.dirname(clean)
+    _, missing = rootpath.follow(dest, parent, strict=True)
+    written = [p for p in parent.split("/") if p]
+    if missing and written[len(written) - len(missing) :] != missing:  # the missing part is a link's target
+        raise BuildError(f"archive entry {name!r}: {clean}: no such file or directory (a symlink on the way "
+                         f"leads to /{'/'.join(missing)}, which does not exist)")  # fmt: skip
+    return rootpath.resolve_in_root(dest, parent) / posixpath.basename(clean)
 
 
 def _extract(

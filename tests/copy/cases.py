@@ -295,6 +295,10 @@ CASES: dict[str, Case] = {
         },
     ),
     "symlink-dangling-source": Case(f"FROM {BASE}\nCOPY dangling /x\n", links={"dangling": "nowhere"}),
+    "add-dangling-link-parent": Case(
+        f"FROM {BASE}\nRUN ln -s /nowhere /dl\nADD dangling.tar /\n",
+        archives={"dangling.tar": ("", {"dl/y": "y\n"})},
+    ),
     "empty-dirs": Case(
         f"FROM {BASE}\nCOPY empty /e1\nCOPY empty /e2/\nCOPY nested /n/\nCOPY . /all/\n",
         {"a.txt": "hi\n"},
