@@ -118,7 +118,7 @@ def chown_ids(rootfs: Path, spec: str) -> tuple[int, int]:
     without a group also gives the gid; a named user gives its passwd uid and gid; a user name that is not
     found counts as 0 (BuildKit does not complain); a numeric group is taken as is, a named one looked up,
     and a group name that is not found leaves the gid the user gave (``nobody:nosuchgroup`` is 65534:65534)."""
-    user, _, group = spec.partition(":")
+    user, colon, group = spec.partition(":")
     uid_arg = _numeric(user)
     uid = gid = uid_arg if uid_arg is not None else 0
     if uid_arg is None:
@@ -126,7 +126,9 @@ def chown_ids(rootfs: Path, spec: str) -> tuple[int, int]:
             if fields[0] == user:
                 uid, gid = _field_int(fields, 2) or 0, _field_int(fields, 3) or 0
                 break
-    if group:
+    if colon and not group:  # ``7:`` and ``app:`` name group 0, as BuildKit v0.13 reads them
+        gid = 0
+    elif group:
         gid_arg = _numeric(group)
         if gid_arg is not None:
             gid = gid_arg

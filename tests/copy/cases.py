@@ -299,6 +299,11 @@ CASES: dict[str, Case] = {
         f"FROM {BASE}\nRUN ln -s /nowhere /dl\nADD dangling.tar /\n",
         archives={"dangling.tar": ("", {"dl/y": "y\n"})},
     ),
+    "chown-odd-specs": Case(
+        f"FROM {BASE}\n{PASSWD}COPY --chown=:5 a.txt /o1\nCOPY --chown=7: a.txt /o2\n"
+        "COPY --chown=:grp a.txt /o3\nCOPY --chown=app: a.txt /o4\n",
+        FILES,
+    ),
     "empty-dirs": Case(
         f"FROM {BASE}\nCOPY empty /e1\nCOPY empty /e2/\nCOPY nested /n/\nCOPY . /all/\n",
         {"a.txt": "hi\n"},
