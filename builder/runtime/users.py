@@ -1,6 +1,6 @@
 """USER resolution against a rootfs's /etc/passwd and /etc/group, with BuildKit's (runc's) rules.
 
-- ``""`` is ``0``: root, looked up as below.
+- ``""`` is ``0``: root, looked up as below; so is an empty user part (``:5``).
 - ``uid:gid`` (both numeric) is taken as is: no lookup.
 - ``name`` or ``uid``: the first passwd entry with that name (or, if numeric, that uid) gives uid, primary
   gid and the user name; the supplementary groups are the primary gid and the groups listing that name as
@@ -77,6 +77,7 @@ def resolve_user(rootfs: Path, spec: str) -> ResolvedUser:
 def _resolve(rootfs: Path, spec: str) -> ResolvedUser:
     """The ids of ``spec`` with the member groups only (`resolve_user` adds the primary gid)."""
     user_arg, _, group_arg = spec.partition(":")
+    user_arg = user_arg or "0"  # ``:5`` is root with group 5, as BuildKit v0.13 runs it
     uid_arg, gid_arg = _numeric(user_arg), _numeric(group_arg)
     if uid_arg is not None and gid_arg is not None:
         return ResolvedUser(_check_range(uid_arg, "uid", spec), _check_range(gid_arg, "gid", spec))
