@@ -274,7 +274,8 @@ def make_dirs(root: Path, path: str, placement: Placement | Ownership) -> Path:
             os.lchown(current, placement.uid or 0, placement.gid or 0)
             continue
         if not stat.S_ISDIR(st.st_mode):  # a resolved path holds no symlink: this is a file
-            raise BuildError(f"cannot copy to {path}: {rootpath.relative(root, current)} is not a directory")
+            shown = "/" + path.lstrip("/")
+            raise BuildError(f"cannot copy to {shown}: {rootpath.relative(root, current)} is not a directory")
     return host
 
 

@@ -304,6 +304,7 @@ CASES: dict[str, Case] = {
         "COPY --chown=:grp a.txt /o3\nCOPY --chown=app: a.txt /o4\n",
         FILES,
     ),
+    "dest-parent-is-file": Case(f"FROM {BASE}\nRUN echo f > /f\nCOPY a.txt /f/x\n", FILES),
     "empty-dirs": Case(
         f"FROM {BASE}\nCOPY empty /e1\nCOPY empty /e2/\nCOPY nested /n/\nCOPY . /all/\n",
         {"a.txt": "hi\n"},

@@ -26,6 +26,8 @@ OWN_ERRORS = {
     "from-missing-image": "--from=nosuch:image: image not found: nosuch:image",
     # v0.13: "open /dl/y: no such file or directory"
     "add-dangling-link-parent": "archive entry 'dl/y': /dl/y: no such file or directory",
+    # v0.13: "mkdir …/merged/f: not a directory"
+    "dest-parent-is-file": "cannot copy to /f: /f is not a directory",
 }
 OWN_ARGS = {"from-missing-image": ["--pull=never"]}
 DEVIATIONS = {
