@@ -22,7 +22,8 @@ Rules, as BuildKit v0.13 applies them (``tests/copy/buildkit/`` records each):
 * missing directories on the way are created 0755, owned by ``--chown`` (root otherwise); existing ones are
   left as they are;
 * a directory contributes its contents; a file keeps its name inside a directory destination; symlinks
-  inside copied trees stay symlinks, hard links stay hard links, sockets and devices are skipped;
+  inside copied trees stay symlinks, hard links stay hard links, FIFOs are made, sockets and devices are
+  skipped;
 * owners: ``--chown`` if given, else root for the context and the source's own for ``--from``; modes:
   ``--chmod`` if given (only its permission bits, as BuildKit), else the source's; mtimes are kept.
 """
@@ -346,8 +347,8 @@ def _copy_entry(
     source = tree.root / rel
     st = os.stat(source) if follow else os.lstat(source)
     kind = stat.S_IFMT(st.st_mode)
-    if kind not in (stat.S_IFDIR, stat.S_IFREG, stat.S_IFLNK):
-        return  # sockets, fifos and devices are not copied
+    if kind not in (stat.S_IFDIR, stat.S_IFREG, stat.S_IFLNK, stat.S_IFIFO):
+        return  # sockets and devices are not copied (FIFOs are, as BuildKit v0.13 copies them)
     if os.path.lexists(target) and not (kind == stat.S_IFDIR and target.is_dir() and not target.is_symlink()):
         _remove(target)
     if kind == stat.S_IFDIR:
@@ -359,6 +360,8 @@ def _copy_entry(
             )
     elif kind == stat.S_IFLNK:
         os.symlink(os.readlink(source), target)
+    elif kind == stat.S_IFIFO:
+        os.mkfifo(target, 0o600)
     elif st.st_nlink > 1 and (st.st_dev, st.st_ino) in placement.links:
         os.link(placement.links[(st.st_dev, st.st_ino)], target)
         return

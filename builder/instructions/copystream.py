@@ -41,8 +41,8 @@ _WHOLE = 1 << 20
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 # Read as well as written: a file that grew after it was listed is streamed from its copy (see `_grown`).
 _NEW_FILE = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-#: The kinds of entries a copy makes; sockets, fifos and devices are not copied.
-_COPIED = (stat.S_IFREG, stat.S_IFDIR, stat.S_IFLNK)
+#: The kinds of entries a copy makes (FIFOs too, as BuildKit v0.13 copies them); sockets and devices are not.
+_COPIED = (stat.S_IFREG, stat.S_IFDIR, stat.S_IFLNK, stat.S_IFIFO)
 
 
 class Unusable(Exception):
@@ -293,7 +293,9 @@ class _Copier:
                 self._directory(rel, st, fd, path + b"/" + base, base, prefix + base, rel_below)
             elif kind == stat.S_IFLNK:
                 self._symlink(entry.path, st, fd, path + b"/" + base, base, prefix + base)
-            # sockets, fifos and devices are not copied
+            elif kind == stat.S_IFIFO:
+                self._fifo(st, fd, path + b"/" + base, base, prefix + base)
+            # sockets and devices are not copied
 
     def _directory(
         self, rel: str, st: os.stat_result, parent: int, path: bytes, base: bytes, name: bytes, below: str
@@ -324,6 +326,15 @@ class _Copier:
         os.utime(base, ns=(st.st_atime_ns, st.st_mtime_ns), dir_fd=parent, follow_symlinks=False)
         done = os.lstat(base, dir_fd=parent)
         self.stream.write_header(self.stream.entry_header(name, done, _xattrs(path), link))
+
+    def _fifo(self, st: os.stat_result, parent: int, path: bytes, base: bytes, name: bytes) -> None:
+        os.mkfifo(base, 0o600, dir_fd=parent)
+        uid, gid = self.placement.owner(self.tree, st)
+        os.chown(base, uid, gid, dir_fd=parent, follow_symlinks=False)
+        mode = stat.S_IMODE(st.st_mode)
+        os.chmod(base, self.placement.chmod(mode, False) if self.placement.chmod else mode, dir_fd=parent)
+        os.utime(base, ns=(st.st_atime_ns, st.st_mtime_ns), dir_fd=parent, follow_symlinks=False)
+        self.stream.write_header(self.stream.entry_header(name, os.lstat(base, dir_fd=parent), _xattrs(path)))
 
     def _file(self, src: bytes, st: os.stat_result, parent: int, path: bytes, base: bytes, name: bytes) -> None:
         key = (st.st_dev, st.st_ino)

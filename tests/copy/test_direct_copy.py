@@ -282,7 +282,7 @@ NOTHING_MADE = {
     "an empty directory": ({}, None, None),
     "wholly ignored": (FILES, lambda rel: False, None),
     "wholly excluded": (FILES, None, lambda rel: True),
-    "only what is never copied": ({"pipe": {"kind": "fifo"}}, None, None),
+    "only what is never copied": ({"sock": {"kind": "socket"}}, None, None),
 }
 
 
