@@ -37,6 +37,7 @@ class Case:
     ignore: str | None = None
     extra: dict[str, str] = field(default_factory=dict)  # files written beside the context (outside it)
     hardlinks: dict[str, str] = field(default_factory=dict)
+    fifos: tuple[str, ...] = ()  # named pipes made in the context
 
 
 def tar_bytes(compression: str, members: dict[str, str]) -> bytes:
@@ -86,6 +87,8 @@ def make_context(case: Case, directory: Path) -> Path:
         path = context / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.symlink_to(target)
+    for name in case.fifos:
+        os.mkfifo(context / name, 0o640)
     for name, target in case.hardlinks.items():
         os.link(context / target, context / name)
     for name, mode in case.modes.items():
@@ -305,6 +308,12 @@ CASES: dict[str, Case] = {
         FILES,
     ),
     "dest-parent-is-file": Case(f"FROM {BASE}\nRUN echo f > /f\nCOPY a.txt /f/x\n", FILES),
+    "fifo-context": Case(
+        f"FROM {BASE}\nCOPY . /c/\nCOPY pipe /p\n",
+        FILES,
+        fifos=("pipe", "dir/inner-pipe"),
+        ignore="Buildfile\n",
+    ),
     "empty-dirs": Case(
         f"FROM {BASE}\nCOPY empty /e1\nCOPY empty /e2/\nCOPY nested /n/\nCOPY . /all/\n",
         {"a.txt": "hi\n"},
