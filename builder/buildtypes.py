@@ -86,3 +86,5 @@ class StageResult:
     args: dict[str, str]
     chain_key: str
     root_env: dict[str, str] | None
+    #: every ARG name declared so far, in order, with or without a value (RUN's history lists them all)
+    declared: list[str] = field(default_factory=list)

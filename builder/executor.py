@@ -34,6 +34,7 @@ from builder.instructions import (
     workdir,
 )
 from builder.instructions.state import ImageState
+from builder.instructions.workdir import clean as clean_workdir
 from builder.instructions.workdir import resolve as resolve_workdir
 from builder.plan import Plan, Resolver, SourceKind, Stage, plan
 from builder.platforms import Platform, parse_platforms
@@ -244,11 +245,18 @@ class StageBuilder:
         if base.kind is SourceKind.STAGE:
             parent = self.results[base.stage or 0]
             return StageResult(
-                parent.state.copy(), list(parent.layers), dict(parent.args), parent.chain_key, parent.root_env
+                parent.state.copy(),
+                list(parent.layers),
+                dict(parent.args),
+                parent.chain_key,
+                parent.root_env,
+                # the values reach this stage's RUN steps, but BuildKit's history lists this stage's own ARGs
+                [],
             )
         if base.kind is SourceKind.SCRATCH:
             state = ImageState(new_config(platform, created=self.created))
             state.ensure_default_path()
+            state.config["WorkingDir"] = "/"  # BuildKit's empty image has it
             return StageResult(state, [], {}, f"scratch:{platform}", {})
         named = self.runner.options.named_contexts.get(base.ref)
         try:
@@ -307,6 +315,7 @@ class StageBuilder:
             step_env.update(step.sets)
             if isinstance(instruction, ast.Arg):
                 result.args.update(step.sets)
+                result.declared += [d.name for d in instruction.args if d.name not in result.declared]
         return result
 
     def _platform_prefix(self) -> str:
@@ -337,7 +346,7 @@ class StageBuilder:
         reporter = self.runner.reporter
         stage_label = self.stage.label
         reporter.step(label_text, written)
-        if isinstance(ins, ast.Workdir) and resolve_workdir(state.workdir, step.args[0]) == "/":
+        if isinstance(ins, ast.Workdir) and clean_workdir(resolve_workdir(state.workdir, step.args[0])) == "/":
             # BuildKit makes no layer for the root directory, which always exists
             state.add_history(workdir.apply(state, step.args[0]), created=None, empty_layer=True)
             return StepReport(stage_label, ins.span.line, written, False, "config", 0.0)
@@ -356,8 +365,8 @@ class StageBuilder:
                 return env.apply(state, list(step.sets))
             case ast.Label():
                 return label.apply(state, [tuple(a.split("=", 1)) for a in args])
-            case ast.Arg(args=decls):
-                return arg.history_text([(d.name, d.default) for d in decls])
+            case ast.Arg():
+                return arg.history_text(list(step.defaults))
             case ast.Maintainer():
                 return maintainer.apply(state, args[0])
             case ast.User():

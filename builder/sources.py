@@ -182,6 +182,8 @@ def _describe(path: str, st: os.stat_result, content: str = "", owners: bool = T
         return f"link {owner} {os.readlink(path)}"
     if stat.S_ISREG(st.st_mode):
         return f"file {mode:o} {owner} {content}"
+    if stat.S_ISFIFO(st.st_mode):  # copied as a FIFO, so its mode and owner count
+        return f"fifo {mode:o} {owner}"
     return f"other {stat.S_IFMT(st.st_mode):o}"
 
 

@@ -48,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
 
     from builder import emulation, runtime
     from builder.errors import UsageError
+    from builder.instructions.workdir import clean as clean_workdir
     from builder.oci.image import load_image
     from builder.platforms import Platform
     from builder.store import Store
@@ -72,7 +73,9 @@ def run(args: argparse.Namespace) -> int:
         spec = runtime.ProcessSpec(
             args=argv,
             env=env,
-            cwd=args.workdir or config.get("WorkingDir") or "/",
+            # WorkingDir may keep a trailing slash or ``..`` as written (BuildKit records it so): run in the
+            # directory it names
+            cwd=clean_workdir(args.workdir or config.get("WorkingDir") or "/"),
             user=args.user if args.user is not None else config.get("User") or "",
             network=args.network,
             hostname=image.id[7:19],

@@ -2,10 +2,14 @@
 
 A local source that is a regular file holding a tar archive — plain, gzip, bzip2, xz or zstd, told by its
 content, never by its name — is unpacked into the destination (always a directory then, as BuildKit does
-it: ``ADD a.tgz /x`` makes ``/x/…``). Entries keep the archive's owners, modes and times unless ``--chown``
-says otherwise; directories the archive implies but does not list are created 0755. An entry that would
-land outside the destination (``..``, or a link pointing out) is refused, and so is a block or character
-device other than the standard ones (`builder.layer.devices`; BuildKit makes them, issue 9 refuses them).
+it: ``ADD a.tgz /x`` makes ``/x/…``). Entries keep the archive's owners, modes and times whatever
+``--chown`` and ``--chmod`` say (as in BuildKit v0.13, they only apply to the destination directory made);
+directories the archive implies but does not list are created 0755. Every entry's path is resolved with
+the destination as its root, as BuildKit v0.13 unpacks: ``..`` and ``/`` stop at the destination, and a
+symlink the archive made (``symldir1 -> ..``, ``abslink -> /etc``) is followed inside it, so
+``symldir1/etc/myfile`` lands in ``DEST/etc/myfile``; nothing is ever written outside the destination.
+A block or character device other than the standard ones is refused (`builder.layer.devices`; BuildKit
+makes them, issue 9 refuses them).
 COPY never unpacks, and neither does ADD for a file fetched from a URL.
 """
 
@@ -115,11 +119,12 @@ def extract_if_archive(
         with _open_archive(host) as stream:
             guarded = _Guarded(stream)
             with tarfile.open(fileobj=guarded, mode="r|") as archive:
+                dest = rootpath.resolve_in_root(root, target)
                 for member in archive:
-                    path = _member_path(root, target, member.name)
+                    path = _member_path(dest, member.name)
                     if path is None:
                         continue
-                    _extract(root, target, archive, member, path, placement)
+                    _extract(root, dest, archive, member, path, placement)
                     if member.isdir():
                         directories.append((path, member))
             while guarded.read(1 << 20):
@@ -132,34 +137,38 @@ def extract_if_archive(
     return True
 
 
-def _member_path(root: Path, target: str, name: str) -> Path | None:
-    """Where entry ``name`` goes: its directory resolved inside the image (`builder.rootpath`), its own name
-    kept as written, so an entry replaces a symlink of that name rather than writing through it."""
-    clean = posixpath.normpath(name)
-    if clean in (".", "/", ""):
+def _member_path(dest: Path, name: str) -> Path | None:
+    """Where entry ``name`` goes: its directory resolved with ``dest`` as the root (`builder.rootpath`: ``..``
+    stops there, symlinks are followed inside it), its own name kept as written, so an entry replaces a
+    symlink of that name rather than writing through it. None for the destination itself.
+
+    A directory that leads through a symlink to something missing (``dl -> /nowhere``, entry ``dl/y``) is a
+    BuildError, as BuildKit v0.13 fails there ("open /dl/y: no such file or directory"); directories the
+    archive implies but lacks are made, as it makes them."""
+    clean = posixpath.normpath("/" + name.lstrip("/"))
+    if clean == "/":
         return None
-    if clean.startswith("../") or clean == ".." or clean.startswith("/"):
-        if clean.startswith("/"):
-            clean = clean.lstrip("/")
-        else:
-            raise BuildError(f"archive entry {name!r} would be written outside the destination")
-    full = posixpath.join(target, clean)
-    return rootpath.resolve_in_root(root, posixpath.dirname(full)) / posixpath.basename(full)
+    parent = posixpath.dirname(clean)
+    _, missing = rootpath.follow(dest, parent, strict=True)
+    written = [p for p in parent.split("/") if p]
+    if missing and written[len(written) - len(missing) :] != missing:  # the missing part is a link's target
+        raise BuildError(f"archive entry {name!r}: {clean}: no such file or directory (a symlink on the way "
+                         f"leads to /{'/'.join(missing)}, which does not exist)")  # fmt: skip
+    return rootpath.resolve_in_root(dest, parent) / posixpath.basename(clean)
 
 
 def _extract(
     root: Path,
-    target: str,
+    dest: Path,
     archive: tarfile.TarFile,
     member: tarfile.TarInfo,
     path: Path,
     placement: copy_ins.Placement,
 ) -> None:
-    dest_root = rootpath.resolve_in_root(root, target)
-    if dest_root != path and dest_root not in path.parents:
+    if dest not in path.parents:  # `_member_path` keeps it inside; a write must never rely on that alone
         raise BuildError(f"archive entry {member.name!r} would be written outside the destination")
     copy_ins.make_dirs(root, rootpath.relative(root, path.parent), placement)
-    rootpath.ensure_inside(root, path)
+    rootpath.ensure_inside(dest, path)
     if os.path.lexists(path) and not (member.isdir() and path.is_dir() and not path.is_symlink()):
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path)
@@ -175,7 +184,7 @@ def _extract(
     elif member.issym():
         os.symlink(member.linkname, path)
     elif member.islnk():
-        linked = _member_path(root, target, member.linkname)
+        linked = _member_path(dest, member.linkname)
         if linked is None or not os.path.lexists(linked):
             raise BuildError(f"archive entry {member.name!r} links to missing {member.linkname!r}")
         os.link(linked, path)
@@ -191,11 +200,10 @@ def _extract(
         os.mknod(path, kind | 0o600, os.makedev(member.devmajor, member.devminor))
     else:
         return
-    uid, gid = (placement.uid, placement.gid or 0) if placement.uid is not None else (member.uid, member.gid)
-    os.lchown(path, uid, gid)
+    # BuildKit v0.13 applies --chown and --chmod to the destination it creates, never to the entries
+    os.lchown(path, member.uid, member.gid)
     if not member.issym():
-        mode = member.mode & 0o7777
-        os.chmod(path, placement.chmod(mode, member.isdir()) if placement.chmod else mode)
+        os.chmod(path, member.mode & 0o7777)
         os.utime(path, (member.mtime, member.mtime))
 
 
@@ -213,6 +221,6 @@ def fetch(source: str, directory: Path, *, checksum: str | None, keep_git_dir: b
 
     if remote.is_git(source):
         if checksum:
-            raise BuildError("checksum can't be specified for non-HTTP(S) sources")
+            raise BuildError("checksum can't be specified for non-HTTP sources")
         return remote.fetch_git(source, directory, keep_git_dir=keep_git_dir)
     return remote.fetch_url(source, directory, checksum=checksum)

@@ -11,10 +11,10 @@ _SYMBOLIC = re.compile(r"^([ugoa]*)([-+=])([rwxXst]*|[ugo])$")
 
 
 def parse_chmod(spec: str) -> Callable[[int, bool], int]:
-    """``--chmod`` as a function (old mode, is a directory) → new mode. Octal: its permission bits
-    (BuildKit drops set-id and sticky bits given this way); symbolic, as chmod(1): ``u+x,g=r,o-w,a+X``."""
+    """``--chmod`` as a function (old mode, is a directory) → new mode. Octal: its permission bits (set-id
+    and sticky bits included, as BuildKit v0.13 keeps them); symbolic, as chmod(1): ``u+x,g=r,o-w,a+X``."""
     if re.fullmatch(r"[0-7]+", spec):
-        bits = int(spec, 8) & 0o777
+        bits = int(spec, 8) & 0o7777
         return lambda _mode, _is_dir: bits
     clauses = []
     for clause in spec.split(","):

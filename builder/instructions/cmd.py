@@ -11,9 +11,18 @@ def resolve(state: ImageState, args: list[str], exec_form: bool) -> list[str]:
     return list(args) if exec_form else [*state.shell, *args]
 
 
+def set_or_drop(state: ImageState, key: str, argv: list[str]) -> None:
+    """Store ``argv`` under ``key``; an empty one removes the key, as BuildKit omits empty lists."""
+    if argv:
+        state.config[key] = argv
+    else:
+        state.config.pop(key, None)
+
+
 def apply(state: ImageState, args: list[str], exec_form: bool) -> str:
+    """Set ``Cmd`` (``CMD []`` removes it)."""
     argv = resolve(state, args, exec_form)
-    state.config["Cmd"] = argv
+    set_or_drop(state, "Cmd", argv)
     # BuildKit sets this deprecated Docker field for every CMD; Docker on Linux ignores it, but it is part
     # of the config digest, so we set it too.
     state.config["ArgsEscaped"] = True

@@ -5,7 +5,7 @@ selected source with the merged root; everything written there lands in the step
 through a `SourceTree`: the build context as BuildKit receives it (ignore rules applied), or the root
 filesystem of another stage or image (``--from``).
 
-Rules, as Docker 20.10's BuildKit applies them (``tests/copy/buildkit/`` records each):
+Rules, as BuildKit v0.13 applies them (``tests/copy/buildkit/`` records each):
 
 * a source path is relative to the source root, ``/x`` and ``x`` both name ``x`` at the root, and every
   symlink on the way (the last one included) is followed, so nothing outside the root is ever read:
@@ -22,7 +22,8 @@ Rules, as Docker 20.10's BuildKit applies them (``tests/copy/buildkit/`` records
 * missing directories on the way are created 0755, owned by ``--chown`` (root otherwise); existing ones are
   left as they are;
 * a directory contributes its contents; a file keeps its name inside a directory destination; symlinks
-  inside copied trees stay symlinks, hard links stay hard links, sockets and devices are skipped;
+  inside copied trees stay symlinks, hard links stay hard links, FIFOs are made, sockets and devices are
+  skipped;
 * owners: ``--chown`` if given, else root for the context and the source's own for ``--from``; modes:
   ``--chmod`` if given (only its permission bits, as BuildKit), else the source's; mtimes are kept.
 """
@@ -46,9 +47,14 @@ from builder.linearre import LinearRegex, compile_linear
 __all__ = ["parse_chmod"]  # re-exported: the steps take --chmod from here with the rest
 
 
-def history_text(keyword: str, sources: list[str], dest: str) -> str:
-    """``COPY src… dest # buildkit`` — BuildKit records neither flags nor heredoc bodies."""
-    return f"{keyword} {' '.join([*sources, dest])} # buildkit"
+def history_text(
+    keyword: str, sources: list[str], dest: str, chown: str | None = None, chmod: str | None = None
+) -> str:
+    """``COPY [--chown=…] [--chmod=…] src… dest # buildkit``: BuildKit v0.13 records ``--chown`` and then
+    ``--chmod`` (expanded, whatever order they were written in) and no other flag, nor heredoc bodies."""
+    flags = [f"--chown={chown}"] if chown else []
+    flags += [f"--chmod={chmod}"] if chmod else []
+    return f"{keyword} {' '.join([*flags, *sources, dest])} # buildkit"
 
 
 # --- wildcards -------------------------------------------------------------------------------------------
@@ -277,14 +283,16 @@ def make_dirs(root: Path, path: str, placement: Placement | Ownership) -> Path:
             os.lchown(current, placement.uid or 0, placement.gid or 0)
             continue
         if not stat.S_ISDIR(st.st_mode):  # a resolved path holds no symlink: this is a file
-            raise BuildError(f"cannot copy to {path}: {rootpath.relative(root, current)} is not a directory")
+            shown = "/" + path.lstrip("/")
+            raise BuildError(f"cannot copy to {shown}: {rootpath.relative(root, current)} is not a directory")
     return host
 
 
 def destination(dest: str, workdir: str) -> tuple[str, bool]:
-    """The absolute, clean destination and whether it is meant as a directory (``/`` at the end, ``.``)."""
+    """The absolute, clean destination and whether it is meant as a directory (``/`` or ``/.`` at the end,
+    ``.``; BuildKit v0.13 takes ``/n/.`` as the directory ``/n``)."""
     joined = dest if dest.startswith("/") else posixpath.join(workdir or "/", dest)
-    return posixpath.normpath("/" + joined), dest in (".", "") or dest.endswith("/")
+    return posixpath.normpath("/" + joined), dest in (".", "") or dest.endswith(("/", "/."))
 
 
 def copy_source(
@@ -381,7 +389,7 @@ def _copy_one(
     st = os.stat(source) if follow else os.lstat(source)
     kind = stat.S_IFMT(st.st_mode)
     if kind not in (stat.S_IFDIR, stat.S_IFREG, stat.S_IFLNK, stat.S_IFIFO):
-        return None  # sockets and devices are not copied
+        return None  # sockets and devices are not copied (FIFOs are, as BuildKit v0.13 copies them)
     if os.path.lexists(target) and not (kind == stat.S_IFDIR and target.is_dir() and not target.is_symlink()):
         _remove(target)
     if kind == stat.S_IFDIR:

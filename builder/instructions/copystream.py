@@ -42,7 +42,7 @@ _WHOLE = 1 << 20
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 # Read as well as written: a file that grew after it was listed is streamed from its copy (see `_grown`).
 _NEW_FILE = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-#: The kinds of entries a copy makes; sockets and devices are not copied.
+#: The kinds of entries a copy makes (FIFOs too, as BuildKit v0.13 copies them); sockets and devices are not.
 _COPIED = (stat.S_IFREG, stat.S_IFDIR, stat.S_IFLNK, stat.S_IFIFO)
 
 

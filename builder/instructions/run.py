@@ -12,7 +12,8 @@ def argv(state: ImageState, args: list[str], exec_form: bool) -> list[str]:
 
 def history_text(process_argv: list[str], build_args: list[tuple[str, str]]) -> str:
     """BuildKit's ``created_by``: ``RUN |2 A=1 B=2 /bin/sh -c make # buildkit``; the ``|N`` part lists the
-    build arguments in scope that have a value, in declaration order, as the step sees them."""
+    build arguments declared in the stage, in declaration order, as the step sees them (``NAME=`` for one
+    without a value)."""
     prefix = ""
     if build_args:
         prefix = f"|{len(build_args)} " + " ".join(f"{k}={v}" for k, v in build_args) + " "

@@ -7,6 +7,7 @@ and mutates it in place; the executor owns one per stage and copies it when a la
 from __future__ import annotations
 
 import copy
+import posixpath
 from dataclasses import dataclass, field
 
 #: The PATH BuildKit gives a Linux image whose base sets none.
@@ -104,7 +105,9 @@ class ImageState:
 
     @property
     def workdir(self) -> str:
-        return self.config.get("WorkingDir") or "/"
+        """The working directory as the clean absolute path steps use (``WorkingDir`` may keep a trailing
+        slash or ``..`` as written, as BuildKit records it)."""
+        return "/" + posixpath.normpath("/" + (self.config.get("WorkingDir") or "/")).lstrip("/")
 
     @property
     def user(self) -> str:

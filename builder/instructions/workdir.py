@@ -8,13 +8,19 @@ from builder.instructions.state import ImageState
 
 
 def resolve(current: str, path: str) -> str:
-    """The new working directory: ``path`` if absolute, else joined to ``current``; cleaned."""
-    joined = path if path.startswith("/") else posixpath.join(current or "/", path)
-    cleaned = posixpath.normpath(joined)
-    return "/" if cleaned in (".", "//") else cleaned
+    """The ``WorkingDir`` BuildKit v0.13 records: an absolute ``path`` as written (``/tmp/`` keeps its
+    slash), a relative one joined to ``current`` and cleaned (``sub/`` in ``/tmp/`` is ``/tmp/sub``)."""
+    if path.startswith("/"):
+        return path
+    return clean(posixpath.join("/", current or "/", path))
+
+
+def clean(path: str) -> str:
+    """``path`` as the directory it names: absolute and cleaned (``//d/`` is ``/d``), the form steps use."""
+    return "/" + posixpath.normpath("/" + path).lstrip("/")
 
 
 def apply(state: ImageState, path: str) -> str:
     """Set ``WorkingDir``; the executor creates the directory (owned by the stage's USER) in a layer."""
-    state.config["WorkingDir"] = resolve(state.workdir, path)
+    state.config["WorkingDir"] = resolve(state.config.get("WorkingDir") or "/", path)
     return f"WORKDIR {state.config['WorkingDir']}"

@@ -233,6 +233,17 @@ def mounted(mounts: list[ResolvedMount], inputs: MountInputs, *, env_names: set[
         yield result
 
 
+def cache_identity(m: ResolvedMount) -> str:
+    """Which cache directory a cache mount uses. BuildKit v0.13 keeps one cache per id *and* starting
+    content: ``uid``/``gid``/``mode`` (the directory it starts as) or ``from``/``source`` make a cache of
+    their own, so ``id=c,uid=3`` does not see what ``id=c`` wrote (tests/build/buildkit/run-mounts)."""
+    spec = m.spec
+    options = [f"{k}={v}" for k, v in (("from", spec.from_), ("source", spec.source)) if spec.from_ and v]
+    options += [f"{k}={v}" for k, v in (("uid", spec.uid), ("gid", spec.gid)) if v is not None]
+    options += [f"mode={spec.mode:04o}"] if spec.mode is not None else []
+    return f"{m.id} ({','.join(options)})" if options else m.id
+
+
 def _cache(m: ResolvedMount, inputs: MountInputs, stack: ExitStack) -> runtime.Mount:
     spec = m.spec
 
@@ -245,9 +256,9 @@ def _cache(m: ResolvedMount, inputs: MountInputs, stack: ExitStack) -> runtime.M
         os.chown(directory, spec.uid or 0, spec.gid or 0)
         os.chmod(directory, spec.mode if spec.mode is not None else 0o755)
 
-    ident = m.id
+    ident = cache_identity(m)
     if spec.from_:  # a cache per seed, as BuildKit's per id and seed reference: a new seed starts afresh
-        ident = f"{m.id} from={spec.from_} {_stage_content(spec.from_, spec.source, inputs)}"
+        ident = f"{ident} {_stage_content(spec.from_, spec.source, inputs)}"
     dirs = CacheDirs(inputs.store.state_dir("cache-mounts"))  # type: ignore[attr-defined]
     path = stack.enter_context(dirs.use(ident, spec.sharing or "shared", init))
     return runtime.Mount(m.target, "bind", str(path), ("rbind", "ro") if spec.readonly else ("rbind",))

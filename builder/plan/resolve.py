@@ -50,6 +50,8 @@ class Resolved:
     sets: tuple[tuple[str, str], ...] = ()
     unresolved: tuple[str, ...] = ()
     expanded: bool = True
+    #: ARG only: each name with its default as expanded (None: no default), whatever a build arg overrides
+    defaults: tuple[tuple[str, str | None], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -183,11 +185,14 @@ def _resolve(ins: ast.Instruction, word: Expander, resolver: Resolver, env: Reco
         case ast.Label(pairs=pairs):
             return Resolved(ins, {}, tuple(f"{word(p.key)}={word(p.value)}" for p in pairs))
         case ast.Arg(args=decls):
+            defaults = tuple((d.name, None if d.default is None else word(d.default)) for d in decls)
             values = [
-                (d.name, resolver.arg_value(d, None if d.default is None else word(d.default))) for d in decls
+                (d.name, resolver.arg_value(d, default))
+                for d, (_, default) in zip(decls, defaults, strict=True)
             ]
             shown = tuple(name if value is None else f"{name}={value}" for name, value in values)
-            return Resolved(ins, {}, shown, sets=tuple((n, v) for n, v in values if v is not None))
+            sets = tuple((n, v) for n, v in values if v is not None)
+            return Resolved(ins, {}, shown, sets=sets, defaults=defaults)
         case ast.CopyLike(sources=sources, dest=dest, heredocs=heredocs):
             names = {f"<<{h.name}" for h in heredocs} | {f"<<-{h.name}" for h in heredocs}
             args = tuple(s if _is_heredoc_word(s, names) else word(s) for s in sources) + (word(dest),)

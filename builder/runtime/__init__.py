@@ -42,7 +42,7 @@ read-only /proc and /sys paths; RLIMIT_NOFILE as high as the host's hard limit a
 PATH defaulting to BuildKit's; HOME from the user's passwd entry.
 
 What a step leaves in ``upperdir`` is its process's own changes, plus the working directory if it had to be
-created (as BuildKit does). Unlike BuildKit 20.10 it holds no trace of a mountpoint: no dev/ proc/ sys/ made
+created (as BuildKit does). Unlike BuildKit v0.13 it holds no trace of a mountpoint: no dev/ proc/ sys/ made
 for mounts, no etc/ copied up only to hold the /etc/hosts and /etc/resolv.conf stubs — see `stubs`.
 """
 

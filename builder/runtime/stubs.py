@@ -5,7 +5,7 @@ inside it), /sys (and /sys/fs/cgroup), /etc/hosts, /etc/resolv.conf and any extr
 lacks one, something must create it in the rootfs, which is the step's overlay, so it would land in the
 upperdir, and with it the directory overlayfs copies up to hold it (``etc/`` for /etc/hosts).
 
-BuildKit 20.10 removes only the file stubs of /etc/hosts and /etc/resolv.conf and of extra mounts: a base
+BuildKit (v0.13 as 20.10) removes only the stubs of /etc/hosts and /etc/resolv.conf and of extra mounts: a base
 without /dev, /proc, /sys gains those directories in its first RUN layer, and ``etc/`` is in every RUN
 layer, copied up and empty. pybuild deliberately does not copy that: DESIGN.md requires that no mountpoint
 leaves a trace, so the upperdir holds only what the process itself changed. The rule:

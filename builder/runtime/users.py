@@ -1,15 +1,18 @@
 """USER resolution against a rootfs's /etc/passwd and /etc/group, with BuildKit's (runc's) rules.
 
-- ``""`` is root (0:0) with no supplementary groups.
-- ``uid:gid`` (both numeric) is taken as is: no lookup, no supplementary groups.
+- ``""`` is ``0``: root, looked up as below; so is an empty user part (``:5``).
+- ``uid:gid`` (both numeric) is taken as is: no lookup.
 - ``name`` or ``uid``: the first passwd entry with that name (or, if numeric, that uid) gives uid, primary
-  gid and the user name; supplementary groups are the groups listing that name as a member. A numeric uid
-  without an entry runs with gid 0; a name without one is an error.
+  gid and the user name; the supplementary groups are the primary gid and the groups listing that name as
+  a member. A numeric uid without an entry runs with gid 0; a name without one is an error.
 - ``user:group`` with a non-numeric part: the user as above, the group looked up by name (or gid when
-  numeric; a numeric gid need not exist); no supplementary groups.
+  numeric; a numeric gid need not exist); the group is the only supplementary group.
+
+BuildKit v0.13 always passes the primary gid among the supplementary groups (``id`` shows
+``groups=1234(app),3000(extra)``), so ``additional_gids`` starts with it.
 
 ``--chown`` of COPY/ADD and the owner of a WORKDIR are resolved by `chown_ids`, with the same reader but
-BuildKit 20.10's more lenient rules. Both read passwd and group as runc's parser does: a uid or gid field
+BuildKit's more lenient rules. Both read passwd and group as runc's parser does: a uid or gid field
 that is not a number counts as 0, a short line lacks the fields it does not have, nothing raises.
 """
 
@@ -66,9 +69,15 @@ def _check_range(value: int, what: str, spec: str) -> int:
 
 def resolve_user(rootfs: Path, spec: str) -> ResolvedUser:
     """Resolve USER ``spec`` as described in the module docstring. Raises UserLookupError."""
-    if spec == "":
-        return ResolvedUser(0, 0)
+    found = _resolve(rootfs, spec or "0")
+    groups = tuple(dict.fromkeys((found.gid, *found.additional_gids)))
+    return ResolvedUser(found.uid, found.gid, groups)
+
+
+def _resolve(rootfs: Path, spec: str) -> ResolvedUser:
+    """The ids of ``spec`` with the member groups only (`resolve_user` adds the primary gid)."""
     user_arg, _, group_arg = spec.partition(":")
+    user_arg = user_arg or "0"  # ``:5`` is root with group 5, as BuildKit v0.13 runs it
     uid_arg, gid_arg = _numeric(user_arg), _numeric(group_arg)
     if uid_arg is not None and gid_arg is not None:
         return ResolvedUser(_check_range(uid_arg, "uid", spec), _check_range(gid_arg, "gid", spec))
@@ -106,10 +115,11 @@ def resolve_user(rootfs: Path, spec: str) -> ResolvedUser:
 
 
 def chown_ids(rootfs: Path, spec: str) -> tuple[int, int]:
-    """``--chown=user[:group]`` as Docker 20.10's BuildKit resolves it in the destination image: a numeric
-    user without a group also gives the gid; a named user gives its passwd uid and gid; a name that is not
-    found counts as 0 (BuildKit does not complain); a numeric group is taken as is, a named one looked up."""
-    user, _, group = spec.partition(":")
+    """``--chown=user[:group]`` as BuildKit v0.13 resolves it in the destination image: a numeric user
+    without a group also gives the gid; a named user gives its passwd uid and gid; a user name that is not
+    found counts as 0 (BuildKit does not complain); a numeric group is taken as is, a named one looked up,
+    and a group name that is not found leaves the gid the user gave (``nobody:nosuchgroup`` is 65534:65534)."""
+    user, colon, group = spec.partition(":")
     uid_arg = _numeric(user)
     uid = gid = uid_arg if uid_arg is not None else 0
     if uid_arg is None:
@@ -117,11 +127,13 @@ def chown_ids(rootfs: Path, spec: str) -> tuple[int, int]:
             if fields[0] == user:
                 uid, gid = _field_int(fields, 2) or 0, _field_int(fields, 3) or 0
                 break
-    if group:
+    if colon and not group:  # ``7:`` and ``app:`` name group 0, as BuildKit v0.13 reads them
+        gid = 0
+    elif group:
         gid_arg = _numeric(group)
         if gid_arg is not None:
             gid = gid_arg
         else:
             found = (f for f in read_entries(rootfs, "/etc/group") if f[0] == group)
-            gid = next((_field_int(f, 2) or 0 for f in found), 0)
+            gid = next((_field_int(f, 2) or 0 for f in found), gid)
     return uid, gid

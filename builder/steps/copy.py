@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from builder.plan import Stage
     from builder.steps.runner import StepRunner
 
-_ADD_ONLY = ("checksum", "keep-git-dir", "unpack")
+_ADD_ONLY = ("checksum", "keep-git-dir")
 
 
 def _flag_list(value) -> list[str]:
@@ -61,14 +61,15 @@ def _bare(source: str) -> str:
 
 
 def _check_checksum_sources(sources: list[str]) -> None:
-    """``ADD --checksum`` verifies one download: BuildKit refuses it with several sources or a source that
-    is not an http(s) URL (a local file, or a git repository, whose checksum pybuild cannot verify)."""
+    """``ADD --checksum`` verifies one download: BuildKit refuses it with several sources or a local file, in
+    v0.13's words; a git repository, whose checksum pybuild cannot verify, is refused the same way (v0.13
+    goes on to fetch it)."""
     from builder.remote import is_git
 
     if len(sources) != 1:
         raise BuildError("checksum can't be specified for multiple sources")
     if not sources[0].startswith(("http://", "https://")) or is_git(sources[0]):
-        raise BuildError("checksum can't be specified for non-HTTP(S) sources")
+        raise BuildError("checksum can't be specified for non-HTTP sources")
 
 
 class CopySteps:
@@ -96,7 +97,6 @@ class CopySteps:
         excludes = _flag_list(flags.get("exclude"))
         skip = self._exclude_rule(excludes)
         heredocs = {f"<<{h.name}": h for h in step.heredocs} | {f"<<-{h.name}": h for h in step.heredocs}
-        unpack = _on(flags["unpack"]) if "unpack" in flags else True  # --unpack=false: archives stay files
         if flags.get("checksum"):
             _check_checksum_sources(sources)
         remote = [s for s in sources if is_add and add_ins.is_remote(s)]
@@ -122,8 +122,6 @@ class CopySteps:
             files.update(item.files)
         parts = {"sources": sources, "dest": dest, "workdir": result.state.workdir, "chown": chown}
         parts |= {"chmod": chmod, "from": from_ref, "link": link, "parents": parents, "exclude": excludes}
-        if is_add:
-            parts["unpack"] = unpack
         parts["files"] = files
         if link:
             parts["parent"] = "none (--link)"
@@ -141,7 +139,9 @@ class CopySteps:
                     copy_ins.copy_source(root, doc, name, target, as_dir, placement)
                     continue
                 for path in tree.select(source):
-                    extract = is_add and unpack
+                    # BuildKit keeps hard links within what one source (one match) copies, not across them
+                    placement.links.clear()
+                    extract = is_add
                     self._place(root, tree, source, path, target, as_dir, placement, skip, extract, parents)
             for item in fetched:
                 item.place(root, target, as_dir, placement)
@@ -196,7 +196,10 @@ class CopySteps:
             }
             dirtimes.settle(upper, lowers, copied)
 
-        return parts, fill, copy_ins.history_text(ins.keyword, sources, dest)
+        # a heredoc source is recorded as <<NAME (BuildKit drops the quotes and the - of <<-)
+        shown = [f"<<{heredocs[_bare(s)].name}" if _bare(s) in heredocs else s for s in sources]
+        chown_text, chmod_text = (str(chown) if chown else None), (str(chmod) if chmod else None)
+        return parts, fill, copy_ins.history_text(ins.keyword, shown, dest, chown_text, chmod_text)
 
     @staticmethod
     def _direct_source(tree: copy_ins.SourceTree, source: str) -> str | None:

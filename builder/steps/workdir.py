@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from builder import runtime
+from builder.errors import BuildError
 from builder.instructions import copy as copy_ins
 from builder.instructions import workdir as workdir_ins
 from builder.runtime.users import chown_ids
@@ -26,6 +27,9 @@ def prepare_workdir(runner: StepRunner, step, result: StageResult):
         with runtime.overlay(lowers, upper, state_dir=runner.state_dir) as merged:
             # BuildKit creates it owned by USER, resolved as --chown resolves names
             owner = copy_ins.Ownership(*chown_ids(merged, who)) if who else copy_ins.Ownership()
-            copy_ins.make_dirs(merged, path, owner)
+            try:
+                copy_ins.make_dirs(merged, path, owner)
+            except BuildError as error:  # say what failed in WORKDIR's words, not COPY's
+                raise BuildError(f"WORKDIR {path}: {error.message.split(': ', 1)[-1]}") from None
 
     return {"path": path, "user": who}, fill, created_by

@@ -11,12 +11,14 @@ It reads the Dockerfile language exactly as BuildKit's frontend does, in the sam
 
 Every malformed input raises `SyntaxProblem` (exit code 2) with a `Span` at the offending token.
 
+A parser directive below the top of the file (after a comment, a blank line or an instruction) is an
+ordinary comment, as in BuildKit (its ``escape-after-comment`` vector); pybuild adds a warning that says so.
+
 Where pybuild is stricter than BuildKit (each is a likely mistake that BuildKit would silently accept or
-report only at build time): an ``# escape=`` directive below the top of the file is an error (BuildKit
-reads it as a comment and keeps the default escape); ``# syntax=``/``# check=`` there only warn; an
-instruction other than RUN/COPY/ADD with a heredoc marker is an error (BuildKit reads the body lines as
-instructions); ONBUILD triggers are parsed now, not when a child image uses them; RUN, CMD and ENTRYPOINT
-with nothing after the keyword are errors; flags on instructions that take none are errors.
+report only at build time): an instruction other than RUN/COPY/ADD with a heredoc marker is an error
+(BuildKit reads the body lines as instructions); ONBUILD triggers are parsed now, not when a child image
+uses them; RUN, CMD and ENTRYPOINT with nothing after the keyword are errors; flags on instructions that
+take none are errors.
 """
 
 from __future__ import annotations
@@ -29,10 +31,7 @@ if TYPE_CHECKING:
     from builder.syntax.ast import Buildfile
     from builder.syntax.heredoc import Marker
 
-#: Directives that are an error, not a warning, when they appear below the top of the file.
-MISPLACED_DIRECTIVE_ERRORS = frozenset({"escape"})
-
-__all__ = ["MISPLACED_DIRECTIVE_ERRORS", "SyntaxProblem", "dump_buildkit", "heredoc_marker", "parse"]
+__all__ = ["SyntaxProblem", "dump_buildkit", "heredoc_marker", "parse"]
 
 
 def parse(text: str, path: str = "Buildfile") -> Buildfile:
@@ -44,13 +43,6 @@ def parse(text: str, path: str = "Buildfile") -> Buildfile:
     result = scan(text, path)
     warnings = list(result.warnings)
     for misplaced in result.misplaced:
-        if misplaced.name in MISPLACED_DIRECTIVE_ERRORS:
-            raise SyntaxProblem(
-                f"the {misplaced.name} directive must be at the top of the file; here it is a comment, "
-                f"and the file is read with {result.escape} as the escape character",
-                misplaced.span,
-                hint="move it above every instruction, comment and blank line",
-            )
         warnings.append(
             f"{misplaced.span}: '# {misplaced.name}={misplaced.value}' is not at the top of the file, "
             "so it is an ordinary comment"

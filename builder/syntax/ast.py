@@ -35,7 +35,8 @@ class Heredoc:
     ``name`` is the delimiter word (``EOF``); ``content`` is the body with its final newline, leading tabs
     already removed for ``<<-``; ``expand`` is False when the delimiter was quoted (no variable expansion).
     ``fd`` is N of ``N<<EOF`` (0 when absent). ``span`` points at the ``<<EOF`` word; its ``end_line`` is the
-    terminator's line.
+    terminator's line. ``raw`` is the body as written (tabs kept even for ``<<-``): a RUN whose heredocs
+    feed its commands hands it to the shell, which strips them itself.
     """
 
     name: str
@@ -44,6 +45,7 @@ class Heredoc:
     chomp: bool
     span: Span
     fd: int = 0
+    raw: str = ""
 
 
 @dataclass(frozen=True, slots=True)

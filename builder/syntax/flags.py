@@ -32,7 +32,7 @@ FLAGS: dict[str, dict[str, Kind]] = {
     "FROM": {"platform": S},
     "RUN": {"mount": SS, "network": S, "security": S},
     "COPY": {"from": S, "chown": S, "chmod": S, "link": B, "parents": B, "exclude": SS},
-    "ADD": {"chown": S, "chmod": S, "link": B, "checksum": S, "keep-git-dir": B, "exclude": SS, "unpack": B},
+    "ADD": {"chown": S, "chmod": S, "link": B, "checksum": S, "keep-git-dir": B, "exclude": SS},
     "HEALTHCHECK": {"interval": S, "timeout": S, "start-period": S, "start-interval": S, "retries": S},
 }
 

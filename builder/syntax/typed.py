@@ -95,7 +95,9 @@ def _heredocs(node: RawNode, bodies: list[RawHeredoc]) -> tuple[ast.Heredoc, ...
         marker = body.marker
         content = heredocs.chomp(body.content) if marker.chomp else body.content
         span = node.line.span(body.offset, end_line=body.end_line)
-        out.append(ast.Heredoc(marker.name, content, marker.expand, marker.chomp, span, marker.fd))
+        out.append(
+            ast.Heredoc(marker.name, content, marker.expand, marker.chomp, span, marker.fd, raw=body.content)
+        )
     return tuple(out)
 
 

@@ -1,5 +1,6 @@
 """Through the CLI: a RUN layer holds what the command changed, not the mountpoints its container needed
-(unlike BuildKit 20.10, which leaves dev/ proc/ sys/ and etc/ behind; DESIGN.md asks for no trace)."""
+(unlike BuildKit v0.13, which leaves etc/, and dev/ proc/ sys/ on a base that lacks them, behind; DESIGN.md
+asks for no trace)."""
 
 from __future__ import annotations
 

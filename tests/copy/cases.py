@@ -24,8 +24,9 @@ PASSWD = "RUN echo 'app:x:1234:2345::/:/bin/sh' >> /etc/passwd && echo 'grp:x:34
 @dataclass(frozen=True)
 class Case:
     """``files``: relative path → text; ``modes``: path → permission bits; ``links``: path → target;
-    ``archives``: path → (compression, {member: text}); ``dirs``: empty directories; ``ignore``: the
-    ``.dockerignore`` text (None: no file)."""
+    ``archives``: path → (compression, {member: text}; a text ``HARDLINK:name`` makes the member a hard link
+    to ``name``); ``dirs``: empty directories; ``hardlinks``: path → an earlier file it is a hard link to;
+    ``ignore``: the ``.dockerignore`` text (None: no file)."""
 
     buildfile: str
     files: dict[str, str] = field(default_factory=dict)
@@ -35,6 +36,8 @@ class Case:
     dirs: tuple[str, ...] = ()
     ignore: str | None = None
     extra: dict[str, str] = field(default_factory=dict)  # files written beside the context (outside it)
+    hardlinks: dict[str, str] = field(default_factory=dict)
+    fifos: tuple[str, ...] = ()  # named pipes made in the context
 
 
 def tar_bytes(compression: str, members: dict[str, str]) -> bytes:
@@ -47,6 +50,9 @@ def tar_bytes(compression: str, members: dict[str, str]) -> bytes:
             info.uid, info.gid = 1000, 1000
             if name.endswith("/"):
                 info.type, info.mode = tarfile.DIRTYPE, 0o750
+                tar.addfile(info)
+            elif text.startswith("HARDLINK:"):
+                info.type, info.mode, info.linkname = tarfile.LNKTYPE, 0o640, text.removeprefix("HARDLINK:")
                 tar.addfile(info)
             else:
                 data = text.encode()
@@ -81,6 +87,10 @@ def make_context(case: Case, directory: Path) -> Path:
         path = context / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.symlink_to(target)
+    for name in case.fifos:
+        os.mkfifo(context / name, 0o640)
+    for name, target in case.hardlinks.items():
+        os.link(context / target, context / name)
     for name, mode in case.modes.items():
         os.chmod(context / name, mode)
     for name, text in case.extra.items():
@@ -218,4 +228,96 @@ CASES: dict[str, Case] = {
         f"FROM {BASE}\nCOPY secret.log /s\n", {"secret.log": "s\n"}, ignore="*.log\n"
     ),
     "ignore-buildfile": Case(f"FROM {BASE}\nCOPY . /c/\n", FILES, ignore="Buildfile\n.dockerignore\n"),
+    "dest-existing": Case(
+        f"FROM {BASE}\nRUN mkdir -m 700 /d && echo old > /d/f && ln -s /d /ld && ln -s /d/f /lf && mkdir /e "
+        "&& chown 3:4 /e\nCOPY a.txt /d/f\nCOPY b.txt /lf\nCOPY a.txt /ld/\nCOPY dir /d/\nCOPY dir /e\n"
+        "COPY --chown=9:9 x.sh /e/\n",
+        FILES,
+        modes={"dir": 0o750},
+    ),
+    "add-zstd": Case(
+        f"FROM {BASE}\nADD arc.tzst /u/\nCOPY arc.tzst /c/\n", archives={"arc.tzst": ("zst", {"z/five": "5\n"})}
+    ),
+    "heredoc-sources": Case(
+        f'FROM {BASE}\nARG V=val\nCOPY <<EOF /h1\nplain $V\nEOF\nCOPY <<"EOF" /h2\nquoted $V\nEOF\n'
+        "COPY --chmod=0755 <<A <<B /hd/\none\nA\ntwo\nB\nCOPY <<-EOF /h3\n\ttabbed\n\tEOF\n",
+        FILES,
+    ),
+    # .dockerignore exceptions below an excluded directory, empty directories, hard links in an archive
+    "ignore-exceptions": Case(
+        f"FROM {BASE}\nCOPY . /c/\n",
+        {**FILES, "build/out/keep.txt": "k\n", "build/out/drop.txt": "d\n", "build/other.txt": "o\n"},
+        dirs=("empty", "build/emptysub", "dir/emptydeep/deeper"),
+        ignore="build\n!build/out/keep.txt\nBuildfile\n.dockerignore\n",
+    ),
+    "hardlinks": Case(
+        f"FROM {BASE}\nCOPY . /c/\nCOPY a.txt same.txt /two/\nADD linked.tar /x/\n",
+        {"a.txt": "hi\n", "dir/b.txt": "bee\n"},
+        hardlinks={"same.txt": "a.txt", "dir/b2.txt": "dir/b.txt"},
+        archives={
+            "linked.tar": ("", {"p/": "", "p/one": "1\n", "p/two": "HARDLINK:p/one", "q": "HARDLINK:p/one"})
+        },
+        ignore="Buildfile\n.dockerignore\n",
+    ),
+    "ignore-patterns": Case(
+        f"FROM {BASE}\nCOPY . /c/\n",
+        {
+            "a.txt": "a\n",
+            "x.tmp": "t\n",
+            "important.tmp": "i\n",
+            "deep/er/y.tmp": "t\n",
+            "logs/one.log": "l\n",
+            "logs/keep/two.log": "l\n",
+            "src/mod/skip/s.txt": "s\n",
+            "src/mod/keep.txt": "k\n",
+            "top/a/b/c.txt": "c\n",
+            "top/a/other.txt": "o\n",
+            "rooted.txt": "r\n",
+            "sub/rooted.txt": "r\n",
+        },
+        ignore="# a comment\n**/*.tmp\n!important.tmp\nlogs/\n!logs/keep\nsrc/*/skip\n/top\n!top/a/b\n"
+        "./rooted.txt\nBuildfile\n.dockerignore\n",
+    ),
+    # archives over an image whose /lib links to usr/lib: a file below the link, a directory entry named like it
+    "add-over-symlinks": Case(
+        f"FROM {BASE}\nRUN mkdir -p /usr/lib /usr/lib2 && ln -s usr/lib /lib && ln -s usr/lib2 /lib2 "
+        "\nADD lib-files.tar /\nADD dirs.tar /\n",
+        archives={
+            "lib-files.tar": ("", {"lib/x": "x\n"}),
+            "dirs.tar": ("", {"lib2/": "", "lib2/z": "z\n"}),
+        },
+    ),
+    "symlink-dangling": Case(
+        f"FROM {BASE}\nCOPY withlinks /d/\nCOPY withlinks/inner/ok /ok\n",
+        {"withlinks/f.txt": "f\n"},
+        links={
+            "dangling": "nowhere",
+            "withlinks/dead": "../nowhere",
+            "withlinks/abs": "/etc/passwd",
+            "withlinks/inner/ok": "../f.txt",
+        },
+    ),
+    "symlink-dangling-source": Case(f"FROM {BASE}\nCOPY dangling /x\n", links={"dangling": "nowhere"}),
+    "add-dangling-link-parent": Case(
+        f"FROM {BASE}\nRUN ln -s /nowhere /dl\nADD dangling.tar /\n",
+        archives={"dangling.tar": ("", {"dl/y": "y\n"})},
+    ),
+    "chown-odd-specs": Case(
+        f"FROM {BASE}\n{PASSWD}COPY --chown=:5 a.txt /o1\nCOPY --chown=7: a.txt /o2\n"
+        "COPY --chown=:grp a.txt /o3\nCOPY --chown=app: a.txt /o4\n",
+        FILES,
+    ),
+    "dest-parent-is-file": Case(f"FROM {BASE}\nRUN echo f > /f\nCOPY a.txt /f/x\n", FILES),
+    "fifo-context": Case(
+        f"FROM {BASE}\nCOPY . /c/\nCOPY pipe /p\n",
+        FILES,
+        fifos=("pipe", "dir/inner-pipe"),
+        ignore="Buildfile\n",
+    ),
+    "empty-dirs": Case(
+        f"FROM {BASE}\nCOPY empty /e1\nCOPY empty /e2/\nCOPY nested /n/\nCOPY . /all/\n",
+        {"a.txt": "hi\n"},
+        dirs=("empty", "nested/inner/deeper"),
+        modes={"empty": 0o700, "nested/inner": 0o750},
+    ),
 }

@@ -1,10 +1,13 @@
-"""Record what BuildKit makes of each case in ``cases.py`` into ``buildkit/<case>.json`` (a development aid).
+"""Record what BuildKit v0.13 makes of each case in ``cases.py`` into ``buildkit/<case>.json`` (a development
+aid).
 
 Run with the reference BuildKit up (``eval "$(/work/shared/tools/reference-buildkit.sh)"``) and the tests'
 busybox image loaded there as ``busybox:pybuild-copy`` (``busybox_rootfs`` → ``pybuild import`` →
 ``pybuild save`` → ``docker load`` → ``docker tag``), so both builders start from the same files:
 ``python3 -m tests.copy.record_buildkit [CASE...]``. Each case is built with ``docker build --network host``;
 the image is saved and the entries of each COPY/ADD layer written down, or the last line BuildKit printed.
+Contexts get fixed file times, and BuildKit keys a context file by its path, size and time: a case whose file
+changes but keeps its size (a tar archive) must also change the file's name, or BuildKit reuses the old one.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from tests.copy.layers import image_layers
 
 HERE = Path(__file__).parent / "buildkit"
 REFERENCE_BASE = "busybox:pybuild-copy"
-NOTE = "recorded from Docker 20.10's BuildKit with tests/copy/record_buildkit.py"
+NOTE = "recorded from Docker 26.1's BuildKit v0.13 with tests/copy/record_buildkit.py"
 
 
 def record(name: str) -> dict:

@@ -1,6 +1,6 @@
 """ADD of http(s) URLs and git repositories, served from 127.0.0.1 by a thread of this test process.
 
-The URL expectations were recorded from Docker 20.10's BuildKit with the same Buildfile against the same
+The URL expectations were recorded from Docker 26.1's BuildKit v0.13 with the same Buildfile against the same
 kind of server (``python3 -m http.server``; file mtime 2021-01-02T03:04:05Z): mode 0600, owner root or
 ``--chown`` (also for the created parent), mtime from Last-Modified, a tar archive never unpacked.
 """

@@ -72,7 +72,7 @@ def test_a_missing_source_is_an_error(pybuild, tmp_path):
 
 
 def test_tmpfs(pybuild, tmp_path):
-    # recorded from BuildKit 20.10: a tmpfs is drwxrwxrwt root; size= is later BuildKit's
+    # as BuildKit v0.13 (tests/build/buildkit/run-mounts): a tmpfs is drwxrwxrwt root, size= in effect
     context = write_context(
         tmp_path / "ctx",
         "FROM busybox\nRUN --mount=type=tmpfs,target=/scratch,size=2m sh -c "

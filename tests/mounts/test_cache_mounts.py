@@ -48,21 +48,23 @@ def test_the_cache_is_not_part_of_the_key(pybuild, tmp_path):
 
 
 def test_owner_mode_and_ids(pybuild, tmp_path):
-    # recorded from BuildKit 20.10: a new cache is 0755 root unless mode/uid/gid say otherwise, and a
-    # relative target is below WORKDIR
+    # as BuildKit v0.13 (tests/build/buildkit/run-mounts): a new cache is 0755 root unless mode/uid/gid say
+    # otherwise, a relative target is below WORKDIR, and a cache is shared by id *and* those options
     context = write_context(
         tmp_path / "ctx",
         "FROM busybox\nWORKDIR /w\n"
         "RUN --mount=type=cache,target=c2,uid=7,mode=0700 ls -land /w/c2 > /out1\n"
         "RUN --mount=type=cache,target=/c ls -land /c > /out2\n"
-        "RUN --mount=type=cache,target=/other,id=c2 sh -c 'stat -c %a:%u /other > /out3'\n"
-        "RUN cat /out1 /out2 /out3\n",
+        "RUN --mount=type=cache,target=/other,id=c2,uid=7,mode=0700 sh -c 'stat -c %a:%u /other > /out3'\n"
+        "RUN --mount=type=cache,target=/other,id=c2 sh -c 'stat -c %a:%u /other > /out4'\n"
+        "RUN cat /out1 /out2 /out3 /out4\n",
     )
     result = pybuild("--progress", "plain", str(context))
-    first, second, third = step_output(result.err, "RUN cat /out1")[1]
+    first, second, third, fourth = step_output(result.err, "RUN cat /out1")[1]
     assert first.startswith("drwx------    2 7        0") and first.endswith(" /w/c2")
     assert second.startswith("drwxr-xr-x    2 0        0")
-    assert third == "700:7"  # id=c2 is the cache the relative target c2 made
+    assert third == "700:7"  # id=c2 with the same options is the cache the relative target c2 made
+    assert fourth == "755:0"  # without them it is another cache
 
 
 def test_cache_from_a_stage_starts_with_its_content(pybuild, tmp_path):

@@ -103,7 +103,7 @@ def test_an_optional_missing_secret_is_simply_absent(pybuild, tmp_path):
 
 
 def test_owner_and_mode(pybuild, tmp_path):
-    # recorded from BuildKit 20.10: -r-------- root by default; mode/uid/gid as given
+    # as BuildKit v0.13 (tests/build/buildkit/run-mounts): -r-------- root by default; mode/uid/gid as given
     secret_file = tmp_path / "s.txt"
     secret_file.write_text("hunter2\n")
     context = write_context(

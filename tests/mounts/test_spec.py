@@ -1,6 +1,7 @@
-"""``--mount`` values parsed as BuildKit parses them. The error messages were recorded from Docker 20.10's
-BuildKit (``docker build`` with the built-in Dockerfile frontend); ``size`` and ``env`` are later
-BuildKit's (20.10 refuses them as unknown keys)."""
+"""``--mount`` values parsed as BuildKit parses them. The error messages are BuildKit v0.13's (``docker build``
+of Docker 26.1 with its built-in Dockerfile frontend, each value in ``RUN --mount=VALUE true``; every one
+the same text). A secret's ``env`` is a later frontend's (v0.13 refuses it as an unknown key; pybuild keeps
+it, README)."""
 
 from __future__ import annotations
 

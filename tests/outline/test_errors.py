@@ -120,7 +120,6 @@ SYNTAX_ERRORS = [
         13,
     ),
     ("missing-argument", "FROM alpine\nWORKDIR\n", [], "WORKDIR requires exactly one argument", 2, 1),
-    ("misplaced-escape", "FROM alpine\n# escape=`\n", [], "escape directive must be at the top", 2, 1),
     ("no-instructions", "# only a comment\n", [], "file with no instructions", 1, 1),
     ("invalid-stage-name", "FROM alpine AS 1bad\n", [], "invalid name for build stage", 1, 16),
     ("json-non-string", 'FROM alpine\nCMD ["a", 1]\n', [], "arrays must be comprised of strings only", 2, 11),

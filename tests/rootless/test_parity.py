@@ -3,6 +3,7 @@ links, xattrs) and the same config, for the samples and the core integration Bui
 
 from __future__ import annotations
 
+import json
 import shlex
 import shutil
 import subprocess
@@ -21,7 +22,7 @@ CASES = {
     **{
         case.name: (case, shlex.split((case / "args").read_text()) if (case / "args").exists() else [])
         for case in sorted((REPO / "tests/build/buildkit").iterdir())
-        if (case / "Buildfile").exists()
+        if (case / "Buildfile").exists() and "error" not in json.loads((case / "buildkit.json").read_text())
     },
 }
 
@@ -52,6 +53,8 @@ def stores(user, tmp_path_factory):
 def test_rootless_image_equals_root_image(user, stores, case: str, tmp_path: Path):
     source, extra = CASES[case]
     context = user.home / f"ctx-{case}"
+    # a file an argument names inside the case (a secret) is read from the user's copy of it
+    extra = [arg.replace(f"tests/build/buildkit/{case}/", f"{context}/") for arg in extra]
     shutil.copytree(source, context)
     user.give(context)
     root_pybuild(stores, "-f", str(context / "Buildfile"), "-t", f"{case}:1", *extra, str(context))

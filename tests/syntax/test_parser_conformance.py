@@ -25,13 +25,11 @@ NEGATIVE = sorted(p.name for p in (VECTORS / "testfiles-negative").iterdir())
 MISC = json.loads((VECTORS / "parser_misc.json").read_text(encoding="utf-8"))
 HELPERS = json.loads((VECTORS / "heredoc" / "heredoc_helpers.json").read_text(encoding="utf-8"))
 
-#: positive files the typed parser rejects, and why. The first two BuildKit's instruction layer rejects
-#: as well ("Unknown flag: user", "HEALTHCHECK requires at least one argument"); the third is pybuild's
-#: stricter rule for a misplaced # escape directive.
+#: positive files the typed parser rejects, and why: BuildKit's instruction layer rejects them as well
+#: ("Unknown flag: user", "HEALTHCHECK requires at least one argument").
 TYPED_REJECTS = {
     "flags": ("unknown flag --user for COPY", 3, 6),
     "health": ("HEALTHCHECK requires at least one argument", 4, 1),
-    "escape-after-comment": ("the escape directive must be at the top of the file", 4, 1),
 }
 
 

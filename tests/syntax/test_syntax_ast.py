@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from builder.errors import Span
-from builder.syntax import MISPLACED_DIRECTIVE_ERRORS, ast, heredoc_marker, parse
+from builder.syntax import ast, heredoc_marker, parse
 
 
 def only(text: str) -> ast.Instruction:
@@ -201,12 +201,12 @@ def test_copy_heredoc_sources():
 def test_add_flags():
     node = only(
         "ADD --chown=app --chmod=u+rwx,go-w --link=false --checksum=sha256:abc --keep-git-dir=TRUE "
-        "--exclude=.git --unpack=true https://example.com/x.tar.gz /opt/"
+        "--exclude=.git https://example.com/x.tar.gz /opt/"
     )
     assert isinstance(node, ast.Add)
     assert flags(node) == [
         ("chown", "app"), ("chmod", "u+rwx,go-w"), ("link", "false"), ("checksum", "sha256:abc"),
-        ("keep-git-dir", "true"), ("exclude", ".git"), ("unpack", "true"),
+        ("keep-git-dir", "true"), ("exclude", ".git"),
     ]  # fmt: skip
     assert node.sources == ("https://example.com/x.tar.gz",) and node.dest == "/opt/"
 
@@ -286,8 +286,18 @@ def test_directives_escape_and_backtick_continuations():
     assert buildfile.directives[1].span == Span("Buildfile", 2, 1, None, "#ESCAPE = `")
 
 
+@pytest.mark.parametrize(
+    "text", ["# hello\n# escape=`\nFROM a\n", "\n# escape=`\nFROM a\n", "FROM a\n# escape=`\nRUN x\n"]
+)
+def test_escape_directive_below_the_top_is_a_comment(text):
+    """BuildKit's escape-after-comment vector: the file keeps ``\\`` as its escape character."""
+    buildfile = parse(text + "RUN a \\\n  b\n")
+    assert buildfile.escape == "\\" and buildfile.directives == ()
+    assert buildfile.instructions[-1].command.args == ("a   b",)
+    assert len(buildfile.warnings) == 1 and "escape=`" in buildfile.warnings[0]
+
+
 def test_misplaced_syntax_directive_is_a_warning():
-    assert frozenset({"escape"}) == MISPLACED_DIRECTIVE_ERRORS
     buildfile = parse("# Copyright 2024\n# syntax=docker/dockerfile:1\nFROM a\n")
     assert buildfile.directives == ()
     assert len(buildfile.warnings) == 1 and "syntax=docker/dockerfile:1" in buildfile.warnings[0]
