@@ -30,7 +30,6 @@ from builder import runtime
 from builder.errors import BuildError
 from builder.instructions import add as add_ins
 from builder.instructions import copy as copy_ins
-from builder.instructions import dirtimes
 from builder.runtime.users import chown_ids
 from builder.sources import digest_sources
 from builder.store.errors import StoreError
@@ -194,6 +193,8 @@ class CopySteps:
                 for root in roots
                 if path.startswith(root + "/")
             }
+            from builder.instructions import dirtimes  # with the layer code: only when the step runs
+
             dirtimes.settle(upper, lowers, copied)
 
         # a heredoc source is recorded as <<NAME (BuildKit drops the quotes and the - of <<-)
@@ -227,6 +228,8 @@ class CopySteps:
         earlier = self._earlier(memo, rel, files) if reuse else None
         remember = None if memo is None else (lambda diff_id: self._remember(memo, diff_id, rel, files))
         # the directories on the way are in the layer as they are now: give them their final times first
+        from builder.instructions import dirtimes
+
         dirtimes.settle(upper, lowers, {rel: os.stat(tree.root / source).st_mtime_ns})
         with layer_stream(
             self.runner.store,

@@ -22,7 +22,8 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 #: pybuild's third-party imports (and theirs), copied beside the package for the unprivileged user.
 _PACKAGES = ("lark", "pathspec", "requests", "urllib3", "idna", "charset_normalizer", "certifi", "tqdm", "isal")
-_PACKAGES += ("zstandard", "re2")
+_PACKAGES += ("zstandard", "re2", "shtab", "jsonschema", "jsonschema_specifications", "referencing", "rpds")
+_PACKAGES += ("attr", "attrs", "typing_extensions")
 _COUNTER = itertools.count()
 
 
@@ -49,9 +50,13 @@ def code_tree():
     ignore = shutil.ignore_patterns("__pycache__")
     for name in ("builder", "grammar"):
         shutil.copytree(REPO / name, tree / name, ignore=ignore)
+    (tree / "site").mkdir()
     for name in _PACKAGES:
-        source = Path(importlib.import_module(name).__file__).parent
-        shutil.copytree(source, tree / "site" / name, ignore=ignore)
+        source = Path(importlib.import_module(name).__file__)
+        if source.name == "__init__.py":
+            shutil.copytree(source.parent, tree / "site" / name, ignore=ignore)
+        else:  # a module of one file
+            shutil.copy2(source, tree / "site" / source.name)
     subprocess.run(["chmod", "-R", "a+rX", str(tree)], check=True)
     yield tree
     shutil.rmtree(tree, ignore_errors=True)
