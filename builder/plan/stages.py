@@ -143,7 +143,7 @@ def _stages(
     for index, (start, end) in enumerate(zip(starts, starts[1:], strict=False)):
         source = body[start]
         assert isinstance(source, From)
-        name = _stage_name(source, names)
+        name = _stage_name(source)
         base = _base(source, scope, names, buildfile.escape, contexts, budget)
         flag = source.flag("platform")
         platform_text = None if flag is None else _expand_flag(source, flag, scope, buildfile.escape, budget)
@@ -164,7 +164,7 @@ def _stages(
     return stages
 
 
-def _stage_name(source: From, names: Mapping[str, int]) -> str | None:
+def _stage_name(source: From) -> str | None:
     name = source.stage_name
     if name is None:
         return None
@@ -174,8 +174,8 @@ def _stage_name(source: From, names: Mapping[str, int]) -> str | None:
         raise PlanError(
             f"invalid name for build stage: {name!r}, name can't start with a number or contain symbols", span
         )
-    if name in names:
-        raise PlanError(f"duplicate stage name {name!r} (first used by stage {names[name]})", span)
+    # A name used twice is no error (BuildKit v0.13 builds it; the DuplicateStageName check warns): FROM sees
+    # the latest stage of that name above it, COPY --from, RUN --mount from= and --target the last one.
     return name
 
 

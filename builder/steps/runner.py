@@ -119,7 +119,7 @@ class StepRunner:
         pulls it (``--pull`` policy, ``stage``'s platform) when the store lacks it. ``scratch``: no layers."""
         if name == "scratch":
             return [], "empty"
-        for planned in self.plan_stages:
+        for planned in reversed(self.plan_stages):  # a name used twice means its last stage, as in the plan
             named = planned.name is not None and planned.name == name.lower()
             if (named or str(planned.index) == name) and planned.index in results:
                 built = results[planned.index]

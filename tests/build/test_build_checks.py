@@ -119,11 +119,11 @@ def test_copy_of_an_ignored_file(pybuild, tmp_path: Path):
 
 
 def test_findings_come_before_a_planning_error(pybuild, tmp_path: Path):
-    context = write_context(tmp_path / "ctx", "FROM busybox:latest AS b\nFROM busybox:latest AS b\n")
+    context = write_context(tmp_path / "ctx", "FROM busybox:latest AS Bad\nCOPY --from=0 /a /b\n")
     result = pybuild("build", "--check", str(context), check=False)
     assert result.returncode == 2
-    assert 'DuplicateStageName: Duplicate stage name "b", stage names should be unique' in result.out
-    assert "error: duplicate stage name 'b'" in result.err
+    assert "StageNameCasing: Stage name 'Bad' should be lowercase" in result.out
+    assert "error: COPY --from=0 refers to the stage it is in (bad)" in result.err
 
 
 def test_other_call_functions_are_refused(pybuild, tmp_path: Path):

@@ -85,15 +85,6 @@ PLAN_ERRORS = [
     ("copy-required", "FROM alpine\nCOPY ${SRC:?no-source} /dst\n", [], "no-source", 2, 6),
     ("stage-arg-required", "FROM alpine\nARG X=${Y:?need_Y}\n", [], "need_Y", 2, 7),
     ("volume-required", "FROM alpine\nVOLUME /data/${V:?vol}\n", [], "vol", 2, 14),
-    ("duplicate-stage", "FROM alpine AS x\nFROM alpine AS x\n", [], "duplicate stage name 'x'", 2, 16),
-    (
-        "duplicate-stage-case",
-        "FROM alpine AS Web\nFROM alpine AS web\n",
-        [],
-        "duplicate stage name 'web'",
-        2,
-        16,
-    ),
     ("platform-bad", "FROM --platform=linux/nope alpine\n", [], "failed to parse platform", 1, 6),
     ("platform-blank", "ARG P\nFROM --platform=$P alpine\n", [], "failed to parse platform", 2, 6),
 ]

@@ -98,7 +98,6 @@ def test_copy_from_image_and_scratch_are_not_stages():
     ("instructions", "message", "line", "column"),
     [
         ((RUN(1, "x"), FROM(2, "a")), "RUN before the first FROM", 1, 1),
-        ((FROM(1, "a", "x"), FROM(2, "b", "X")), "duplicate stage name 'x'", 2, 11),
         ((FROM(1, "a", "1x"),), "invalid name for build stage: '1x'", 1, 11),
         ((FROM(1, "a"), COPY(2, "/a", "/b", **{"from": "0"})), "refers to the stage it is in", 2, 6),
         ((FROM(1, "a"), COPY(2, "/a", "/b", **{"from": "3"})), "invalid stage index 3", 2, 6),
