@@ -22,9 +22,14 @@ import os
 import subprocess
 import sys
 import threading
+from importlib import resources
 from pathlib import Path
 
-_SCRIPT = Path(__file__).with_name("deathwatch.py")
+
+def _script() -> str:
+    """The watchdog's program text (`deathwatch`, standard library only), read as package data: it runs
+    with ``-I -S``, where the installed package cannot be imported."""
+    return (resources.files("builder.runtime") / "deathwatch.py").read_text(encoding="utf-8")
 
 
 class Watchdog:
@@ -36,7 +41,7 @@ class Watchdog:
         try:
             # -I -S: no site, no environment, no user's files: a fast start that nothing can redirect
             self.process = subprocess.Popen(
-                [sys.executable, "-I", "-S", str(_SCRIPT)],
+                [sys.executable, "-I", "-S", "-c", _script()],
                 stdin=read_end,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
