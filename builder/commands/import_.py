@@ -38,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
     import sys
     from pathlib import Path
 
+    from builder.diskfull import naming
     from builder.errors import UsageError
     from builder.oci.changes import apply_change
     from builder.oci.config import new_config
@@ -63,15 +64,16 @@ def run(args: argparse.Namespace) -> int:
         source = Path(args.source)
         if not source.exists():
             raise UsageError(f"no such file or directory: {args.source}")
-    image = import_rootfs(
-        store,
-        source,
-        ref,
-        platform=platform,
-        changes=args.change,
-        message=args.message,
-        source_name=args.source,
-        compression=args.compression,
-    )
+    with naming(f"the layer of {args.source} in the store at {store.root}"):
+        image = import_rootfs(
+            store,
+            source,
+            ref,
+            platform=platform,
+            changes=args.change,
+            message=args.message,
+            source_name=args.source,
+            compression=args.compression,
+        )
     print(image.id)
     return 0

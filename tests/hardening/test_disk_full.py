@@ -67,4 +67,4 @@ def test_full_store_during_import_fails_cleanly(small_store, tmp_path):
     (rootfs / "big").write_bytes(os.urandom(6_000_000))
     result = cli("import", str(rootfs), "big:1", check=False)
     _assert_clean_failure(cli, result, free)
-    assert "No space left on device" in result.err
+    assert f"no space left on device for the layer of {rootfs} in the store at {cli.root}" in result.err
