@@ -12,8 +12,9 @@ durability point is named in that boot's journal (`builder.store.journal`). `rec
   naming it was kept).
 
 What fails is removed, and with it everything that would serve it: cache records naming it (the step runs
-again), tags whose image reaches it (the next pull fetches it again; nothing is downloaded twice that is
-still sound), layer records of a dropped layer and copy records naming it. Then the journal file is deleted.
+again), stored documents (manifests, indexes, configs) naming it, tags whose image reaches it (the next pull
+fetches it again; nothing still sound is downloaded twice), layer records of a dropped layer and copy
+records naming it. Then the journal file is deleted.
 """
 
 from __future__ import annotations
@@ -137,17 +138,29 @@ def _unpack_again(store: Store, diff_id: str) -> bool:
 
 def _drop(store: Store, failed: set[str], layers_failed: set[str]) -> list[str]:
     """Remove the failed blobs and layers and whatever names them; returns what it removed."""
-    from builder.store.gc import _closure, _stale_copy_records
+    from builder.store.gc import _closure, _references, _referrers_first, _stale_copy_records
 
     notes: list[str] = []
+    # Documents (manifests, indexes, configs) naming failed content go too, and what names them in turn.
+    documents: set[str] = set()
+    while True:
+        more = {
+            b
+            for b in store.blobs()
+            if b not in failed | documents and _references(store, b) & (failed | documents)
+        }
+        if not more:
+            break
+        documents |= more
+    doomed = failed | documents
     # Referrers first (as gc does), so a crash here leaves nothing that names removed content.
     for key in store.cache_keys():
         record = store.cache_get(key)
-        if record is not None and failed & set(_DIGEST_IN_TEXT.findall(json.dumps(record))):
+        if record is not None and doomed & set(_DIGEST_IN_TEXT.findall(json.dumps(record))):
             store.cache_remove(key)
             notes.append(f"dropped cache record {key}")
     tags = store.tags()
-    kept = {ref: m for ref, m in tags.items() if not (_closure(store, {m}) & failed)}
+    kept = {ref: m for ref, m in tags.items() if not (_closure(store, {m}) & doomed)}
     if kept != tags:
         body = json.dumps({"tags": dict(sorted(kept.items()))}, indent=1).encode() + b"\n"
         # Not through set_tag: no session may be made under the store's exclusive lock, and no other
@@ -157,6 +170,9 @@ def _drop(store: Store, failed: set[str], layers_failed: set[str]) -> list[str]:
     for path in _stale_copy_records(store, layers_failed):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
+    for digest in _referrers_first(store, documents):
+        store.remove_blob(digest)
+        notes.append(f"dropped {digest}, which names damaged content")
     for digest in sorted(failed):
         if digest in layers_failed:
             store.remove_layer(digest)
