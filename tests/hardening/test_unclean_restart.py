@@ -108,3 +108,17 @@ def test_a_damaged_layer_unpacked_from_a_sound_blob_is_unpacked_again(cli, tmp_p
     assert victim.stat().st_size == size
     assert cli("run", "busybox", "echo", "ok").out == "ok\n"
     assert "sound" in cli("store", "verify").out
+
+
+def test_store_sync_is_a_durability_point(cli, tmp_path):
+    """After ``store sync`` (and ``store gc``) nothing written so far is left to check after a restart."""
+    context = write_context(tmp_path / "ctx", BUILDFILE)
+    build(cli, context, tmp_path / "out1")
+    assert current_journal(cli.root).exists()
+    assert "on disk" in cli("store", "sync").out
+    assert os.listdir(cli.root / "journal") == []
+    write_context(tmp_path / "ctx", BUILDFILE + "RUN echo more > /more\n")
+    build(cli, context, tmp_path / "out2")
+    assert {"layer": step_layer(cli), "clamp": None, "derived": True} in journaled(cli.root)
+    cli("store", "gc")
+    assert os.listdir(cli.root / "journal") == []
