@@ -61,15 +61,19 @@ def recover(store: Store) -> list[str]:
         return []
     failed: set[str] = set()
     layers_failed: set[str] = set()
+    entries: dict[tuple[str, str], Entry] = {}  # a layer or blob written twice is checked once
     damaged_lines = False
     for path in files:
         for entry in read_entries(path):
             if entry is None:
                 damaged_lines = True
-            elif not _sound(store, entry):
-                failed.add(entry.digest)
-                if entry.kind == "layer":
-                    layers_failed.add(entry.digest)
+            else:
+                entries[entry.kind, entry.digest] = entry
+    for entry in entries.values():
+        if not _sound(store, entry):
+            failed.add(entry.digest)
+            if entry.kind == "layer":
+                layers_failed.add(entry.digest)
     notes = [f"dropped {d}, written before an unclean restart and damaged" for d in sorted(failed)]
     if damaged_lines:
         notes.append("a journal line was damaged: its entry could not be checked")
