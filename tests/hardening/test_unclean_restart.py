@@ -36,8 +36,9 @@ def restart_uncleanly(root: Path) -> None:
     os.rename(current_journal(root), root / "journal" / OTHER_BOOT)
 
 
-def build(cli: Cli, context: Path, dest: Path):
-    return cli("build", "--progress", "plain", "-t", "app:1", "-o", f"type=local,dest={dest}", str(context))
+def build(cli: Cli, context: Path, dest: Path, env: dict | None = None):
+    args = ("build", "--progress", "plain", "-t", "app:1", "-o", f"type=local,dest={dest}", str(context))
+    return cli(*args, env=env)
 
 
 def step_layer(cli: Cli) -> str:
@@ -71,9 +72,11 @@ def test_a_damaged_layer_of_a_step_is_dropped_and_the_step_runs_again(cli, tmp_p
 
 def test_a_sound_journal_of_another_boot_drops_nothing(cli, tmp_path):
     context = write_context(tmp_path / "ctx", BUILDFILE)
-    build(cli, context, tmp_path / "out1")
+    clamp = {"SOURCE_DATE_EPOCH": "1700000000"}  # the layer is checked with the mtime clamp it was made with
+    build(cli, context, tmp_path / "out1", clamp)
+    assert any(entry.get("clamp") == 1700000000 for entry in journaled(cli.root))
     restart_uncleanly(cli.root)
-    again = build(cli, context, tmp_path / "out2")
+    again = build(cli, context, tmp_path / "out2", clamp)
     assert "0 steps ran, 1 cached" in again.err + again.out
     assert not (cli.root / "journal" / OTHER_BOOT).exists()
     assert cli("run", "app:1", "cat", "/d/small").out == "kept\n"
