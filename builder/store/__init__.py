@@ -19,7 +19,8 @@ On-disk layout (``<root>`` is ``--root``, ``$PYBUILD_ROOT``, ``/var/lib/pybuild`
     cache/<hh>/<key>.json          cache index: a JSON record per hex key (hh: the key's first two digits)
     locks/<name>                   flock files: "store" (sessions vs. recovery sweep), "tags", "layerinfo",
                                    "layer-<hex>" (one layer being unpacked), "gc" (held shared by writers,
-                                   exclusive by `Store.gc`), and any name callers choose
+                                   exclusive by `Store.gc`), "journal" (held shared while an entry is
+                                   appended, exclusive by `Store.sync`), and any name callers choose
     tmp/s-XXXXXXXX/                one process's scratch session: temp files and staging dirs; the process
                                    holds an exclusive flock on the directory while it lives
     tmp/dead-XXXXXXXX/             scratch of a dead process (or a removed layer) being deleted
