@@ -129,7 +129,7 @@ def commit_upperdir(
         media_type = media.layer_media_type(info.compression)
         store.record_layer_blob(info.diff_id, digest, size, media_type)
         checkpoint("commit.recorded")
-        store.commit_layer(upperdir, info.diff_id)
+        store.commit_layer(upperdir, info.diff_id, clamp_mtime=clamp_mtime)
         checkpoint("commit.done")
         if on_commit is not None:
             on_commit(info.diff_id)

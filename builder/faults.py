@@ -18,8 +18,8 @@ import signal
 
 #: Every crash point in pybuild, with where it sits. Checkpoints must use one of these names.
 POINTS: dict[str, str] = {
-    "blob.written": "a blob's temp file is complete but not yet fsync'd or renamed",
-    "blob.renamed": "a blob was renamed into place, its directory not yet fsync'd",
+    "blob.written": "a blob's temp file is complete but not yet journaled or renamed",
+    "blob.renamed": "a blob was journaled and renamed into place",
     "layer.staged": "an unpacked layer's staging dir is complete, not yet renamed to its diff_id",
     "layer.committed": "an unpacked layer was renamed into place",
     "layer.remove": "a removed layer was renamed out of place, not yet deleted",

@@ -1,7 +1,8 @@
 """The content-addressed store: blobs, unpacked layers, tags, the cache index, and locks.
 
-Any number of pybuild processes may use one store at once; a process that dies at any point (SIGKILL, power
-loss) leaves the store usable, and its leftovers are removed by the next `Store.open`.
+Any number of pybuild processes may use one store at once; a process that dies at any point (SIGKILL) leaves
+the store usable, and its leftovers are removed by the next `Store.open`; after a power loss or kernel
+crash, that open also drops what the crash damaged (see "How writes stay safe").
 
 On-disk layout (``<root>`` is ``--root``, ``$PYBUILD_ROOT``, ``/var/lib/pybuild`` for root, else
 ``~/.local/share/pybuild``)::
@@ -13,10 +14,13 @@ On-disk layout (``<root>`` is ``--root``, ``$PYBUILD_ROOT``, ``/var/lib/pybuild`
                                    means complete; never written into once present
     layerinfo/sha256/<hex>.json    compressed blobs known for a diff_id: {"diffID", "blobs": [descriptor…]}
     tags.json                      {"tags": {"name:tag": "sha256:<manifest>"}}
+    journal/<boot id>              blobs and layers written, not yet flushed, during that boot: a JSON line
+                                   each (journal/<boot id>.<hex>: set aside by a `Store.sync` under way)
     cache/<hh>/<key>.json          cache index: a JSON record per hex key (hh: the key's first two digits)
     locks/<name>                   flock files: "store" (sessions vs. recovery sweep), "tags", "layerinfo",
                                    "layer-<hex>" (one layer being unpacked), "gc" (held shared by writers,
-                                   exclusive by `Store.gc`), and any name callers choose
+                                   exclusive by `Store.gc`), "journal" (held shared while an entry is
+                                   appended, exclusive by `Store.sync`), and any name callers choose
     tmp/s-XXXXXXXX/                one process's scratch session: temp files and staging dirs; the process
                                    holds an exclusive flock on the directory while it lives
     tmp/dead-XXXXXXXX/             scratch of a dead process (or a removed layer) being deleted
@@ -27,10 +31,15 @@ On-disk layout (``<root>`` is ``--root``, ``$PYBUILD_ROOT``, ``/var/lib/pybuild`
 How writes stay safe:
 
 - Everything becomes visible by one rename from the writer's session on the same file system: a blob is
-  hashed while written, fsync'd, renamed to its digest (then the directory is fsync'd); a layer is filled in
-  a staging dir, flushed (syncfs) and renamed to its diff_id with RENAME_NOREPLACE; tags, layer records and
-  cache records are written to a temp file and renamed over the old one. A crash leaves the old state or the
-  new, plus leftovers in ``tmp/``.
+  hashed while written and renamed to its digest; a layer is filled in a staging dir and renamed to its
+  diff_id with RENAME_NOREPLACE; tags, layer records and cache records are written to a temp file, fsync'd
+  and renamed over the old one. A killed process leaves the old state or the new, plus leftovers in
+  ``tmp/``.
+- Blobs and layers are not flushed (no fsync, no syncfs on the build path): before its rename each is named
+  in ``journal/<boot id>`` (fsync'd; see `builder.store.journal`). The first `Store.open` after an unclean
+  restart checks what other boots' journals name and drops what the crash damaged, with what names it
+  (`builder.store.recovery`). `Store.sync` (``pybuild store sync``, the end of `Store.gc`) flushes once and
+  forgets the journal.
 - A put is idempotent; a get verifies (`Store.open_blob` checks the digest at EOF; a damaged blob is removed
   and reported as `BlobCorrupted`).
 - `Store.open` sweeps ``tmp/`` under the exclusive "store" lock: a session whose flock can be taken belongs

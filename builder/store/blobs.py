@@ -10,12 +10,13 @@ import hmac
 import io
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from builder.faults import checkpoint
 from builder.store import digest as dg
 from builder.store.errors import BlobCorrupted, DigestMismatch, StoreError
-from builder.store.fsutil import fsync_dir
+from builder.store.journal import Entry
 
 _CHUNK = 1 << 20
 
@@ -23,16 +24,25 @@ _CHUNK = 1 << 20
 class BlobWriter(io.RawIOBase):
     """Write a blob of unknown size into the store; use as a context manager.
 
-    ``write()`` appends and hashes; ``commit()`` fsyncs the temp file, checks it against ``expected`` (and
-    ``expected_size``), renames it to its digest's path, fsyncs the directory and returns ``(digest, size)``.
+    ``write()`` appends and hashes; ``commit()`` checks the temp file against ``expected`` (and
+    ``expected_size``), journals the digest (``note``, see `builder.store.journal`: the content is not
+    flushed), renames the file to its digest's path and returns ``(digest, size)``.
     A mismatch raises `DigestMismatch` and stores nothing. Leaving the ``with`` block without a successful
     commit discards the temp file. ``close()`` only ends writing (a compressor may close its output stream);
     the content is kept until commit or exit. Committing content already in the store is harmless: the
     identical file replaces it atomically (which also repairs a damaged copy).
     """
 
-    def __init__(self, tmp_dir: Path, blobs_dir: Path, expected: str | None, expected_size: int | None) -> None:
+    def __init__(
+        self,
+        tmp_dir: Path,
+        blobs_dir: Path,
+        expected: str | None,
+        expected_size: int | None,
+        note: Callable[[Entry], None],
+    ) -> None:
         super().__init__()
+        self._note = note
         if expected is not None:
             dg.hex_of(expected, "expected digest")
         self._expected = expected
@@ -93,13 +103,13 @@ class BlobWriter(io.RawIOBase):
                 raise StoreError(f"blob {actual} has {self._size} bytes, expected {self._expected_size}")
             self._file.flush()
             checkpoint("blob.written")
-            os.fsync(self._file.fileno())
             self._file.close()
             os.chmod(self._tmp, 0o444)
+            # Journaled, not flushed: a flush of a big layer's blob would stall the build on the disk.
+            self._note(Entry("blob", actual))
             os.replace(self._tmp, self._blobs_dir / dg.hex_of(actual))
             self._tmp = None
             checkpoint("blob.renamed")
-            fsync_dir(self._blobs_dir)
         except BaseException:
             self.discard()
             raise

@@ -1,9 +1,10 @@
 """Durable file-system primitives: fsync'd atomic writes, no-replace renames, tree removal that stays on
 one file system.
 
-Every write the store makes becomes visible by a single ``rename``: the new content is first written and
-fsync'd under a temporary name on the same file system, then renamed into place, then the directory is
-fsync'd so the rename itself survives a power loss.
+Every write the store makes becomes visible by a single ``rename`` of content written under a temporary
+name on the same file system. `atomic_write` (small records: tags, cache and layer records) also fsyncs the
+file before and the directory after the rename; blobs and layers are not flushed but journaled
+(`builder.store.journal`), and `syncfs` is only for a durability point off the build path.
 """
 
 from __future__ import annotations

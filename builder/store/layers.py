@@ -13,7 +13,8 @@ from pathlib import Path
 from builder.faults import checkpoint
 from builder.store import digest as dg
 from builder.store.errors import DigestMismatch, LayerNotFound, StoreError
-from builder.store.fsutil import atomic_write, fsync_dir, remove_tree, rename_noreplace, syncfs
+from builder.store.fsutil import atomic_write, fsync_dir, remove_tree, rename_noreplace
+from builder.store.journal import Entry
 from builder.store.locks import DEAD_PREFIX
 
 _LAYERINFO_LOCK = "layerinfo"
@@ -25,6 +26,7 @@ class LayersMixin:
     _layers: Path
     _layerinfo: Path
     _tmp: Path
+    _note_unsynced: Callable[[Entry], None]
 
     def _layer_dir(self, diff_id: str) -> Path:
         return self._layers / dg.hex_of(diff_id, "diff_id")
@@ -62,12 +64,17 @@ class LayersMixin:
             raise StoreError(f"{staging} is not a staging directory of the store at {self._tmp.parent}")
         remove_tree(staging)
 
-    def commit_layer(self, staging: Path, diff_id: str) -> Path:
+    def commit_layer(
+        self, staging: Path, diff_id: str, *, clamp_mtime: int | None = None, derived: bool = True
+    ) -> Path:
         """Move a filled staging directory into place as the layer ``diff_id``; returns the layer's path.
 
         Idempotent: if the layer is already present (another process won the race), ``staging`` is deleted
-        and the existing layer returned. The content is flushed to disk before the rename, so a present layer
-        is always complete. ``staging`` must be on the store's file system (any `staging_dir` is).
+        and the existing layer returned. ``staging`` must be on the store's file system (any `staging_dir`
+        is). A present layer is complete for every process (it appears by one rename); its content is not
+        flushed but journaled (see `builder.store.journal`), so after an unclean restart it is checked:
+        ``derived`` promises that ``diff_id`` is what `builder.layer.write_layer` makes of ``staging`` with
+        ``clamp_mtime`` (False: it was unpacked from a blob recorded for it with `record_layer_blob`).
         """
         dest = self._layer_dir(diff_id)
         staging = Path(staging)
@@ -76,7 +83,8 @@ class LayersMixin:
         if dest.is_dir():
             remove_tree(staging)
             return dest
-        syncfs(staging)
+        # Journaled, not flushed: syncfs here waited for every process's dirty data on the file system.
+        self._note_unsynced(Entry("layer", diff_id, clamp_mtime, derived))
         checkpoint("layer.staged")
         try:
             moved = rename_noreplace(staging, dest)
@@ -85,7 +93,6 @@ class LayersMixin:
         if not moved:
             remove_tree(staging)
         checkpoint("layer.committed")
-        fsync_dir(self._layers)
         return dest
 
     def layer_lock(self, diff_id: str) -> AbstractContextManager[None]:
@@ -96,7 +103,9 @@ class LayersMixin:
         """The layer's path, unpacking it first if absent: ``unpack(staging)`` fills an empty staging dir and
         returns the diff_id it computed. Under the layer's lock, so a second process waits and then finds it
         present. A different computed diff_id raises `DigestMismatch` and commits nothing; any exception from
-        ``unpack`` discards the staging dir. Do not hold `layer_lock` for the same layer when calling this.
+        ``unpack`` discards the staging dir. The layer is journaled as unpacked from a blob: record that blob
+        (`record_layer_blob`) so an unclean restart can unpack it again rather than drop it. Do not hold
+        `layer_lock` for the same layer when calling this.
         """
         if self.has_layer(diff_id):
             return self._layer_dir(diff_id)
@@ -111,7 +120,7 @@ class LayersMixin:
             except BaseException:
                 remove_tree(staging)
                 raise
-            return self.commit_layer(staging, diff_id)
+            return self.commit_layer(staging, diff_id, derived=False)
 
     def remove_layer(self, diff_id: str) -> bool:
         """Delete an unpacked layer; returns False if absent. The caller makes sure no mount uses it."""

@@ -15,9 +15,11 @@ from builder.store import digest as dg
 from builder.store.blobs import BlobWriter, open_verified
 from builder.store.errors import BlobNotFound, StoreError
 from builder.store.fsutil import atomic_write
+from builder.store.journal import Entry, append, retire
 from builder.store.layers import LayersMixin
 from builder.store.locks import GLOBAL_LOCK, Session, file_lock, mark_dead, remove_dead
 from builder.store.records import RecordsMixin
+from builder.store.recovery import recover
 
 LAYOUT_VERSION = 1
 _MAX_READ_BLOB = 64 << 20
@@ -51,6 +53,7 @@ class Store(LayersMixin, RecordsMixin):
         self._locks = root / "locks"
         self._tmp = root / "tmp"
         self._tags_file = root / "tags.json"
+        self._journal = root / "journal"
         self._session: Session | None = None
         self._session_guard = threading.Lock()
         #: Names of the leftovers the opening sweep removed (for `pybuild store` to report).
@@ -62,12 +65,15 @@ class Store(LayersMixin, RecordsMixin):
         processes left behind. Raises `StoreError` if the directory is not usable as a store."""
         store = cls(Path(root).absolute() if root is not None else default_root().absolute())
         try:
-            for d in (store._blobs, store._layers, store._layerinfo, store._cache, store._locks, store._tmp):
+            dirs = (store._blobs, store._layers, store._layerinfo, store._cache, store._locks, store._tmp)
+            for d in (*dirs, store._journal):
                 d.mkdir(parents=True, exist_ok=True)
-            # Exclusive: a sweep must not see a session half-created, nor a layout.json being written.
+            # Exclusive: a sweep must not see a session half-created, nor a layout.json being written; and
+            # no process may use what an unclean restart damaged before `recover` has dropped it.
             with file_lock(store._locks, GLOBAL_LOCK):
                 store._check_layout()
                 store.recovered = mark_dead(store._tmp)
+                store.recovered += recover(store)
             remove_dead(store._tmp)
         except PermissionError as exc:
             raise StoreError(f"cannot use store at {store.root}: {exc.strerror} ({exc.filename})") from None
@@ -161,8 +167,8 @@ class Store(LayersMixin, RecordsMixin):
         `DigestMismatch` and stores nothing."""
         digest = dg.of_bytes(data)
         if (expected is None or expected == digest) and self._holds(digest, data):
-            # already there, intact: rewriting it would cost two fsyncs, which every fully cached build
-            # would pay for its config and manifest
+            # already there, intact: rewriting it would cost a journal entry and its fsync, which every fully
+            # cached build would pay for its config and manifest
             return digest
         with self.blob_writer(expected) as w:
             w.write(data)
@@ -178,7 +184,17 @@ class Store(LayersMixin, RecordsMixin):
 
     def blob_writer(self, expected: str | None = None, expected_size: int | None = None) -> BlobWriter:
         """A streaming writer (see `BlobWriter`): ``with store.blob_writer() as w: w.write(b); w.commit()``."""
-        return BlobWriter(self._scratch(), self._blobs, expected, expected_size)
+        return BlobWriter(self._scratch(), self._blobs, expected, expected_size, self._note_unsynced)
+
+    def _note_unsynced(self, entry: Entry) -> None:
+        """Journal content about to appear unflushed under its name (see `builder.store.journal`)."""
+        append(self._journal, self._locks, entry)
+
+    def sync(self) -> bool:
+        """A durability point: flush the store's file system once and forget this boot's journal, so an
+        unclean restart has nothing to check. Waits for every process's dirty data on that file system:
+        never on the build path (`gc` calls it). Returns False if nothing was journaled."""
+        return retire(self._journal, self._locks)
 
     def blobs(self) -> list[str]:
         """Digests of all stored blobs (unverified)."""
@@ -210,13 +226,16 @@ class Store(LayersMixin, RecordsMixin):
         `GcReport` (see `builder.store.gc`)."""
         from builder.store.gc import gc
 
-        return gc(
+        report = gc(
             self,
             extra_roots=set(extra_roots),
             grace_seconds=grace_seconds,
             dry_run=dry_run,
             drop_cache_keys=set(drop_cache_keys),
         )
+        if not dry_run:
+            self.sync()  # a store command, off the build path: a good moment for a durability point
+        return report
 
     def state_dir(self, name: str) -> Path:
         """``<root>/state/<name>``, created if needed: a directory on the store's file system that another

@@ -123,7 +123,9 @@ def _problems_after_recovery(trial: Trial) -> list[str]:
         problems.append(f"temp files left: {os.listdir(trial.cli.root / 'tmp')}")
     verify = trial.cli("store", "verify", check=False)
     if verify.returncode != 0:
-        problems.append(f"store verify after recovery: {verify.out.strip()}")
+        problems.append(
+            f"store verify after recovery: exit {verify.returncode} {verify.out.strip()} {verify.err[-500:]}"
+        )
     return problems
 
 
