@@ -118,9 +118,10 @@ def _with_default_command(argv: list[str], commands: dict[str, tuple[str, str]])
     return argv
 
 
-#: Per command, options that are flags when bare and take a value only as ``--option=VALUE``: a bare one
-#: never takes the next word (the context) as its value, as buildx's boolean ``--pull`` does.
-_BARE_FLAGS = {"build": {"--pull": "--pull=always"}}
+#: Per command, options that are flags when bare: ``option → (its value when bare, the words it takes)``. A
+#: bare one never takes the next word (the context) as its value, as buildx's boolean ``--pull`` does; one of
+#: its own words after it is still its value (``--pull never .``, as pybuild always accepted).
+_BARE_FLAGS = {"build": {"--pull": ("--pull=always", ("always", "missing", "never", "true", "false"))}}
 
 
 def _bare_flags(argv: list[str], chosen: str | None) -> list[str]:
@@ -128,7 +129,12 @@ def _bare_flags(argv: list[str], chosen: str | None) -> list[str]:
     arguments)."""
     flags = _BARE_FLAGS.get(chosen or "", {})
     end = argv.index("--") if "--" in argv else len(argv)
-    return [flags.get(word, word) if i < end else word for i, word in enumerate(argv)]
+    result = []
+    for i, word in enumerate(argv):
+        bare = flags.get(word) if i < end else None
+        takes_next = bare is not None and i + 1 < end and argv[i + 1] in bare[1]
+        result.append(bare[0] if bare is not None and not takes_next else word)
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:

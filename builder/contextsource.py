@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from builder.errors import UsageError
+from builder.store.fsutil import remove_tree
 from builder.userpaths import context_directory
 
 
@@ -55,7 +56,7 @@ def materialize(spec: str, stdin: BinaryIO) -> Iterator[Context]:
     try:
         yield _fetch(spec, stdin, scratch)
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        remove_tree(scratch)  # iterative: an archive may nest deeper than Python's recursion limit
 
 
 def _fetch(spec: str, stdin: BinaryIO, scratch: Path) -> Context:
@@ -111,7 +112,7 @@ def _clone(spec: str, scratch: Path) -> Path:
         root, _commit = checkout(spec, scratch / "checkout")
     except BuildError as error:
         raise UsageError(f"context {url}: {error.message}") from None
-    shutil.rmtree(root / ".git", ignore_errors=True)
+    remove_tree(root / ".git")
     directory = (root / subdir).resolve() if subdir else root
     if not directory.is_relative_to(root.resolve()) or not directory.is_dir():
         raise UsageError(f"context {spec}: no directory {subdir!r} in the repository")

@@ -111,8 +111,13 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildResul
     with Store.open(options.root) as store, store.lock("gc", shared=True):
         if fresh:
             ParseCache(store.state_dir("parse")).save(text, name, buildfile)
-        source = None if options.buildfile_text is not None else Path(name)
         from builder.checks.session import warn_before_build
+        from builder.userpaths import default_buildfile
+
+        # the file itself (not its name as shown), for the checks' <Buildfile>.dockerignore
+        source = None
+        if options.buildfile_text is None:
+            source = Path(options.buildfile) if options.buildfile else default_buildfile(Path(options.context))
 
         warn_before_build(buildfile, text, source, plans, options, platforms, store, reporter)
         runner = StepRunner(store, options, reporter, epoch=epoch, stages=plans[0].stages)

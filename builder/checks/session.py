@@ -21,12 +21,17 @@ from builder.syntax.ast import Buildfile
 
 @dataclass
 class StoreImages:
-    """A base-image lookup backed by a store (None: no store yet), remembering the names it did not find."""
+    """A base-image lookup backed by a store (None: no store yet), remembering the names it did not find.
+    ``directories``: names of ``--build-context`` directories, which stand in FROM for an image with no
+    environment."""
 
     store: object | None
+    directories: frozenset[str] = frozenset()
     unknown: list[str] = field(default_factory=list)
 
     def __call__(self, ref: str, platform: Platform) -> BaseImage | None:
+        if ref in self.directories:
+            return BaseImage({}, (), platform)
         image = None
         if self.store is not None:
             from builder.oci.image import load_image
@@ -42,6 +47,12 @@ class StoreImages:
         config = image.config.get("config") or {}
         env = dict(item.split("=", 1) for item in config.get("Env") or () if "=" in item)
         return BaseImage(env, tuple(config.get("Shell") or ()), Platform.from_document(image.config))
+
+
+def directory_contexts(named) -> frozenset[str]:
+    """The names of the ``--build-context`` values (`builder.namedcontexts.NamedContext`) that are
+    directories."""
+    return frozenset(name for name, context in (named or {}).items() if context.directory is not None)
 
 
 def ignore_rules(context: Path, buildfile_path: Path | None):
@@ -120,7 +131,7 @@ def warn_before_build(
         build_args=options.build_args,
         platforms=platforms,
         ignore=ignore_rules(options.context, source),
-        images=StoreImages(store),
+        images=StoreImages(store, directories=directory_contexts(options.named_contexts)),
         all_stages=False,
     )
     # A build never runs on a base image of another platform: it pulls the right one or stops with an error.

@@ -177,16 +177,16 @@ def run(args: argparse.Namespace) -> int:
     from builder.errors import UsageError
     from builder.namedcontexts import open_named_contexts
 
-    if _call(args) == "check":
-        from builder.commands import buildcheck
-
-        return buildcheck.run(args)
     if args.context == "-" and args.file == "-":
         raise UsageError("invalid argument: can't use stdin for both build context and dockerfile")
     with (
         materialize(args.context, sys.stdin.buffer) as source,
         open_named_contexts(args.build_context, args.root, sys.stdin.buffer) as named,
     ):
+        if _call(args) == "check":
+            from builder.commands import buildcheck
+
+            return buildcheck.run(args, source, named)
         return _run(args, source, named)
 
 

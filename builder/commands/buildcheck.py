@@ -11,26 +11,37 @@ import argparse
 import sys
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, source, named: dict) -> int:
+    """Check the build ``args`` describe, in ``source`` (a `builder.contextsource.Context`) with the
+    ``--build-context`` values ``named`` (as `builder.commands.build` opened them)."""
     import sys
     from pathlib import Path
 
     from builder.buildfile import parse_build_args, read_buildfile, read_stdin_text
     from builder.checks.report import check_summary, render_finding, violation
-    from builder.checks.session import StoreImages, check_all, ignore_rules
+    from builder.checks.session import StoreImages, check_all, directory_contexts, ignore_rules
+    from builder.contextsource import buildfile_in
     from builder.errors import BuildError, SyntaxProblem
     from builder.executor import requested_platforms
+    from builder.namedcontexts import base_images
     from builder.plan import plan
     from builder.syntax import parse
-    from builder.userpaths import context_directory
+    from builder.userpaths import absolute, buildfile_name, default_buildfile
 
-    context = context_directory(args.context)
+    context = source.directory
     build_args = parse_build_args(args.build_arg)
     if args.file == "-":
         name, text, path = "Buildfile", read_stdin_text(), None
+    elif source.buildfile_text is not None:  # the context was a Dockerfile alone (stdin or a URL)
+        name, text, path = "Dockerfile", source.buildfile_text, None
     else:
-        name, text = read_buildfile(args.file, context)
-        path = Path(name)
+        if source.remote:
+            file, shown = buildfile_in(source, args.file), None
+        else:
+            file = absolute(args.file) if args.file else None
+            shown = buildfile_name(args.file, args.context, context)
+        name, text = read_buildfile(file, context, shown=shown)
+        path = Path(file) if file else default_buildfile(context)
     try:
         buildfile = parse(text, name)
     except SyntaxProblem as error:
@@ -39,12 +50,16 @@ def run(args: argparse.Namespace) -> int:
     platforms = requested_platforms(args.platform)
     plans, failure = [], None
     try:
-        plans = [plan(buildfile, build_args=build_args, target=args.target, platform=p) for p in platforms]
+        contexts = base_images(named)
+        plans = [
+            plan(buildfile, build_args=build_args, target=args.target, platform=p, contexts=contexts)
+            for p in platforms
+        ]
     except BuildError as error:
         failure = error
     ignore = ignore_rules(context, path)
     with _store(args.root) as store:
-        images = StoreImages(store)
+        images = StoreImages(store, directories=directory_contexts(named))
         findings, options = check_all(
             buildfile,
             text,

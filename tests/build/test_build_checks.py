@@ -173,3 +173,22 @@ def test_findings_above_a_syntax_error_are_reported(pybuild, tmp_path: Path):
     found = [line.split(": ")[2] for line in result.out.splitlines() if ": warning: " in line]
     assert found == ["StageNameCasing", "MaintainerDeprecated"]
     assert f"{context / 'Buildfile'}:4:1: error: unknown instruction: BADCMD" in result.err
+
+
+def test_check_of_a_buildfile_on_stdin_without_a_context(pybuild):
+    """``--check -`` reads the Dockerfile from standard input, as a build of ``-`` does."""
+    result = pybuild("build", "--check", "-", input=b"FROM busybox:latest as base\n", check=False)
+    assert result.returncode == 1, result.err
+    assert "FromAsCasing: 'as' and 'FROM' keywords' casing do not match" in result.out
+
+
+def test_check_knows_named_contexts(pybuild, tmp_path: Path):
+    """``FROM NAME`` of a ``--build-context`` is no registry image: nothing to pull or to report."""
+    context = write_context(tmp_path / "ctx", "FROM app\nRUN true\n")
+    (tmp_path / "appdir").mkdir()
+    result = pybuild(
+        "build", "--check", "--build-context", f"app={tmp_path / 'appdir'}", str(context), check=False
+    )
+    assert result.returncode == 0, result.out + result.err
+    assert "not in the store" not in result.out
+    assert "Check complete, no warnings found." in result.out

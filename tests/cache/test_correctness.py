@@ -342,3 +342,6 @@ def test_bare_pull_is_a_flag(pybuild, tmp_path):
     pybuild("build", "--pull", "-t", "pulled:1", str(ctx))  # buildx: --pull takes no separate value
     pybuild("build", "--pull=false", "-t", "pulled:1", str(ctx))
     assert _layers(pybuild, "pulled:1")
+    # a policy word after it is still its value, as pybuild's --pull always took one
+    pybuild("build", "--pull", "never", "-t", "pulled:2", str(ctx))
+    assert _layers(pybuild, "pulled:2") == _layers(pybuild, "pulled:1")

@@ -23,6 +23,7 @@ NOT_ON_THE_CACHED_PATH = (
     "requests",  # the registry client: the base image is in the store
     "urllib3",
     "pathspec",  # ignore-file patterns: this context has no .dockerignore
+    "jsonschema",  # documents are checked when they enter the store, not when a build reads them back
     "asyncio",
     "builder.runtime.runc",  # no container starts
     "builder.runtime.bundle",
