@@ -89,3 +89,16 @@ def watchdog() -> Watchdog:
         if _instance is None:
             _instance = Watchdog()
         return _instance
+
+
+def _forget_in_child() -> None:
+    """In a child forked without exec: drop the parent's watchdog and its pipe, so the watchdog sees end of
+    file when the parent dies (the child starts its own watchdog if it runs containers)."""
+    global _instance, _instance_lock
+    if _instance is not None:
+        with contextlib.suppress(OSError):
+            os.close(_instance._write_end)
+    _instance, _instance_lock = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_in_child)
