@@ -41,3 +41,22 @@ def walk_bottom_up(top: str) -> Iterator[tuple[str, list[str], list[str]]]:
         child = opened(os.path.join(directory, name))
         if child is not None:
             stack.append(child)
+
+
+def make_parents(path: str | os.PathLike) -> None:
+    """``os.makedirs(path, exist_ok=True)`` without recursion (it recurses once per missing level, as
+    ``Path.mkdir(parents=True)`` does): the missing directories are made from the top down."""
+    missing = []
+    current = os.fspath(path)
+    while current and not os.path.isdir(current):
+        missing.append(current)
+        parent = os.path.dirname(current)
+        if parent == current:
+            break
+        current = parent
+    for directory in reversed(missing):
+        try:
+            os.mkdir(directory)
+        except FileExistsError:
+            if not os.path.isdir(directory):
+                raise

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 from builder import runtime
 from builder.errors import BuildError, Span
 from builder.rootpath import resolve_in_root
+from builder.treewalk import make_parents, walk_bottom_up
 
 from .cachedirs import CacheDirs
 from .selections import Selections
@@ -320,7 +321,9 @@ def _context_root(source: str, readonly: bool, inputs: MountInputs, stack: ExitS
     origin = inputs.context / prefix if prefix else inputs.context
     if origin.is_dir():
         link = readonly  # hard links are safe only where nothing can be written through them
-        for directory, dirs, files in os.walk(origin):
+        # bottom-up and without recursion: a context may nest deeper than Python's recursion limit, and a
+        # directory's times are copied after its entries are written into it
+        for directory, dirs, files in walk_bottom_up(os.fspath(origin)):
             rel_dir = os.path.relpath(directory, inputs.context)
             for name in sorted(dirs + files):
                 rel = os.path.normpath(os.path.join(rel_dir, name))
@@ -333,7 +336,7 @@ def _context_root(source: str, readonly: bool, inputs: MountInputs, stack: ExitS
 
 
 def _copy_entry(origin: Path, dest: Path, link: bool) -> None:
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    make_parents(dest.parent)
     if origin.is_symlink():
         os.symlink(os.readlink(origin), dest)
     elif origin.is_dir():

@@ -269,3 +269,18 @@ def test_a_context_nested_10000_deep_is_refused_located(scratch_dir: Path) -> No
         assert result.returncode == 1 and "Traceback" not in result.err, result.err[-2000:]
         assert "Buildfile:2:1: error: COPY: File name too long: " in result.err
         assert len(result.err.splitlines()[0]) < 400  # the 20,000-character path is shortened
+
+
+def test_a_bind_mount_of_a_context_nested_1200_deep(scratch_dir: Path) -> None:
+    """With an ignore file the context is copied for the mount, not bound: that copy walks without recursion."""
+    from tests.support.images import busybox_rootfs
+
+    ctx = scratch_dir / "ctx"
+    buildfile = "FROM busybox:latest\nRUN --mount=type=bind,target=/c find /c -name f > /found\n"
+    _deep_context(ctx, 1200, buildfile)
+    (ctx / ".dockerignore").write_text("*.log\n")
+    tool = Pybuild(scratch_dir / "store")
+    tool("import", str(busybox_rootfs(scratch_dir / "rootfs")), "busybox:latest")
+    tool("build", "-t", "deepmount:1", str(ctx))  # was a RecursionError
+    found = tool("run", "--rm", "deepmount:1", "cat", "/found").out.split()
+    assert len(found) == 1 and found[0].count("/d") == 1200
