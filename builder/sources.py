@@ -273,3 +273,10 @@ def digest_sources(
     for (path, _st), digest in zip(todo, _hash_all(todo, cache), strict=True):
         known[path] = digest
     return {rel: _describe(path, st, known.get(path, ""), owners) for rel, path, st in walked}
+
+
+def tree_digest(path: Path, *, excluded: Callable[[str], bool] | None = None) -> str:
+    """One ``sha256:…`` for everything at and below ``path`` as `digest_sources` describes it (paths, types,
+    modes, owners, contents or link targets): the identity of a mount source or a named context directory."""
+    described = digest_sources([("", path)], excluded=excluded)
+    return "sha256:" + hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()

@@ -19,8 +19,6 @@ record carries (the ``selections`` part, not keyed: `builder.cache`) for builds 
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import shutil
 from collections.abc import Callable, Iterator, Mapping
@@ -119,7 +117,7 @@ def cache_parts(mounts: list[ResolvedMount], inputs: MountInputs) -> list[dict]:
 def _bind_identity(from_: str, source: str, inputs: MountInputs) -> str:
     if from_:
         return _stage_content(from_, source, inputs)
-    from builder.sources import digest_sources
+    from builder.sources import tree_digest
 
     included = inputs.context_included()
     prefix = os.path.normpath("/" + source).strip("/")
@@ -129,15 +127,14 @@ def _bind_identity(from_: str, source: str, inputs: MountInputs) -> str:
     excluded = None
     if included is not None:
         excluded = lambda rel: not included(f"{prefix}/{rel}".strip("/"))  # noqa: E731
-    described = digest_sources([("", path)], excluded=excluded)
-    return "sha256:" + hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()
+    return tree_digest(path, excluded=excluded)
 
 
 def _stage_content(from_: str, source: str, inputs: MountInputs) -> str:
     """The content digest of ``source`` in stage or image ``from_`` (path, type, mode, owner, content or
     link target of everything below it, as `builder.sources` describes a ``COPY --from`` source), or
     ``missing``: an unrelated file of the stage changing leaves it as it was. ``scratch`` has nothing."""
-    from builder.sources import digest_sources
+    from builder.sources import tree_digest
 
     if from_ == "scratch":
         return "missing"
@@ -147,11 +144,7 @@ def _stage_content(from_: str, source: str, inputs: MountInputs) -> str:
     if digest is None:
         with _source_root(from_, inputs) as root:
             path = resolve_in_root(root, source or "/")
-            if not os.path.lexists(path):
-                digest = "missing"
-            else:
-                described = digest_sources([("", path)])
-                digest = "sha256:" + hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()
+            digest = tree_digest(path) if os.path.lexists(path) else "missing"
         inputs.selections.put(name, digest)
     inputs.used[name] = digest
     return digest

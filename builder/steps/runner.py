@@ -242,10 +242,6 @@ class StepRunner:
 def _directory_identity(directory: Path) -> str:
     """A ``--build-context`` directory named by its content (paths, types, modes, owners, file contents), so
     a step reading from it is cached until it changes."""
-    import hashlib
-    import json
+    from builder.sources import tree_digest
 
-    from builder.sources import digest_sources
-
-    described = digest_sources([("", directory)])
-    return "sha256:" + hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()
+    return tree_digest(directory)
