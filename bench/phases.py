@@ -2,7 +2,7 @@
 
 A coarse profile that threads and child processes cannot skew (unlike cProfile's per-call overhead)::
 
-    python3 bench/phases.py builder.commit:write_layer,builder.instructions.copy:copy_source \\
+    python3 bench/phases.py builder.commit:write_layer,builder.fsops.copy:copy_source \\
         -- --root STORE build -f Buildfile -t x:1 CONTEXT
 
 Each ``MODULE:ATTR`` (``ATTR`` may be dotted, e.g. ``Class.method``) is replaced by a timing wrapper in

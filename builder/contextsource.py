@@ -40,7 +40,7 @@ class Context:
 
 def is_remote(spec: str) -> bool:
     """Whether ``spec`` names a context other than a local directory."""
-    from builder.remote.git import is_git
+    from builder.fsops.remote.git import is_git
 
     return spec == "-" or is_git(spec) or spec.startswith(("http://", "https://"))
 
@@ -60,7 +60,7 @@ def materialize(spec: str, stdin: BinaryIO) -> Iterator[Context]:
 
 
 def _fetch(spec: str, stdin: BinaryIO, scratch: Path) -> Context:
-    from builder.remote.git import is_git
+    from builder.fsops.remote.git import is_git
 
     download = scratch / "download"
     if spec == "-":
@@ -105,7 +105,7 @@ def _download(url: str, dest: Path) -> None:
 
 def _clone(spec: str, scratch: Path) -> Path:
     from builder.errors import BuildError
-    from builder.remote.git import checkout, split_fragment
+    from builder.fsops.remote.git import checkout, split_fragment
 
     url, _ref, subdir = split_fragment(spec)
     try:

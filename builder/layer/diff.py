@@ -3,7 +3,7 @@ in one streaming pass.
 
 `LayerStream` is the tar being written: entries go in, in the layer's order, and are hashed (diff_id),
 compressed and hashed again (blob digest) as they arrive. `write_layer` feeds it a directory tree; a step
-that writes its upperdir itself may feed it while writing (`builder.instructions.copystream`), so the files
+that writes its upperdir itself may feed it while writing (`builder.fsops.copystream`), so the files
 are not read a second time.
 """
 

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 
 from builder import runtime
 from builder.errors import BuildError, Span
-from builder.rootpath import resolve_in_root
+from builder.fsops.rootpath import resolve_in_root
 from builder.treewalk import make_parents, walk_bottom_up
 
 from .cachedirs import CacheDirs
@@ -290,7 +290,7 @@ def _bind(m: ResolvedMount, inputs: MountInputs, stack: ExitStack) -> runtime.Mo
 def _inside_context(source: str, context: Path) -> str:
     """``source`` with the context's symlinks resolved, relative to the context; a source that leads out of
     the context (``..`` above it, or a symlink pointing out) is refused as a COPY source is (issue 9)."""
-    from builder.contextpath import Outside, follow
+    from builder.fsops.contextpath import Outside, follow
 
     try:
         resolved, rest = follow(context, source or "/")

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from builder.errors import BuildError
 from builder.faults import checkpoint
+from builder.fsops.rootpath import resolve_in_root
 from builder.rootless.detect import in_user_namespace
-from builder.rootpath import resolve_in_root
 
 from .bundle import write_bundle
 from .guard import signals_deferred, sigterm_as_interrupt

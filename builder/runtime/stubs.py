@@ -42,7 +42,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from builder.rootpath import resolve_in_root
+from builder.fsops.rootpath import resolve_in_root
 
 #: overlayfs' own xattrs: ``trusted.`` normally, ``user.`` on a ``userxattr`` mount (rootless builds).
 _OVERLAY_XATTR = ("trusted.overlay.", "user.overlay.")

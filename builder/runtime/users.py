@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from builder.errors import BuildError
-from builder.rootpath import resolve_in_root
+from builder.fsops.rootpath import resolve_in_root
 
 _MAX_ID = 2**31 - 1
 

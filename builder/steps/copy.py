@@ -2,7 +2,7 @@
 
 Sources come from a `SourceTree`: the build context as BuildKit receives it (the ignore file applied through
 `walk_context`, so an ignored file is never read), the root filesystem of a stage or an image (``--from``),
-heredoc bodies, or — for ADD — what `builder.remote` fetched (a URL's file, a git checkout).
+heredoc bodies, or — for ADD — what `builder.fsops.remote` fetched (a URL's file, a git checkout).
 
 ``--link`` makes a layer that does not depend on its parent: the copy is done straight into the empty
 upperdir with no lower layers mounted, so missing parents are created 0755 root-owned whatever the parent
@@ -28,8 +28,8 @@ from typing import TYPE_CHECKING
 
 from builder import runtime
 from builder.errors import BuildError
-from builder.instructions import add as add_ins
-from builder.instructions import copy as copy_ins
+from builder.fsops import add as add_ins
+from builder.fsops import copy as copy_ins
 from builder.runtime.users import chown_ids
 from builder.sources import digest_sources
 from builder.store.errors import StoreError
@@ -63,7 +63,7 @@ def _check_checksum_sources(sources: list[str]) -> None:
     """``ADD --checksum`` verifies one download: BuildKit refuses it with several sources or a local file, in
     v0.13's words; a git repository, whose checksum pybuild cannot verify, is refused the same way (v0.13
     goes on to fetch it)."""
-    from builder.remote import is_git
+    from builder.fsops.remote import is_git
 
     if len(sources) != 1:
         raise BuildError("checksum can't be specified for multiple sources")
@@ -163,7 +163,7 @@ class CopySteps:
                     source = self._direct_source(tree, local[0]) if direct and not fetched else None
                     rel = None
                     if source is not None:
-                        from builder.instructions import copystream
+                        from builder.fsops import copystream
 
                         rel = copystream.prepare(root, lowers, target, placement, tree, source, skip)
                     if rel is None:
@@ -193,7 +193,7 @@ class CopySteps:
                 for root in roots
                 if path.startswith(root + "/")
             }
-            from builder.instructions import dirtimes  # with the layer code: only when the step runs
+            from builder.fsops import dirtimes  # with the layer code: only when the step runs
 
             dirtimes.settle(upper, lowers, copied)
 
@@ -221,14 +221,14 @@ class CopySteps:
         the layer is in the store, so the next copy of the same source to the same place links the files
         that did not change — unless ``reuse`` is off (``--no-cache``: every file is written afresh)."""
         from builder.commit import layer_stream
-        from builder.instructions import copystream
+        from builder.fsops import copystream
 
         options = self.runner.options
         memo = None if from_ref else self._memo_file(tree, source, rel)
         earlier = self._earlier(memo, rel, files) if reuse else None
         remember = None if memo is None else (lambda diff_id: self._remember(memo, diff_id, rel, files))
         # the directories on the way are in the layer as they are now: give them their final times first
-        from builder.instructions import dirtimes
+        from builder.fsops import dirtimes
 
         dirtimes.settle(upper, lowers, {rel: os.stat(tree.root / source).st_mtime_ns})
         with layer_stream(
@@ -264,7 +264,7 @@ class CopySteps:
 
     def _earlier(self, memo: Path | None, rel: str, files: dict[str, str]):
         """The `copystream.Earlier` copy ``memo`` describes, if its layer is still in the store."""
-        from builder.instructions import copystream
+        from builder.fsops import copystream
 
         if memo is None:
             return None

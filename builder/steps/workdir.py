@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from builder import runtime
 from builder.errors import BuildError
-from builder.instructions import copy as copy_ins
+from builder.fsops import copy as copy_ins
 from builder.instructions import workdir as workdir_ins
 from builder.runtime.users import chown_ids
 

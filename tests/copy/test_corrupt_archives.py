@@ -60,8 +60,8 @@ def test_a_damaged_archive_is_a_located_error(pybuild, tmp_path: Path, name: str
 def test_a_full_disk_while_unpacking_is_not_called_corrupt(tmp_path: Path):
     """A write that fails while unpacking is the machine's failure, not the archive's: it stays an OSError
     (the executor names the step and the error), so the user is not told to fix a sound archive."""
-    from builder.instructions.add import extract_if_archive
-    from builder.instructions.copy import Placement, SourceTree
+    from builder.fsops.add import extract_if_archive
+    from builder.fsops.copy import Placement, SourceTree
 
     src = tmp_path / "src"
     src.mkdir()

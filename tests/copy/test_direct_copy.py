@@ -1,4 +1,4 @@
-"""The direct COPY (`builder.instructions.copystream`) against the copy through the overlay mount.
+"""The direct COPY (`builder.fsops.copystream`) against the copy through the overlay mount.
 
 Each case copies one source directory twice onto the same real lower layers: once as every COPY used to
 (`copy_source` through an overlayfs mount, then `write_layer` of the upperdir), once directly (`prepare`
@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from builder.instructions import copy as copy_ins
-from builder.instructions import copystream
+from builder.fsops import copy as copy_ins
+from builder.fsops import copystream
 from builder.instructions.chmod import parse_chmod
 from builder.layer import write_layer
 from builder.layer.diff import LayerStream

@@ -1,4 +1,4 @@
-"""Builds whose COPY takes the direct path (`builder.instructions.copystream`): a directory copied where the
+"""Builds whose COPY takes the direct path (`builder.fsops.copystream`): a directory copied where the
 image has nothing, its layer written while the files are placed.
 
 What a user relies on: the layer's recorded diff_id and blob are what its unpacked directory archives to

@@ -1,4 +1,4 @@
-"""`builder.rootpath`: every image path resolves inside the root, dangling links included."""
+"""`builder.fsops.rootpath`: every image path resolves inside the root, dangling links included."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from builder import rootpath
 from builder.errors import BuildError
-from builder.instructions.copy import Ownership, make_dirs
+from builder.fsops import rootpath
+from builder.fsops.copy import Ownership, make_dirs
 
 
 def test_a_dangling_absolute_link_is_re_rooted(tmp_path: Path):
@@ -75,6 +75,6 @@ def test_ensure_inside_refuses_a_parent_leading_out(tmp_path: Path):
 
 
 def test_the_root_itself_is_inside(tmp_path):
-    from builder.rootpath import ensure_inside
+    from builder.fsops.rootpath import ensure_inside
 
     ensure_inside(tmp_path, tmp_path)  # COPY f / writes into the root: no error

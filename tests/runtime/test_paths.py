@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from builder.rootpath import resolve_in_root
+from builder.fsops.rootpath import resolve_in_root
 
 
 def test_plain_and_missing_components(tmp_path):

@@ -1,7 +1,7 @@
 """Paths of the build context resolved on the host, refusing every path that leads out of it (a leaf module).
 
 An image's root filesystem is a root: ``..`` stops at ``/`` and an absolute symlink names a path of the
-image, so `builder.rootpath` resolves everything inside it. The build context is a directory of the host,
+image, so `builder.fsops.rootpath` resolves everything inside it. The build context is a directory of the host,
 with an outside: a path that climbs above it (``../x``, ``a/../../x``) or goes through a symlink whose
 target is absolute or climbs above it names something outside, and `follow` refuses it with `Outside`
 rather than re-rooting it inside the context as BuildKit does (issue 9: a source that seems to work but
@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from builder import rootpath
+from builder.fsops import rootpath
 
 
 class Outside(Exception):
@@ -45,7 +45,7 @@ def climbs_above(path: str) -> bool:
 def follow(
     root: Path, path: str, *, visible: Callable[[str], bool] | None = None
 ) -> tuple[list[str], list[str]]:
-    """Resolve ``path`` inside the context at ``root``: ``(resolved, rest)`` as `builder.rootpath.follow`
+    """Resolve ``path`` inside the context at ``root``: ``(resolved, rest)`` as `builder.fsops.rootpath.follow`
     with ``strict`` gives them (``rest`` is empty unless a component is missing, or hidden by ``visible``).
 
     Raises `Outside` when the path climbs above ``root``, by its own ``..`` or through a symlink (then

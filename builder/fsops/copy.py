@@ -12,7 +12,7 @@ Rules, as BuildKit v0.13 applies them (``tests/copy/buildkit/`` records each):
   - in an image's root filesystem (``--from``), ``..`` stops at the root and symlinks resolve inside it,
     as BuildKit does (``../x`` names ``x`` at the root; a link to ``/etc/passwd`` names its ``etc/passwd``);
   - in the build context, a source that climbs above it (``../x``, ``a/../../x``) or goes through a symlink
-    whose target is absolute or climbs above it is refused, never re-rooted (`builder.contextpath`; a
+    whose target is absolute or climbs above it is refused, never re-rooted (`builder.fsops.contextpath`; a
     deliberate deviation from BuildKit, issue 9). Symlinks inside a copied directory are copied as they are;
 * wildcards (Go's ``filepath.Match`` per path segment: ``* ? [...] [^...]``, ``\\`` escapes) expand to the
   matches in lexical order; no match copies nothing (no error); a plain path that does not exist is an error;
@@ -39,8 +39,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from builder import contextpath, rootpath
 from builder.errors import BuildError
+from builder.fsops import contextpath, rootpath
 from builder.instructions.chmod import parse_chmod
 from builder.linearre import LinearRegex, compile_linear
 
@@ -140,7 +140,7 @@ class SourceTree:
     otherwise they belong to root, as the context's files do once sent to BuildKit.
 
     ``confined``: the tree is a directory of the host with an outside (the context, a heredoc, a git
-    checkout), and a source leading out of it raises BuildError (`builder.contextpath`); otherwise it is a
+    checkout), and a source leading out of it raises BuildError (`builder.fsops.contextpath`); otherwise it is a
     root filesystem, where ``..`` stops at the root and symlinks resolve inside it. None (the default)
     means confined unless ``keep_owner``, which only an image's root filesystem (``--from``) has.
     """
@@ -257,7 +257,7 @@ class Placement:
     chmod: Callable[[int, bool], int] | None = None
     links: dict[tuple[int, int], Path] = field(default_factory=dict)
     #: host path → source mtime (ns) of each directory the copy made from a source directory, for
-    #: `builder.instructions.dirtimes.settle` (entries written into it afterwards move its mtime)
+    #: `builder.fsops.dirtimes.settle` (entries written into it afterwards move its mtime)
     dir_times: dict[str, int] = field(default_factory=dict)
 
     def owner(self, tree: SourceTree, st: os.stat_result) -> tuple[int, int]:
@@ -269,8 +269,8 @@ class Placement:
 # --- the destination side ---------------------------------------------------------------------------------
 def make_dirs(root: Path, path: str, placement: Placement | Ownership) -> Path:
     """Create the missing directories of image path ``path`` (0755, owned by ``--chown`` or root), resolved
-    inside ``root`` (`builder.rootpath`): a symlink on the way, even a dangling one, leads inside the image.
-    Returns the host path."""
+    inside ``root`` (`builder.fsops.rootpath`): a symlink on the way, even a dangling one, leads inside the
+    image. Returns the host path."""
     host = rootpath.resolve_in_root(root, path)
     current = root
     for part in host.relative_to(root).parts:

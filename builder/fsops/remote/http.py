@@ -13,8 +13,8 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from builder import rootpath
 from builder.errors import BuildError
+from builder.fsops import rootpath
 
 
 def _file_name(url: str, response) -> str:
@@ -41,8 +41,8 @@ def fetch_url(url: str, directory: Path, *, checksum: str | None):
     """Download ``url`` into ``directory``; raises BuildError on an HTTP error or a checksum mismatch."""
     import requests
 
-    from builder.instructions import copy as copy_ins
-    from builder.instructions.add import Fetched
+    from builder.fsops import copy as copy_ins
+    from builder.fsops.add import Fetched
 
     if checksum is not None and not checksum.startswith("sha256:"):
         raise BuildError(f"unsupported --checksum {checksum!r}: expected sha256:<hex>")

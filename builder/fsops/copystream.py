@@ -8,7 +8,7 @@ is the merged view below the destination, since no lower layer has anything ther
 into the step's `LayerStream` as soon as it is in place, from the data already in hand.
 
 The upperdir ends exactly as `copy.copy_source` through the mount leaves it once its directory times are
-settled (`builder.instructions.dirtimes`): the caller settles the directories `prepare` made before
+settled (`builder.fsops.dirtimes`): the caller settles the directories `prepare` made before
 `copy_tree` streams them, and `copy_tree` leaves the destination's time as it found it. A copy that would
 make nothing in an existing destination (an empty source, or one wholly ignored or ``--exclude``d) is left
 to the mount, where it copies nothing up and the layer is empty.
@@ -30,8 +30,8 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-from builder import rootpath
-from builder.instructions.copy import Placement, SourceTree, make_dirs
+from builder.fsops import rootpath
+from builder.fsops.copy import Placement, SourceTree, make_dirs
 from builder.layer import tarformat as tf
 from builder.layer.diff import LayerStream
 from builder.layer.whiteouts import is_overlay_xattr

@@ -72,8 +72,8 @@ def checkout(source: str, checkout_dir: Path) -> tuple[Path, str]:
 
 def fetch_git(source: str, directory: Path, *, keep_git_dir: bool):
     """Clone ``source`` into ``directory/checkout`` and return what the ADD step needs."""
-    from builder.instructions import copy as copy_ins
-    from builder.instructions.add import Fetched
+    from builder.fsops import copy as copy_ins
+    from builder.fsops.add import Fetched
 
     url, _ref, subdir = split_fragment(source)
     try:

@@ -30,9 +30,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from builder import rootpath
 from builder.errors import BuildError
-from builder.instructions import copy as copy_ins
+from builder.fsops import copy as copy_ins
+from builder.fsops import rootpath
 
 
 def is_remote(source: str) -> bool:
@@ -138,8 +138,8 @@ def extract_if_archive(
 
 
 def _member_path(dest: Path, name: str) -> Path | None:
-    """Where entry ``name`` goes: its directory resolved with ``dest`` as the root (`builder.rootpath`: ``..``
-    stops there, symlinks are followed inside it), its own name kept as written, so an entry replaces a
+    """Where entry ``name`` goes: its directory resolved with ``dest`` as the root (`builder.fsops.rootpath`:
+    ``..`` stops there, symlinks are followed inside it), its own name kept as written, so an entry replaces a
     symlink of that name rather than writing through it. None for the destination itself.
 
     A directory that leads through a symlink to something missing (``dl -> /nowhere``, entry ``dl/y``) is a
@@ -217,7 +217,7 @@ class Fetched:
 
 def fetch(source: str, directory: Path, *, checksum: str | None, keep_git_dir: bool) -> Fetched:
     """Download ``source`` into ``directory`` (a staging directory the caller removes)."""
-    from builder import remote
+    from builder.fsops import remote
 
     if remote.is_git(source):
         if checksum:
