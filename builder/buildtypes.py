@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from builder.instructions.state import ImageState
 from builder.runoptions import RunOptions
 
 
@@ -49,6 +48,10 @@ class BuildOptions:
     run_options: RunOptions = field(default_factory=RunOptions)
     #: ``--build-context`` names (`builder.namedcontexts.NamedContext`)
     named_contexts: dict = field(default_factory=dict)
+    #: ``--jobs``: how many steps may run at once (None: chosen from the machine, `builder.solver.jobs`)
+    jobs: int | None = None
+    #: ``--trace``: where the build's timeline is written as Chrome trace-event JSON (None: nowhere)
+    trace: Path | None = None
 
 
 @dataclass
@@ -75,16 +78,3 @@ class BuildResult:
     size: int
     steps: list[StepReport]
     platforms: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class StageResult:
-    """A built stage: its image state, layer descriptors (bottom first), ARG values and cache chain key."""
-
-    state: ImageState
-    layers: list[dict]
-    args: dict[str, str]
-    chain_key: str
-    root_env: dict[str, str] | None
-    #: every ARG name declared so far, in order, with or without a value (RUN's history lists them all)
-    declared: list[str] = field(default_factory=list)

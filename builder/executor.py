@@ -1,54 +1,26 @@
-"""The step loop: parse, plan, then for each needed stage and each instruction — key → hit? reuse : run →
-commit.
+"""A whole build: read and parse the Buildfile, plan each platform, read the base images, lower everything
+to one op graph (`builder.frontend`), solve it concurrently (`builder.solver`) through the machine's
+effects (`builder.effects.host`), then commit, tag and send out the result (`builder.publish`).
 
-`build` is the whole build; `StageBuilder` runs one stage. Config-only instructions change the image config
-through ``builder.instructions``; RUN, COPY, ADD and WORKDIR produce layers through ``builder.steps``. Any
-`BuildError` raised by a step gets that step's span attached, so the user sees where in the Buildfile it
-failed.
+`build` is the entry point of the CLI and the Python API.
 """
 
 from __future__ import annotations
 
-import copy
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from builder.buildfile import read_buildfile
-from builder.buildtypes import BuildOptions, BuildResult, StageResult, StepReport
+from builder.buildtypes import BuildOptions, BuildResult, StepReport
 from builder.errors import BuildError, UsageError
-from builder.instructions import (
-    arg,
-    cmd,
-    entrypoint,
-    env,
-    expose,
-    healthcheck,
-    label,
-    maintainer,
-    onbuild,
-    shell,
-    stopsignal,
-    user,
-    volume,
-    workdir,
-)
-from builder.instructions.state import ImageState
-from builder.instructions.workdir import clean as clean_workdir
-from builder.instructions.workdir import resolve as resolve_workdir
-from builder.plan import Plan, Resolver, SourceKind, Stage, plan
+from builder.plan import Plan, SourceKind
 from builder.platforms import Platform, parse_platforms
-from builder.sharedcache.errors import RemoteLayerFailed
-from builder.steps import StepRunner
 from builder.syntax import ast, parse
 from builder.ui import Reporter
 
-__all__ = ["BuildOptions", "BuildResult", "StageResult", "StepReport", "build"]
-
-
-def _shorten(path: str, keep: int = 100) -> str:
-    """``path`` for a message: a very long one (a context nested thousands deep) as its two ends."""
-    return path if len(path) <= 2 * keep + 1 else f"{path[:keep]}…{path[-keep:]}"
+__all__ = ["BuildOptions", "BuildResult", "StepReport", "build"]
 
 
 def source_date_epoch(build_args: dict[str, str]) -> int | None:
@@ -66,15 +38,15 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildResul
     """Run a whole build and tag its result. Raises `BuildError` (located where it can be) on failure;
     the store stays consistent whatever happens.
 
-    Each platform of ``options.platform`` (comma-separated; default the host's) is planned and built on its
-    own, sharing the store and the cache; see `builder.publish` for what one or several results become. RUN
-    steps of a stage whose platform the host cannot execute are refused before any step runs."""
+    Each platform of ``options.platform`` (comma-separated; default the host's) is planned on its own; all
+    are lowered into one graph and solved together, sharing the store and the cache; see `builder.publish`
+    for what one or several results become. RUN steps of a stage whose platform the host cannot execute are
+    refused before any step runs."""
     from builder.frontendcheck import frontend_warning
     from builder.namedcontexts import base_images
     from builder.oci.config import format_time
-    from builder.oci.index import commit_index
     from builder.parsecache import ParseCache
-    from builder.publish import commit_final, made_layers, write_outputs
+    from builder.plan import plan
     from builder.store import Store, default_root
 
     reporter = reporter or Reporter("quiet")
@@ -107,7 +79,6 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildResul
     check_runnable(plans)
     epoch = source_date_epoch(options.build_args)
     created = format_time(epoch if epoch is not None else time.time())
-    several = len(plans) > 1
     with Store.open(options.root) as store, store.lock("gc", shared=True):
         if fresh:
             ParseCache(store.state_dir("parse")).save(text, name, buildfile)
@@ -118,38 +89,108 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildResul
         source = None
         if options.buildfile_text is None:
             source = Path(options.buildfile) if options.buildfile else default_buildfile(Path(options.context))
-
         warn_before_build(buildfile, text, source, plans, options, platforms, store, reporter)
-        runner = StepRunner(store, options, reporter, epoch=epoch, stages=plans[0].stages)
-        runner.start()
-        try:  # the runner stays open until the cache export, which may fetch layers still remote
-            images, finals, reports = [], [], []
-            for the_plan in plans:
-                runner.plan_stages = the_plan.stages
-                label = str(the_plan.platform) if several else None
-                final, plan_reports = _build_stages(the_plan, runner, created, label)
-                reports.extend(plan_reports)
-                finals.append(final)
-                tags = [] if several else options.tags
-                images.append(commit_final(store, final, created, options.labels, tags))
-            result = images[0]
-            if several:
-                result = commit_index(store, images, platforms=platforms, tags=options.tags)
-            # an image output made over (compression, media types, annotations) is what the build reports,
-            # as buildx's metadata names the image it stored or pushed
-            result = write_outputs(store, result, options, reporter, made_layers(finals)) or result
-            runner.export_cache([f.state.layers for f in finals])
-        finally:
-            runner.finish()
-        layer_steps = [r for r in reports if r.layer is not None]
-        ran = sum(not r.cached for r in layer_steps)
+        return _build_in_store(store, options, plans, platforms, reporter, epoch, created)
+
+
+def _build_in_store(store, options, plans, platforms, reporter, epoch, created) -> BuildResult:
+    from builder.cache import BuildCache
+    from builder.effects.host import HostEffects
+    from builder.oci.index import commit_index
+    from builder.publish import commit_final, made_layers, write_outputs
+    from builder.sharedcache.session import SharedCache
+    from builder.solver import solve_graph
+    from builder.solver.step import StepSession
+
+    shared = SharedCache(store, options.cache_from, options.cache_to, progress=reporter.mode, warn=reporter.info)
+    cache = BuildCache(store, enabled=not options.no_cache, remote=shared if options.cache_from else None)
+    effects = HostEffects(store, options, shared, epoch=epoch, progress_mode=reporter.mode)
+    several = len(plans) > 1
+    effects.start()
+    try:
+        if not options.no_cache:
+            shared.open()
+        graph = _lower(plans, effects, options, created)
+        session = StepSession(store, cache, shared, effects, reporter, None, options, epoch, created)
+        solved = solve_graph(graph, session, jobs=options.jobs, trace=options.trace)
+        finals = [solved.results[key] for key in graph.targets]
+        images = []
+        for final in finals:
+            tags = [] if several else options.tags
+            images.append(commit_final(store, final, created, options.labels, tags))
+        result = images[0]
         if several:
-            digest, image_id, size = result.digest, result.digest, result.size
-        else:
-            digest, image_id, size = result.manifest_digest, result.id, result.size
-        reporter.summary(ran, len(layer_steps) - ran, image_id, size)
-        per_platform = {str(p.platform): image.manifest_digest for p, image in zip(plans, images, strict=True)}
-        return BuildResult(digest, image_id, size, reports, per_platform)
+            result = commit_index(store, images, platforms=platforms, tags=options.tags)
+        # an image output made over (compression, media types, annotations) is what the build reports, as
+        # buildx's metadata names the image it stored or pushed
+        result = write_outputs(store, result, options, reporter, made_layers(finals)) or result
+        if shared.targets:
+            from builder.cache import chain_id
+
+            layers = [final.diff_ids for final in finals]
+            shared.export({chain_id(list(ls[:n])) for ls in layers for n in range(1, len(ls) + 1)})
+    finally:
+        try:
+            effects.finish()
+        finally:
+            shared.close()
+    reports = [
+        StepReport(r.stage, r.line, r.text, r.cached, r.reason, r.seconds, r.layer.record() if r.layer else None)
+        for key in graph.stages
+        for r in solved.steps[key]
+    ]
+    layer_steps = [r for r in reports if r.layer is not None]
+    ran = sum(not r.cached for r in layer_steps)
+    if several:
+        digest, image_id, size = result.digest, result.digest, result.size
+    else:
+        digest, image_id, size = result.manifest_digest, result.id, result.size
+    reporter.summary(ran, len(layer_steps) - ran, image_id, size)
+    per_platform = {str(p.platform): image.manifest_digest for p, image in zip(plans, images, strict=True)}
+    return BuildResult(digest, image_id, size, reports, per_platform)
+
+
+def _lower(plans: list[Plan], effects, options: BuildOptions, created: str):
+    """Read every base image (at once, each once), then lower all plans into one graph."""
+    from builder.frontend.graph import StageKey
+    from builder.frontend.lower import LowerOptions, context_identity, lower
+
+    wanted: dict[StageKey, tuple[str, Platform, object]] = {}
+    for the_plan in plans:
+        for stage in the_plan.build_order():
+            if stage.base.kind not in (SourceKind.STAGE, SourceKind.SCRATCH):
+                key = StageKey(str(the_plan.platform), stage.index)
+                wanted[key] = (stage.base.ref, stage.platform, stage.source.span)
+
+    def read(item: tuple[str, Platform, object]):
+        ref, platform, span = item
+        try:
+            return effects.base_image(ref, platform)
+        except BuildError as error:
+            raise error.with_span(span) from None
+
+    distinct = list(dict.fromkeys((ref, platform, span) for ref, platform, span in wanted.values()))
+    by_ref: dict = {}
+    if distinct:
+        with ThreadPoolExecutor(max_workers=min(4, len(distinct))) as pool:
+            for item, image in zip(distinct, pool.map(read, distinct), strict=True):
+                by_ref[(item[0], item[1])] = image
+    bases = {key: by_ref[(ref, platform)] for key, (ref, platform, _span) in wanted.items()}
+    named = options.named_contexts
+    lower_options = LowerOptions(
+        context=context_identity(Path(options.context)),
+        created=created,
+        build_args=dict(options.build_args),
+        network=options.network,
+        run_options=options.run_options,
+        allow=tuple(options.allow),
+        named_directories={n: str(c.directory) for n, c in named.items() if c.directory is not None},
+        named_images={n: c.image for n, c in named.items() if c.image is not None},
+        no_cache_filter=tuple(options.no_cache_filter),
+    )
+    graph = lower(plans, bases, lower_options)
+    check_triggers_runnable(graph)
+    return graph
 
 
 def check_request(options: BuildOptions, platforms: list[Platform]) -> None:
@@ -163,6 +204,8 @@ def check_request(options: BuildOptions, platforms: list[Platform]) -> None:
 
     epoch_set = source_date_epoch(options.build_args) is not None
     check_outputs(options.outputs, tags=options.tags, several=len(platforms) > 1, epoch_set=epoch_set)
+    if options.jobs is not None and options.jobs < 1:
+        raise UsageError(f"invalid --jobs {options.jobs}: at least 1 step must be able to run")
 
 
 def requested_platforms(requested: str | None) -> list[Platform]:
@@ -187,212 +230,14 @@ def check_runnable(plans: list[Plan]) -> None:
             checked.add(stage.platform)
 
 
-def _build_stages(
-    the_plan: Plan, runner: StepRunner, created: str, platform_label: str | None = None
-) -> tuple[StageResult, list[StepReport]]:
-    """Build the needed stages; returns the target's result (its layers all local) and the step reports.
+def check_triggers_runnable(graph) -> None:
+    """The same for the RUN steps a base image's ONBUILD triggers add, which only the base's config shows;
+    the error points at the stage's FROM."""
+    from builder import emulation
+    from builder.ops import RunOp
 
-    A layer promised by a ``--cache-from`` record that cannot be fetched makes the runner forget that record
-    and the stages are built again: the step that made the layer now runs, earlier steps hit locally."""
-    while True:
-        results: dict[int, StageResult] = {}
-        reports: list[StepReport] = []
-        resolver = Resolver(the_plan)  # one for all stages: it keeps each stage's final environment
-        try:
-            for stage in the_plan.build_order():
-                builder = StageBuilder(
-                    the_plan,
-                    stage,
-                    runner,
-                    results,
-                    created=created,
-                    platform_label=platform_label,
-                    resolver=resolver,
-                )
-                results[stage.index] = builder.run(reports)
-            final = results[the_plan.target]
-            runner.fetch_layers(final.state.layers)
-            return final, reports
-        except RemoteLayerFailed as failure:
-            runner.restart(failure)
-
-
-class StageBuilder:
-    """Builds one stage: resolves its base, then applies each instruction in order."""
-
-    def __init__(
-        self,
-        the_plan: Plan,
-        stage: Stage,
-        runner: StepRunner,
-        results: dict[int, StageResult],
-        *,
-        created: str,
-        platform_label: str | None = None,
-        resolver: Resolver | None = None,
-    ) -> None:
-        self.resolver = resolver or Resolver(the_plan)
-        self.platform_label = platform_label  # set when building several platforms: steps name their platform
-        self.plan = the_plan
-        self.stage = stage
-        self.runner = runner
-        self.results = results
-        self.created = created
-
-    def _base(self) -> StageResult:
-        from builder.namedcontexts import pull_policy
-        from builder.oci.config import new_config
-        from builder.registry.progress import Transfers
-        from builder.registry.pull import ensure_image
-
-        base = self.stage.base
-        platform = self.stage.platform
-        if base.kind is SourceKind.STAGE:
-            parent = self.results[base.stage or 0]
-            return StageResult(
-                parent.state.copy(),
-                list(parent.layers),
-                dict(parent.args),
-                parent.chain_key,
-                parent.root_env,
-                # the values reach this stage's RUN steps, but BuildKit's history lists this stage's own ARGs
-                [],
-            )
-        if base.kind is SourceKind.SCRATCH:
-            state = ImageState(new_config(platform, created=self.created))
-            state.ensure_default_path()
-            state.config["WorkingDir"] = "/"  # BuildKit's empty image has it
-            return StageResult(state, [], {}, f"scratch:{platform}", {})
-        named = self.runner.options.named_contexts.get(base.ref)
-        try:
-            if named is not None and named.directory is not None:
-                from builder.namedcontexts import directory_image
-
-                image = directory_image(self.runner.store, named, platform)
-            else:
-                image = ensure_image(
-                    self.runner.store,
-                    base.ref,
-                    pull=pull_policy(base.ref, self.runner.options.pull),
-                    platform=platform,
-                    progress=Transfers(self.runner.reporter.mode),
-                )
-        except BuildError as error:
-            raise error.with_span(self.stage.source.span) from None
-        state = ImageState(copy.deepcopy(image.config))
-        state.layers = list(image.diff_ids)
-        state.base_history = len(state.document.get("history") or [])
-        root_env = state.env()
-        state.ensure_default_path()
-        layers = [{**desc, "diff_id": d} for desc, d in zip(image.layers, image.diff_ids, strict=True)]
-        for diff_id in image.diff_ids:
-            if not self.runner.store.has_layer(diff_id):
-                message = f"layer {diff_id} of {base.ref} is not unpacked in the store"
-                raise BuildError(message, self.stage.source.span)
-        return StageResult(state, layers, {}, f"image:{image.manifest_digest}:{platform}", root_env)
-
-    def run(self, reports: list[StepReport]) -> StageResult:
-        result = self._base()
-        # the base's ONBUILD triggers run first and are consumed, whether the base is an image or a stage
-        triggers = list(result.state.config.pop("OnBuild", None) or [])
-        resolver = self.resolver
-        step_env = resolver.start_env(self.stage, result.root_env)
-        step_env.update(result.args)
-        total = len(self.stage.instructions) + 1
-        for number, instruction in enumerate(self._with_triggers(triggers), start=2):
-            step = resolver.resolve(instruction, step_env)
-            prefix = f"{self._platform_prefix()} " if self.platform_label else ""
-            label_text = f"[{prefix}{self.stage.label} {min(number, total)}/{total}]"
-            started = time.monotonic()
-            try:
-                report = self._apply(step, result, label_text, step_env)
-            except BuildError as error:
-                self.runner.reporter.failed(error.message)
-                raise error.with_span(instruction.span) from None
-            except OSError as error:
-                # the machine refused something during this step (a context file vanished, I/O error):
-                # say which step, where
-                detail = error.strerror or str(error)
-                where = f": {_shorten(os.fsdecode(error.filename))}" if error.filename else ""
-                raise BuildError(f"{instruction.keyword}: {detail}{where}", instruction.span) from None
-            report.seconds = time.monotonic() - started
-            reports.append(report)
-            step_env.update(step.sets)
-            if isinstance(instruction, ast.Arg):
-                result.args.update(step.sets)
-                result.declared += [d.name for d in instruction.args if d.name not in result.declared]
-        return result
-
-    def _platform_prefix(self) -> str:
-        """BuildKit's step prefix when building several platforms: the stage's platform, and ``->ARCH`` of
-        the target when the stage runs on another (``linux/amd64->arm64`` for a BUILDPLATFORM stage)."""
-        own, target = self.stage.platform, self.plan.platform
-        if own == target:
-            return str(own)
-        return f"{own}->{target.architecture}" + (f"/{target.variant}" if target.variant else "")
-
-    def _with_triggers(self, triggers: list[str]) -> list[ast.Instruction]:
-        """ONBUILD triggers of the base image run first, as BuildKit runs them."""
-        parsed: list[ast.Instruction] = []
-        for trigger in triggers:
-            buildfile = parse(f"FROM scratch\n{trigger}\n", f"{self.stage.source.image} ONBUILD")
-            parsed.extend(buildfile.instructions[1:])
-        if any(isinstance(trigger, ast.Run) for trigger in parsed):
-            # `check_runnable` could not see these before the base was read: check now, before any trigger runs
-            from builder import emulation
-
-            emulation.require(self.stage.platform, self.stage.source.span)
-        return [*parsed, *self.stage.instructions]
-
-    def _apply(self, step, result: StageResult, label_text: str, step_env: dict[str, str]) -> StepReport:
-        ins = step.instruction
-        state = result.state
-        written = ins.original.strip()
-        reporter = self.runner.reporter
-        stage_label = self.stage.label
-        reporter.step(label_text, written)
-        if isinstance(ins, ast.Workdir) and clean_workdir(resolve_workdir(state.workdir, step.args[0])) == "/":
-            # BuildKit makes no layer for the root directory, which always exists
-            state.add_history(workdir.apply(state, step.args[0]), created=None, empty_layer=True)
-            return StepReport(stage_label, ins.span.line, written, False, "config", 0.0)
-        if isinstance(ins, ast.Run | ast.CopyLike | ast.Workdir):
-            return self.runner.layer_step(self.stage, step, result, step_env, self.results, self.created)
-        created_by = self._config_step(ins, step, result)
-        if not isinstance(ins, ast.Onbuild):  # BuildKit records no history for ONBUILD
-            state.add_history(created_by, created=None, empty_layer=True)
-        return StepReport(stage_label, ins.span.line, written, False, "config", 0.0)
-
-    def _config_step(self, ins: ast.Instruction, step, result: StageResult) -> str:
-        state = result.state
-        args = list(step.args)
-        match ins:
-            case ast.Env():
-                return env.apply(state, list(step.sets))
-            case ast.Label():
-                return label.apply(state, [tuple(a.split("=", 1)) for a in args])
-            case ast.Arg():
-                return arg.history_text(list(step.defaults))
-            case ast.Maintainer():
-                return maintainer.apply(state, args[0])
-            case ast.User():
-                return user.apply(state, args[0])
-            case ast.Volume():
-                return volume.apply(state, args)
-            case ast.Shell():
-                return shell.apply(state, args)
-            case ast.Onbuild():
-                return onbuild.apply(state, args[0])
-            case ast.Expose():
-                return expose.apply(state, args)
-            case ast.Stopsignal():
-                return stopsignal.apply(state, args[0])
-            case ast.Cmd(command=command):
-                return cmd.apply(state, list(command.args), command.exec_form)
-            case ast.Entrypoint(command=command):
-                return entrypoint.apply(state, list(command.args), command.exec_form)
-            case ast.Healthcheck(command=command):
-                options = {f.name: f.value for f in ins.flags}
-                if command is None:
-                    return healthcheck.apply(state, None, False, options)
-                return healthcheck.apply(state, list(command.args), command.exec_form, options)
-        raise BuildError(f"{ins.keyword} is not supported")
+    for lowered in graph.stages.values():
+        own = len(lowered.stage.instructions)
+        triggered = lowered.steps[: len(lowered.steps) - own]
+        if any(getattr(s, "op", None) is not None and isinstance(s.op, RunOp) for s in triggered):
+            emulation.require(lowered.stage.platform, lowered.stage.source.span)

@@ -157,22 +157,6 @@ class StatCache:
                             os.unlink(entry.path)
 
 
-_ACTIVE: contextvars.ContextVar[StatCache | None] = contextvars.ContextVar("pybuild_stat_cache", default=None)
-
-
-@contextmanager
-def using_stat_cache(cache: StatCache | None) -> Iterator[StatCache | None]:
-    """Make ``cache`` the one `digest_sources` uses (in this thread/context) for paths below its root when
-    no ``stat_cache`` is passed; the cache is saved when the block ends, however it ends."""
-    token = _ACTIVE.set(cache)
-    try:
-        yield cache
-    finally:
-        _ACTIVE.reset(token)
-        if cache is not None:
-            cache.save()
-
-
 def _describe(path: str, st: os.stat_result, content: str = "", owners: bool = True) -> str:
     mode = stat.S_IMODE(st.st_mode)
     owner = f"{st.st_uid}:{st.st_gid}" if owners else "-"
@@ -252,10 +236,10 @@ def digest_sources(
     followed, as the copy follows it). ``owners`` False leaves the owners out (``-``): for a copy that does
     not keep them, a ``chown`` of a source changes nothing the layer holds.
 
-    File contents below ``stat_cache``'s root (by default the cache made active with `using_stat_cache`)
-    are taken from it when unchanged; everything else is read, in a thread pool when there is much to read.
+    File contents below ``stat_cache``'s root are taken from it when unchanged; everything else is read, in
+    a thread pool when there is much to read.
     """
-    cache = stat_cache if stat_cache is not None else _ACTIVE.get()
+    cache = stat_cache
     walked: list[tuple[str, str, os.stat_result]] = []
     for rel, path in sources:
         walked.extend(_walk(rel, os.path.abspath(path), True, excluded))
@@ -275,8 +259,10 @@ def digest_sources(
     return {rel: _describe(path, st, known.get(path, ""), owners) for rel, path, st in walked}
 
 
-def tree_digest(path: Path, *, excluded: Callable[[str], bool] | None = None) -> str:
+def tree_digest(
+    path: Path, *, excluded: Callable[[str], bool] | None = None, stat_cache: StatCache | None = None
+) -> str:
     """One ``sha256:…`` for everything at and below ``path`` as `digest_sources` describes it (paths, types,
     modes, owners, contents or link targets): the identity of a mount source or a named context directory."""
-    described = digest_sources([("", path)], excluded=excluded)
+    described = digest_sources([("", path)], excluded=excluded, stat_cache=stat_cache)
     return "sha256:" + hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()

@@ -64,6 +64,8 @@ class MountInputs:
     selections: Selections = field(default_factory=lambda: Selections(None))
     #: the pairs this step's key took, filled by `cache_parts`
     used: dict[str, str] = field(default_factory=dict)
+    #: content digests of context files kept between builds (`builder.sources.StatCache`)
+    stat_cache: object = None
 
 
 @dataclass
@@ -114,6 +116,20 @@ def cache_parts(mounts: list[ResolvedMount], inputs: MountInputs) -> list[dict]:
     return parts
 
 
+def mount_contents(mounts: list[ResolvedMount], inputs: MountInputs) -> list[str | None]:
+    """Per mount, the content digest its cache-key part holds (see `cache_parts`), None where it holds none."""
+    contents: list[str | None] = []
+    for m in mounts:
+        spec = m.spec
+        if m.type == "bind":
+            contents.append(_bind_identity(spec.from_, spec.source, inputs))
+        elif m.type == "cache" and spec.from_:
+            contents.append(_stage_content(spec.from_, spec.source, inputs))
+        else:
+            contents.append(None)
+    return contents
+
+
 def _bind_identity(from_: str, source: str, inputs: MountInputs) -> str:
     if from_:
         return _stage_content(from_, source, inputs)
@@ -127,7 +143,7 @@ def _bind_identity(from_: str, source: str, inputs: MountInputs) -> str:
     excluded = None
     if included is not None:
         excluded = lambda rel: not included(f"{prefix}/{rel}".strip("/"))  # noqa: E731
-    return tree_digest(path, excluded=excluded)
+    return tree_digest(path, excluded=excluded, stat_cache=inputs.stat_cache)  # type: ignore[arg-type]
 
 
 def _stage_content(from_: str, source: str, inputs: MountInputs) -> str:

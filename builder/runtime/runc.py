@@ -6,6 +6,7 @@ import ctypes
 import json
 import os
 import shutil
+import signal
 import subprocess
 import time
 from collections.abc import Callable, Sequence
@@ -27,6 +28,9 @@ from .users import resolve_user
 from .watchdog import Watchdog, watchdog
 
 _READ_SIZE = 65536
+
+#: Registers a function that kills a running step; returns the function that withdraws it.
+StopHook = Callable[[Callable[[], None]], Callable[[], None]]
 _PR_SET_CHILD_SUBREAPER = 36
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -128,7 +132,12 @@ def _reap_after_kill(pid: int) -> None:
 
 
 def _stream(
-    run: RunDir, state_dir: Path, output: Callable[[bytes], None], stdin: int | None, guard: Watchdog
+    run: RunDir,
+    state_dir: Path,
+    output: Callable[[bytes], None],
+    stdin: int | None,
+    guard: Watchdog,
+    stop: StopHook | None = None,
 ) -> int:
     _become_subreaper()
     log, pid_file = run.path / "runc.log", run.path / "pid"
@@ -164,8 +173,15 @@ def _stream(
         pid = int(pid_file.read_text())
         guard.init(run.id, pid)
         checkpoint("run.started")
-        while chunk := os.read(read_end, _READ_SIZE):
-            output(chunk)
+        # a cancelled build kills the container's init (and with its pid namespace every process in it);
+        # the hook is dropped before the pid is reaped, so a reused pid is never signalled
+        unhook = stop(lambda: _kill_init(pid)) if stop is not None else None
+        try:
+            while chunk := os.read(read_end, _READ_SIZE):
+                output(chunk)
+        finally:
+            if unhook is not None:
+                unhook()
         status = _reap(pid, block=True)
         checkpoint("run.exited")
         pid = None
@@ -179,6 +195,13 @@ def _stream(
             _reap_after_kill(pid)
 
 
+def _kill_init(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
 def run_step(
     lowerdirs: Sequence[Path],
     upperdir: Path,
@@ -187,6 +210,7 @@ def run_step(
     state_dir: Path,
     output: Callable[[bytes], None],
     stdin: int | None = None,
+    stop: StopHook | None = None,
 ) -> int:
     """Run ``spec`` in a container whose rootfs is an overlay of ``lowerdirs`` (top first) and ``upperdir``.
 
@@ -194,7 +218,9 @@ def run_step(
     needed, and no directory copied up only to hold one (see `stubs`). The process's stdout and stderr,
     merged, are passed to ``output`` chunk by chunk as they arrive. Returns the exit status (128+N if killed
     by signal N). The process reads ``stdin`` (a file descriptor the caller keeps and closes; ``pybuild run
-    -i`` passes 0), or /dev/null when None.
+    -i`` passes 0), or /dev/null when None. ``stop(kill)``, when given, is called once the process runs with
+    a function that kills it, and returns a function that withdraws it (a build being cancelled calls
+    ``kill`` from another thread; the step then returns the status of the killed process).
 
     Raises UserLookupError if ``spec.user`` does not resolve, ContainerStartError if runc cannot start the
     process, MountError if the overlay cannot be mounted. On SIGINT, or SIGTERM when called from the main
@@ -220,7 +246,7 @@ def run_step(
             guard = watchdog()
             guard.watch(run.id, runc_root(state_dir), runc_command(state_dir, "delete", "--force", run.id))
             created = True
-            return _stream(run, state_dir, output, stdin, guard)
+            return _stream(run, state_dir, output, stdin, guard, stop)
         finally:
             with signals_deferred():
                 try:

@@ -23,12 +23,6 @@ from builder.oci.manifest import descriptor
 if TYPE_CHECKING:
     from builder.layer.diff import LayerInfo, LayerStream
 
-#: Layers written while their upperdir was filled: upperdir path → (info, mtime clamp, blob digest, blob
-#: size, what to call once committed). Entries live from the end of `layer_stream` to the `commit_upperdir`
-#: of the same directory.
-_STREAMED: dict[str, tuple[LayerInfo, int | None, str, int, Callable[[str], None] | None]] = {}
-
-
 class CountingWriter:
     """A write-through wrapper that reports how many bytes passed (for a progress bar)."""
 
@@ -48,12 +42,22 @@ class CountingWriter:
 class StreamedLayer:
     """What `layer_stream` yields: the `LayerStream` to write entries into, `abandon` for a writer that finds
     the stream cannot be trusted (the commit then archives the directory itself), and after the block the
-    layer's ``diff_id`` (None if abandoned)."""
+    layer's ``diff_id`` (None if abandoned) with what `commit_upperdir` needs to use the stored blob."""
 
-    def __init__(self, stream: LayerStream) -> None:
+    def __init__(self, stream: LayerStream, on_commit: Callable[[str], None] | None = None) -> None:
         self.stream = stream
         self.abandoned = False
         self.diff_id: str | None = None  # once the block ended and the blob is stored
+        self.info: LayerInfo | None = None
+        self.clamp_mtime: int | None = None
+        self.digest = ""
+        self.size = 0
+        self.on_commit = on_commit
+
+    @property
+    def complete(self) -> bool:
+        """The blob is stored and holds exactly the upperdir's layer."""
+        return self.info is not None and not self.abandoned
 
     def abandon(self) -> None:
         self.abandoned = True
@@ -82,13 +86,13 @@ def layer_stream(
 
     with store.blob_writer() as writer:
         with LayerStream(writer, compression=compression, clamp_mtime=clamp_mtime, hash_output=False) as stream:
-            handle = StreamedLayer(stream)
+            handle = StreamedLayer(stream, on_commit)
             yield handle
             if handle.abandoned:
                 return
             info = stream.finish()
         digest, size = writer.commit()
-    _STREAMED[os.fspath(upperdir)] = (info, clamp_mtime, digest, size, on_commit)
+    handle.info, handle.clamp_mtime, handle.digest, handle.size = info, clamp_mtime, digest, size
     handle.diff_id = info.diff_id
 
 
@@ -99,20 +103,21 @@ def commit_upperdir(
     compression: str = "gzip",
     clamp_mtime: int | None = None,
     advance: Callable[[int], None] | None = None,
+    streamed: StreamedLayer | None = None,
 ) -> dict:
     """Store ``upperdir`` as a layer and return its descriptor with an extra ``diff_id`` key.
 
     ``upperdir`` must be a staging directory of ``store`` (same filesystem); afterwards it no longer exists
     at that path (it became the layer, or was discarded because an identical layer was already present).
-    ``advance(n)`` is told of every n compressed bytes written. A layer `layer_stream` already wrote for
-    ``upperdir`` (with the same compression and ``clamp_mtime``) is used as it is; its ``on_commit`` is
-    called with the diff_id stored.
+    ``advance(n)`` is told of every n compressed bytes written. ``streamed``, the layer `layer_stream` wrote
+    for ``upperdir`` while it was filled, is used as it is when complete and made with the same compression
+    and ``clamp_mtime``; its ``on_commit`` is called with the diff_id stored.
     """
     try:
-        streamed = _STREAMED.pop(os.fspath(upperdir), None)
-        on_commit = streamed[4] if streamed is not None else None
-        if streamed is not None and (streamed[0].compression, streamed[1]) == (compression, clamp_mtime):
-            info, _clamp, digest, size, _call = streamed
+        usable = streamed is not None and streamed.complete and streamed.info is not None
+        on_commit = streamed.on_commit if streamed is not None and streamed.complete else None
+        if usable and (streamed.info.compression, streamed.clamp_mtime) == (compression, clamp_mtime):
+            info, digest, size = streamed.info, streamed.digest, streamed.size
             if advance:
                 advance(size)
         else:
