@@ -2,9 +2,9 @@
 commit.
 
 `build` is the whole build; `StageBuilder` runs one stage. Config-only instructions change the image config
-through ``builder.instructions``; RUN, COPY, ADD and WORKDIR produce layers through ``builder.steps``. Any
-`BuildError` raised by a step gets that step's span attached, so the user sees where in the Buildfile it
-failed.
+through the table in ``builder.frontend.config``; RUN, COPY, ADD and WORKDIR produce layers through
+``builder.steps``. Any `BuildError` raised by a step gets that step's span attached, so the user sees where in
+the Buildfile it failed.
 """
 
 from __future__ import annotations
@@ -17,22 +17,7 @@ from pathlib import Path
 from builder.buildfile import read_buildfile
 from builder.buildtypes import BuildOptions, BuildResult, StageResult, StepReport
 from builder.errors import BuildError, UsageError
-from builder.instructions import (
-    arg,
-    cmd,
-    entrypoint,
-    env,
-    expose,
-    healthcheck,
-    label,
-    maintainer,
-    onbuild,
-    shell,
-    stopsignal,
-    user,
-    volume,
-    workdir,
-)
+from builder.frontend.config import apply_config, records_history
 from builder.instructions.state import ImageState
 from builder.instructions.workdir import clean as clean_workdir
 from builder.instructions.workdir import resolve as resolve_workdir
@@ -353,46 +338,11 @@ class StageBuilder:
         reporter.step(label_text, written)
         if isinstance(ins, ast.Workdir) and clean_workdir(resolve_workdir(state.workdir, step.args[0])) == "/":
             # BuildKit makes no layer for the root directory, which always exists
-            state.add_history(workdir.apply(state, step.args[0]), created=None, empty_layer=True)
+            state.add_history(apply_config(state, step), created=None, empty_layer=True)
             return StepReport(stage_label, ins.span.line, written, False, "config", 0.0)
         if isinstance(ins, ast.Run | ast.CopyLike | ast.Workdir):
             return self.runner.layer_step(self.stage, step, result, step_env, self.results, self.created)
-        created_by = self._config_step(ins, step, result)
-        if not isinstance(ins, ast.Onbuild):  # BuildKit records no history for ONBUILD
+        created_by = apply_config(state, step)
+        if records_history(ins.keyword):  # BuildKit records none for ONBUILD
             state.add_history(created_by, created=None, empty_layer=True)
         return StepReport(stage_label, ins.span.line, written, False, "config", 0.0)
-
-    def _config_step(self, ins: ast.Instruction, step, result: StageResult) -> str:
-        state = result.state
-        args = list(step.args)
-        match ins:
-            case ast.Env():
-                return env.apply(state, list(step.sets))
-            case ast.Label():
-                return label.apply(state, [tuple(a.split("=", 1)) for a in args])
-            case ast.Arg():
-                return arg.history_text(list(step.defaults))
-            case ast.Maintainer():
-                return maintainer.apply(state, args[0])
-            case ast.User():
-                return user.apply(state, args[0])
-            case ast.Volume():
-                return volume.apply(state, args)
-            case ast.Shell():
-                return shell.apply(state, args)
-            case ast.Onbuild():
-                return onbuild.apply(state, args[0])
-            case ast.Expose():
-                return expose.apply(state, args)
-            case ast.Stopsignal():
-                return stopsignal.apply(state, args[0])
-            case ast.Cmd(command=command):
-                return cmd.apply(state, list(command.args), command.exec_form)
-            case ast.Entrypoint(command=command):
-                return entrypoint.apply(state, list(command.args), command.exec_form)
-            case ast.Healthcheck(command=command):
-                options = {f.name: f.value for f in ins.flags}
-                if command is None:
-                    return healthcheck.apply(state, None, False, options)
-                return healthcheck.apply(state, list(command.args), command.exec_form, options)
-        raise BuildError(f"{ins.keyword} is not supported")
