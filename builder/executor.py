@@ -102,7 +102,9 @@ def _build_in_store(store, options, plans, platforms, reporter, epoch, created) 
     from builder.solver import solve_graph
     from builder.solver.step import StepSession
 
-    shared = SharedCache(store, options.cache_from, options.cache_to, progress=reporter.mode, warn=reporter.info)
+    shared = SharedCache(
+        store, options.cache_from, options.cache_to, progress=reporter.mode, warn=reporter.info
+    )
     cache = BuildCache(store, enabled=not options.no_cache, remote=shared if options.cache_from else None)
     effects = HostEffects(store, options, shared, epoch=epoch, progress_mode=reporter.mode)
     several = len(plans) > 1
@@ -135,7 +137,9 @@ def _build_in_store(store, options, plans, platforms, reporter, epoch, created) 
         finally:
             shared.close()
     reports = [
-        StepReport(r.stage, r.line, r.text, r.cached, r.reason, r.seconds, r.layer.record() if r.layer else None)
+        StepReport(
+            r.stage, r.line, r.text, r.cached, r.reason, r.seconds, r.layer.record() if r.layer else None
+        )
         for key in graph.stages
         for r in solved.steps[key]
     ]

@@ -129,7 +129,9 @@ class RunOp:
             **self.run_options.key_parts(),
         }
         if self.mounts:
-            parts["mounts"] = [_mount_part(m, c) for m, c in zip(self.mounts, _padded(mount_contents, self))]
+            parts["mounts"] = [
+                _mount_part(m, c) for m, c in zip(self.mounts, _padded(mount_contents, self), strict=True)
+            ]
             if selections:
                 parts["selections"] = dict(selections)
         if self.script is not None:

@@ -15,26 +15,21 @@ from pathlib import Path
 
 
 def commit_final(store, final, created: str, labels: dict[str, str], tags: list[str]):
-    """Commit a final stage (`builder.executor.StageResult`) as an image tagged ``tags``; returns it."""
+    """Commit a final stage (`builder.solver.results.StageResult`) as an image tagged ``tags``; returns it."""
     from builder.oci.image import commit_image
-    from builder.oci.manifest import descriptor
 
     final.state.fill_history_times(created)
     document = copy.deepcopy(final.state.document)
     if labels:
         document.setdefault("config", {}).setdefault("Labels", {}).update(labels)
-    # fresh descriptors: a cache record's copy may list its fields in another order
-    layers = [
-        descriptor(d["mediaType"], d["digest"], d["size"], annotations=d.get("annotations"))
-        for d in final.layers
-    ]
+    layers = [layer.descriptor() for layer in final.layers]
     return commit_image(store, document, layers, tags=tags)
 
 
 def made_layers(finals) -> set[str]:
     """The diff_ids of the layers the build's steps made (run now or cached), not taken from a base image:
-    what an output's ``compression`` applies to. A step's descriptor carries the time it was ``created``."""
-    return {layer["diff_id"] for final in finals for layer in final.layers if "created" in layer}
+    what an output's ``compression`` applies to: those a step made carry the time they were ``created``."""
+    return {layer.diff_id for final in finals for layer in final.layers if layer.created is not None}
 
 
 def write_outputs(store, result, options, reporter, made: set[str] = frozenset()):

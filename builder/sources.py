@@ -13,7 +13,6 @@ GIL while it digests).
 
 from __future__ import annotations
 
-import contextvars
 import hashlib
 import json
 import os
@@ -22,7 +21,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from pathlib import Path
 
 #: A digest is remembered only for a file whose last change (ctime) lies this far before it was read, so a

@@ -17,6 +17,7 @@ Contracts every implementation keeps:
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -74,10 +75,9 @@ class Cancel:
             self._event.set()
             callbacks, self._callbacks = list(self._callbacks), []
         for callback in callbacks:
-            try:
+            # stopping is best effort; the step's own cleanup follows
+            with contextlib.suppress(Exception):
                 callback()
-            except Exception:  # noqa: BLE001 - stopping is best effort; the step's own cleanup follows
-                pass
 
     def on_cancel(self, callback: Callable[[], None]) -> Callable[[], None]:
         """Call ``callback`` when the build is cancelled (at once if it is); returns an unregister function."""

@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING
 
 from builder import runtime
 from builder.effects import CopyInputs, Tree
-from builder.errors import BuildError
 from builder.fsops import add as add_ins
 from builder.fsops import copy as copy_ins
 from builder.ops import ContextInput, CopyOp, DirectoryInput, TreeInput
@@ -139,7 +138,9 @@ def _copy(host, op: CopyOp, inputs: CopyInputs, lowers, upper: Path, trees, plac
                 place_all(root, tree)
                 return None
         # the mount is gone: below ``rel`` the upperdir is the image's whole content
-        streamed = _copy_direct(host, op, upper, lowers, rel, tree, source, placement, skip, inputs.files, reuse)
+        streamed = _copy_direct(
+            host, op, upper, lowers, rel, tree, source, placement, skip, inputs.files, reuse
+        )
         if streamed is not None:
             return streamed
         if op.link:
@@ -303,4 +304,3 @@ def _tree(host, op: CopyOp, trees: Mapping[TreeInput, Tree]) -> Iterator[copy_in
             yield copy_ins.SourceTree(merged, keep_owner=True, name=f"--from={op.from_ref}")
     finally:
         host.store.discard_staging(scratch)
-

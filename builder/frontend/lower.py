@@ -69,7 +69,9 @@ def lower(plans: list[Plan], bases: Mapping[StageKey, BaseImage], options: Lower
         platform = str(the_plan.platform)
         for stage in the_plan.build_order():
             key = StageKey(platform, stage.index)
-            lowered, walk = _lower_stage(the_plan, stage, key, bases, walks, resolver, options, counter, several)
+            lowered, walk = _lower_stage(
+                the_plan, stage, key, bases, walks, resolver, options, counter, several
+            )
             walks[stage.index] = walk
             graph.stages[key] = lowered
         graph.targets.append(StageKey(platform, the_plan.target))
@@ -99,7 +101,9 @@ def _start(stage: Stage, key: StageKey, bases: Mapping[StageKey, BaseImage], wal
     if base.kind is SourceKind.STAGE:
         parent = walks[base.stage or 0]
         # the values reach this stage's RUN steps, but BuildKit's history lists this stage's own ARGs
-        return _Walk(parent.state.copy(), dict(parent.args), parent.root_env, [], parent.base, list(parent.chain))
+        return _Walk(
+            parent.state.copy(), dict(parent.args), parent.root_env, [], parent.base, list(parent.chain)
+        )
     if base.kind is SourceKind.SCRATCH:
         state = ImageState(new_config(stage.platform, created=created))
         state.ensure_default_path()

@@ -9,7 +9,6 @@ the commit then only records that blob and moves the directory.
 from __future__ import annotations
 
 import errno
-import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +21,7 @@ from builder.oci.manifest import descriptor
 
 if TYPE_CHECKING:
     from builder.layer.diff import LayerInfo, LayerStream
+
 
 class CountingWriter:
     """A write-through wrapper that reports how many bytes passed (for a progress bar)."""

@@ -23,8 +23,8 @@ from pathlib import Path
 from builder.cache import chain_id
 from builder.effects import Tree
 from builder.errors import BuildError
-from builder.instructions.state import ImageState
 from builder.frontend.graph import BuildGraph, ConfigStep, LayerStep, LoweredStage, StageKey
+from builder.instructions.state import ImageState
 from builder.ops import ContextInput, DirectoryInput, ImageInput, ScratchInput, StageInput, TreeInput, trees_of
 from builder.solver.results import LayerRef, StageResult
 from builder.solver.scheduler import Promise, Scheduler
@@ -72,7 +72,7 @@ class Solve:
         self.spans: dict[int, int] = {}
 
     def run(self) -> Solved:
-        for key, lowered in self.graph.stages.items():
+        for lowered in self.graph.stages.values():
             run = StageRun(self, lowered)
             if lowered.parent is None:
                 self.scheduler.submit(run.resume)
@@ -159,7 +159,7 @@ class StageRun:
                 return
             step = steps[self.position]
             if isinstance(step, ConfigStep):
-                self.session.reporter.step(step.label, step.text)
+                self.session.reporter.step(step.label, step.text).close()
                 self.solve.records[self.lowered.key].append(
                     StepRecord(self.lowered.label, step.span.line, step.text, False, "config", 0.0)
                 )
@@ -203,7 +203,12 @@ class StageRun:
         self.layers.append(outcome.layer)
         self.solve.records[self.lowered.key].append(
             StepRecord(
-                self.lowered.label, step.span.line, step.text, outcome.cached, outcome.reason, outcome.seconds,
+                self.lowered.label,
+                step.span.line,
+                step.text,
+                outcome.cached,
+                outcome.reason,
+                outcome.seconds,
                 outcome.layer,
             )
         )
@@ -239,7 +244,9 @@ class StageRun:
         """The stage's result: its config and history as lowered, with its layers and their times."""
         lowered = self.lowered
         base = lowered.state
-        state = ImageState(copy.deepcopy(base.document), base.cmd_set, [l.diff_id for l in self.layers], base.base_history)
+        state = ImageState(
+            copy.deepcopy(base.document), base.cmd_set, [x.diff_id for x in self.layers], base.base_history
+        )
         history = state.document.get("history") or []
         fallback = self.session.created
         for layer_step, layer in zip(lowered.chain, self._chain_layers(), strict=True):
@@ -253,4 +260,3 @@ class StageRun:
         """The layers of the chain's steps: the top ``len(chain)`` of the stage's layers."""
         count = len(self.lowered.chain)
         return self.layers[len(self.layers) - count :] if count else []
-

@@ -138,7 +138,10 @@ def run_layer_step(
     try:
         layer, cached, reason = _produce(session, run.lowered, step, parts, inputs, below, trees, handle)
     except BaseException as error:
-        handle.failed(getattr(error, "message", str(error)))
+        if session.scheduler.cancel.is_set():  # stopped because another step failed first
+            handle.cancelled()
+        else:
+            handle.failed(getattr(error, "message", str(error)))
         _end(session, run, step, span, cached=False, failed=True)
         raise
     below_chain = chain_id([*(layer_.diff_id for layer_ in below), layer.diff_id])

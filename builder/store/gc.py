@@ -14,7 +14,7 @@ that do not take the lock.
 Safety against being killed: documents are deleted before what they name, so a gc that dies half-way leaves
 a store that verifies (no manifest whose config or layers are gone).
 
-Records of direct copies (``state/copies/<key>.json``, written by `builder.steps.copy` once their layer is
+Records of direct copies (``state/copies/<key>.json``, written by `builder.effects.copyfill` once their layer is
 in the store: ``{"diff_id": …`` first) name the layer whose files the next copy may link. They keep
 nothing alive; gc removes a record before the layer it names, and any record whose layer is already gone
 (or that does not name one), so they never outlive their layers: their number is bounded by the store's.

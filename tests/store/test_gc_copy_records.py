@@ -13,7 +13,7 @@ DIFF_ABSENT = "sha256:" + hashlib.sha256(b"never in the store").hexdigest()
 
 
 def _record(store, name: str, diff_id: str) -> None:
-    # the form `builder.steps.copy` writes: diff_id first, then the copy's place and source descriptions
+    # the form `builder.effects.copyfill` writes: diff_id first, then the copy's place and source descriptions
     body = {"diff_id": diff_id, "rel": "app", "files": {f"f{n}": "file 644 0:0 sha256:..." for n in range(3)}}
     (store.state_dir("copies") / f"{name * 32}.json").write_text(json.dumps(body, separators=(",", ":")))
 
