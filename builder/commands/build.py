@@ -37,6 +37,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--no-cache-filter", action="append", default=[], metavar="STAGE", help="do not use the cache for STAGE"
     )
     parser.add_argument("--label", action="append", default=[], metavar="K=V", help="add a label to the image")
+    parser.add_argument(
+        "--jobs",
+        "-j",
+        type=_jobs,
+        metavar="N",
+        help="how many steps may run at once (default: twice the CPUs, at least 4)",
+    )
+    parser.add_argument(
+        "--trace",
+        metavar="FILE",
+        help="write the build's timeline as Chrome trace-event JSON (for Perfetto)",
+    )
     parser.add_argument("--network", default="default", choices=("default", "host", "none"), help="RUN network")
     parser.add_argument(
         "-o",
@@ -239,6 +251,8 @@ def _run(args: argparse.Namespace, source, named: dict) -> int:
         cache_to=[absolute_cache_spec(parse_cache_spec(spec, export=True)) for spec in args.cache_to],
         named_contexts=named,
         run_options=parse_run_options(args.add_host, args.ulimit, args.shm_size),
+        jobs=args.jobs,
+        trace=absolute(args.trace) if args.trace else None,
     )
     if args.file == "-":
         options.buildfile_text = read_stdin_text()
@@ -267,3 +281,16 @@ def _run(args: argparse.Namespace, source, named: dict) -> int:
     if args.quiet and not any(output.to_stdout for output in outputs):
         print(result.image_id)
     return 0
+
+
+def _jobs(value: str) -> int:
+    """``--jobs N``: a whole number of at least 1."""
+    import argparse
+
+    try:
+        jobs = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid --jobs {value!r}: expected a whole number") from None
+    if jobs < 1:
+        raise argparse.ArgumentTypeError(f"invalid --jobs {value!r}: at least 1 step must be able to run")
+    return jobs

@@ -8,6 +8,7 @@ so tests that expect reuse let the context settle once.
 from __future__ import annotations
 
 import builtins
+import contextlib
 import json
 import os
 import threading
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from builder.sources import RACY_MARGIN_NS, StatCache, digest_sources, using_stat_cache
+from builder.sources import RACY_MARGIN_NS, StatCache, digest_sources
 from tests.cache.conftest import write_context
 
 
@@ -43,6 +44,15 @@ class OpenSpy:
         return taken
 
 
+@contextlib.contextmanager
+def saved_after(cache: StatCache):
+    """A build's use of its stat cache: passed to every digest, saved when the build ends."""
+    try:
+        yield cache
+    finally:
+        cache.save()
+
+
 def settle() -> None:
     time.sleep(RACY_MARGIN_NS / 1e9 + 0.2)
 
@@ -64,14 +74,14 @@ def test_an_unchanged_20000_file_context_is_not_read_again(big_context: Path, tm
     settle()
     first = digest_sources([("src", big_context / "src")], stat_cache=StatCache(state, big_context))
     assert len(spy.take()) == 20_000
-    # using_stat_cache saves on exit; a later build has a new StatCache that loads what was saved.
-    with using_stat_cache(StatCache(state, big_context)):
-        again = digest_sources([("src", big_context / "src")])
+    # a build saves its stat cache at its end; a later build has a new StatCache that loads what was saved.
+    with saved_after(StatCache(state, big_context)) as cache_:
+        again = digest_sources([("src", big_context / "src")], stat_cache=cache_)
     assert len(spy.take()) == 20_000  # the explicit cache above was never saved: nothing to reuse yet
     assert again == first
-    with using_stat_cache(StatCache(state, big_context)):
+    with saved_after(StatCache(state, big_context)) as cache_:
         started = time.monotonic()
-        third = digest_sources([("src", big_context / "src")])
+        third = digest_sources([("src", big_context / "src")], stat_cache=cache_)
         elapsed = time.monotonic() - started
     assert spy.take() == []
     assert third == first
@@ -85,16 +95,16 @@ def test_changed_files_are_read_and_seen(tmp_path: Path, monkeypatch):
     state = tmp_path / "state"
     spy = OpenSpy(monkeypatch, ctx)
     settle()
-    with using_stat_cache(StatCache(state, ctx)):
-        before = digest_sources([("src", ctx / "src")])
+    with saved_after(StatCache(state, ctx)) as cache_:
+        before = digest_sources([("src", ctx / "src")], stat_cache=cache_)
     spy.take()
     a = ctx / "src/a.txt"
     st = os.stat(a)
     a.write_text("AAAA\n")  # same size, and the old mtime put back: only the ctime changed
     os.utime(a, ns=(st.st_atime_ns, st.st_mtime_ns))
     os.chmod(ctx / "src/b.txt", 0o600)
-    with using_stat_cache(StatCache(state, ctx)):
-        after = digest_sources([("src", ctx / "src")])
+    with saved_after(StatCache(state, ctx)) as cache_:
+        after = digest_sources([("src", ctx / "src")], stat_cache=cache_)
     assert sorted(spy.take()) == [str(a), str(ctx / "src/b.txt")]
     assert after["src/a.txt"] != before["src/a.txt"]
     assert after["src/b.txt"].split(" ")[1] == "600"
@@ -106,8 +116,8 @@ def test_a_file_written_just_now_is_read_again(tmp_path: Path, monkeypatch):
     ctx = write_context(tmp_path / "ctx", "", {"fresh.txt": "new\n"})
     spy = OpenSpy(monkeypatch, ctx)
     for _ in range(2):
-        with using_stat_cache(StatCache(tmp_path / "state", ctx)):
-            digest_sources([("fresh.txt", ctx / "fresh.txt")])
+        with saved_after(StatCache(tmp_path / "state", ctx)) as cache_:
+            digest_sources([("fresh.txt", ctx / "fresh.txt")], stat_cache=cache_)
     assert len(spy.take()) == 2
 
 
@@ -115,12 +125,12 @@ def test_damaged_cache_file_is_ignored(tmp_path: Path, monkeypatch):
     ctx = write_context(tmp_path / "ctx", "", {"x.txt": "x\n"})
     settle()
     cache = StatCache(tmp_path / "state", ctx)
-    with using_stat_cache(cache):
-        expected = digest_sources([("x.txt", ctx / "x.txt")])
+    with saved_after(cache) as cache_:
+        expected = digest_sources([("x.txt", ctx / "x.txt")], stat_cache=cache_)
     cache.file.write_text('{"format": 1, "root": ')
     spy = OpenSpy(monkeypatch, ctx)
-    with using_stat_cache(StatCache(tmp_path / "state", ctx)):
-        assert digest_sources([("x.txt", ctx / "x.txt")]) == expected
+    with saved_after(StatCache(tmp_path / "state", ctx)) as cache_:
+        assert digest_sources([("x.txt", ctx / "x.txt")], stat_cache=cache_) == expected
     assert len(spy.take()) == 1
 
 
@@ -146,8 +156,8 @@ def test_a_dead_builds_temporary_file_is_swept(tmp_path: Path):
     recent.write_text("{")
     os.utime(old, (time.time() - 7200, time.time() - 7200))
     settle()
-    with using_stat_cache(StatCache(state, ctx)):
-        digest_sources([("a.txt", ctx / "a.txt")])
+    with saved_after(StatCache(state, ctx)) as cache_:
+        digest_sources([("a.txt", ctx / "a.txt")], stat_cache=cache_)
     assert not old.exists() and recent.exists()
 
 
@@ -156,8 +166,8 @@ def test_paths_outside_the_root_are_not_remembered(tmp_path: Path):
     outside = write_context(tmp_path / "other", "", {"out.txt": "out\n"})
     settle()
     cache = StatCache(tmp_path / "state", ctx)
-    with using_stat_cache(cache):
-        digest_sources([("in.txt", ctx / "in.txt"), ("out.txt", outside / "out.txt")])
+    with saved_after(cache) as cache_:
+        digest_sources([("in.txt", ctx / "in.txt"), ("out.txt", outside / "out.txt")], stat_cache=cache_)
     assert sorted(json.loads(cache.file.read_text())["entries"]) == ["in.txt"]
 
 
