@@ -34,8 +34,8 @@ def write_archive_file(dest: Path, write: Callable, advance: Callable[[int], Non
     """Call ``write(sink)`` with a `TarSink` over a temp file beside ``dest``; rename it on success.
     ``dest`` ``-`` is stdout. ``advance(n)`` is told of every n bytes written (a progress bar)."""
     from builder import diskfull
+    from builder.fsops.layerstream import CountingWriter
     from builder.oci.archive import TarSink
-    from builder.solver.commit import CountingWriter
 
     with diskfull.naming(str(dest)), output_file(Path(dest)) as out:
         sink = TarSink(CountingWriter(out, advance) if advance else out)

@@ -139,8 +139,8 @@ class Effects(Protocol):
         *,
         reuse: bool,
     ):
-        """Fill ``upper``; returns the `builder.solver.commit.StreamedLayer` when the layer was written while
-        copying (the commit then stores that), else None."""
+        """Fill ``upper``; returns the `builder.fsops.layerstream.StreamedLayer` when the layer was written
+        while copying (the commit then stores that), else None."""
 
     def fill_mkdir(self, op: MkdirOp, lowers: Sequence[Path], upper: Path) -> None: ...
 

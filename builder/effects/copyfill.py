@@ -172,7 +172,7 @@ def _copy_direct(host, op: CopyOp, upper, lowers, rel, tree, source, placement, 
     the layer is in the store, so the next copy of the same source to the same place links the files that
     did not change — unless ``reuse`` is off (``--no-cache``: every file is written afresh)."""
     from builder.fsops import copystream, dirtimes
-    from builder.solver.commit import layer_stream
+    from builder.fsops.layerstream import layer_stream
 
     memo = None if op.from_ref else _memo_file(host, tree, source, rel)
     earlier = _earlier(host, memo, rel, files) if reuse else None
