@@ -18,10 +18,12 @@ from builder.plan import Stage
 
 @dataclass(frozen=True)
 class StageKey:
-    """A stage of one platform's plan: ``platform`` as the plan's platform string, ``index`` in the plan."""
+    """A stage of one platform's plan: ``platform`` as the plan's platform string, ``index`` in the plan;
+    ``scope`` names the build request it belongs to when one graph holds several (bake's targets)."""
 
     platform: str
     index: int
+    scope: str = ""
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from builder.errors import BuildError
@@ -57,32 +57,42 @@ class _Walk:
     chain: list[LayerStep]
 
 
-def lower(plans: list[Plan], bases: Mapping[StageKey, BaseImage], options: LowerOptions) -> BuildGraph:
+def lower(
+    plans: list[Plan],
+    bases: Mapping[StageKey, BaseImage],
+    options: LowerOptions,
+    *,
+    scope: str = "",
+    into: BuildGraph | None = None,
+) -> BuildGraph:
     """The graph of every needed stage of ``plans`` (one per platform). ``bases`` holds the image each stage
-    FROM an image starts on. Raises a located `BuildError` for an instruction that cannot be lowered."""
-    graph = BuildGraph({}, [])
-    counter = _Counter()
+    FROM an image starts on. With ``into``, the stages are added to that graph under ``scope`` (several
+    build requests solved as one). Raises a located `BuildError` for an instruction that cannot be lowered."""
+    graph = into if into is not None else BuildGraph({}, [])
+    counter = _Counter(graph)
     several = len(plans) > 1
     for the_plan in plans:
         resolver = Resolver(the_plan)  # one per plan: it keeps each stage's final environment
         walks: dict[int, _Walk] = {}
         platform = str(the_plan.platform)
         for stage in the_plan.build_order():
-            key = StageKey(platform, stage.index)
+            key = StageKey(platform, stage.index, scope)
             lowered, walk = _lower_stage(
                 the_plan, stage, key, bases, walks, resolver, options, counter, several
             )
             walks[stage.index] = walk
             graph.stages[key] = lowered
-        graph.targets.append(StageKey(platform, the_plan.target))
+        graph.targets.append(StageKey(platform, the_plan.target, scope))
     return graph
 
 
 class _Counter:
     """Numbers layer steps: node ids across the graph, and positions per stage name across builds."""
 
-    def __init__(self) -> None:
-        self.nodes = 0
+    def __init__(self, graph: BuildGraph) -> None:
+        self.nodes = max(
+            (s.node for stage in graph.stages.values() for s in stage.own_layer_steps()), default=0
+        )
         self.positions: dict[str, int] = {}
 
     def node(self) -> int:
@@ -144,7 +154,7 @@ def _lower_stage(
         stage,
         stage.label,
         walk.base,
-        StageKey(key.platform, stage.base.stage or 0) if stage.base.kind is SourceKind.STAGE else None,
+        replace(key, index=stage.base.stage or 0) if stage.base.kind is SourceKind.STAGE else None,
         [],
         state,
         no_cache=stage.name in filtered or str(stage.index) in filtered,

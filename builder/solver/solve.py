@@ -17,7 +17,7 @@ import os
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from builder.cache import chain_id
@@ -85,17 +85,17 @@ class Solve:
         return Solved({key: promise.value() for key, promise in self.done.items()}, self.records)
 
     # --- trees ----------------------------------------------------------------------------------------
-    def tree_promise(self, tree: TreeInput, platform: str) -> Promise[Tree] | None:
-        """The promise of a tree made ready, for a stage of this build (None: no waiting needed)."""
+    def tree_promise(self, tree: TreeInput, reader: StageKey) -> Promise[Tree] | None:
+        """The promise of a tree made ready, for a stage of ``reader``'s build (None: no waiting needed)."""
         if isinstance(tree, StageInput):
-            return self.done[StageKey(platform, tree.index)]
+            return self.done[replace(reader, index=tree.index)]
         return None
 
-    def tree(self, tree: TreeInput, platform: str) -> Tree:
+    def tree(self, tree: TreeInput, reader: StageKey) -> Tree:
         """A ready tree; an image is pulled once per solve, whoever asks first."""
         effects = self.session.effects
         if isinstance(tree, StageInput):
-            built = self.done[StageKey(platform, tree.index)].value()
+            built = self.done[replace(reader, index=tree.index)].value()
             # lazy: a step that hits by the ChainID alone never fetches a stage's remote layers
             return Tree(tree.written, effects.layer_dirs(built.diff_ids), chain_id(built.diff_ids))
         if isinstance(tree, ScratchInput):
@@ -178,16 +178,15 @@ class StageRun:
 
     def _unready(self, step: LayerStep) -> Promise | None:
         for tree in trees_of(step.op):
-            promise = self.solve.tree_promise(tree, self.lowered.key.platform)
+            promise = self.solve.tree_promise(tree, self.lowered.key)
             if promise is not None and not promise.kept:
                 return promise
         return None
 
     def _layer(self, step: LayerStep):
         """Run one layer step; a `Promise` when it must wait for an identical step."""
-        platform = self.lowered.key.platform
         try:
-            trees = self._trees(step, platform)
+            trees = self._trees(step)
             outcome = run_layer_step(self.session, self, step, self.layers, trees, self._after(step))
         except BuildError as error:
             raise error.with_span(step.span) from None
@@ -222,18 +221,18 @@ class StageRun:
         before = [chain[position - 1].node] if position else []
         for tree in trees_of(step.op):
             if isinstance(tree, StageInput):
-                read = self.solve.graph.stages[StageKey(self.lowered.key.platform, tree.index)].chain
+                read = self.solve.graph.stages[replace(self.lowered.key, index=tree.index)].chain
                 before += [read[-1].node] if read else []
         return [spans[node] for node in before if node in spans]
 
-    def _trees(self, step: LayerStep, platform: str) -> Mapping[TreeInput, Tree]:
+    def _trees(self, step: LayerStep) -> Mapping[TreeInput, Tree]:
         trees: dict[TreeInput, Tree] = {}
         op = step.op
         for tree in trees_of(op):
             if tree in trees:
                 continue
             try:
-                trees[tree] = self.solve.tree(tree, platform)
+                trees[tree] = self.solve.tree(tree, self.lowered.key)
             except BuildError as error:
                 written = getattr(tree, "written", None) or getattr(tree, "ref", "")
                 flag = "--mount from" if op.keyword == "RUN" else "--from"
