@@ -149,9 +149,9 @@ def _slice(span, values, start, end):
 
 
 def _length(span, value):
-    if isinstance(value, str | list | dict):
+    if isinstance(value, list | dict):
         return len(value)
-    raise SyntaxProblem("Invalid function argument: a string, list or map is required", span)
+    raise SyntaxProblem("Invalid function argument: collection must be a list, a map or a tuple", span)
 
 
 def _lookup(span, mapping, key, *default):

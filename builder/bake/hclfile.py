@@ -20,7 +20,7 @@ from builder.bake.hclsyntax import Block, parse_text, top_level
 from builder.bake.model import BOOL_KEYS, KEYS, LIST_KEYS, MAP_KEYS, Config, Group, Target
 from builder.errors import Span, SyntaxProblem
 
-_TARGET_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_-]*$")
+_TARGET_NAME = re.compile(r"^[a-zA-Z0-9_-]+$")
 
 
 @dataclass
@@ -199,7 +199,7 @@ class Definitions:
                 name = to_string(evaluator.eval(block.attributes["name"], scope), block.attribute_spans["name"])
             if not _TARGET_NAME.match(name):
                 raise SyntaxProblem(
-                    f"invalid target name {name!r}: only letters, digits, '-' and '_' (not first) are allowed",
+                    f"invalid target name {name!r}: only \"[a-zA-Z0-9_-]+\" are allowed",
                     block.attribute_spans.get("name", block.span),
                 )
             target = Target(name, span=block.span)
