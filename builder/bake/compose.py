@@ -21,11 +21,34 @@ _VARIABLE = re.compile(
     r"|(?P<bare>[A-Za-z_][A-Za-z0-9_]*))"
 )
 _BUILD_KEYS = {
-    "context", "dockerfile", "dockerfile_inline", "args", "labels", "tags", "target", "cache_from", "cache_to",
-    "secrets", "ssh", "platforms", "additional_contexts", "shm_size", "ulimits", "network", "x-bake",
+    "context",
+    "dockerfile",
+    "dockerfile_inline",
+    "args",
+    "labels",
+    "tags",
+    "target",
+    "cache_from",
+    "cache_to",
+    "secrets",
+    "ssh",
+    "platforms",
+    "additional_contexts",
+    "shm_size",
+    "ulimits",
+    "network",
+    "x-bake",
 }
-_XBAKE_LISTS = {"tags": "tags", "cache-from": "cache_from", "cache-to": "cache_to", "secret": "secret",
-                "ssh": "ssh", "platforms": "platforms", "output": "output", "no-cache-filter": "no_cache_filter"}
+_XBAKE_LISTS = {
+    "tags": "tags",
+    "cache-from": "cache_from",
+    "cache-to": "cache_to",
+    "secret": "secret",
+    "ssh": "ssh",
+    "platforms": "platforms",
+    "output": "output",
+    "no-cache-filter": "no_cache_filter",
+}
 
 
 def load_yaml(text: str, name: str) -> object:
@@ -118,7 +141,9 @@ def _service_span(text: str, name: str, service: str) -> Span:
     return Span(name, 1, 1)
 
 
-def _target(service: str, body: dict, build: object, secrets: dict, env: Mapping[str, str], span: Span) -> Target:
+def _target(
+    service: str, body: dict, build: object, secrets: dict, env: Mapping[str, str], span: Span
+) -> Target:
     if isinstance(build, str):
         build = {"context": build}
     if not isinstance(build, dict):
@@ -128,7 +153,7 @@ def _target(service: str, body: dict, build: object, secrets: dict, env: Mapping
             raise SyntaxProblem(f"service {service!r}: build key {key!r} is not supported by pybuild", span)
     name = re.sub(r"[^a-zA-Z0-9_-]", "_", service)
     target = Target(name, span=span)
-    target.context = _str(build.get("context"))
+    target.context = _clean(_str(build.get("context")))
     target.dockerfile = _str(build.get("dockerfile"))
     target.dockerfile_inline = _str(build.get("dockerfile_inline"))
     target.contexts = _mapping(build.get("additional_contexts"), service, span) or None
@@ -152,6 +177,15 @@ def _target(service: str, body: dict, build: object, secrets: dict, env: Mapping
         target.tags = [str(body["image"])]
     _x_bake(target, build.get("x-bake"), service, span)
     return target
+
+
+def _clean(path: str | None) -> str | None:
+    """A local context path cleaned as compose-go cleans it (``./api`` → ``api``); URLs as written."""
+    if path is None or "://" in path or path.startswith("git@"):
+        return path
+    import posixpath
+
+    return posixpath.normpath(path)
 
 
 def _str(value: object) -> str | None:

@@ -98,5 +98,3 @@ def builtin_variables(cwd: Path) -> dict[str, str]:
     from builder.platforms import Platform
 
     return {"BAKE_CMD_CONTEXT": "cwd://", "BAKE_LOCAL_PLATFORM": str(Platform.host())}
-
-

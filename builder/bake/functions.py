@@ -21,8 +21,18 @@ from builder.errors import Span, SyntaxProblem
 
 #: buildx functions pybuild does not provide (refused with their name rather than misbehaving)
 UNSUPPORTED = frozenset(
-    {"bcrypt", "bytesslice", "cidrhost", "cidrnetmask", "cidrsubnet", "cidrsubnets", "convert", "formatdate",
-     "rsadecrypt", "timeadd"}
+    {
+        "bcrypt",
+        "bytesslice",
+        "cidrhost",
+        "cidrnetmask",
+        "cidrsubnet",
+        "cidrsubnets",
+        "convert",
+        "formatdate",
+        "rsadecrypt",
+        "timeadd",
+    }
 )
 
 
@@ -174,7 +184,9 @@ def _index(span, values, value):
 
 def _range(span, *args):
     nums = [_n(a, span) for a in args]
-    start, stop, step = (0, nums[0], 1) if len(nums) == 1 else (nums[0], nums[1], nums[2] if len(nums) > 2 else 1)
+    start, stop, step = (
+        (0, nums[0], 1) if len(nums) == 1 else (nums[0], nums[1], nums[2] if len(nums) > 2 else 1)
+    )
     if step == 0:
         raise SyntaxProblem("Error in function call: step must not be zero", span)
     result, value = [], start
@@ -292,7 +304,11 @@ FUNCTIONS: dict[str, tuple[int, int | None, Callable]] = {
     "indent": (2, 2, _indent),
     "index": (2, 2, _index),
     "int": (1, 1, lambda sp, x: int(_n(x, sp))),
-    "join": (2, None, lambda sp, sep, *ls: _s(sep, sp).join(_s(v, sp) for values in ls for v in _list(values, sp))),
+    "join": (
+        2,
+        None,
+        lambda sp, sep, *ls: _s(sep, sp).join(_s(v, sp) for values in ls for v in _list(values, sp)),
+    ),
     "jsondecode": (1, 1, lambda sp, x: json.loads(_s(x, sp))),
     "jsonencode": (1, 1, lambda sp, x: json.dumps(x, separators=(",", ":"))),
     "keys": (1, 1, lambda sp, x: sorted(x) if isinstance(x, dict) else _list(None, sp, "a map")),
@@ -347,7 +363,11 @@ FUNCTIONS: dict[str, tuple[int, int | None, Callable]] = {
     "urlencode": (1, 1, lambda sp, x: urllib.parse.quote_plus(_s(x, sp))),
     "uuidv4": (0, 0, lambda sp: str(uuid.UUID(bytes=os.urandom(16), version=4))),
     "uuidv5": (2, 2, lambda sp, ns, name: _uuidv5(sp, ns, name)),
-    "values": (1, 1, lambda sp, x: [x[k] for k in sorted(x)] if isinstance(x, dict) else _list(None, sp, "a map")),
+    "values": (
+        1,
+        1,
+        lambda sp, x: [x[k] for k in sorted(x)] if isinstance(x, dict) else _list(None, sp, "a map"),
+    ),
     "zipmap": (2, 2, _zipmap),
 }
 
@@ -363,7 +383,9 @@ def _formatlist(span, fmt, *args):
     if len(lengths) > 1:
         raise SyntaxProblem("Error in function call: all list arguments must have the same length", span)
     count = lengths.pop() if lengths else 1
-    return [_format(span, _s(fmt, span), *[a[i] if isinstance(a, list) else a for a in args]) for i in range(count)]
+    return [
+        _format(span, _s(fmt, span), *[a[i] if isinstance(a, list) else a for a in args]) for i in range(count)
+    ]
 
 
 def _product(lists):
@@ -379,8 +401,12 @@ def _symdiff(lists):
 
 
 def _uuidv5(span, namespace, name):
-    known = {"dns": uuid.NAMESPACE_DNS, "url": uuid.NAMESPACE_URL, "oid": uuid.NAMESPACE_OID,
-             "x500": uuid.NAMESPACE_X500}
+    known = {
+        "dns": uuid.NAMESPACE_DNS,
+        "url": uuid.NAMESPACE_URL,
+        "oid": uuid.NAMESPACE_OID,
+        "x500": uuid.NAMESPACE_X500,
+    }
     text = _s(namespace, span)
     try:
         space = known.get(text) or uuid.UUID(text)
@@ -439,7 +465,9 @@ def user_function(evaluator, block, parent_scope) -> Callable:
     allowed = {"params", "variadic_params", "result"}
     for key in block.attributes:
         if key not in allowed:
-            raise SyntaxProblem(f'Unsupported argument: "{key}" is not expected in a function', block.attribute_spans[key])
+            raise SyntaxProblem(
+                f'Unsupported argument: "{key}" is not expected in a function', block.attribute_spans[key]
+            )
     if "result" not in block.attributes:
         raise SyntaxProblem(f'function "{label}" has no result', block.span)
     params = _names(block.attributes.get("params"))

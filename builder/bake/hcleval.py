@@ -228,9 +228,7 @@ class Evaluator:
         for part in parts:
             item = part.children[0]
             if isinstance(item, Token):
-                if item.type == "ESCAPED_INTERPOLATION":
-                    pieces.append(str(item)[1:])
-                elif item.type == "ESCAPED_DIRECTIVE":
+                if item.type == "ESCAPED_INTERPOLATION" or item.type == "ESCAPED_DIRECTIVE":
                     pieces.append(str(item)[1:])
                 else:
                     pieces.append(_unescape(str(item)))

@@ -51,7 +51,9 @@ def _json_blocks(text: str, name: str) -> tuple[dict, list[Block]]:
     except json.JSONDecodeError as error:
         lines = text.splitlines()
         source = lines[error.lineno - 1] if 0 < error.lineno <= len(lines) else None
-        raise SyntaxProblem(f"invalid JSON: {error.msg}", Span(name, error.lineno, error.colno, source_line=source))
+        raise SyntaxProblem(
+            f"invalid JSON: {error.msg}", Span(name, error.lineno, error.colno, source_line=source)
+        ) from None
     if not isinstance(document, dict):
         raise SyntaxProblem("a bake file in JSON must hold an object", Span(name, 1, 1))
     attributes, blocks = {}, []
@@ -106,7 +108,8 @@ class Definitions:
                     self.blocks.append((block, evaluator))
                 else:
                     raise SyntaxProblem(
-                        f'Unsupported block type: blocks of type "{block.type}" are not expected here', block.span
+                        f'Unsupported block type: blocks of type "{block.type}" are not expected here',
+                        block.span,
                     )
 
     def _variable(self, block: Block, evaluator: Evaluator) -> None:
@@ -199,7 +202,7 @@ class Definitions:
                 name = to_string(evaluator.eval(block.attributes["name"], scope), block.attribute_spans["name"])
             if not _TARGET_NAME.match(name):
                 raise SyntaxProblem(
-                    f"invalid target name {name!r}: only \"[a-zA-Z0-9_-]+\" are allowed",
+                    f'invalid target name {name!r}: only "[a-zA-Z0-9_-]+" are allowed',
                     block.attribute_spans.get("name", block.span),
                 )
             target = Target(name, span=block.span)

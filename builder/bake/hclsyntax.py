@@ -107,11 +107,14 @@ def block_of(item: Tree, source) -> Block:
     for inner in _items(body):
         if inner.data == "block":
             nested = block_of(inner, source)
-            raise SyntaxProblem(f'Unsupported block type: blocks of type "{nested.type}" are not expected here',
-                                nested.span)
+            raise SyntaxProblem(
+                f'Unsupported block type: blocks of type "{nested.type}" are not expected here', nested.span
+            )
         name, expr = _attribute_parts(inner)
         if name in attributes:
-            raise SyntaxProblem(f'Attribute redefined: the argument "{name}" was already set', source.span(inner))
+            raise SyntaxProblem(
+                f'Attribute redefined: the argument "{name}" was already set', source.span(inner)
+            )
         attributes[name] = expr
         spans[name] = source.span(inner)
     return Block(kind, labels, attributes, source.span(item), spans)

@@ -42,9 +42,30 @@ STRING_KEYS = {"context", "dockerfile", "dockerfile-inline", "target", "shm-size
 BOOL_KEYS = {"pull", "no-cache"}
 MAP_KEYS = {"args", "labels", "contexts"}
 #: the list keys; those whose values accumulate when merged (the others replace)
-LIST_KEYS = {"inherits", "annotations", "attest", "tags", "cache-from", "cache-to", "secret", "ssh", "platforms",
-             "output", "no-cache-filter", "ulimits"}
-MERGED_LISTS = {"annotations", "attest", "secret", "ssh", "cache-from", "no-cache-filter", "ulimits", "inherits"}
+LIST_KEYS = {
+    "inherits",
+    "annotations",
+    "attest",
+    "tags",
+    "cache-from",
+    "cache-to",
+    "secret",
+    "ssh",
+    "platforms",
+    "output",
+    "no-cache-filter",
+    "ulimits",
+}
+MERGED_LISTS = {
+    "annotations",
+    "attest",
+    "secret",
+    "ssh",
+    "cache-from",
+    "no-cache-filter",
+    "ulimits",
+    "inherits",
+}
 
 
 @dataclass
@@ -186,8 +207,17 @@ def apply_overrides(target: Target, overrides: dict[str, Override]) -> None:
             setattr(target, head, mapping)
         elif head in ("context", "dockerfile", "target", "shm-size"):
             setattr(target, KEYS[head], value)
-        elif head in ("tags", "cache-from", "cache-to", "secrets", "ssh", "platform", "output", "no-cache-filter",
-                      "ulimits"):
+        elif head in (
+            "tags",
+            "cache-from",
+            "cache-to",
+            "secrets",
+            "ssh",
+            "platform",
+            "output",
+            "no-cache-filter",
+            "ulimits",
+        ):
             name = {"secrets": "secret", "platform": "platforms"}.get(head, head)
             setattr(target, KEYS[name], list(override.values))
         elif head in ("annotations", "attest"):
@@ -200,7 +230,8 @@ def apply_overrides(target: Target, overrides: dict[str, Override]) -> None:
                 target.output = ["type=image,push=true"]
             else:
                 target.output = [
-                    f"{o},push={value}" if _output_type(o) in ("image", "registry") else o for o in target.output
+                    f"{o},push={value}" if _output_type(o) in ("image", "registry") else o
+                    for o in target.output
                 ]
         else:
             raise UsageError(f"unknown key: {head}")
@@ -222,8 +253,13 @@ def print_json(groups: dict[str, Group], targets: dict[str, Target]) -> str:
         document["group"] = {name: {"targets": groups[name].targets} for name in sorted(groups)}
     document["target"] = {name: targets[name].to_json() for name in sorted(targets)}
     text = json.dumps(document, indent=2, ensure_ascii=False)
-    for char, escape in (("&", "\\u0026"), ("<", "\\u003c"), (">", "\\u003e"), ("\u2028", "\\u2028"),
-                         ("\u2029", "\\u2029")):
+    for char, escape in (
+        ("&", "\\u0026"),
+        ("<", "\\u003c"),
+        (">", "\\u003e"),
+        ("\u2028", "\\u2028"),
+        ("\u2029", "\\u2029"),
+    ):
         text = text.replace(char, escape)
     return text
 

@@ -18,8 +18,19 @@ from dataclasses import dataclass, field
 from builder.bake.model import Config, Group, Override, Target, apply_overrides
 from builder.errors import UsageError
 
-_LIST_OVERRIDES = {"output", "cache-to", "cache-from", "tags", "platform", "secrets", "ssh", "attest",
-                   "no-cache-filter", "ulimits", "annotations"}
+_LIST_OVERRIDES = {
+    "output",
+    "cache-to",
+    "cache-from",
+    "tags",
+    "platform",
+    "secrets",
+    "ssh",
+    "attest",
+    "no-cache-filter",
+    "ulimits",
+    "annotations",
+}
 
 
 @dataclass
@@ -32,7 +43,9 @@ class Resolved:
     linked: set[str] = field(default_factory=set)
 
 
-def parse_overrides(config: Config, values: list[str], env: Mapping[str, str]) -> dict[str, dict[str, Override]]:
+def parse_overrides(
+    config: Config, values: list[str], env: Mapping[str, str]
+) -> dict[str, dict[str, Override]]:
     """``--set PATTERN.KEY[.NAME]=VALUE`` values → target name → key → `Override` (buildx's
     ``newOverrides``: PATTERN is a target name or a glob; list keys accumulate; ``args.NAME`` without a value
     takes the environment's)."""
@@ -154,7 +167,9 @@ def linked_name(value: str) -> str | None:
     return value.removeprefix("target:") if value.startswith("target:") else None
 
 
-def _links(config: Config, name: str, target: Target, resolved: Resolved, overrides, visited: list[str]) -> None:
+def _links(
+    config: Config, name: str, target: Target, resolved: Resolved, overrides, visited: list[str]
+) -> None:
     visited = [*visited, name]
     for value in (target.contexts or {}).values():
         other = linked_name(value)
@@ -171,7 +186,11 @@ def _links(config: Config, name: str, target: Target, resolved: Resolved, overri
             resolved.targets[other] = linked
             resolved.linked.add(other)
         _links(config, other, linked, resolved, overrides, visited)
-        if len(target.platforms or []) > 1 and len(linked.platforms or []) > 1 and target.platforms != linked.platforms:
+        if (
+            len(target.platforms or []) > 1
+            and len(linked.platforms or []) > 1
+            and target.platforms != linked.platforms
+        ):
             raise UsageError(
                 f"target {other} can't be used by {name} because it is defined for different platforms "
                 f"{linked.platforms} and {target.platforms}"
