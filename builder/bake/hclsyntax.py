@@ -40,7 +40,12 @@ def parse_text(text: str, name: str) -> Tree:
         lines = text.splitlines()
         source = lines[line - 1] if 0 < line <= len(lines) else None
         found = getattr(error, "token", None)
-        what = f"unexpected {str(found)!r}" if found else "invalid syntax"
+        if found is not None and found.type == "$END":
+            what = "unexpected end of file"
+        elif found is not None:
+            what = f"unexpected {str(found).strip() or found.type!r}"
+        else:
+            what = f"unexpected character {getattr(error, 'char', '?')!r}"
         raise SyntaxProblem(f"syntax error: {what}", Span(name, line, column, source_line=source)) from None
 
 
