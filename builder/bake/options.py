@@ -16,7 +16,7 @@ from pathlib import Path
 from builder.bake.model import Target
 from builder.bake.resolve import linked_name
 from builder.buildtypes import BuildOptions
-from builder.errors import UsageError
+from builder.errors import BuildError, UsageError
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,20 @@ class TargetLink:
     target: str
 
 
+class TargetError(BuildError):
+    """A target's build failed: the error as the target's build raised it, prefixed with the target's name
+    (``target "api": Buildfile:3:1: error: …``); its exit code, line, hint and output are the original's."""
+
+    def __init__(self, target: str, error: BuildError) -> None:
+        super().__init__(error.message, error.span, hint=error.hint, output_tail=error.output_tail)
+        self.target = target
+        self.error = error
+        self.exit_code = error.exit_code
+
+    def __str__(self) -> str:
+        return f'target "{self.target}": {self.error}'
+
+
 @dataclass
 class Globals:
     """What every target shares: the store, the working directory, the stdin of the command."""
@@ -37,12 +51,18 @@ class Globals:
     stdin: object = None
 
 
-def _error(target: Target, message: str, hint: str | None = None) -> UsageError:
-    return UsageError(f'target "{target.name}": {message}', target.span, hint=hint)
-
-
 def to_build_options(target: Target, common: Globals, stack: ExitStack) -> BuildOptions:
-    """The build of ``target``. Fetched contexts (git, tarball URLs) live as long as ``stack``."""
+    """The build of ``target``. Fetched contexts (git, tarball URLs) live as long as ``stack``. A value
+    pybuild refuses raises a `TargetError` naming the target."""
+    try:
+        return _build_options(target, common, stack)
+    except TargetError:
+        raise
+    except BuildError as error:
+        raise TargetError(target.name, error) from None
+
+
+def _build_options(target: Target, common: Globals, stack: ExitStack) -> BuildOptions:
     from builder.attestations import check_attestations
     from builder.contextsource import buildfile_in, materialize
     from builder.mounts import parse_secret, parse_ssh
@@ -56,13 +76,15 @@ def to_build_options(target: Target, common: Globals, stack: ExitStack) -> Build
     if not context_text:
         context_text = "."
     remote = _is_remote(context_text)
+    if not remote and not (cwd / context_text).is_dir():
+        raise UsageError(f"build context {context_text!r} is not a directory")
     source = stack.enter_context(
         materialize(context_text if remote else str(absolute(context_text, cwd)), None)
     )
     check_attestations(None, None, list(target.attest or []))
     network = target.network or "default"
     if network not in ("default", "host", "none"):
-        raise _error(target, f"network {network!r} is not supported (default, host or none)")
+        raise UsageError(f"network {network!r} is not supported (default, host or none)")
     options = BuildOptions(context=source.directory, root=common.root)
     options.tags = list(target.tags or [])
     options.build_args = {k: v for k, v in (target.args or {}).items() if v is not None}
@@ -74,7 +96,7 @@ def to_build_options(target: Target, common: Globals, stack: ExitStack) -> Build
     options.platform = ",".join(target.platforms) if target.platforms else None
     options.network = network
     options.secrets = [parse_secret(_local_src(v, cwd)) for v in target.secret or []]
-    options.ssh = [parse_ssh(v) for v in target.ssh or []]
+    options.ssh = [parse_ssh(_local_ssh(v, cwd)) for v in target.ssh or []]
     options.cache_from = [
         absolute_cache_spec(parse_cache_spec(v, export=False), cwd) for v in target.cache_from or []
     ]
@@ -149,3 +171,11 @@ def _local_src(secret: str, cwd: Path) -> str:
             value = str(cwd / value)
         parts.append(f"{key}{eq}{value}")
     return ",".join(parts)
+
+
+def _local_ssh(value: str, cwd: Path) -> str:
+    """An ``ssh`` entry's socket or key paths made absolute against the working directory."""
+    ident, eq, rest = value.partition("=")
+    if not eq:
+        return value
+    return f"{ident}=" + ",".join(str(cwd / p) if p and not os.path.isabs(p) else p for p in rest.split(","))

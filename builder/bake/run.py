@@ -9,23 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from builder.bake.options import TargetLink
+from builder.bake.options import TargetError, TargetLink
 from builder.buildtypes import BuildOptions, BuildResult
 from builder.errors import BuildError, UsageError
-
-
-class TargetError(BuildError):
-    """A target's build failed: the error as the target's build raised it, prefixed with the target's name
-    (``target "api": Buildfile:3:1: error: …``); its exit code, line, hint and output are the original's."""
-
-    def __init__(self, target: str, error: BuildError) -> None:
-        super().__init__(error.message, error.span, hint=error.hint, output_tail=error.output_tail)
-        self.target = target
-        self.error = error
-        self.exit_code = error.exit_code
-
-    def __str__(self) -> str:
-        return f'target "{self.target}": {self.error}'
 
 
 def build_order(requests: list[tuple[str, BuildOptions]]) -> list[tuple[str, BuildOptions]]:
