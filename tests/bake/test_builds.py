@@ -171,3 +171,29 @@ def test_a_bad_bake_file_is_a_located_error(tmp_path, store):
         '    tags = [upperr("x")]\n'
         "            ^"
     ), err
+
+
+def test_push_pushes_every_targets_tags(tmp_path, store, monkeypatch):
+    from tests.registry.servers import Registry
+
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker-config"))
+    registry = Registry(tmp_path / "registry")
+    try:
+        work = write(
+            tmp_path / "work",
+            {
+                "docker-bake.hcl": 'variable "REG" {}\ngroup "default" {\n  targets = ["one", "two"]\n}\n'
+                'target "one" {\n  dockerfile-inline = "FROM busybox\\nRUN echo one > /n\\n"\n'
+                '  tags = ["${REG}/bake/one:1"]\n}\n'
+                'target "two" {\n  dockerfile-inline = "FROM busybox\\nRUN echo two > /n\\n"\n'
+                '  tags = ["${REG}/bake/two:1"]\n}\n',
+            },
+        )
+        result = bake(work, "--push", root=store, env={"REG": registry.domain})
+        assert result.returncode == 0, result.stderr.decode()
+        other = tmp_path / "other-store"
+        for name in ("one", "two"):
+            pybuild(other, "pull", f"{registry.domain}/bake/{name}:1")
+            assert run_in(other, f"{registry.domain}/bake/{name}:1", "cat", "/n") == f"{name}\n"
+    finally:
+        registry.stop()
