@@ -141,6 +141,8 @@ class Definitions:
 
     def _value(self, name: str, span: Span | None) -> object:
         definition = self.attributes.get(name)
+        if definition is None and name not in self.variables and name in ("target", "group"):
+            return _BlockValues(self, name)
         if definition is None and name in self.builtins:
             return self.builtins[name]
         if definition is None:
@@ -218,6 +220,48 @@ class Definitions:
                 setattr(target, KEYS[key], _typed(key, value, block.attribute_spans[key]))
             targets.append(target)
         return targets
+
+
+class _BlockValues(dict):
+    """``target.NAME.KEY`` / ``group.NAME.targets`` in an expression: the attributes of the block named NAME,
+    evaluated when first read (as buildx resolves a referenced block on demand). A matrix target is not
+    addressable by its label, as in buildx."""
+
+    def __init__(self, definitions: Definitions, kind: str) -> None:
+        super().__init__()
+        self._definitions = definitions
+        self._kind = kind
+
+    def _blocks(self, label: str) -> list:
+        return [
+            (block, evaluator)
+            for block, evaluator in self._definitions.blocks
+            if block.type == self._kind and block.labels[0] == label and "matrix" not in block.attributes
+        ]
+
+    def __contains__(self, label: object) -> bool:
+        return bool(self._blocks(str(label)))
+
+    def __getitem__(self, label: str) -> dict:
+        blocks = self._blocks(label)
+        if not blocks:
+            raise KeyError(label)
+        key = f"{self._kind}.{label}"
+        resolving = self._definitions.resolving
+        if key in resolving:
+            raise SyntaxProblem(f"{self._kind} {label} refers to itself", blocks[0][0].span)
+        resolving.append(key)
+        try:
+            values: dict = {}
+            for block, evaluator in blocks:
+                for attribute, expr in block.attributes.items():
+                    value = evaluator.eval(expr, self._definitions.scope)
+                    if attribute in KEYS:
+                        value = _typed(attribute, value, block.attribute_spans[attribute])
+                    values[attribute] = value
+            return values
+        finally:
+            resolving.pop()
 
 
 def _from_env(name: str, text: str, default: object, span: Span | None) -> object:

@@ -35,6 +35,8 @@ CASES = [
     ("json", "json", [], {}),
     ("json-inherits", "json", ["tools"], {"TAG": "2.0"}),
     ("override-files", "override", [], {}),
+    ("references", "refs", [], {}),
+    ("references-env", "refs", ["app"], {"VERSION": "2.0"}),
 ]
 
 #: cases whose group lists buildx 0.13 prints in a random order (compose services are a Go map)
