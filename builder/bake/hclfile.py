@@ -97,7 +97,7 @@ class Definitions:
                 if block.type == "variable":
                     self._variable(block, evaluator)
                 elif block.type == "function":
-                    from builder.bake.functions import user_function
+                    from builder.bake.calls import user_function
 
                     if len(block.labels) != 1:
                         raise SyntaxProblem("a function block needs one label, its name", block.span)
