@@ -88,19 +88,9 @@ class Evaluator:
         return self._template(parts, scope, node)
 
     def _template(self, parts: list[Tree], scope: Scope, node: Tree) -> object:
-        pieces: list[object] = []
-        for part in parts:
-            item = part.children[0]
-            if isinstance(item, Token):
-                if item.type == "ESCAPED_INTERPOLATION" or item.type == "ESCAPED_DIRECTIVE":
-                    pieces.append(str(item)[1:])
-                else:
-                    pieces.append(_unescape(str(item)))
-            elif item.data == "interpolation":
-                expr = _trees(item)[0]
-                pieces.append((self.eval(expr, scope), self.span(expr)))
-            else:
-                raise SyntaxProblem("template directives (%{if}, %{for}) are not supported", self.span(part))
+        from builder.bake.directives import render
+
+        pieces = [p for p in render(self, parts, scope) if p != ""]
         # a template that is one interpolation alone keeps its value's type, as in HCL
         if len(pieces) == 1 and isinstance(pieces[0], tuple):
             return pieces[0][0]

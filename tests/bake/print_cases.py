@@ -36,8 +36,10 @@ CASES = [
     ("json-inherits", "json", ["tools"], {"TAG": "2.0"}),
     ("override-files", "override", [], {}),
     ("references", "refs", [], {}),
-    ("references-env", "refs", ["app"], {"VERSION": "2.0"}),
+    ("references-env", "refs", ["app", "directives"], {"VERSION": "2.0"}),
+    ("directives", "refs", ["directives"], {}),
 ]
 
-#: cases whose group lists buildx 0.13 prints in a random order (compose services are a Go map)
-UNORDERED_GROUPS = {"compose", "compose-and-hcl"}
+#: cases whose group lists buildx 0.13 prints in a random order (compose services and a matrix's keys are Go
+#: maps): compared as sets
+UNORDERED_GROUPS = {"compose", "compose-and-hcl", "hcl-matrix-group", "hcl-default"}

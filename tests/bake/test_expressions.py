@@ -111,6 +111,12 @@ CASES = [
     ('setintersection(["a", "b"], ["b"])', ["b"]),
     ("add1(2)", 3),
     ('both("x", "y", "z")', "x:y,z"),
+    ('"%{ if 1 > 0 }y%{ else }n%{ endif }"', "y"),
+    ('"%{ if false }y%{ endif }-"', "-"),
+    ('"%{ for i, v in ["p", "q"] }${i}${v},%{ endfor }"', "0p,1q,"),
+    ('"%{ for k, v in { a = 1 } }${k}=${v}%{ endfor }"', "a=1"),
+    ('"x %{~ if true ~} y %{~ endif ~} z"', "xyz"),
+    ('"%{ for v in ["a", "b"] }%{ if v == "b" }[${v}]%{ endif }%{ endfor }"', "[b]"),
     ("V", "from-default"),
     ("T", "top-level"),
 ]
@@ -174,6 +180,7 @@ ERRORS = [
     ('["a"][3]', "t.hcl:1:10: error: Invalid index: the collection has 1 elements"),
     ("A\nA = X", "t.hcl:2:5: error: variable cycle not allowed for X"),
     ("[1, 2", "t.hcl:2:1: error: syntax error: unexpected end of file"),
+    ('"%{ if true }x"', "t.hcl:1:6: error: %{if} without %{endif}"),
     ("[1, 2 +]", "t.hcl:1:12: error: syntax error: unexpected ']'"),
 ]
 

@@ -23,3 +23,6 @@ target "app" {
 group "default" {
   targets = ["app", "base"]
 }
+target "directives" {
+  tags = ["d:%{ if VERSION == "1.4" }old%{ else }new%{ endif }", "l:%{ for v in ["a", "b"] ~} ${v} %{~ endfor }"]
+}
