@@ -336,3 +336,11 @@ def test_default_files_are_buildx_v0_13s_in_its_order(tmp_path):
         read_files(["missing.hcl"], tmp_path, None)
     with pytest.raises(BuildError, match="couldn't find a bake definition"):
         read_files([], tmp_path / "empty-dir-that-does-not-exist", None)
+
+
+def test_stdin_is_a_bake_file(tmp_path):
+    import io
+
+    files = read_files(["-"], tmp_path, io.BytesIO(b'target "s" {\n  tags = ["from-stdin"]\n}\n'))
+    config = load_config(files, tmp_path, {}, {})
+    assert read_targets(config, ["s"], [], {}).targets["s"].tags == ["from-stdin"]
