@@ -95,6 +95,10 @@ def test_targets_sharing_a_base_stage_are_all_built_and_tagged(tmp_path, store):
     again = bake(work, "--progress=plain", "api", "web", root=store, env={"TAG": "ci"})
     assert again.returncode == 0, again.stderr.decode()
     assert "running:" not in again.stderr.decode()  # everything cached
+    fresh = bake(work, "--progress=plain", "--no-cache", "--load", "web", root=store, env={"TAG": "ci"})
+    assert fresh.returncode == 0, fresh.stderr.decode()
+    assert "running: --no-cache" in fresh.stderr.decode()
+    assert "[api] building" not in fresh.stderr.decode()
 
 
 def test_a_target_context_feeds_one_target_into_another(tmp_path, store):
