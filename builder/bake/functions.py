@@ -36,6 +36,10 @@ UNSUPPORTED = frozenset(
 )
 
 
+#: the most elements ``range`` makes: pybuild's bound, so a bake file cannot exhaust memory through it
+RANGE_LIMIT = 1024 * 1024
+
+
 def _s(value, span):
     from builder.bake.hclvalues import to_string
 
@@ -189,6 +193,8 @@ def _range(span, *args):
     )
     if step == 0:
         raise SyntaxProblem("Error in function call: step must not be zero", span)
+    if (stop - start) / step > RANGE_LIMIT:
+        raise SyntaxProblem(f"Error in function call: range would have more than {RANGE_LIMIT} elements", span)
     result, value = [], start
     while (value < stop) if step > 0 else (value > stop):
         result.append(_tidy(value))

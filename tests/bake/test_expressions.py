@@ -181,6 +181,7 @@ ERRORS = [
     ("A\nA = X", "t.hcl:2:5: error: variable cycle not allowed for X"),
     ("[1, 2", "t.hcl:2:1: error: syntax error: unexpected end of file"),
     ('"%{ if true }x"', "t.hcl:1:6: error: %{if} without %{endif}"),
+    ("range(1e12)", "t.hcl:1:5: error: Error in function call: range would have more than 1048576 elements"),
     ("[1, 2 +]", "t.hcl:1:12: error: syntax error: unexpected ']'"),
 ]
 
