@@ -67,7 +67,7 @@ def user_function(evaluator, block, parent_scope) -> Callable:
     params = _names(block.attributes.get("params"))
     variadic = _names(block.attributes.get("variadic_params"))
     result = block.attributes["result"]
-    active: set[int] = set()
+    depth = [0]  # calls of this function under way (a function calling itself must end)
 
     def invoke(args: list, span: Span | None) -> object:
         if len(args) < len(params) or (not variadic and len(args) > len(params)):
@@ -75,13 +75,13 @@ def user_function(evaluator, block, parent_scope) -> Callable:
         values = dict(zip(params, args, strict=False))
         if variadic:
             values[variadic[0]] = args[len(params) :]
-        if len(active) > 64:
+        if depth[0] >= 64:
             raise SyntaxProblem(f'function "{label}" calls itself too deeply', span)
-        active.add(len(active))
+        depth[0] += 1
         try:
             return evaluator.eval(result, Scope(values=values, parent=parent_scope))
         finally:
-            active.discard(len(active) - 1)
+            depth[0] -= 1
 
     return invoke
 

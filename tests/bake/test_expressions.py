@@ -166,6 +166,17 @@ def test_top_level_attribute_is_not_overridden_by_the_environment():
     assert value("T", 'T = "file"\n', {"T": "env"}) == "file"
 
 
+def test_a_function_calling_itself_forever_is_an_error():
+    prelude = 'function "f" {\n  params = [x]\n  result = f(x)\n}\n'
+    with pytest.raises(BuildError, match='function "f" calls itself too deeply'):
+        value("f(1)", prelude)
+
+
+def test_deep_nesting_is_a_located_error():
+    with pytest.raises(BuildError, match="t.hcl:1:.*: error: expression nested too deeply"):
+        value("[" * 3000 + "]" * 3000)
+
+
 ERRORS = [
     ("nosuch(1)", 't.hcl:1:5: error: Call to unknown function: there is no function named "nosuch"'),
     ('cidrhost("10.0.0.0/8", 1)', 't.hcl:1:5: error: function "cidrhost" is not supported by pybuild'),
