@@ -22,6 +22,7 @@ from collections.abc import Collection
 COMMANDS: dict[str, tuple[str, str]] = {
     "build": ("build", "build an image from a Buildfile (the default command)"),
     "outline": ("outline", "print the stages and instructions of a Buildfile as JSON"),
+    "bake": ("bake", "build several images from a bake file or a compose file"),
     "run": ("run", "run a command in a throwaway container of an image"),
     "images": ("images", "list tagged images in the store"),
     "inspect": ("inspect", "show an image's config and manifest as JSON"),

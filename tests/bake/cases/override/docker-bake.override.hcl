@@ -1,0 +1,11 @@
+TAG = "overridden"
+target "default" {
+  args = {
+    B = "3"
+    C = "${TAG}"
+  }
+  annotations = ["manifest:org.opencontainers.image.vendor=acme"]
+  labels = {
+    from = "override"
+  }
+}
