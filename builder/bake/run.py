@@ -1,8 +1,9 @@
 """The execution of a bake: every requested target built, each fed the targets its ``target:`` contexts name.
 
-`build_many` is the one call the command makes. For now it builds the targets one after another with
-`builder.executor.build`, each target after the targets it links to; a solver that takes all targets as one
-graph replaces its body, keeping its contract.
+`build_many` is the one call the command makes. The targets are solved as one graph
+(`builder.executor.build_requests`): a stage several targets share runs once, independent targets build at
+the same time. A target whose ``target:`` context names another target needs that one's image first: such
+targets are solved in a later round, once the targets they link to are built.
 """
 
 from __future__ import annotations
@@ -61,19 +62,28 @@ def build_many(requests: list[tuple[str, BuildOptions]], reporter) -> dict[str, 
     """Build every ``(target name, options)`` request and return each target's result by name.
 
     A request's ``named_contexts`` may hold `TargetLink` values: the linked target (which must be among the
-    requests) is built first and its image fed in as an image context. The first target that fails stops
-    the build: its error is raised as a `TargetError` naming it. ``reporter`` (`builder.ui.Reporter`)
-    receives every target's steps; a line ``[TARGET] building`` precedes each target's.
+    requests) is built in an earlier round and its image fed in as an image context. The first target that
+    fails stops the build: its error is raised as a `TargetError` naming it. ``reporter``
+    (`builder.ui.Reporter`) receives every target's steps.
     """
-    from builder.executor import build
+    from builder.executor import build_requests
+
+    def name_failure(name: str, error: BuildError) -> BuildError:
+        return error if isinstance(error, TargetError) else TargetError(name, error)
 
     results: dict[str, BuildResult] = {}
-    for name, options in build_order(requests):
-        reporter.info(f"[{name}] building")
-        try:
-            results[name] = build(with_linked_images(options, results), reporter)
-        except TargetError:
-            raise
-        except BuildError as error:
-            raise TargetError(name, error) from None
+    for round_ in rounds(build_order(requests)):
+        ready = [(name, with_linked_images(options, results)) for name, options in round_]
+        results.update(build_requests(ready, reporter, name_failure=name_failure))
     return results
+
+
+def rounds(ordered: list[tuple[str, BuildOptions]]) -> list[list[tuple[str, BuildOptions]]]:
+    """``ordered`` (as `build_order` gives it) in rounds: each target one round after the latest of the
+    targets it links to, so every round is one solve of targets whose inputs are built."""
+    depth: dict[str, int] = {}
+    grouped: dict[int, list[tuple[str, BuildOptions]]] = {}
+    for name, options in ordered:
+        depth[name] = 1 + max((depth[link.target] for link in links(options)), default=-1)
+        grouped.setdefault(depth[name], []).append((name, options))
+    return [grouped[level] for level in sorted(grouped)]

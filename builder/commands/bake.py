@@ -38,6 +38,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-cache", action="store_true", help="run every step (*.no-cache=true)")
     parser.add_argument("--pull", action="store_true", help="always pull base images (*.pull=true)")
     parser.add_argument("--progress", default="auto", choices=("auto", "tty", "plain", "quiet", "rawjson"))
+    from builder.commands.build import _jobs
+
+    parser.add_argument("--jobs", "-j", type=_jobs, metavar="N", help="how many steps may run at once")
+    parser.add_argument("--trace", metavar="FILE", help="write the bake's timeline as Chrome trace-event JSON")
 
 
 def overrides(args: argparse.Namespace) -> list[str]:
@@ -80,6 +84,11 @@ def run(args: argparse.Namespace) -> int:
         requests = [
             (name, to_build_options(target, common, stack)) for name, target in sorted(resolved.targets.items())
         ]
+        if requests:  # one solve for all targets: its worker bound and its timeline are the bake's
+            import dataclasses
+
+            trace = (cwd / args.trace) if args.trace else None
+            requests[0] = (requests[0][0], dataclasses.replace(requests[0][1], jobs=args.jobs, trace=trace))
         reporter = make_reporter(args.progress)
         results = build_many(requests, reporter)
     if args.progress != "quiet":

@@ -146,7 +146,10 @@ def _lower_stage(
     instructions = [*_triggers(stage, triggers), *stage.instructions]
     step_env = resolver.start_env(stage, walk.root_env)
     step_env.update(walk.args)
-    prefix = f"{_platform_prefix(stage, the_plan)} " if several else ""
+    # a bake's steps name their target first, as buildx bake's progress does
+    prefix = (f"{key.scope} " if key.scope else "") + (
+        f"{_platform_prefix(stage, the_plan)} " if several else ""
+    )
     total = len(stage.instructions) + 1
     filtered = options.no_cache_filter
     lowered = LoweredStage(

@@ -8,6 +8,7 @@ stages, ``step.py`` is one layer step, ``commit.py`` turns an upperdir into a la
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from builder.errors import BuildError
@@ -18,32 +19,62 @@ from builder.solver.scheduler import Scheduler
 from builder.solver.solve import Solve, Solved
 from builder.solver.step import StepSession
 
-__all__ = ["Solved", "default_jobs", "solve_graph"]
+__all__ = ["Solved", "StepFailed", "default_jobs", "solve_graph"]
 
 
-def solve_graph(graph: BuildGraph, session: StepSession, *, jobs: int | None = None, trace: Path | None = None):
+class StepFailed(Exception):
+    """A step of build request ``scope`` (of a graph of several) failed with ``error``."""
+
+    def __init__(self, scope: str, error: BuildError) -> None:
+        super().__init__(str(error))
+        self.scope = scope
+        self.error = error
+
+
+def solve_graph(
+    graph: BuildGraph,
+    session: StepSession,
+    *,
+    jobs: int | None = None,
+    trace: Path | None = None,
+    scoped: Mapping[str, StepSession] | None = None,
+):
     """Build every stage of ``graph``; the targets' layers are local when it returns.
+
+    ``scoped`` gives each build request of a graph of several its own session (its effects, options and
+    caches; default: ``session`` for all); what one solve learns (identical steps, where chains came from)
+    is shared between them. A failing step of a request other than "" raises `StepFailed` naming it.
 
     A layer promised by a ``--cache-from`` record that cannot be fetched makes the session forget that
     record and the graph is solved again: the step that made the layer now runs, earlier steps hit locally.
     With ``trace``, the timeline of the (last) solve is written there, whatever the outcome."""
     from builder.trace import Timeline
 
+    sessions = dict(scoped or {})
+    sessions.setdefault("", session)
     while True:
         scheduler = Scheduler(jobs or default_jobs())
-        session.scheduler = scheduler
-        session.timeline = Timeline() if trace is not None else None
+        timeline = Timeline() if trace is not None else None
+        for each in sessions.values():
+            each.scheduler, each.timeline = scheduler, timeline
+            each.origins, each.inflight, each.lock = session.origins, session.inflight, session.lock
         try:
-            solved = Solve(graph, session, scheduler).run()
+            solved = Solve(graph, session, scheduler, sessions).run()
             for key in graph.targets:
-                session.effects.fetch_layers(solved.results[key].diff_ids)
+                sessions.get(key.scope, session).effects.fetch_layers(solved.results[key].diff_ids)
             return solved
+        except StepFailed as failed:
+            if failed.scope == "":
+                raise failed.error from None
+            raise
         except RemoteLayerFailed as failure:
-            if not session.shared.forget(failure.diff_id, str(failure)):
+            owner = next((s for s in sessions.values() if s.shared.forget(failure.diff_id, str(failure))), None)
+            if owner is None:
                 raise BuildError(str(failure)) from None
             session.reporter.info(f"warning: {failure}; building without that cache record")
             session.restart()
-            session.shared.restart()
+            for each in sessions.values():
+                each.shared.restart()
         finally:
-            if trace is not None and session.timeline is not None:
-                session.timeline.write(trace)
+            if trace is not None and timeline is not None:
+                timeline.write(trace)

@@ -60,9 +60,17 @@ class Solved:
 class Solve:
     """One solve of ``graph`` through ``session`` (the store, cache, effects, reporter of the build)."""
 
-    def __init__(self, graph: BuildGraph, session: StepSession, scheduler: Scheduler) -> None:
+    def __init__(
+        self,
+        graph: BuildGraph,
+        session: StepSession,
+        scheduler: Scheduler,
+        sessions: Mapping[str, StepSession] | None = None,
+    ) -> None:
         self.graph = graph
         self.session = session
+        #: each build request's session, by the scope of its stages (default: ``session``)
+        self.sessions = dict(sessions or {})
         self.scheduler = scheduler
         self.done: dict[StageKey, Promise[StageResult]] = {key: Promise(str(key)) for key in graph.stages}
         self.records: dict[StageKey, list[StepRecord]] = {key: [] for key in graph.stages}
@@ -91,9 +99,12 @@ class Solve:
             return self.done[replace(reader, index=tree.index)]
         return None
 
+    def session_of(self, key: StageKey) -> StepSession:
+        return self.sessions.get(key.scope, self.session)
+
     def tree(self, tree: TreeInput, reader: StageKey) -> Tree:
         """A ready tree; an image is pulled once per solve, whoever asks first."""
-        effects = self.session.effects
+        effects = self.session_of(reader).effects
         if isinstance(tree, StageInput):
             built = self.done[replace(reader, index=tree.index)].value()
             # lazy: a step that hits by the ChainID alone never fetches a stage's remote layers
@@ -101,7 +112,7 @@ class Solve:
         if isinstance(tree, ScratchInput):
             return Tree("scratch")
         if isinstance(tree, ContextInput):
-            return Tree("the build context", directory=self.session.options.context)
+            return Tree("the build context", directory=self.session_of(reader).options.context)
         if isinstance(tree, DirectoryInput):
             return Tree(f"--build-context {tree.name}", directory=Path(tree.path))
         assert isinstance(tree, ImageInput)
@@ -132,7 +143,7 @@ class StageRun:
 
     @property
     def session(self) -> StepSession:
-        return self.solve.session
+        return self.solve.session_of(self.lowered.key)
 
     def _start(self) -> None:
         """The layers the stage starts on: its base image's, then its parent stage's own."""
@@ -149,7 +160,16 @@ class StageRun:
         self.started = True
 
     def resume(self) -> None:
-        """Run steps from where the stage stopped, until it is done or must wait."""
+        """Run steps from where the stage stopped, until it is done or must wait. A failing step raises
+        `StepFailed` naming the stage's build request."""
+        from builder.solver import StepFailed
+
+        try:
+            self._resume()
+        except BuildError as error:
+            raise StepFailed(self.lowered.key.scope, error) from None
+
+    def _resume(self) -> None:
         if not self.started:
             self._start()
         steps = self.lowered.steps
