@@ -141,6 +141,7 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildResul
             runner.export_cache([f.state.layers for f in finals])
         finally:
             runner.finish()
+            reporter.close()
         layer_steps = [r for r in reports if r.layer is not None]
         ran = sum(not r.cached for r in layer_steps)
         if several:
@@ -307,14 +308,16 @@ class StageBuilder:
             try:
                 report = self._apply(step, result, label_text, step_env)
             except BuildError as error:
-                self.runner.reporter.failed(error.message)
+                self.runner.progress_step.failed(error.message)
                 raise error.with_span(instruction.span) from None
             except OSError as error:
                 # the machine refused something during this step (a context file vanished, I/O error):
                 # say which step, where
                 detail = error.strerror or str(error)
                 where = f": {_shorten(os.fsdecode(error.filename))}" if error.filename else ""
+                self.runner.progress_step.failed(f"{instruction.keyword}: {detail}{where}")
                 raise BuildError(f"{instruction.keyword}: {detail}{where}", instruction.span) from None
+            self.runner.progress_step.close()  # a config-only step ends with its header
             report.seconds = time.monotonic() - started
             reports.append(report)
             step_env.update(step.sets)
@@ -350,7 +353,7 @@ class StageBuilder:
         written = ins.original.strip()
         reporter = self.runner.reporter
         stage_label = self.stage.label
-        reporter.step(label_text, written)
+        self.runner.progress_step = reporter.step(label_text, written)
         if isinstance(ins, ast.Workdir) and clean_workdir(resolve_workdir(state.workdir, step.args[0])) == "/":
             # BuildKit makes no layer for the root directory, which always exists
             state.add_history(workdir.apply(state, step.args[0]), created=None, empty_layer=True)

@@ -8,10 +8,12 @@ Each object is written as Go's ``json.MarshalIndent(status, "", "  ")`` writes i
 * ``{"logs": [{"vertex", "stream", "data", "timestamp"}]}`` for the step's output (``data`` base64; pybuild's
   runtime gives one combined stream, reported as stream 1).
 
-A failed step's vertex completes with ``error`` (pybuild's message); the error itself follows as text, as
-buildx prints ``ERROR: …`` after the stream. Vertex digests are sha256 of the step's name (BuildKit's are of
-its LLB op, which pybuild does not have). Transfers and other parts that print on their own see the mode
-``quiet``, so nothing else reaches stderr.
+Each `builder.ui.StepProgress` that `RawJsonReporter.step` hands out is a vertex of its own, so steps may run
+concurrently and in any thread, as with `builder.ui.Reporter`. A failed step's vertex completes with ``error``
+(pybuild's message; ``context canceled`` for a cancelled step, as BuildKit's); the error itself follows as
+text, as buildx prints ``ERROR: …`` after the stream. A step ended by ``close()`` just completes. Vertex
+digests are sha256 of the step's name (BuildKit's are of its LLB op, which pybuild does not have). Transfers
+and other parts that print on their own see the mode ``quiet``, so nothing else reaches stderr.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import TextIO
 
-from builder.ui import Reporter
+from builder.ui import Reporter, StepProgress
 
 
 def go_time(ns: int | None = None) -> str:
@@ -44,73 +46,63 @@ def go_json(document: dict) -> str:
 
 
 class RawJsonReporter(Reporter):
-    """A `Reporter` that writes SolveStatus objects instead of lines."""
+    """A `Reporter` that writes SolveStatus objects instead of lines; each `StepProgress` is a vertex of its
+    own. Thread-safe as `Reporter` is: one object is written whole before the next begins."""
 
     def __init__(self, stream: TextIO | None = None) -> None:
         super().__init__("quiet", stream or sys.stderr)
-        self._vertex: dict | None = None
+        self._vertices: dict[int, dict] = {}  # step number → its vertex as last written
         self._last_of_stage: dict[str, str] = {}
 
     def _emit(self, document: dict) -> None:
         self.stream.write(go_json(document) + "\n")
         self.stream.flush()
 
-    def _complete(self) -> None:
-        if self._vertex is not None and "completed" not in self._vertex:
-            self._vertex["completed"] = go_time()
-            self._emit({"vertexes": [dict(self._vertex)]})
-
-    def step(self, label: str, text: str) -> None:
-        self._complete()
-        name = f"{label} {text}"
-        vertex: dict = {"digest": "sha256:" + hashlib.sha256(name.encode()).hexdigest()}
-        stage = label.lstrip("[").split(" ")[0]
+    def _began(self, step: StepProgress) -> None:
+        vertex: dict = {"digest": "sha256:" + hashlib.sha256(step.name.encode()).hexdigest()}
+        stage = step.label.lstrip("[").split(" ")[0]
         if stage in self._last_of_stage:
             vertex["inputs"] = [self._last_of_stage[stage]]
-        vertex["name"] = name
+        vertex["name"] = step.name
         self._last_of_stage[stage] = vertex["digest"]
         self._emit({"vertexes": [dict(vertex)]})
         vertex["started"] = go_time()
         self._emit({"vertexes": [dict(vertex)]})
-        self._vertex = vertex
+        self._vertices[step.number] = vertex
 
-    def cached(self) -> None:
-        if self._vertex is not None:
-            self._vertex["completed"] = go_time()
-            self._vertex["cached"] = True
-            self._emit({"vertexes": [dict(self._vertex)]})
-
-    def reason(self, why: str) -> None:
+    def _reasoned(self, step: StepProgress, why: str) -> None:
         """BuildKit has no event for why a step runs; the JSON stream leaves it out."""
 
-    def output(self, chunk: bytes) -> None:
-        if self._vertex is None or not chunk:
+    def _output(self, step: StepProgress, chunk: bytes) -> None:
+        if not chunk:
             return
         log = {
-            "vertex": self._vertex["digest"],
+            "vertex": self._vertices[step.number]["digest"],
             "stream": 1,
             "data": base64.b64encode(chunk).decode(),
             "timestamp": go_time(),
         }
         self._emit({"logs": [log]})
 
-    def done(self) -> None:
-        self._complete()
-
-    def failed(self, message: str) -> None:
-        """The step's vertex completes with ``error``, as BuildKit reports a failed op."""
-        if self._vertex is not None and "completed" not in self._vertex:
-            self._vertex["completed"] = go_time()
-            self._vertex["error"] = message
-            self._emit({"vertexes": [dict(self._vertex)]})
+    def _finished(self, step: StepProgress, message: str) -> None:
+        """The vertex completes: ``cached`` when found in the cache, ``error`` when failed (BuildKit's
+        ``context canceled`` when cancelled), plain when done or closed."""
+        vertex = self._vertices.pop(step.number)
+        vertex["completed"] = go_time()
+        if step.outcome == "cached":
+            vertex["cached"] = True
+        elif step.outcome == "failed":
+            vertex["error"] = message
+        elif step.outcome == "cancelled":
+            vertex["error"] = "context canceled"
+        self._emit({"vertexes": [vertex]})
 
     def info(self, text: str) -> None:
         """A step of its own, begun and completed (``exporting to oci: out.tar``, a pushed manifest)."""
-        self._complete()
         now = go_time()
         vertex = {"digest": "sha256:" + hashlib.sha256(text.encode()).hexdigest(), "name": text}
-        self._emit({"vertexes": [{**vertex, "started": now, "completed": now}]})
-        self._vertex = None
+        with self._lock:
+            self._emit({"vertexes": [{**vertex, "started": now, "completed": now}]})
 
     @contextlib.contextmanager
     def progress(
@@ -119,7 +111,8 @@ class RawJsonReporter(Reporter):
         yield lambda n: None
 
     def summary(self, ran: int, cached: int, image_id: str, size: int) -> None:
-        self._complete()
+        """buildx writes no summary into the JSON stream: steps still open complete, nothing else."""
+        self.close()
 
 
 def make_reporter(mode: str) -> Reporter:

@@ -84,11 +84,13 @@ def prepare_run(
         parts["script"] = script.content
     lowers = runner.lowerdirs(result)
 
+    progress = runner.progress_step
+
     def fill(upper: Path) -> None:
         tail: list[bytes] = []
 
         def output(chunk: bytes) -> None:
-            runner.reporter.output(chunk)
+            progress.output(chunk)
             tail.append(chunk)
             if len(tail) > 200:
                 del tail[:100]

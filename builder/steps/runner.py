@@ -40,7 +40,7 @@ from builder.syntax import ast
 if TYPE_CHECKING:
     from builder.buildtypes import BuildOptions, StageResult, StepReport
     from builder.plan import Stage
-    from builder.ui import Reporter
+    from builder.ui import Reporter, StepProgress
 
 #: ``$NAME`` and ``${NAME...}`` in an instruction's text: the variables whose values explain a miss.
 _VARIABLE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
@@ -56,6 +56,8 @@ class StepRunner:
         self.plan_stages = stages
         self.options = options
         self.reporter = reporter
+        #: The progress of the step being run (`Reporter.step`'s handle), set by the executor as each begins.
+        self.progress_step: StepProgress | None = None
         self.epoch = epoch
         self.shared = SharedCache(
             store, options.cache_from, options.cache_to, progress=reporter.mode, warn=reporter.info
@@ -158,9 +160,9 @@ class StepRunner:
             parent=self._origins.get(parts["parent"], PARENT_BASE),
         )
         if lookup.result is not None:
-            self.reporter.cached()
+            self.progress_step.cached()
             return lookup.result["result"], True, "cached"
-        self.reporter.reason(lookup.reason)
+        self.progress_step.reason(lookup.reason)
         staging = self.store.staging_dir()
         try:
             fill(staging)
@@ -215,7 +217,7 @@ class StepRunner:
         result.layers.append(layer)
         result.state.add_history(created_by, created=layer.get("created", created), empty_layer=False)
         if not cached:
-            self.reporter.done()
+            self.progress_step.done()
         return StepReport(
             stage.label, ins.span.line, ins.original.strip(), cached, reason, time.monotonic() - started, layer
         )
