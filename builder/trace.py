@@ -11,8 +11,9 @@ The solver feeds one `Timeline` per build, from any thread::
 `Timeline.begin` records the start time and the calling thread as the span's track, and returns the span's id
 (0, 1, 2, … in the order spans begin); ``after`` names the spans whose results this op waited for (ids that
 `begin` returned before). `Timeline.end` records the end time and the outcome. Every method may be called from
-any thread at any time; one lock guards the state. A span should begin and end on the same thread, one op at a
-time per thread (a worker of the solver's pool), so the spans of one track never overlap.
+any thread at any time; one lock guards the state. Each thread that begins a span is a track of its own: run
+ops on a pool of worker threads (a thread per op would make a track per op), one op at a time per thread, so
+the spans of one track never overlap. `Timeline.end` may be called from another thread than `begin`.
 
 `Timeline.write` writes the trace-event format's "JSON Object Format" (``{"traceEvents": [...]}``), which
 Perfetto (ui.perfetto.dev) and chrome://tracing open:
@@ -35,7 +36,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -49,7 +50,7 @@ PID = 1
 
 @dataclass
 class Span:
-    """One op's time: ``start``/``end`` in nanoseconds of `time.monotonic_ns`, ``track`` its worker's number."""
+    """One op's time: ``start``/``end`` in nanoseconds of the timeline's clock, ``track`` its worker."""
 
     id: int
     name: str
@@ -62,19 +63,22 @@ class Span:
 
 
 class Timeline:
-    """The spans of one build; see the module's docstring for the contract. Thread-safe."""
+    """The spans of one build; see the module's docstring for the contract. Thread-safe. ``clock`` gives the
+    time in nanoseconds (a monotonic clock; tests pass their own)."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], int] = time.monotonic_ns) -> None:
+        self._clock = clock
         self._lock = threading.Lock()
-        self._origin = time.monotonic_ns()
+        self._origin = clock()
         self._spans: list[Span] = []
-        self._tracks: dict[int, int] = {}  # thread ident → track number
+        # thread → track number; by the thread itself, as a finished thread's ident may be given to a new one
+        self._tracks: dict[threading.Thread, int] = {}
 
     def begin(self, name: str, *, after: Iterable[int] = ()) -> int:
         """An op named ``name`` starts now on the calling thread, having waited for the spans ``after``;
         returns its span id. Raises ValueError for an ``after`` id that `begin` did not return."""
-        now = time.monotonic_ns()
-        thread = threading.get_ident()
+        now = self._clock()
+        thread = threading.current_thread()
         after = tuple(after)
         with self._lock:
             unknown = [a for a in after if not 0 <= a < len(self._spans)]
@@ -89,7 +93,7 @@ class Timeline:
         """The op of ``span_id`` ends now: ``cached`` when its result came from the cache, ``failed`` when it
         failed (or was cancelled). Raises ValueError for an unknown id; a span already ended keeps its first
         end (so a ``finally`` may end a span whatever happened before)."""
-        now = time.monotonic_ns()
+        now = self._clock()
         with self._lock:
             if not 0 <= span_id < len(self._spans):
                 raise ValueError(f"unknown span id {span_id}")
@@ -106,12 +110,12 @@ class Timeline:
     def critical_path(self) -> list[int]:
         """The ids of the critical path (see the module's docstring), first span first; open spans count as
         ending now. Empty when there are no spans."""
-        now = time.monotonic_ns()
+        now = self._clock()
         return _critical(self.spans(), now)
 
     def events(self) -> dict:
         """The trace as a JSON-ready document (the trace-event format's JSON Object Format)."""
-        now = time.monotonic_ns()
+        now = self._clock()
         spans = self.spans()
         critical = set(_critical(spans, now))
         events = [_metadata("process_name", 0, name="pybuild")]
@@ -156,9 +160,9 @@ class Timeline:
             temporary.unlink(missing_ok=True)
 
 
-def _metadata(name: str, tid: int, **args) -> dict:
+def _metadata(kind: str, tid: int, **args) -> dict:
     """A metadata event (``ph: "M"``) of the process, naming it or one of its tracks."""
-    return {"name": name, "ph": "M", "pid": PID, "tid": tid, "args": args}
+    return {"name": kind, "ph": "M", "pid": PID, "tid": tid, "args": args}
 
 
 def _colour(span: Span, critical: bool) -> str | None:
