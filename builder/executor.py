@@ -243,7 +243,6 @@ class StageBuilder:
     def _base(self) -> StageResult:
         from builder.namedcontexts import pull_policy
         from builder.oci.config import new_config
-        from builder.registry.progress import Transfers
         from builder.registry.pull import ensure_image
 
         base = self.stage.base
@@ -276,7 +275,7 @@ class StageBuilder:
                     base.ref,
                     pull=pull_policy(base.ref, self.runner.options.pull),
                     platform=platform,
-                    progress=Transfers(self.runner.reporter.mode),
+                    progress=self.runner.reporter.transfers(),
                 )
         except BuildError as error:
             raise error.with_span(self.stage.source.span) from None

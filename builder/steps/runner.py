@@ -128,7 +128,6 @@ class StepRunner:
                 # lazy: a step that hits by the ChainID alone never fetches a stage's remote layers
                 return self.lowerdirs(built), chain_id(list(built.state.layers))
         from builder.namedcontexts import pull_policy
-        from builder.registry.progress import Transfers
         from builder.registry.pull import ensure_image
 
         named = self.options.named_contexts.get(name)
@@ -141,7 +140,7 @@ class StepRunner:
             name,
             pull=pull_policy(name, self.options.pull),
             platform=stage.platform if stage is not None else None,
-            progress=Transfers(self.reporter.mode),
+            progress=self.reporter.transfers(),
         )
         return [self.store.layer_path(d) for d in reversed(image.diff_ids)], chain_id(list(image.diff_ids))
 

@@ -194,3 +194,22 @@ def test_tty_asked_of_a_stream_that_is_no_terminal_writes_no_escape_sequences():
     assert "\x1b" not in stream.getvalue() and "\r" not in stream.getvalue()
     assert stream.getvalue().startswith("#1 [stage-0 2/2] RUN make\n")
     assert [t.name for t in threading.enumerate() if t.name == "progress-view"] == []
+
+
+def test_transfers_are_lines_in_plain_mode_and_nothing_when_quiet():
+    reporter, stream = _reporter()
+    transfers = reporter.transfers()
+    task = transfers.task("sha256:" + "ab" * 32, 2_000_000, "downloading")
+    task.update(2_000_000)
+    task.done("pull complete")
+    transfers.note("sha256:" + "cd" * 32, "already exists")
+    assert stream.getvalue().splitlines() == [
+        "abababababab: downloading (2MB)",
+        "abababababab: pull complete",
+        "cdcdcdcdcdcd: already exists",
+    ]
+    quiet, silent = _reporter("quiet")
+    task = quiet.transfers().task("sha256:" + "ab" * 32, 10, "downloading")
+    task.update(10)
+    task.done()
+    assert silent.getvalue() == ""

@@ -147,3 +147,22 @@ def test_lines_are_coloured_in_a_colour_terminal(monkeypatch):
     assert "\x1b[34m#1 [stage-0 2/2] RUN true\x1b[0m\n" in stream.getvalue()
     assert "\x1b[36m#1 CACHED\x1b[0m\n" in stream.getvalue()
     assert "\x1b[33mwarning: something\x1b[0m\n" in stream.getvalue()
+
+
+def test_transfers_draw_bars_in_the_view_and_leave_their_last_state(monkeypatch):
+    reporter, stream = _reporter(monkeypatch)
+    step = reporter.step("[stage-1 2/2]", "COPY --from=alpine /x /x")
+    transfers = reporter.transfers()
+    task = transfers.task("sha256:" + "ab" * 32, 4096, "downloading")
+    task.update(4096)
+    task.update(-4096)  # a broken transfer starts over
+    task.update(2048)
+    _wait_for(lambda: any(row.startswith("abababababab:  50%|") for row in screen(stream.getvalue())))
+    task.done("pull complete")
+    transfers.note("sha256:" + "cd" * 32, "already exists")
+    step.done()
+    rows = screen(stream.getvalue())
+    assert not any(row.startswith("[+] Building") for row in rows)
+    kept = [row for row in rows if row.startswith("abababababab")]
+    assert len(kept) == 1 and re.search(r"2\.00k/4\.00k .*pull complete\]$", kept[0]), kept
+    assert "cdcdcdcdcdcd: already exists" in rows
