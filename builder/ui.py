@@ -54,6 +54,8 @@ from builder import termview
 
 #: Seconds between redraws of the terminal view (BuildKit's tty display redraws every 100-150 ms).
 REFRESH = 0.15
+#: Bytes of a step's output line held back waiting for its newline; a longer line is printed in parts.
+MAX_LINE = 64 * 1024
 
 
 class StepProgress:
@@ -181,6 +183,9 @@ class Reporter:
 
     def _output(self, step: StepProgress, chunk: bytes) -> None:
         *lines, step.partial = (step.partial + chunk).split(b"\n")
+        if len(step.partial) > MAX_LINE:  # output that never ends a line is not held in memory without end
+            lines.append(step.partial)
+            step.partial = b""
         for line in lines:
             self._output_line(step, line)
 

@@ -213,3 +213,15 @@ def test_transfers_are_lines_in_plain_mode_and_nothing_when_quiet():
     task.update(10)
     task.done()
     assert silent.getvalue() == ""
+
+
+def test_output_that_never_ends_a_line_is_printed_in_parts():
+    reporter, stream = _reporter()
+    step = reporter.step("[stage-0 2/2]", "RUN yes | tr -d '\\n'")
+    for _ in range(40):
+        step.output(b"y" * 4096)
+    parts = [m[2] for m in map(OUTPUT_LINE.match, stream.getvalue().splitlines()) if m]
+    assert parts and all(set(part) == {"y"} and len(part) <= 70 * 1024 for part in parts)
+    step.done()
+    parts = [m[2] for m in map(OUTPUT_LINE.match, stream.getvalue().splitlines()) if m]
+    assert sum(len(part) for part in parts) == 40 * 4096
