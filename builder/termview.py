@@ -2,8 +2,8 @@
 
 `view` turns what is live (running steps, bars) into lines that each fit on one terminal row — a wrapped line
 would make the redraw, which moves the cursor up by the number of lines drawn, land in the wrong place — and no
-more of them than fit on the screen. `ERASE` is the escape sequence that takes the cursor back up over a drawn
-view and clears it.
+more of them than fit on the screen. `erase` gives the escape sequence that takes the cursor back up over a
+drawn view and clears it. Nothing here writes: `builder.ui.Reporter` does, under its lock.
 """
 
 from __future__ import annotations
