@@ -86,13 +86,16 @@ def build_requests(
         except BuildError as error:
             raise name_failure(scope, error) from None
     root = requests[0][1].root if requests else None
-    with Store.open(root) as store, store.lock("gc", shared=True):
-        for request in prepared:
-            try:
-                _check_in_store(store, request, reporter)
-            except BuildError as error:
-                raise name_failure(request.scope, error) from None
-        return _build_in_store(store, prepared, reporter, name_failure)
+    try:
+        with Store.open(root) as store, store.lock("gc", shared=True):
+            for request in prepared:
+                try:
+                    _check_in_store(store, request, reporter)
+                except BuildError as error:
+                    raise name_failure(request.scope, error) from None
+            return _build_in_store(store, prepared, reporter, name_failure)
+    finally:
+        reporter.close()  # the terminal view is erased before the CLI prints an error
 
 
 def _prepare(scope: str, options: BuildOptions, reporter: Reporter) -> Request:
@@ -189,7 +192,7 @@ def _build_in_store(store, prepared: list[Request], reporter, name_failure) -> d
             cache = BuildCache(
                 store, enabled=not options.no_cache, remote=shared if options.cache_from else None
             )
-            effects = HostEffects(store, options, shared, epoch=request.epoch, progress_mode=reporter.mode)
+            effects = HostEffects(store, options, shared, epoch=request.epoch, transfers=reporter.transfers)
             session = StepSession(
                 store, cache, shared, effects, reporter, None, options, request.epoch, request.created
             )

@@ -1,7 +1,9 @@
-"""Build progress for people: a numbered block of lines per step, the steps' output prefixed, a closing summary.
+"""Build progress for people: one line per event, numbered by its step, a live view of running steps in a
+terminal, and a closing summary.
 
-Besides ``builder.cli`` (and the registry's transfer bars, ``builder.registry.progress``) this is the only
-module that prints. Steps may run concurrently, each in its own thread; every method here may be called from
+Besides ``builder.cli`` (and the registry's transfer bars of ``pybuild pull``/``push``,
+``builder.registry.progress``) this is the only module that prints; `builder.termview` renders its terminal
+view. Steps may run concurrently, each in its own thread; every method here may be called from
 any thread at any time (one lock serialises the state and the writes).
 
 The API::
@@ -14,6 +16,7 @@ The API::
         advance(n)
     step.done()    # or step.cached(), step.failed(message), step.cancelled(), step.close()
     reporter.info("exporting to oci: out.tar")   # a line of no step
+    pull_image(..., progress=reporter.transfers())   # registry transfers: bars in the view, or lines
     reporter.summary(ran, cached, image_id, size)
     reporter.close()                             # the build is over: the terminal view is erased
 
@@ -47,8 +50,12 @@ import time
 from collections.abc import Callable, Iterator
 from typing import TextIO
 
+from builder import termview
+
 #: Seconds between redraws of the terminal view (BuildKit's tty display redraws every 100-150 ms).
 REFRESH = 0.15
+#: Bytes of a step's output line held back waiting for its newline; a longer line is printed in parts.
+MAX_LINE = 64 * 1024
 
 
 class StepProgress:
@@ -106,25 +113,6 @@ class StepProgress:
         return self._reporter.progress(description, total, unit)
 
 
-class _Bar:
-    """One bar of the terminal view, drawn by tqdm's own formatter."""
-
-    def __init__(self, description: str, total: int | None, unit: str) -> None:
-        self.description = description
-        self.total = total
-        self.unit = unit
-        self.count = 0
-        self.started = time.monotonic()
-
-    def render(self, width: int, now: float) -> str:
-        from tqdm import tqdm
-
-        return tqdm.format_meter(
-            self.count, self.total, now - self.started, ncols=width - 1, prefix=self.description,
-            unit=self.unit, unit_scale=True,
-        )  # fmt: skip
-
-
 class Reporter:
     """Receives build events from the build (any thread) and shows them; see the module's docstring.
     ``refresh``: seconds between redraws of the terminal view."""
@@ -133,7 +121,7 @@ class Reporter:
         from builder import colours
 
         self.stream = stream or sys.stderr
-        terminal = _isatty(self.stream)
+        terminal = termview.is_terminal(self.stream)
         if mode == "auto":
             mode = "tty" if terminal else "plain"
         self.mode = mode
@@ -149,7 +137,7 @@ class Reporter:
         self._written = False
         self._pending: list[tuple[str, str | None]] = []
         self._live = mode == "tty" and terminal  # draw the view below the lines
-        self._bars: list[_Bar] = []
+        self._bars: list[termview.Bar] = []
         self._drawn = 0  # lines of the view now on the screen, above the cursor
         self._ticker: threading.Thread | None = None
         self._wake = threading.Event()
@@ -195,6 +183,9 @@ class Reporter:
 
     def _output(self, step: StepProgress, chunk: bytes) -> None:
         *lines, step.partial = (step.partial + chunk).split(b"\n")
+        if len(step.partial) > MAX_LINE:  # output that never ends a line is not held in memory without end
+            lines.append(step.partial)
+            step.partial = b""
         for line in lines:
             self._output_line(step, line)
 
@@ -241,29 +232,48 @@ class Reporter:
         if not self._live:
             yield lambda n: None
             return
-        bar = _Bar(description, total, unit)
+        bar = self._open_bar(termview.Bar(description, total, unit))
 
         def advance(n: int) -> None:
             with self._lock:
                 bar.count += n
 
+        try:
+            yield advance
+        finally:
+            self._close_bar(bar, None)
+
+    def _open_bar(self, bar: termview.Bar) -> termview.Bar:
         with self._lock:
             self._bars.append(bar)
             self._flush()  # drawn at once, however short the work
             self._start_ticker()
-        try:
-            yield advance
-        finally:
-            with self._lock:
+        return bar
+
+    def _close_bar(self, bar: termview.Bar, last: str | None) -> None:
+        """The bar leaves the view; ``last``, if given, stays as a line of no step."""
+        with self._lock:
+            if bar in self._bars:  # `close` may have dropped it
                 self._bars.remove(bar)
-                self._flush()
+            if last is not None:
+                self._info_line(last)
+            self._flush()
+
+    def transfers(self) -> Transfers:
+        """Progress for blob transfers (pulls during a build), with the interface of
+        `builder.registry.progress.Transfers`, drawn through this reporter: bars in the terminal view, a line
+        per blob begun and ended in plain mode, nothing when quiet — so that transfers while steps run share
+        the screen with the view instead of drawing over it."""
+        return Transfers(self)
 
     def close(self) -> None:
-        """The build is over (or has failed): steps still running end without a line, the terminal view is
-        erased and its thread stopped. Idempotent; the reporter may still print lines afterwards."""
+        """The build is over (or has failed): steps still running end without a line, bars still open are
+        dropped, the terminal view is erased and its thread stopped. Idempotent; the reporter may still print
+        lines afterwards."""
         with self._lock:
             for step in list(self._open.values()):
                 self._end(step, "closed", "")
+            self._bars.clear()  # bars of work that never ended (a transfer that failed)
             self._flush()
             ticker = self._ticker
         self._wake.set()
@@ -301,8 +311,8 @@ class Reporter:
         from builder.colours import paint
 
         parts = []
-        if self._drawn:  # back to the view's first line, and clear it and everything below
-            parts.append(f"\r\x1b[{self._drawn}A\x1b[J")
+        if self._drawn:
+            parts.append(termview.erase(self._drawn))
         parts += [paint(text, style, self.colour) + "\n" for text, style in lines]
         view = self._view() if self._live else []
         parts += [line + "\n" for line in view]
@@ -312,20 +322,12 @@ class Reporter:
             self.stream.flush()
 
     def _view(self) -> list[str]:
-        """The terminal view's lines, each narrower than the terminal (a wrapped line would break the
-        redraw) and no more than fit on it; none when nothing is live."""
         if not self._open and not self._bars:
             return []
-        width, height = _size(self.stream)
-        now = time.monotonic()
-        lines = [_fit(f"[+] Building {now - self.started:.1f}s ({self._ended}/{self._count})", "", width)]
-        for step in self._open.values():
-            lines.append(_fit(f"#{step.number} {step.name}", f"{now - step.started:.1f}s", width))
-        lines += [bar.render(width, now)[: width - 1] for bar in self._bars]
-        room = max(2, height - 2)
-        if len(lines) > room:
-            lines[room - 1 :] = [f"... and {len(lines) - room + 1} more"]
-        return lines
+        width, height = termview.terminal_size(self.stream)
+        header = f"[+] Building {time.monotonic() - self.started:.1f}s ({self._ended}/{self._count})"
+        steps = [(f"#{step.number} {step.name}", step.started) for step in self._open.values()]
+        return termview.view(header, steps, self._bars, width, height)
 
     def _start_ticker(self) -> None:
         if self._live and self._ticker is None and (self._open or self._bars):
@@ -345,26 +347,55 @@ class Reporter:
                 self._flush()
 
 
-def _fit(name: str, timer: str, width: int) -> str:
-    """``name`` on one line, cut to leave ``timer`` right-aligned within ``width - 1`` columns."""
-    name = "".join(c if c.isprintable() else " " for c in name.split("\n", 1)[0])
-    room = max(1, width - 1 - (len(timer) + 1 if timer else 0))
-    if len(name) > room:
-        name = name[: max(0, room - 3)] + "..."
-    return f"{name.ljust(room)} {timer}" if timer else name
+class Transfers:
+    """`Reporter.transfers`: `builder.registry.progress.Transfers`' interface over a reporter. Thread-safe."""
+
+    def __init__(self, reporter: Reporter) -> None:
+        self._reporter = reporter
+        self.mode = reporter.mode
+
+    def line(self, text: str) -> None:
+        if self.mode != "quiet":
+            self._reporter.info(text)
+
+    def note(self, digest: str, text: str) -> None:
+        """One line about a blob that needs no transfer (``already exists``)."""
+        self.line(f"{_short(digest)}: {text}")
+
+    def task(self, digest: str, size: int | None, what: str) -> TransferTask:
+        """Begin a transfer: a bar in the terminal view, else ``<short digest>: <what> (<size>)``."""
+        if not self._reporter._live:
+            from builder.units import human_size
+
+            self.line(f"{_short(digest)}: {what}" + (f" ({human_size(size)})" if size else ""))
+            return TransferTask(self, digest, None)
+        return TransferTask(
+            self, digest, self._reporter._open_bar(termview.Bar(_short(digest), size, "B", 1024))
+        )
 
 
-def _isatty(stream: TextIO) -> bool:
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False
+class TransferTask:
+    """One blob's transfer; ``update(n)`` from any thread (n < 0 when a broken transfer starts over),
+    ``done(note)`` ends it: the bar's last state stays as a line, or ``<short digest>: <note>``."""
+
+    def __init__(self, owner: Transfers, digest: str, bar: termview.Bar | None) -> None:
+        self._owner = owner
+        self._bar = bar
+        self.digest = digest
+
+    def update(self, n: int) -> None:
+        if self._bar is not None:
+            with self._owner._reporter._lock:
+                self._bar.count += n
+
+    def done(self, note: str = "done") -> None:
+        reporter = self._owner._reporter
+        if self._bar is None:
+            self._owner.line(f"{_short(self.digest)}: {note}")
+            return
+        width, _ = termview.terminal_size(reporter.stream)
+        reporter._close_bar(self._bar, self._bar.render(width, time.monotonic(), postfix=note))
 
 
-def _size(stream: TextIO) -> tuple[int, int]:
-    """The terminal's columns and lines (80x24 when the stream has no terminal size)."""
-    try:
-        size = os.get_terminal_size(stream.fileno())
-    except (AttributeError, ValueError, OSError):
-        return 80, 24
-    return size.columns or 80, size.lines or 24
+def _short(digest: str) -> str:
+    return digest.removeprefix("sha256:")[:12]

@@ -22,14 +22,15 @@ from builder.sources import StatCache
 class HostEffects:
     """Effects over ``store`` for a build of ``options`` (`builder.buildtypes.BuildOptions`); ``shared`` is
     the build's `builder.sharedcache.session.SharedCache` (layers of remote cache hits are fetched through
-    it), ``epoch`` the build's SOURCE_DATE_EPOCH, ``progress_mode`` the reporter's mode for transfer bars."""
+    it), ``epoch`` the build's SOURCE_DATE_EPOCH, ``transfers()`` the display a pull draws its progress on."""
 
-    def __init__(self, store, options, shared, *, epoch: int | None, progress_mode: str = "quiet") -> None:
+    def __init__(self, store, options, shared, *, epoch: int | None, transfers=None) -> None:
         self.store = store
         self.epoch = epoch  # SOURCE_DATE_EPOCH: a layer written while copying clamps its times to it
         self.options = options
         self.shared = shared
-        self.progress_mode = progress_mode
+        #: makes the transfer display of a pull (`builder.ui.Reporter.transfers`; default: none shown)
+        self.transfers = transfers or _quiet_transfers
         self.state_dir = store.state_dir("runtime")
         #: Content digests of context files, kept between builds (``state/context`` of the store).
         self.stat_cache = StatCache(store.state_dir("context"), options.context)
@@ -71,7 +72,6 @@ class HostEffects:
     # --- images and layers ----------------------------------------------------------------------------
     def base_image(self, ref: str, platform) -> BaseImage:
         from builder.namedcontexts import directory_image, pull_policy
-        from builder.registry.progress import Transfers
         from builder.registry.pull import ensure_image
 
         named = self.options.named_contexts.get(ref)
@@ -83,7 +83,7 @@ class HostEffects:
                 ref,
                 pull=pull_policy(ref, self.options.pull),
                 platform=platform,
-                progress=Transfers(self.progress_mode),
+                progress=self.transfers(),
             )
         for diff_id in image.diff_ids:
             if not self.store.has_layer(diff_id):
@@ -94,7 +94,6 @@ class HostEffects:
         from builder.cache import chain_id
         from builder.namedcontexts import pull_policy
         from builder.platforms import Platform
-        from builder.registry.progress import Transfers
         from builder.registry.pull import ensure_image
 
         assert isinstance(image, ImageInput)
@@ -104,7 +103,7 @@ class HostEffects:
             image.ref,
             pull=pull_policy(image.ref, self.options.pull),
             platform=platform,
-            progress=Transfers(self.progress_mode),
+            progress=self.transfers(),
         )
         layers = [self.store.layer_path(d) for d in reversed(pulled.diff_ids)]
         return Tree(image.ref, layers, chain_id(list(pulled.diff_ids)))
@@ -174,3 +173,9 @@ class HostEffects:
                 copy_ins.make_dirs(merged, op.path, owner)
             except BuildError as error:  # say what failed in WORKDIR's words, not COPY's
                 raise BuildError(f"WORKDIR {op.path}: {error.message.split(': ', 1)[-1]}") from None
+
+
+def _quiet_transfers():
+    from builder.registry.progress import Transfers
+
+    return Transfers("quiet")

@@ -12,6 +12,8 @@ import sys
 import termios
 from pathlib import Path
 
+import pyte
+
 from tests.build.conftest import REPO, write_context
 
 BUILDFILE = "FROM busybox:latest\nRUN echo working; dd if=/dev/urandom of=/blob bs=1M count=24 2>/dev/null\n"
@@ -50,6 +52,12 @@ def test_terminal_progress_shows_a_bar_while_committing(pybuild, tmp_path: Path)
     assert os.waitstatus_to_exitcode(status) == 0, screen
     assert "committing layer" in screen  # tqdm's bar, drawn while the layer streams into the store
     assert "built " in screen
+    assert "[+] Building" in screen  # the view of running steps and their timers
+    terminal = pyte.Screen(80, 200)
+    pyte.Stream(terminal).feed(screen)
+    rows = [row.rstrip() for row in terminal.display]
+    assert not any(row.startswith(("[+] Building", "committing layer")) for row in rows)  # erased at the end
+    assert any(re.fullmatch(r"#1 DONE \d+\.\ds", row) for row in rows)
     assert subprocess.run(
         [sys.executable, "-m", "builder", "--root", str(pybuild.root), "run", "t:1", "ls", "/blob"],
         cwd=REPO, capture_output=True,
