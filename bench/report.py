@@ -55,22 +55,33 @@ def _ratio(ours: float | None, theirs: float | None) -> float | None:
 
 
 def table(results: dict[str, dict[str, list[Measured]]], rounds: int) -> str:
-    """Rows in the order of ``results`` ({workload: {tool: runs}}); a tool that did not run shows "—"."""
+    """Rows in the order of ``results`` ({workload: {tool: runs}}); a tool that ran nowhere (BuildKit that
+    could not start, buildah left out) has no columns; one missing from a single row shows "—" there."""
+    present = {tool for row in results.values() for tool in row}
+    peers = [
+        (tool, title)
+        for tool, title in (("buildkit", "BuildKit"), ("buildah", "buildah"))
+        if tool in present or (tool == "buildah" and "skopeo" in present)
+    ]
+    header = ["workload", "pybuild s", *(f"{title} s" for _, title in peers)]
+    header += [f"pybuild/{title}" for _, title in peers]
+    header += ["target", "met", "pybuild peak RSS MB (tree / own)"]
     lines = [
         f"Median of {rounds} rounds, seconds, with the spread (fastest–slowest) of the successful rounds."
         " BuildKit: Docker 26.1's BuildKit v0.13 (`docker buildx build`); buildah: `bud --layers`, runc,"
         " overlay (skopeo for push/pull). Target: the largest ratio pybuild/BuildKit (push/pull: /skopeo)."
         " RSS: peak sum over pybuild's process tree, all of it / without the RUN steps' own processes.",
         "",
-        "| workload | pybuild s | BuildKit s | buildah s | pybuild/BuildKit | pybuild/buildah | target | met "
-        "| pybuild peak RSS MB (tree / own) |",
-        "|---|---:|---:|---:|---:|---:|---:|:-:|---:|",
+        "| " + " | ".join(header) + " |",
+        "|---|" + "---:|" * (1 + 2 * len(peers)) + "---:|:-:|---:|",
     ]
     for name, row in results.items():
         mine = row.get("pybuild")
-        peer_name = "skopeo" if "skopeo" in row else "buildah"
         ours = _median(mine)
-        ratios = {tool: _ratio(ours, _median(row.get(tool))) for tool in ("buildkit", peer_name)}
+        # push/pull compare with skopeo, shown in buildah's columns
+        columns = {tool: ("skopeo" if tool == "buildah" and "skopeo" in row else tool) for tool, _ in peers}
+        ratios = {tool: _ratio(ours, _median(row.get(column))) for tool, column in columns.items()}
+        ratios["skopeo"] = _ratio(ours, _median(row.get("skopeo")))
         target = TARGETS.get(name)
         reached = ratios.get(target[0]) if target else None
         met = "—" if reached is None or target is None else ("yes" if reached <= target[1] else "no")
@@ -83,9 +94,8 @@ def table(results: dict[str, dict[str, list[Measured]]], rounds: int) -> str:
         cells = [
             name,
             _cell(mine, "not yet"),
-            _cell(row.get("buildkit"), "—"),
-            _cell(row.get(peer_name), "—"),
-            *(f"{r:.2f}" if r is not None else "—" for r in ratios.values()),
+            *(_cell(row.get(column), "—") for column in columns.values()),
+            *(f"{ratios[tool]:.2f}" if ratios[tool] is not None else "—" for tool in columns),
             f"≤ {target[1]:g}" + (" (skopeo)" if target[0] == "skopeo" else "") if target else "—",
             met,
             rss,

@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(started, str):
             print(f"BuildKit: not measured, the reference daemon cannot start: {started}", flush=True)
         else:
-            buildkit = BuildKit(started, log)
+            buildkit = BuildKit(started, bench / "tools" / "buildkit", log)
     machine = describe(bench)
     if buildkit is not None:
         machine += f" BuildKit: {buildkit.version} (reference daemon)."

@@ -162,21 +162,33 @@ class BuildKit:
     name = "buildkit"
     cwd = None
 
-    def __init__(self, reference: Reference, log: Path) -> None:
+    def __init__(self, reference: Reference, home: Path, log: Path) -> None:
         self.env = reference.env
         self.version = reference.version
+        self.home = home
         self.log = log
         self.images: set[str] = set()
+        self.builds = 0
 
     def docker(self, *args: str) -> subprocess.CompletedProcess:
         return subprocess.run(["docker", *args], env=self.env, capture_output=True)
 
+    def _remove_images(self, names: list[str]) -> None:
+        """Remove ``names`` and every image a build of this bench wrote an ID file for: a rebuild that moves
+        a tag leaves the previous image untagged, and only its ID finds it (the daemon may be shared, so
+        dangling images are never removed wholesale)."""
+        ids = []
+        for iidfile in sorted(self.home.glob("iid-*")):
+            ids += iidfile.read_text().split()
+            iidfile.unlink()
+        if names or ids:
+            self.docker("image", "rm", "-f", *names, *ids)
+
     def reset(self) -> None:
         """Remove the images this bench made (never another name: the daemon may be shared) and the build
         cache (``buildx prune`` has no filter by builder user, so it is the daemon's whole build cache)."""
-        if self.images:
-            self.docker("image", "rm", "-f", *sorted(self.images))
-            self.images.clear()
+        self._remove_images(sorted(self.images))
+        self.images.clear()
         self.docker("buildx", "prune", "-af")
 
     def add_base(self, image: str, rootfs: Path, platform: str | None = None) -> None:
@@ -203,7 +215,7 @@ class BuildKit:
 
     def clear_cache(self, tag: str, platforms: tuple[str, ...] = ()) -> None:
         """Before a cold round: the previous round's image(s) removed and the build cache pruned."""
-        self.docker("image", "rm", "-f", *self._tags(tag, platforms))
+        self._remove_images(self._tags(tag, platforms))
         self.docker("buildx", "prune", "-af")
 
     def build_cmd(
@@ -218,11 +230,18 @@ class BuildKit:
         flags = ["--network", "host", "--progress", "plain", "-f", str(buildfile), *extra]
         tags = self._tags(tag, platforms)
         self.images.update(tags)
+        self.home.mkdir(parents=True, exist_ok=True)
+        iidfiles = []
+        for _ in tags:
+            self.builds += 1
+            iidfiles.append(str(self.home / f"iid-{self.builds}"))
         if not platforms:
-            return ["docker", "buildx", "build", *flags, "-t", tag, str(context)]
+            return ["docker", "buildx", "build", *flags, "--iidfile", iidfiles[0], "-t", tag, str(context)]
         builds = [
-            shlex.join(["docker", "buildx", "build", *flags, "--platform", p, "-t", t, str(context)])
-            for p, t in zip(platforms, tags, strict=True)
+            shlex.join(
+                ["docker", "buildx", "build", *flags, "--iidfile", i, "--platform", p, "-t", t, str(context)]
+            )
+            for p, t, i in zip(platforms, tags, iidfiles, strict=True)
         ]
         # Each build in the background; the status is non-zero if any build failed.
         script = "".join(f"{b} & p{i}=$!\n" for i, b in enumerate(builds))

@@ -100,3 +100,12 @@ def test_registry_restarts_empty(tmp_path: Path) -> None:
             assert reply.status == 200
     finally:
         registry.stop()
+
+
+def test_table_leaves_out_a_tool_that_ran_nowhere() -> None:
+    lines = table({"parallel-cold": {"pybuild": _runs(10.0, 11.0)}, "push": {"skopeo": _runs(2.0)}}, 2)
+    header = next(line for line in lines.splitlines() if line.startswith("| workload"))
+    assert "BuildKit" not in header
+    assert [cell.strip() for cell in header.split("|")[2:5]] == ["pybuild s", "buildah s", "pybuild/buildah"]
+    row = next(line for line in lines.splitlines() if line.startswith("| parallel-cold"))
+    assert [cell.strip() for cell in row.split("|")[1:5]] == ["parallel-cold", "10.50 (10.00–11.00)", "—", "—"]
