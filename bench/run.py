@@ -12,8 +12,8 @@ repository (``--reference-script`` or ``$PYBUILD_BENCH_REFERENCE`` name another)
 line says why and its column stays empty. Inputs are made once under ``$BENCH_DIR`` (default
 /var/tmp/pybuild-bench); each tool's storage lives there too (BuildKit's in its daemon) and is reset per
 workload group and removed at the end. ``--workloads`` (or ``--only``, repeatable) takes workload names
-(small-cold, parallel-cold, two-platform, push, ...) or group names (small, bigctx, parallel, biglayer, apt,
-python-app, pushpull); push/pull needs the biglayer image and so runs biglayer-cold too. ``--quick`` is one
+(small-cold, parallel-cold, two-platform, push, ...) or group names (small, bigctx, parallel, biglayer, busy,
+apt, python-app, pushpull); push/pull needs the biglayer image and so runs biglayer-cold too. ``--quick`` is one
 round per tool, of parallel-cold and two-platform unless workloads are named: a check that the bench runs.
 ``--snapshot REV`` measures pybuild as committed at REV (exported with ``git archive``).
 
