@@ -23,6 +23,8 @@ DEBIAN_SUITE = "bookworm"
 # that other users of a shared daemon may rely on.
 BUSYBOX_IMAGE = "pybuild-bench/busybox:1"
 DEBIAN_IMAGE = "pybuild-bench/debian:1"
+# One tag per architecture (the docker driver's image store holds no index): FROM picks it by TARGETARCH.
+STATIC_IMAGE = "pybuild-bench/busybox-static"
 
 SMALL_BUILDFILE = f"""\
 FROM {BUSYBOX_IMAGE}
@@ -58,6 +60,67 @@ FROM {DEBIAN_IMAGE}
 RUN apt-get update && apt-get install -y python3
 WORKDIR /srv
 CMD ["python3", "--version"]
+"""
+
+# Four independent stages (the command of the solver issue), then one copying from each. The ENV makes the
+# four RUN steps four different operations: identical ones would be merged into one by BuildKit's solver,
+# and the workload would time that merge instead of running independent stages side by side.
+PARALLEL_BUILDFILE = (
+    "".join(
+        f"FROM {BUSYBOX_IMAGE} AS {stage}\nENV STAGE={stage}\n"
+        "RUN sleep 2 && dd if=/dev/urandom of=/out bs=1M count=20\n\n"
+        for stage in "abcd"
+    )
+    + f"FROM {BUSYBOX_IMAGE}\n"
+    + "".join(f"COPY --from={stage} /out /{stage}.bin\n" for stage in "abcd")
+)
+
+# Built for linux/amd64 and linux/arm64 (one of them emulated), FROM the base of the platform being built.
+TWO_PLATFORM_BUILDFILE = f"""\
+FROM {STATIC_IMAGE}:${{TARGETARCH}}
+WORKDIR /app
+COPY files/ ./files/
+RUN arch=$(uname -m) && for i in $(seq 1 2000); do echo "line $i $arch"; done > /app/lines.txt \\
+    && md5sum /app/lines.txt && dd if=/dev/urandom of=/app/blob.bin bs=1M count=10 2>/dev/null \\
+    && echo "$arch" > /app/arch
+CMD ["cat", "/app/arch"]
+"""
+# buildah 1.28 expands TARGETARCH in FROM only when a global ARG declares it; BuildKit v0.13 (and pybuild, which
+# follows it) predefine it there, and a bare global ``ARG TARGETARCH`` would make it empty for them.
+TWO_PLATFORM_BUILDFILE_BUILDAH = "ARG TARGETARCH\n" + TWO_PLATFORM_BUILDFILE
+
+# A Python application in four stages: the system Python from apt, a virtual environment with the
+# requirements installed from the context's own wheelhouse (no index), the sources compiled, the tests run,
+# and a runtime stage that takes the environment, the sources and the tests' verdict.
+PYAPP_BUILDFILE = f"""\
+FROM {DEBIAN_IMAGE} AS base
+RUN apt-get update && apt-get install -y --no-install-recommends python3 python3-venv \\
+    && rm -rf /var/lib/apt/lists/*
+ENV PYTHONUNBUFFERED=1
+
+FROM base AS deps
+RUN python3 -m venv /venv
+COPY requirements.txt /tmp/requirements.txt
+COPY wheels/ /wheels/
+RUN /venv/bin/pip install --disable-pip-version-check --no-index --find-links /wheels -r /tmp/requirements.txt
+
+FROM deps AS build
+WORKDIR /app
+COPY pyproject.toml ./
+COPY src/ ./src/
+RUN /venv/bin/python -m compileall -q src && PYTHONPATH=src /venv/bin/python -m shopapp
+
+FROM build AS test
+COPY tests/ ./tests/
+RUN PYTHONPATH=src /venv/bin/python -m unittest discover -q -s tests && date -u > /app/tested
+
+FROM base
+COPY --from=deps /venv /venv
+COPY --from=build /app/src /app/src
+COPY --from=test /app/tested /app/tested
+ENV PATH=/venv/bin:$PATH PYTHONPATH=/app/src
+WORKDIR /app
+CMD ["python3", "-m", "shopapp"]
 """
 
 BIGCTX_FILES = 20_000

@@ -4,25 +4,30 @@
   with its store under the bench directory.
 - ``Buildah``: Debian's buildah, ``bud --layers``, runc as the OCI runtime (``--isolation oci``), overlay
   storage under a private ``--root``/``--runroot``, host network (as pybuild's RUN) and ``--pull-never``.
-- ``BuildKit``: Docker 20.10's embedded BuildKit started by ``/work/shared/tools/reference-buildkit.sh``
-  (optional; a shared daemon, so only the bench's own image names are created or removed there).
+- ``BuildKit``: Docker 26.1's embedded BuildKit v0.13 through ``docker buildx build`` (docker driver: the
+  image lands in the daemon's own image store, as pybuild's lands in its store), on the daemon the reference
+  script starts (``bench/reference.py`` finds it). Only the bench's own image names are removed there; its
+  build cache is pruned before every cold round and at the end (``docker buildx prune -af``).
 
-A tool's ``build_cmd`` is what is timed; ``reset`` and ``add_base`` are setup and are not.
+A tool's ``build_cmd`` is what is timed; ``reset``, ``add_base`` and ``clear_cache`` are setup and are not.
+A build for several platforms takes ``platforms`` (``("linux/amd64", "linux/arm64")``); an empty tuple
+builds for the machine's own.
 """
 
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 from bench.measure import run_checked
+from bench.reference import Reference
 
 REPO = Path(__file__).resolve().parent.parent
 RUNC = "/usr/sbin/runc"
-REFERENCE_BUILDKIT = Path("/work/shared/tools/reference-buildkit.sh")
 
 
 def _unmount_under(*roots: Path) -> None:
@@ -60,11 +65,21 @@ class Pybuild:
         _unmount_under(self.store)
         shutil.rmtree(self.store, ignore_errors=True)
 
-    def add_base(self, image: str, rootfs: Path) -> None:
-        self.run("import", str(rootfs), image)
+    def add_base(self, image: str, rootfs: Path, platform: str | None = None) -> None:
+        self.run("import", *(["--platform", platform] if platform else []), str(rootfs), image)
 
-    def build_cmd(self, buildfile: Path, context: Path, tag: str, no_cache: bool) -> list[str]:
+    def clear_cache(self, tag: str, platforms: tuple[str, ...] = ()) -> None:
+        """Before a cold round: the previous round's image unnamed and every build cache record dropped (the
+        base images stay: they are tagged)."""
+        subprocess.run(self.cli("rmi", "-f", tag), cwd=self.cwd, env=self.env, capture_output=True)
+        subprocess.run(self.cli("prune", "--all"), cwd=self.cwd, env=self.env, capture_output=True)
+
+    def build_cmd(
+        self, buildfile: Path, context: Path, tag: str, no_cache: bool, platforms: tuple[str, ...] = ()
+    ) -> list[str]:
         extra = ["--no-cache"] if no_cache else []
+        if platforms:
+            extra += ["--platform", ",".join(platforms)]
         return self.cli("build", "--progress", "plain", "-f", str(buildfile), "-t", tag, *extra, str(context))
 
     def commands(self, *names: str) -> set[str]:
@@ -95,6 +110,13 @@ class Buildah:
         storage = ["--root", str(self.root), "--runroot", str(self.runroot), "--storage-driver", "overlay"]
         return ["buildah", *storage, *args]
 
+    def _output(self, *args: str) -> str:
+        """Standard output of a buildah setup command; RuntimeError with its message when it fails."""
+        done = subprocess.run(self.cli(*args), capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"buildah {' '.join(args)} exited {done.returncode}: {done.stderr.strip()}")
+        return done.stdout.strip()
+
     def storage_spec(self) -> str:
         """The ``containers-storage:`` transport's store specifier for skopeo."""
         return f"[overlay@{self.root}+{self.runroot}]"
@@ -106,60 +128,75 @@ class Buildah:
         shutil.rmtree(self.root, ignore_errors=True)
         shutil.rmtree(self.runroot, ignore_errors=True)
 
-    def add_base(self, image: str, rootfs: Path) -> None:
+    def add_base(self, image: str, rootfs: Path, platform: str | None = None) -> None:
         """``buildah from scratch``, copy the root filesystem into its mount, commit: buildah's import."""
-        made = subprocess.run(self.cli("from", "scratch"), capture_output=True, text=True, check=True)
-        container = made.stdout.strip().splitlines()[-1]
-        mounted = subprocess.run(self.cli("mount", container), capture_output=True, text=True, check=True)
-        run_checked(["cp", "-a", f"{rootfs}/.", mounted.stdout.strip()], self.log)
+        container = self._output("from", "scratch").splitlines()[-1]
+        mounted = self._output("mount", container)
+        run_checked(["cp", "-a", f"{rootfs}/.", mounted], self.log)
         run_checked(self.cli("umount", container), self.log)
+        if platform:
+            os_name, arch = platform.split("/")[:2]
+            run_checked(self.cli("config", "--os", os_name, "--arch", arch, container), self.log)
         run_checked(self.cli("commit", "--rm", container, f"localhost/{image}"), self.log)
 
-    def build_cmd(self, buildfile: Path, context: Path, tag: str, no_cache: bool) -> list[str]:
+    def clear_cache(self, tag: str, platforms: tuple[str, ...] = ()) -> None:
+        """Before a cold round: the previous round's image (or manifest list) and the dangling layer images
+        that ``--layers`` keeps as its cache removed."""
+        subprocess.run(self.cli("manifest", "rm", f"localhost/{tag}"), capture_output=True)
+        subprocess.run(self.cli("rmi", "-f", f"localhost/{tag}"), capture_output=True)
+        subprocess.run(self.cli("rmi", "--prune"), capture_output=True)
+
+    def build_cmd(
+        self, buildfile: Path, context: Path, tag: str, no_cache: bool, platforms: tuple[str, ...] = ()
+    ) -> list[str]:
         extra = ["--no-cache"] if no_cache else []
+        # Several platforms make a manifest list (buildah's index), each platform's image added to it.
+        name = ["--platform", ",".join(platforms), "--manifest", tag] if platforms else ["-t", tag]
         flags = ["--layers", "--runtime", RUNC, "--isolation", "oci", "--network", "host", "--pull-never"]
-        return self.cli("bud", *flags, "-f", str(buildfile), "-t", tag, *extra, str(context))
+        return self.cli("bud", *flags, "-f", str(buildfile), *name, *extra, str(context))
 
 
 class BuildKit:
-    """Docker 20.10's BuildKit on the reference daemon; ``env`` is the environment its script prints."""
+    """Docker 26.1's BuildKit v0.13 (buildx, docker driver) on the reference daemon."""
 
     name = "buildkit"
     cwd = None
 
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.env = env
+    def __init__(self, reference: Reference, home: Path, log: Path) -> None:
+        self.env = reference.env
+        self.version = reference.version
+        self.home = home
         self.log = log
         self.images: set[str] = set()
+        self.builds = 0
 
-    @classmethod
-    def start(cls, log: Path) -> BuildKit | None:
-        """Start (or find) the reference daemon; None when it cannot run here."""
-        if not REFERENCE_BUILDKIT.exists():
-            return None
-        got = subprocess.run([str(REFERENCE_BUILDKIT)], capture_output=True, text=True)
-        if got.returncode != 0:
-            return None
-        env = dict(os.environ)
-        for assignment in got.stdout.replace("export ", "").split():
-            key, _, value = assignment.partition("=")
-            env[key] = value.strip('"').replace("$PATH", os.environ.get("PATH", ""))
-        if subprocess.run(["docker", "info"], env=env, capture_output=True).returncode != 0:
-            return None
-        return cls(env, log)
+    def docker(self, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["docker", *args], env=self.env, capture_output=True)
+
+    def _remove_images(self, names: list[str]) -> None:
+        """Remove ``names`` and every image a build of this bench wrote an ID file for: a rebuild that moves
+        a tag leaves the previous image untagged, and only its ID finds it (the daemon may be shared, so
+        dangling images are never removed wholesale)."""
+        ids = []
+        for iidfile in sorted(self.home.glob("iid-*")):
+            ids += iidfile.read_text().split()
+            iidfile.unlink()
+        if names or ids:
+            self.docker("image", "rm", "-f", *names, *ids)
 
     def reset(self) -> None:
-        """Remove the images this bench made (never anything else: the daemon is shared)."""
-        if self.images:
-            subprocess.run(["docker", "rmi", "-f", *sorted(self.images)], env=self.env, capture_output=True)
-            self.images.clear()
+        """Remove the images this bench made (never another name: the daemon may be shared) and the build
+        cache (``buildx prune`` has no filter by builder user, so it is the daemon's whole build cache)."""
+        self._remove_images(sorted(self.images))
+        self.images.clear()
+        self.docker("buildx", "prune", "-af")
 
-    def add_base(self, image: str, rootfs: Path) -> None:
+    def add_base(self, image: str, rootfs: Path, platform: str | None = None) -> None:
         """``docker import`` of the root filesystem as a tar stream."""
         tar = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
         with open(self.log, "ab") as out:
             subprocess.run(
-                ["docker", "import", "-", image],
+                ["docker", "import", *(["--platform", platform] if platform else []), "-", image],
                 stdin=tar.stdout,
                 env=self.env,
                 stdout=out,
@@ -171,8 +208,42 @@ class BuildKit:
             raise RuntimeError(f"tar of {rootfs} failed")
         self.images.add(image)
 
-    def build_cmd(self, buildfile: Path, context: Path, tag: str, no_cache: bool) -> list[str]:
-        self.images.add(tag)
+    @staticmethod
+    def _tags(tag: str, platforms: tuple[str, ...]) -> list[str]:
+        """The image names one build makes: ``tag``, or one per platform (``tag-amd64``, ...)."""
+        return [f"{tag}-{p.split('/')[1]}" for p in platforms] if platforms else [tag]
+
+    def clear_cache(self, tag: str, platforms: tuple[str, ...] = ()) -> None:
+        """Before a cold round: the previous round's image(s) removed and the build cache pruned."""
+        self._remove_images(self._tags(tag, platforms))
+        self.docker("buildx", "prune", "-af")
+
+    def build_cmd(
+        self, buildfile: Path, context: Path, tag: str, no_cache: bool, platforms: tuple[str, ...] = ()
+    ) -> list[str]:
+        """``docker buildx build --network host``; its output is the docker driver's default, the image in
+        the daemon's store. The docker driver refuses a multi-platform build (and the OCI exporter) unless
+        the daemon uses the containerd image store, which the reference daemon does not; so several
+        platforms are one build per platform, all started at once and timed together: the same work (each
+        platform's image in the store) and the same concurrency as one multi-platform solve, less the index."""
         extra = ["--no-cache"] if no_cache else []
-        flags = ["--network", "host", "--progress", "plain"]
-        return ["docker", "build", *flags, "-f", str(buildfile), "-t", tag, *extra, str(context)]
+        flags = ["--network", "host", "--progress", "plain", "-f", str(buildfile), *extra]
+        tags = self._tags(tag, platforms)
+        self.images.update(tags)
+        self.home.mkdir(parents=True, exist_ok=True)
+        iidfiles = []
+        for _ in tags:
+            self.builds += 1
+            iidfiles.append(str(self.home / f"iid-{self.builds}"))
+        if not platforms:
+            return ["docker", "buildx", "build", *flags, "--iidfile", iidfiles[0], "-t", tag, str(context)]
+        builds = [
+            shlex.join(
+                ["docker", "buildx", "build", *flags, "--iidfile", i, "--platform", p, "-t", t, str(context)]
+            )
+            for p, t, i in zip(platforms, tags, iidfiles, strict=True)
+        ]
+        # Each build in the background; the status is non-zero if any build failed.
+        script = "".join(f"{b} & p{i}=$!\n" for i, b in enumerate(builds))
+        script += "s=0\n" + "".join(f"wait $p{i} || s=1\n" for i in range(len(builds))) + "exit $s\n"
+        return ["sh", "-c", script]

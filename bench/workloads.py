@@ -1,18 +1,26 @@
-"""The build workloads of issue 7, in groups that share a base image and fresh per-group storage.
+"""The build workloads, in groups that share base images and fresh per-group storage.
 
-A group resets every tool's storage, adds its base image (setup, not timed), then runs its workloads in
-order. Within a workload the tools take turns in every round (pybuild, buildah, BuildKit, pybuild, ...), so
-slow drifts of the machine touch them alike. ``prime`` builds once, untimed, before the rounds (the warm
-workloads); ``before_round`` changes the input before each round (the touch workload).
+A group resets every tool's storage, adds its base images (setup, not timed), then runs its workloads in
+order. Within a workload the tools given take turns in every round (pybuild, BuildKit, pybuild, BuildKit,
+...), so slow drifts of the machine touch them alike; ``bench/run.py`` runs buildah in a pass of its own
+after them, because a build that follows buildah's deletion of a 20,000-file container inherits a slowed
+file system. Before every timed build: ``sync`` (nobody's dirty pages are left for the timed build to flush)
+and, for a cold workload, the tool's ``clear_cache`` (last round's image and all build cache removed).
+``prime`` builds once, untimed, before the rounds (the warm workloads); ``before_round`` changes the input
+before each round (the touch workloads; the ``touched`` file is restored afterwards); ``neighbour`` times the
+build while another process writes 1 GB (bench/neighbour.py).
 """
 
 from __future__ import annotations
 
+import os
+import subprocess
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench import inputs
+from bench import inputs, multiarch, neighbour, pyapp
 from bench.measure import Measured, measure
 
 
@@ -24,27 +32,56 @@ class Workload:
     buildfile: str
     context: Callable[[Path], Path]
     no_cache: bool
-    target: float
     prime: bool = False
     before_round: Callable[[Path, int], None] | None = None
+    touched: Path = inputs.TOUCHED_FILE
+    platforms: tuple[str, ...] = ()
+    neighbour: bool = False
+    buildah_buildfile: str | None = None  # where buildah needs a variant of the same build (said why there)
+
+
+@dataclass(frozen=True)
+class Base:
+    """A base image every tool imports before a group: its name, root filesystem and platform (None: the
+    machine's own)."""
+
+    image: str
+    rootfs: Path
+    platform: str | None = None
 
 
 @dataclass(frozen=True)
 class Group:
-    """Workloads that share a base image, in the order they run."""
+    """Workloads that share base images, in the order they run; ``unavailable`` says why the group cannot
+    run on this machine (None when it can)."""
 
     name: str
-    base_image: str
-    base_rootfs: Callable[[Path, Path], Path]
+    bases: Callable[[Path, Path], list[Base]]
     workloads: list[Workload] = field(default_factory=list)
+    unavailable: Callable[[], str | None] | None = None
 
 
-def _busybox(bench: Path, log: Path) -> Path:
-    return inputs.busybox_rootfs(bench / "inputs" / "busybox-rootfs")
+def _busybox(bench: Path, log: Path) -> list[Base]:
+    return [Base(inputs.BUSYBOX_IMAGE, inputs.busybox_rootfs(bench / "inputs" / "busybox-rootfs"))]
 
 
-def _debian(bench: Path, log: Path) -> Path:
-    return inputs.debian_rootfs(bench / "inputs" / "debian-rootfs", log)
+def _debian(bench: Path, log: Path) -> list[Base]:
+    return [Base(inputs.DEBIAN_IMAGE, inputs.debian_rootfs(bench / "inputs" / "debian-rootfs", log))]
+
+
+def _static(bench: Path, log: Path) -> list[Base]:
+    return [
+        Base(
+            f"{inputs.STATIC_IMAGE}:{arch}",
+            multiarch.arch_rootfs(bench / "inputs" / f"busybox-static-{arch}", arch),
+            f"linux/{arch}",
+        )
+        for arch in multiarch.ARCHES
+    ]
+
+
+def _pyapp(bench: Path) -> Path:
+    return pyapp.make(bench / "inputs" / "python-app")
 
 
 def _small(bench: Path) -> Path:
@@ -62,83 +99,146 @@ def _empty(bench: Path) -> Path:
 GROUPS = [
     Group(
         "small",
-        inputs.BUSYBOX_IMAGE,
         _busybox,
         [
-            Workload("small-cold", inputs.SMALL_BUILDFILE, _small, no_cache=True, target=0.3),
-            Workload("small-warm", inputs.SMALL_BUILDFILE, _small, no_cache=False, target=0.15, prime=True),
+            Workload("small-cold", inputs.SMALL_BUILDFILE, _small, no_cache=True),
+            Workload("small-warm", inputs.SMALL_BUILDFILE, _small, no_cache=False, prime=True),
         ],
     ),
     Group(
         "bigctx",
-        inputs.BUSYBOX_IMAGE,
         _busybox,
         [
-            Workload("bigctx-cold", inputs.BIGCTX_BUILDFILE, _bigctx, no_cache=True, target=0.3),
-            Workload("bigctx-warm", inputs.BIGCTX_BUILDFILE, _bigctx, no_cache=False, target=0.05, prime=True),
+            Workload("bigctx-cold", inputs.BIGCTX_BUILDFILE, _bigctx, no_cache=True),
+            Workload("bigctx-warm", inputs.BIGCTX_BUILDFILE, _bigctx, no_cache=False, prime=True),
             Workload(
                 "bigctx-touch",
                 inputs.BIGCTX_BUILDFILE,
                 _bigctx,
                 no_cache=False,
-                target=0.3,
                 prime=True,
                 before_round=inputs.touch_one,
             ),
         ],
     ),
+    Group("parallel", _busybox, [Workload("parallel-cold", inputs.PARALLEL_BUILDFILE, _empty, no_cache=True)]),
+    Group(
+        "two-platform",
+        _static,
+        [
+            Workload(
+                "two-platform",
+                inputs.TWO_PLATFORM_BUILDFILE,
+                _small,
+                no_cache=True,
+                platforms=multiarch.PLATFORMS,
+                buildah_buildfile=inputs.TWO_PLATFORM_BUILDFILE_BUILDAH,
+            )
+        ],
+        unavailable=multiarch.unavailable,
+    ),
     Group(
         "biglayer",
-        inputs.DEBIAN_IMAGE,
         _debian,
-        [Workload("biglayer-cold", inputs.BIGLAYER_BUILDFILE, _empty, no_cache=True, target=0.45)],
+        [Workload("biglayer-cold", inputs.BIGLAYER_BUILDFILE, _empty, no_cache=True)],
+    ),
+    # A group of its own: push/pull, right after the biglayer group, find its image untouched.
+    Group(
+        "busy",
+        _debian,
+        [Workload("busy-neighbour", inputs.BIGLAYER_BUILDFILE, _empty, no_cache=True, neighbour=True)],
     ),
     Group(
         "apt",
-        inputs.DEBIAN_IMAGE,
         _debian,
-        [Workload("apt-cold", inputs.APT_BUILDFILE, _empty, no_cache=True, target=0.75)],
+        [Workload("apt-cold", inputs.APT_BUILDFILE, _empty, no_cache=True)],
+    ),
+    Group(
+        "python-app",
+        _debian,
+        [
+            Workload(
+                "python-app-warm",
+                inputs.PYAPP_BUILDFILE,
+                _pyapp,
+                no_cache=False,
+                prime=True,
+                before_round=pyapp.touch_source,
+                touched=pyapp.TOUCHED,
+            )
+        ],
     ),
 ]
 
 
-def run_group(group: Group, tools: list, bench: Path, rounds: int, only: set[str] | None, log: Path) -> dict:
-    """Run the selected workloads of ``group``; returns {workload: {tool: [Measured, ...]}}.
+def selected(group: Group, only: set[str] | None) -> list[Workload]:
+    """The workloads of ``group`` that ``only`` names (by workload or group name); all when it is None."""
+    return [w for w in group.workloads if only is None or w.name in only or group.name in only]
 
-    A failed build is recorded with its exit status (the table shows it) and does not stop the others."""
-    selected = [w for w in group.workloads if only is None or w.name in only or group.name in only]
-    if not selected:
+
+def _report(workload: Workload, round_no: int, rounds: int, tool: str, result: Measured, log: Path) -> None:
+    print(
+        f"  {workload.name:15} round {round_no + 1}/{rounds} {tool:9} "
+        f"{result.seconds:8.2f}s rss {result.rss_tree / 2**20:7.1f} MB"
+        + ("" if result.returncode == 0 else f"  FAILED (exit {result.returncode}, see {log})"),
+        flush=True,
+    )
+
+
+def run_group(group: Group, tools: list, bench: Path, rounds: int, only: set[str] | None, log: Path) -> dict:
+    """Run the selected workloads of ``group`` with ``tools`` taking turns; returns {workload: {tool: [Measured,
+    ...]}}. A failed build is recorded with its exit status (the table shows it) and does not stop the others.
+    """
+    chosen = selected(group, only)
+    if not chosen or not tools:
         return {}
-    rootfs = group.base_rootfs(bench, log)
-    for tool in tools:
-        tool.reset()
-        tool.add_base(group.base_image, rootfs)
+    reason = group.unavailable() if group.unavailable else None
+    if reason:
+        print(f"  {group.name}: skipped, {reason}", flush=True)
+        return {}
+    try:
+        bases = group.bases(bench, log)
+        for tool in tools:
+            tool.reset()
+            for base in bases:
+                tool.add_base(base.image, base.rootfs, base.platform)
+    except (OSError, RuntimeError, subprocess.CalledProcessError) as error:
+        first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        print(f"  {group.name}: skipped, its setup failed: {first} (see {log})", flush=True)
+        return {}
     files = bench / "buildfiles"
     results: dict[str, dict[str, list[Measured]]] = {}
-    for workload in selected:
-        buildfile = inputs.buildfile(files, workload.name, workload.buildfile)
+    for workload in chosen:
+        buildfiles = {tool.name: inputs.buildfile(files, workload.name, workload.buildfile) for tool in tools}
+        if workload.buildah_buildfile and "buildah" in buildfiles:
+            variant = f"{workload.name}.buildah"
+            buildfiles["buildah"] = inputs.buildfile(files, variant, workload.buildah_buildfile)
         context = workload.context(bench)
         tag = f"bench-{workload.name}:1"
-        touched = context / inputs.TOUCHED_FILE
+        touched = context / workload.touched
         original = touched.read_bytes() if workload.before_round and touched.exists() else None
         per_tool: dict[str, list[Measured]] = {tool.name: [] for tool in tools}
+        platforms = workload.platforms
         try:
             if workload.prime:
                 for tool in tools:
-                    measure(tool.build_cmd(buildfile, context, tag, False), log, env=tool.env, cwd=tool.cwd)
+                    cmd = tool.build_cmd(buildfiles[tool.name], context, tag, False, platforms)
+                    primed = measure(cmd, log, env=tool.env, cwd=tool.cwd)
+                    if primed.returncode != 0:
+                        print(f"  {workload.name:15} priming {tool.name} FAILED (see {log})", flush=True)
             for round_no in range(rounds):
                 if workload.before_round:
                     workload.before_round(context, round_no)
                 for tool in tools:
-                    cmd = tool.build_cmd(buildfile, context, tag, workload.no_cache)
-                    result = measure(cmd, log, env=tool.env, cwd=tool.cwd)
+                    if workload.no_cache:
+                        tool.clear_cache(tag, platforms)
+                    cmd = tool.build_cmd(buildfiles[tool.name], context, tag, workload.no_cache, platforms)
+                    os.sync()
+                    busy = neighbour.writing(bench / "scratch") if workload.neighbour else nullcontext()
+                    with busy:
+                        result = measure(cmd, log, env=tool.env, cwd=tool.cwd)
                     per_tool[tool.name].append(result)
-                    print(
-                        f"  {workload.name:14} round {round_no + 1}/{rounds} {tool.name:9} "
-                        f"{result.seconds:8.2f}s rss {result.rss_tree / 2**20:7.1f} MB"
-                        + ("" if result.returncode == 0 else f"  FAILED (exit {result.returncode}, see {log})"),
-                        flush=True,
-                    )
+                    _report(workload, round_no, rounds, tool.name, result, log)
         finally:
             if original is not None:
                 touched.write_bytes(original)

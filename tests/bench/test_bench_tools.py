@@ -56,9 +56,13 @@ def _runs(*seconds: float, failed: int = 0) -> list[Measured]:
     return [Measured(s, 50 * 2**20, 40 * 2**20, 0) for s in seconds] + [Measured(9.9, 0, 0, 1)] * failed
 
 
-def test_table_medians_ratio_and_target() -> None:
+def test_table_medians_spread_ratios_and_target() -> None:
     results = {
-        "small-warm": {"pybuild": _runs(0.1, 0.3, 0.2), "buildah": _runs(1.0, 2.0, 3.0)},
+        "small-warm": {
+            "pybuild": _runs(0.1, 0.3, 0.2),
+            "buildkit": _runs(0.5, 0.4, 0.6),
+            "buildah": _runs(1.0, 2.0, 3.0),
+        },
         "bigctx-cold": {"pybuild": _runs(5.0, failed=1), "buildah": _runs(10.0), "buildkit": _runs(4.0)},
         "push": {"skopeo": _runs(2.0)},
     }
@@ -66,11 +70,21 @@ def test_table_medians_ratio_and_target() -> None:
         line.split("|")[1].strip(): line for line in table(results, 3).splitlines() if line.startswith("| ")
     }
     warm = [cell.strip() for cell in rows["small-warm"].split("|")[1:-1]]
-    assert warm == ["small-warm", "0.20", "2.00", "0.10", "≤ 0.15", "yes", "—", "50 / 40"]
+    assert warm == [
+        "small-warm",
+        "0.20 (0.10–0.30)",
+        "0.50 (0.40–0.60)",
+        "2.00 (1.00–3.00)",
+        "0.40",
+        "0.10",
+        "≤ 0.5",
+        "yes",
+        "50 / 40",
+    ]
     cold = [cell.strip() for cell in rows["bigctx-cold"].split("|")[1:-1]]
-    assert cold[1:7] == ["5.00 (1 failed)", "10.00", "0.50", "≤ 0.3", "no", "4.00"]
+    assert cold[1:8] == ["5.00 (1 failed)", "4.00", "10.00", "1.25", "0.50", "≤ 0.5", "no"]
     push = [cell.strip() for cell in rows["push"].split("|")[1:-1]]
-    assert push[1:4] == ["not yet", "2.00", "—"]
+    assert push[1:8] == ["not yet", "—", "2.00", "—", "—", "≤ 1 (skopeo)", "—"]
 
 
 def test_registry_restarts_empty(tmp_path: Path) -> None:
@@ -86,3 +100,12 @@ def test_registry_restarts_empty(tmp_path: Path) -> None:
             assert reply.status == 200
     finally:
         registry.stop()
+
+
+def test_table_leaves_out_a_tool_that_ran_nowhere() -> None:
+    lines = table({"parallel-cold": {"pybuild": _runs(10.0, 11.0)}, "push": {"skopeo": _runs(2.0)}}, 2)
+    header = next(line for line in lines.splitlines() if line.startswith("| workload"))
+    assert "BuildKit" not in header
+    assert [cell.strip() for cell in header.split("|")[2:5]] == ["pybuild s", "buildah s", "pybuild/buildah"]
+    row = next(line for line in lines.splitlines() if line.startswith("| parallel-cold"))
+    assert [cell.strip() for cell in row.split("|")[1:5]] == ["parallel-cold", "10.50 (10.00–11.00)", "—", "—"]
