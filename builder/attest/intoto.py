@@ -32,7 +32,8 @@ def go_json(value: Any, *, indent: bool = False) -> bytes:
         text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     for char, escaped in _GO_ESCAPES.items():
         text = text.replace(char, escaped)
-    return text.encode()
+    # as Go, text that is not valid Unicode (lone surrogates) is written as U+FFFD rather than refused
+    return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace").encode()
 
 
 @dataclass(frozen=True)

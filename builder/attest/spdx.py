@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from builder.attest.catalog import Package
+from builder.attest.catalog import Package, text
 from builder.attest.intoto import go_json
 from builder.attest.licenses import spdx_expression
 
@@ -127,7 +127,7 @@ def spdx_document(
                 file_ids[path] = ids.make(f"SPDXRef-File-{_slug(path.rsplit('/', 1)[-1])}-{_short(path)}")
                 spdx_files.append(
                     {
-                        "fileName": "." + path,
+                        "fileName": "." + text(path),
                         "SPDXID": file_ids[path],
                         "checksums": [
                             {"algorithm": "SHA1", "checksumValue": digests[path].sha1},

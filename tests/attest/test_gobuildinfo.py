@@ -10,6 +10,8 @@ import struct
 import subprocess
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from builder.attest.catalog.gobuildinfo import MAGIC, Module, parse_modinfo, read_buildinfo
 
@@ -123,3 +125,14 @@ def test_a_real_go_binary_on_this_machine():
     reported = subprocess.run([runc, "--version"], capture_output=True, text=True, check=True).stdout
     assert re.search(r"^go: (\S+)$", reported, re.M).group(1) == info.go_version
     assert info.path == "github.com/opencontainers/runc"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(min_value=0), st.integers(min_value=0, max_value=255)), max_size=8))
+def test_corrupted_binaries_give_none_or_info_never_an_error(flips):
+    """An executable in an image is untrusted input: any bytes give build info or None."""
+    data = bytearray(elf({".go.buildinfo": buildinfo_section("go1.21.5", MODINFO)}))
+    for position, value in flips:
+        data[position % len(data)] = value
+    info = read_buildinfo(io.BytesIO(bytes(data)))
+    assert info is None or isinstance(info.go_version, str)

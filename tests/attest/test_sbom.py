@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from spdx_tools.spdx.parser.parse_anything import parse_file
 from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
 
@@ -289,3 +291,47 @@ def test_layers_deleted_in_an_upper_layer_are_not_listed(tmp_path):
     make_whiteout(os.fsencode(upper / dist.lstrip("/") / "gone-1.egg-info"))
     document = valid_sbom(LayeredFiles([upper, lower]), tmp_path)
     assert sorted(p["name"] for p in document["packages"][1:]) == ["kept", "new"]
+
+
+RECORD_PATHS = [
+    "/var/lib/dpkg/status",
+    "/lib/apk/db/installed",
+    "/etc/os-release",
+    "/usr/lib/python3/dist-packages/x-1.dist-info/METADATA",
+    "/usr/lib/python3/dist-packages/x-1.dist-info/RECORD",
+    "/usr/lib/python3/dist-packages/y.egg-info",
+    "/node_modules/z/package.json",
+]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(RECORD_PATHS),
+            st.one_of(
+                st.binary(max_size=300),
+                st.text(max_size=200).map(str.encode),
+                st.sampled_from(
+                    [
+                        b"Package: \xff\xfe\nStatus: install ok installed\nVersion: 1\xc3\n",
+                        b"P:\xff\nV:1\nF:usr\nR:\xfe\n",
+                        b"Name: \xed\xa0\x80\nVersion: 1\nLicense: (MIT\n",
+                        b'{"name": "\\ud800", "version": "\\udfff", "license": ["x"]}',
+                        b'{"name": "@/", "version": ""}',
+                        b"Name: x\nVersion: 1\nLicense-Expression: MIT AND\n",
+                    ]
+                ),
+            ),
+        ),
+        max_size=4,
+    )
+)
+def test_malformed_records_never_fail_and_still_validate(tmp_path_factory, records):
+    """A package database is the image author's input: garbage in it gives fewer packages, never an error or
+    an invalid document."""
+    base = tmp_path_factory.mktemp("garbage")
+    root = base / "root"
+    root.mkdir()
+    tree(root, dict(records))
+    valid_sbom(DirectoryFiles(root), base)

@@ -10,6 +10,31 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+def package_url(
+    kind: str,
+    name: str,
+    version: str | None = None,
+    namespace: str | None = None,
+    qualifiers: dict | None = None,
+) -> str | None:
+    """The purl of a package (packageurl-python: each type's rules of the purl spec), or None when the
+    record's values make none (an empty name, say): such a record is skipped."""
+    from packageurl import PackageURL
+
+    try:
+        return PackageURL(
+            type=kind, namespace=namespace or None, name=name, version=version or None, qualifiers=qualifiers
+        ).to_string()
+    except ValueError:
+        return None
+
+
+def text(value: str) -> str:
+    """``value`` as valid Unicode: undecodable bytes (surrogate escapes) and lone surrogates (JSON's
+    ``\\ud800``) become U+FFFD, so names read from an image can be encoded in a purl and in JSON."""
+    return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+
+
 @dataclass(frozen=True)
 class Package:
     """One installed package. ``ecosystem``: deb, apk, python, npm or go. ``version`` None when the record

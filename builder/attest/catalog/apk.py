@@ -6,9 +6,7 @@ when the image has none), with ``upstream=ORIGIN`` where the origin differs, as 
 
 from __future__ import annotations
 
-from packageurl import PackageURL
-
-from builder.attest.catalog import Package
+from builder.attest.catalog import Package, package_url, text
 from builder.attest.catalog.osrelease import OsRelease
 from builder.attest.files import ImageFiles, read_bytes
 
@@ -38,7 +36,7 @@ def _package(lines: list[tuple[str, str]], os_release: OsRelease) -> Package | N
         elif key == "R":
             owned.append("/" + (f"{directory}/{value}" if directory else value))
         else:
-            fields.setdefault(key, value)
+            fields.setdefault(key, text(value))
     name, version = fields.get("P", ""), fields.get("V", "")
     if not name or not version:
         return None
@@ -50,8 +48,10 @@ def _package(lines: list[tuple[str, str]], os_release: OsRelease) -> Package | N
     if os_release.distro:
         qualifiers["distro"] = os_release.distro
     namespace = os_release.id or "alpine"
-    purl = PackageURL(type="apk", namespace=namespace, name=name, version=version, qualifiers=qualifiers)
-    return Package("apk", name, version, purl.to_string(), fields.get("L") or None, tuple(owned), INSTALLED)
+    purl = package_url("apk", name, version, namespace, qualifiers)
+    if purl is None:
+        return None
+    return Package("apk", name, version, purl, fields.get("L") or None, tuple(owned), INSTALLED)
 
 
 def catalog_apk(files: ImageFiles, os_release: OsRelease) -> list[Package]:

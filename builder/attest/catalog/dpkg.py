@@ -13,9 +13,7 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Iterator
 
-from packageurl import PackageURL
-
-from builder.attest.catalog import Package
+from builder.attest.catalog import Package, package_url, text
 from builder.attest.catalog.osrelease import OsRelease
 from builder.attest.files import ImageFiles, read_bytes
 
@@ -74,22 +72,24 @@ def _md5sums_files(files: ImageFiles, path: str) -> tuple[str, ...]:
 def _package(
     fields: dict[str, str], os_release: OsRelease, owned: tuple[str, ...], source: str
 ) -> Package | None:
-    name, version = fields.get("Package", ""), fields.get("Version", "")
+    name, version = text(fields.get("Package", "")), text(fields.get("Version", ""))
     if not name or not version:
         return None
-    arch = fields.get("Architecture", "")
+    arch = text(fields.get("Architecture", ""))
     qualifiers = {}
     if arch:
         qualifiers["arch"] = arch
-    upstream = fields.get("Source", "").split(" ")[0]
+    upstream = text(fields.get("Source", "")).split(" ")[0]
     if upstream and upstream != name:
         qualifiers["upstream"] = upstream
     distro = os_release.distro
     if distro:
         qualifiers["distro"] = distro
     namespace = os_release.id or "debian"
-    purl = PackageURL(type="deb", namespace=namespace, name=name, version=version, qualifiers=qualifiers)
-    return Package("deb", name, version, purl.to_string(), None, owned, source)
+    purl = package_url("deb", name, version, namespace, qualifiers)
+    if purl is None:
+        return None
+    return Package("deb", name, version, purl, None, owned, source)
 
 
 def catalog_dpkg(files: ImageFiles, os_release: OsRelease) -> list[Package]:

@@ -155,6 +155,6 @@ def read_buildinfo(handle: BinaryIO) -> BuildInfo | None:
     """The Go build information of the ELF binary open in ``handle`` (seekable), or None."""
     try:
         data = _section(handle, b".go.buildinfo")
-    except (OSError, struct.error):
+    except (OSError, OverflowError, ValueError, struct.error):  # offsets in a corrupt file can be anything
         return None
     return parse_section(data) if data else None

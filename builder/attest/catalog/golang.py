@@ -6,9 +6,7 @@ its ``files`` is the binary's path. Purls: ``pkg:golang/MODULE@VERSION``; a ``(d
 
 from __future__ import annotations
 
-from packageurl import PackageURL
-
-from builder.attest.catalog import Package
+from builder.attest.catalog import Package, package_url, text
 from builder.attest.catalog.gobuildinfo import BuildInfo, read_buildinfo
 from builder.attest.files import ImageFiles
 
@@ -16,37 +14,24 @@ from builder.attest.files import ImageFiles
 MIN_SIZE = 64 << 10
 
 
-def _purl(module: str, version: str | None) -> str:
+def _package(module: str, version: str | None, binary: str) -> Package | None:
+    module, version = text(module), text(version) if version else None
     namespace, _, name = module.rpartition("/")
-    if version == "(devel)":
-        version = None
-    return PackageURL(type="golang", namespace=namespace or None, name=name, version=version).to_string()
+    purl = package_url("golang", name, None if version == "(devel)" else version, namespace)
+    return None if purl is None else Package("go", module, version, purl, None, (binary,), binary)
 
 
 def go_packages(binary: str, info: BuildInfo) -> list[Package]:
     """The packages ``info`` (read from the executable at image path ``binary``) describes."""
-    files = (binary,)
-    packages = []
+    found = []
     if info.main is not None:
-        packages.append(
-            Package(
-                "go",
-                info.main.path,
-                info.main.version,
-                _purl(info.main.path, info.main.version),
-                None,
-                files,
-                binary,
-            )
-        )
+        found.append(_package(info.main.path, info.main.version, binary))
     elif info.path:
-        packages.append(Package("go", info.path, None, _purl(info.path, None), None, files, binary))
-    for dep in info.deps:
-        packages.append(Package("go", dep.path, dep.version, _purl(dep.path, dep.version), None, files, binary))
+        found.append(_package(info.path, None, binary))
+    found += [_package(dep.path, dep.version, binary) for dep in info.deps]
     if info.go_version.startswith("go"):
-        version = info.go_version[2:].split(" ")[0]
-        packages.append(Package("go", "stdlib", version, _purl("stdlib", version), None, files, binary))
-    return packages
+        found.append(_package("stdlib", info.go_version[2:].split(" ")[0], binary))
+    return [package for package in found if package is not None]
 
 
 def catalog_binary(files: ImageFiles, path: str) -> list[Package]:

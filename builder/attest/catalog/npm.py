@@ -12,9 +12,7 @@ from __future__ import annotations
 import json
 import posixpath
 
-from packageurl import PackageURL
-
-from builder.attest.catalog import Package
+from builder.attest.catalog import Package, package_url, text
 from builder.attest.files import ImageFiles, read_bytes
 
 
@@ -23,13 +21,13 @@ def _license(manifest: dict) -> str | None:
     if isinstance(value, dict):
         value = value.get("type")
     if isinstance(value, str) and value.strip():
-        return value.strip()
+        return text(value.strip())
     listed = manifest.get("licenses")
     if isinstance(listed, list):
         names = [e.get("type") if isinstance(e, dict) else e for e in listed]
         names = [n.strip() for n in names if isinstance(n, str) and n.strip()]
         if names:
-            return " OR ".join(names)
+            return text(" OR ".join(names))
     return None
 
 
@@ -47,11 +45,12 @@ def _package(files: ImageFiles, directory: str) -> Package | None:
     full_name, version = manifest.get("name"), manifest.get("version")
     if not isinstance(full_name, str) or not full_name or not isinstance(version, str):
         return None
+    full_name, version = text(full_name), text(version)
     scope, slash, name = full_name.rpartition("/")
-    purl = PackageURL(type="npm", namespace=scope if slash else None, name=name, version=version or None)
-    return Package(
-        "npm", full_name, version or None, purl.to_string(), _license(manifest), (manifest_path,), manifest_path
-    )
+    purl = package_url("npm", name, version, scope if slash else None)
+    if purl is None:
+        return None
+    return Package("npm", full_name, version or None, purl, _license(manifest), (manifest_path,), manifest_path)
 
 
 def catalog_node_modules(files: ImageFiles, directory: str, subdirs: list[str]) -> list[Package]:

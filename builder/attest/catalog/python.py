@@ -16,9 +16,7 @@ import email.policy
 import io
 import posixpath
 
-from packageurl import PackageURL
-
-from builder.attest.catalog import Package
+from builder.attest.catalog import Package, package_url, text
 from builder.attest.files import FileInfo, ImageFiles, read_bytes
 
 SITE_DIRS = ("site-packages", "dist-packages")
@@ -49,17 +47,21 @@ CLASSIFIERS = {
 
 def _metadata(data: bytes) -> tuple[str, str | None, str | None]:
     """(Name, Version, license) of a METADATA / PKG-INFO file."""
-    message = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(data)
-    name = (message.get("Name") or "").strip()
-    version = (message.get("Version") or "").strip() or None
-    license_text = (message.get("License-Expression") or "").strip()
+    message = email.parser.HeaderParser(policy=email.policy.compat32).parsestr(data.decode("utf-8", "replace"))
+    name = text(str(message.get("Name") or "")).strip()
+    version = text(str(message.get("Version") or "")).strip() or None
+    license_text = text(str(message.get("License-Expression") or "")).strip()
     if not license_text:
-        field = (message.get("License") or "").strip()
+        field = text(str(message.get("License") or "")).strip()
         if field and "\n" not in field and len(field) <= 100 and field.upper() != "UNKNOWN":
             license_text = field
     if not license_text:
         ids = sorted(
-            {CLASSIFIERS[c.strip()] for c in message.get_all("Classifier") or [] if c.strip() in CLASSIFIERS}
+            {
+                CLASSIFIERS[str(c).strip()]
+                for c in message.get_all("Classifier") or []
+                if str(c).strip() in CLASSIFIERS
+            }
         )
         license_text = " OR ".join(ids)
     return name, version, license_text or None
@@ -108,7 +110,9 @@ def _distribution(files: ImageFiles, site: str, entry: str, info: FileInfo) -> P
     name, version, license_text = _metadata(data)
     if not name:
         return None
-    purl = PackageURL(type="pypi", name=name, version=version).to_string()
+    purl = package_url("pypi", name, version)
+    if purl is None:
+        return None
     if owned and metadata_path not in owned:
         owned.insert(0, metadata_path)
     return Package("python", name, version, purl, license_text, tuple(owned or [metadata_path]), metadata_path)
