@@ -31,9 +31,13 @@ def go_json(value: Any, *, indent: bool = False) -> bytes:
     else:
         text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     for char, escaped in _GO_ESCAPES.items():
-        text = text.replace(char, escaped)
-    # as Go, text that is not valid Unicode (lone surrogates) is written as U+FFFD rather than refused
-    return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace").encode()
+        if char in text:  # a scan is cheaper than a copy: an SBOM's text can be tens of megabytes
+            text = text.replace(char, escaped)
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
+        # as Go, text that is not valid Unicode (lone surrogates) is written as U+FFFD rather than refused
+        return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace").encode()
 
 
 @dataclass(frozen=True)

@@ -29,13 +29,17 @@ def _digests(files: ImageFiles, packages: list[Package]) -> dict[str, FileDigest
     (``/lib`` → ``usr/lib`` in merged-/usr images); a path that is itself a symlink is not a file of its own
     (its target is listed under the package that owns it)."""
     by_real: dict[str, FileDigests | None] = {}
+    parents: dict[str, str | None] = {}  # a directory's path → where it really is (resolved once)
     out: dict[str, FileDigests] = {}
     for package in packages:
         for path in package.files:
             if path in out:
                 continue
             parent, _, base = path.rpartition("/")
-            real_parent = resolve(files, parent or "/")
+            parent = parent or "/"
+            if parent not in parents:
+                parents[parent] = resolve(files, parent)
+            real_parent = parents[parent]
             if real_parent is None or not base:
                 continue
             real = real_parent.rstrip("/") + "/" + base

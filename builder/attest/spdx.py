@@ -94,6 +94,8 @@ def spdx_document(
         {"spdxElementId": "SPDXRef-DOCUMENT", "relationshipType": "DESCRIBES", "relatedSpdxElement": image_id}
     ]
     contains: list[dict[str, str]] = []
+    # what makes this document this one, for its namespace: every package and every file digest
+    content = hashlib.sha256(f"{name}\n{spdx_time(created)}\n{creator}\n".encode())
     for package in packages:
         key = _short(package.purl + "|" + package.source)
         package_id = ids.make(f"SPDXRef-Package-{package.ecosystem}-{_slug(package.name)}-{key}")
@@ -119,6 +121,7 @@ def spdx_document(
             {"referenceCategory": "PACKAGE-MANAGER", "referenceType": "purl", "referenceLocator": package.purl}
         ]
         spdx_packages.append(entry)
+        content.update(go_json(entry) + b"\n")
         relationships.append(
             {"spdxElementId": image_id, "relationshipType": "CONTAINS", "relatedSpdxElement": package_id}
         )
@@ -137,6 +140,7 @@ def spdx_document(
                         "copyrightText": NOASSERTION,
                     }
                 )
+            content.update(f"{package_id} {path} {digests[path].sha256}\n".encode("utf-8", "surrogatepass"))
             contains.append(
                 {
                     "spdxElementId": package_id,
@@ -161,6 +165,5 @@ def spdx_document(
         ]
     document["relationships"] = relationships + contains
     # the namespace must be unique per document; a digest of the content makes it so and keeps it reproducible
-    digest = hashlib.sha256(go_json(document)).hexdigest()
-    document["documentNamespace"] = f"https://spdx.org/spdxdocs/pybuild-{_slug(name)}-{digest}"
+    document["documentNamespace"] = f"https://spdx.org/spdxdocs/pybuild-{_slug(name)}-{content.hexdigest()}"
     return document
