@@ -76,6 +76,9 @@ def test_debian_image_with_python3_lists_python3_with_version_and_purl(tmp_path)
     shutil.copy("/var/lib/dpkg/status", root / "var/lib/dpkg/status")
     for listing in Path("/var/lib/dpkg/info").glob("*.list"):
         shutil.copy(listing, root / "var/lib/dpkg/info" / listing.name)
+    for copyright_file in Path("/usr/share/doc").glob("*/copyright"):
+        (root / "usr/share/doc" / copyright_file.parent.name).mkdir(parents=True, exist_ok=True)
+        shutil.copy(copyright_file, root / "usr/share/doc" / copyright_file.parent.name / "copyright")
     tree(
         root,
         {
@@ -104,6 +107,10 @@ def test_debian_image_with_python3_lists_python3_with_version_and_purl(tmp_path)
     owned = contained_files(document, package(document, owner_name))
     assert owned["." + real]["checksums"][1] == {"algorithm": "SHA256", "checksumValue": sha256(real)}
     assert "./usr/bin/python3" not in {f["fileName"] for f in document["files"]}
+    # licenses from the machine-readable copyright files, as SPDX expressions spdx-tools accepted above
+    zlib = package(document, "zlib1g")
+    assert zlib["licenseDeclared"] == "Zlib"
+    assert sum(p["licenseDeclared"] != "NOASSERTION" for p in document["packages"]) > 100
     # one package per installed dpkg record, the image describing them all
     installed = subprocess.run(
         ["dpkg-query", "-W", "-f", "${db:Status-Status}\n"], capture_output=True, text=True, check=True

@@ -4,8 +4,8 @@ distroless images carry), with each package's files from ``/var/lib/dpkg/info/NA
 
 Only packages whose status says they are installed count. The purl is
 ``pkg:deb/ID/NAME@VERSION?arch=ARCH&distro=ID-VERSION_ID`` (``ID`` from os-release, ``debian`` when the image
-has none), with ``upstream=SOURCE`` where the source package's name differs, as syft writes them. dpkg records
-no licenses (they are in free-form copyright files), so none is declared.
+has none), with ``upstream=SOURCE`` where the source package's name differs, as syft writes them. Licenses
+come from the package's copyright file (`builder.attest.catalog.debcopyright`).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import posixpath
 from collections.abc import Iterator
 
 from builder.attest.catalog import Package, package_url, text
+from builder.attest.catalog.debcopyright import declared_license
 from builder.attest.catalog.osrelease import OsRelease
 from builder.attest.files import ImageFiles, read_bytes
 
@@ -70,7 +71,7 @@ def _md5sums_files(files: ImageFiles, path: str) -> tuple[str, ...]:
 
 
 def _package(
-    fields: dict[str, str], os_release: OsRelease, owned: tuple[str, ...], source: str
+    fields: dict[str, str], os_release: OsRelease, owned: tuple[str, ...], source: str, license_text: str | None
 ) -> Package | None:
     name, version = text(fields.get("Package", "")), text(fields.get("Version", ""))
     if not name or not version:
@@ -89,7 +90,7 @@ def _package(
     purl = package_url("deb", name, version, namespace, qualifiers)
     if purl is None:
         return None
-    return Package("deb", name, version, purl, None, owned, source)
+    return Package("deb", name, version, purl, license_text, owned, source)
 
 
 def catalog_dpkg(files: ImageFiles, os_release: OsRelease) -> list[Package]:
@@ -101,7 +102,8 @@ def catalog_dpkg(files: ImageFiles, os_release: OsRelease) -> list[Package]:
             if not _installed(fields):
                 continue
             owned = _list_files(files, fields.get("Package", ""), fields.get("Architecture", ""))
-            package = _package(fields, os_release, owned, STATUS)
+            declared = declared_license(files, fields.get("Package", ""))
+            package = _package(fields, os_release, owned, STATUS, declared)
             if package is not None:
                 packages.append(package)
     info = files.lstat(STATUS_D)
@@ -114,7 +116,8 @@ def catalog_dpkg(files: ImageFiles, os_release: OsRelease) -> list[Package]:
             for fields in parse_stanzas(text):
                 if _installed(fields):
                     owned = _md5sums_files(files, path + ".md5sums")
-                    package = _package(fields, os_release, owned, path)
+                    declared = declared_license(files, fields.get("Package", ""))
+                    package = _package(fields, os_release, owned, path, declared)
                     if package is not None:
                         packages.append(package)
     return packages
