@@ -13,7 +13,6 @@ from __future__ import annotations
 import csv
 import email.parser
 import email.policy
-import io
 import posixpath
 
 from builder.attest.catalog import Package, package_url, text
@@ -68,8 +67,14 @@ def _metadata(data: bytes) -> tuple[str, str | None, str | None]:
 
 
 def _record_files(site: str, data: bytes) -> list[str]:
+    """The paths a RECORD lists (its first CSV column), relative to the site directory; a line that is not
+    CSV is skipped."""
     out = []
-    for row in csv.reader(io.StringIO(data.decode("utf-8", "surrogateescape"))):
+    for line in data.decode("utf-8", "surrogateescape").splitlines():
+        try:
+            row = next(csv.reader([line]), None)
+        except csv.Error:
+            continue
         if row and row[0]:
             out.append(posixpath.normpath(posixpath.join(site, row[0])))
     return out
