@@ -128,6 +128,34 @@ def test_debian_image_with_python3_lists_python3_with_version_and_purl(tmp_path)
     } in document["relationships"]
 
 
+def test_dpkg_status_installed_only_multiarch_lists_and_distroless_status_d(tmp_path):
+    root = tmp_path / "root"
+    tree(
+        root,
+        {
+            "/etc/os-release": 'ID=debian\nVERSION_CODENAME=trixie\nPRETTY_NAME="trixie/sid"\n',
+            "/var/lib/dpkg/status": (
+                "Package: libfoo1\nStatus: install ok installed\nArchitecture: arm64\nMulti-Arch: same\n"
+                "Source: foo (1.2-3)\nVersion: 1.2-3\nDescription: foo\n multi-line\n\n"
+                "Package: removed\nStatus: deinstall ok config-files\nArchitecture: all\nVersion: 9\n\n"
+                "Package: half\nStatus: install reinstreq half-installed\nArchitecture: all\nVersion: 1\n"
+            ),
+            "/var/lib/dpkg/info/libfoo1:arm64.list": "/.\n/usr\n/usr/lib/libfoo.so.1\n/usr/lib/gone.so\n",
+            "/usr/lib/libfoo.so.1": b"\x7fELF foo",
+            "/var/lib/dpkg/status.d/base-files": "Package: base-files\nVersion: 13.1\nArchitecture: arm64\n",
+            "/var/lib/dpkg/status.d/base-files.md5sums": "d41d8cd98f00b204e9800998ecf  etc/debian_version\n",
+            "/etc/debian_version": "trixie/sid\n",
+        },
+    )
+    document = valid_sbom(DirectoryFiles(root), tmp_path)
+    assert sorted(p["name"] for p in document["packages"][1:]) == ["base-files", "libfoo1"]
+    libfoo = package(document, "libfoo1")
+    assert purl(libfoo) == "pkg:deb/debian/libfoo1@1.2-3?arch=arm64&distro=debian-trixie&upstream=foo"
+    assert set(contained_files(document, libfoo)) == {"./usr/lib/libfoo.so.1"}  # not /, /usr, a gone file
+    base = package(document, "base-files")
+    assert set(contained_files(document, base)) == {"./etc/debian_version"}
+
+
 def test_python_distributions_in_site_and_dist_packages(tmp_path):
     root = tmp_path / "root"
     site = "/usr/local/lib/python3.12/site-packages"
