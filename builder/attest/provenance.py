@@ -208,6 +208,14 @@ def _buildkit_metadata(record: BuildRecord, steps: list[list[LayerStep]]) -> dic
     return metadata
 
 
+def _sorted_keys(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _sorted_keys(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted_keys(item) for item in value]
+    return value
+
+
 def provenance_predicate(record: BuildRecord, options: ProvenanceOptions) -> dict[str, Any]:
     """The provenance predicate of ``record`` (a JSON-ready dict, keys in BuildKit's order)."""
     request, request_complete = _request(record, options.mode)
@@ -231,7 +239,9 @@ def provenance_predicate(record: BuildRecord, options: ProvenanceOptions) -> dic
         if materials:
             definition["resolvedDependencies"] = materials
         definition["externalParameters"] = {"configSource": config_source_v1, "request": request}
-        definition["internalParameters"] = internal
+        # BuildKit marshals internalParameters through a map (to inline custom environment keys), so every
+        # key below it comes out sorted
+        definition["internalParameters"] = _sorted_keys(internal)
         metadata: dict[str, Any] = {
             "invocationId": record.invocation_id,
             "startedOn": started,
