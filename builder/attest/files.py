@@ -134,6 +134,10 @@ class DirectoryFiles:
         return os.fdopen(child, "rb")
 
 
+class _LayerStore(Protocol):
+    def layer_path(self, diff_id: str) -> os.PathLike[str]: ...
+
+
 class LayeredFiles:
     """The merged view of unpacked layers in the store's form (``layers`` top first), as overlayfs shows
     them: the topmost layer holding a name decides what it is; a whiteout there (a 0/0 character device, or
@@ -144,6 +148,12 @@ class LayeredFiles:
     def __init__(self, layers: list[str | os.PathLike[str]]) -> None:
         self.layers = [DirectoryFiles(layer) for layer in layers]
         self._dirs: dict[str, list[DirectoryFiles]] = {}
+
+    @classmethod
+    def of_image(cls, store: _LayerStore, diff_ids: list[str]) -> LayeredFiles:
+        """The root filesystem of an image whose layers (``diff_ids`` in image order, base first, as in its
+        config's ``rootfs``) are unpacked in ``store`` (a `builder.store.Store`)."""
+        return cls([store.layer_path(diff_id) for diff_id in reversed(diff_ids)])
 
     @staticmethod
     def _hidden(layer: DirectoryFiles, path: str, st: os.stat_result) -> bool:

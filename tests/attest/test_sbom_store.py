@@ -42,8 +42,7 @@ def test_sbom_of_a_built_image_from_its_store_layers(tmp_path):
     assert len(diff_ids) == 4
     store = Store.open(root)
     try:
-        layers = [store.layer_path(diff_id) for diff_id in reversed(diff_ids)]
-        document = sbom_document(LayeredFiles(layers), name="app:1", created=CREATED)
+        document = sbom_document(LayeredFiles.of_image(store, diff_ids), name="app:1", created=CREATED)
     finally:
         store.close()
     out = tmp_path / "sbom.spdx.json"
