@@ -104,7 +104,9 @@ class BuildRecord:
     without it). ``started``/``finished`` are aware datetimes; ``epoch`` is SOURCE_DATE_EPOCH or None.
     ``builder_platform``: the platform of the machine that built. ``invocation_id``: one id per build
     invocation, shared by all platforms of it. ``remote_context``: the build context when it was a Git or
-    HTTP URL (then it is the configuration's source), None for a local directory. ``layers``: the final
+    HTTP URL (then it is the configuration's source; list it in ``remote_sources`` too, as BuildKit lists
+    it among the materials), None for a local directory. ``build_args`` includes ``SOURCE_DATE_EPOCH`` when it
+    came from the environment, as buildx passes it on as a build argument. ``layers``: the final
     image's layers in order.
     """
 
