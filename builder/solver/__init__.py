@@ -16,19 +16,10 @@ from builder.frontend.graph import BuildGraph
 from builder.sharedcache.errors import RemoteLayerFailed
 from builder.solver.jobs import default_jobs
 from builder.solver.scheduler import Scheduler
-from builder.solver.solve import Solve, Solved
+from builder.solver.solve import Solve, Solved, StepFailed
 from builder.solver.step import StepSession
 
 __all__ = ["Solved", "StepFailed", "default_jobs", "solve_graph"]
-
-
-class StepFailed(Exception):
-    """A step of build request ``scope`` (of a graph of several) failed with ``error``."""
-
-    def __init__(self, scope: str, error: BuildError) -> None:
-        super().__init__(str(error))
-        self.scope = scope
-        self.error = error
 
 
 def solve_graph(

@@ -36,6 +36,15 @@ def _shorten(path: str, keep: int = 100) -> str:
     return path if len(path) <= 2 * keep + 1 else f"{path[:keep]}…{path[-keep:]}"
 
 
+class StepFailed(Exception):
+    """A step of build request ``scope`` (of a graph of several) failed with ``error``."""
+
+    def __init__(self, scope: str, error: BuildError) -> None:
+        super().__init__(str(error))
+        self.scope = scope
+        self.error = error
+
+
 @dataclass
 class StepRecord:
     """What the solve reports of one step (in the order steps are listed in the graph)."""
@@ -162,8 +171,6 @@ class StageRun:
     def resume(self) -> None:
         """Run steps from where the stage stopped, until it is done or must wait. A failing step raises
         `StepFailed` naming the stage's build request."""
-        from builder.solver import StepFailed
-
         try:
             self._resume()
         except BuildError as error:
