@@ -11,6 +11,9 @@ followed. Its key has no parent (`builder.ops.CopyOp.key_parts`).
 
 The key holds what the layer will: a source's owner only where the copy keeps it (``--from`` without
 ``--chown``); a context file is written root-owned (or ``--chown``ed), so its owner on disk is left out.
+
+Each function takes ``host``, the `builder.effects.host.HostEffects` of the build (its store, options, stat
+cache, context rules and kept directories).
 """
 
 from __future__ import annotations
@@ -22,7 +25,6 @@ import posixpath
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from builder import runtime
 from builder.effects import CopyInputs, Tree
@@ -33,11 +35,8 @@ from builder.runtime.users import chown_ids
 from builder.sources import digest_sources
 from builder.store.errors import StoreError
 
-if TYPE_CHECKING:
-    from builder.effects.host import HostEffects
 
-
-def copy_inputs(host: HostEffects, op: CopyOp, trees: Mapping[TreeInput, Tree]) -> CopyInputs:
+def copy_inputs(host, op: CopyOp, trees: Mapping[TreeInput, Tree]) -> CopyInputs:
     """Download ADD's remote sources and describe every file the copy reads (the ``files`` key part)."""
     fetched = [_fetch(host, s, op) for s in op.remote_sources()]
     skip = _exclude_rule(op.exclude)
@@ -66,7 +65,7 @@ def copy_inputs(host: HostEffects, op: CopyOp, trees: Mapping[TreeInput, Tree]) 
 
 
 def fill_copy(
-    host: HostEffects,
+    host,
     op: CopyOp,
     inputs: CopyInputs,
     lowers,

@@ -1,11 +1,11 @@
-"""RUN on this machine: what its mounts read (for the key), and its process in a runc container."""
+"""RUN on this machine: what its mounts read (for the key), and its process in a runc container. Each function
+takes ``host``, the `builder.effects.host.HostEffects` of the build."""
 
 from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from builder import runtime
 from builder.effects import Cancel, MountContents, Tree
@@ -14,14 +14,11 @@ from builder.mounts import MountInputs, mounted
 from builder.mounts.selections import Selections
 from builder.ops import RunOp, TreeInput
 
-if TYPE_CHECKING:
-    from builder.effects.host import HostEffects
-
 #: How many lines of a failed RUN's output the error shows.
 OUTPUT_TAIL_LINES = 20
 
 
-def _inputs(host: HostEffects, op: RunOp, trees: Mapping[TreeInput, Tree]) -> MountInputs:
+def _inputs(host, op: RunOp, trees: Mapping[TreeInput, Tree]) -> MountInputs:
     """What the step's mounts take from the build: the trees ``from=`` names (made ready by the solver),
     the context, secrets and agents."""
     by_name = {m.spec.from_: trees[t] for m, t in zip(op.mounts, op.mount_trees, strict=True) if t is not None}
@@ -48,7 +45,7 @@ def _inputs(host: HostEffects, op: RunOp, trees: Mapping[TreeInput, Tree]) -> Mo
     )
 
 
-def mount_contents(host: HostEffects, op: RunOp, trees: Mapping[TreeInput, Tree]) -> MountContents:
+def mount_contents(host, op: RunOp, trees: Mapping[TreeInput, Tree]) -> MountContents:
     """The content digests the step's key holds of its mounts (`builder.ops.RunOp.key_parts`)."""
     if not op.mounts:
         return MountContents((), {})
@@ -60,7 +57,7 @@ def mount_contents(host: HostEffects, op: RunOp, trees: Mapping[TreeInput, Tree]
 
 
 def fill_run(
-    host: HostEffects,
+    host,
     op: RunOp,
     lowers: Sequence[Path],
     upper: Path,
