@@ -82,14 +82,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="SPEC",
-        help="import a shared cache: type=registry,ref=REPO:TAG or type=local,src=DIR (repeatable)",
+        help="import a shared cache: type=registry,ref=REPO:TAG (a cache or an image with an inline cache) "
+        "or type=local,src=DIR (repeatable)",
     )
     parser.add_argument(
         "--cache-to",
         action="append",
         default=[],
         metavar="SPEC",
-        help="export the build cache: type=registry,ref=REPO:TAG or type=local,dest=DIR [,mode=min|max]",
+        help="export the build cache: type=registry,ref=REPO:TAG or type=local,dest=DIR [,mode=min|max,"
+        "image-manifest=,oci-mediatypes=,compression=,ignore-error=], or type=inline (into the image)",
     )
     parser.add_argument(
         "--secret",
