@@ -123,3 +123,15 @@ def test_an_unknown_option_is_refused_by_name(cli, context):
         "build", "--cache-to", "type=registry,ref=r.io/a:c,compresion=zstd", str(context), check=False
     )
     assert refused.returncode == 2 and "unknown --cache-to option 'compresion'" in refused.err
+
+
+def test_a_directory_takes_the_same_options(cli, other_cli, context, tmp_path):
+    cache = tmp_path / "ci-cache"
+    spec = f"type=local,dest={cache},image-manifest=true,compression=uncompressed"
+    cli("build", "-t", "app:1", "--cache-to", spec, str(context))
+
+    (entry,) = json.loads((cache / "index.json").read_text())["manifests"]
+    assert entry["mediaType"] == OCI_MANIFEST and entry["artifactType"] == CACHE_TYPE
+    manifest = json.loads((cache / "blobs/sha256" / entry["digest"][7:]).read_text())
+    assert {layer["mediaType"] for layer in manifest["layers"]} == {"application/vnd.oci.image.layer.v1.tar"}
+    _rebuild_all_cached(other_cli, f"type=local,src={cache}", context)
