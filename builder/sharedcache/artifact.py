@@ -5,9 +5,11 @@
   gives them (a COPY/ADD file listing only as its digest), so the index does not grow with a context;
 * the document over it, in BuildKit's two layouts (``image-manifest``): by default an OCI index (a Docker
   manifest list with ``oci-mediatypes=false``) whose entries are the distinct layer blobs the records'
-  results name (sorted by digest) followed by the index blob's descriptor; with ``image-manifest=true`` an
-  OCI image manifest with ``artifactType`` and config media type `CONFIG_MEDIA_TYPE` whose layers are those
-  blobs. Either way a registry keeps the layers as long as the document;
+  results name (sorted by digest, each annotated with its diff_id as ``containerd.io/uncompressed``)
+  followed by the index blob's descriptor; with ``image-manifest=true`` an OCI image manifest with config
+  media type `CONFIG_MEDIA_TYPE` whose layers are those blobs (an ``artifactType`` of that type, which
+  earlier exports carry, is accepted when read). Either way a registry keeps the layers as long as the
+  document;
 * a record's ``result`` is the layer descriptor pybuild records for a step: ``mediaType``, ``digest``,
   ``size``, ``diff_id`` and optionally ``created`` and ``annotations``.
 
@@ -26,6 +28,7 @@ from builder.oci.manifest import parse_index as parse_index_document
 from builder.oci.schemas import load_json
 
 CONFIG_MEDIA_TYPE = "application/vnd.pybuild.cache.config.v1+json"
+UNCOMPRESSED = "containerd.io/uncompressed"
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 _KEY = re.compile(r"[0-9a-f]{64}")
 _MAX_INDEX = 64 << 20
@@ -48,14 +51,17 @@ def build_artifact(config: dict, records: dict[str, dict], *, image_manifest: bo
     layers: dict[str, dict] = {}
     for record in records.values():
         result = record["result"]
-        layers[result["digest"]] = descriptor(result["mediaType"], result["digest"], result["size"])
+        # the diff_id under containerd's name, as BuildKit annotates its cache's layers
+        annotations = {UNCOMPRESSED: result["diff_id"]}
+        layers[result["digest"]] = descriptor(
+            result["mediaType"], result["digest"], result["size"], annotations=annotations
+        )
     ordered = [layers[digest] for digest in sorted(layers)]
     config = {**config, "mediaType": CONFIG_MEDIA_TYPE}
     if image_manifest:
         return {
             "schemaVersion": 2,
             "mediaType": media.OCI_MANIFEST,
-            "artifactType": CONFIG_MEDIA_TYPE,
             "config": config,
             "layers": ordered,
         }

@@ -98,10 +98,7 @@ def _to_local(store, root: Path, index: bytes, manifest: tuple[bytes, str], laye
         _write_atomic(
             root / "oci-layout", json.dumps({"imageLayoutVersion": media.OCI_LAYOUT_VERSION}).encode()
         )
-        entry = descriptor(kind, digest, len(manifest))
-        if kind == media.OCI_MANIFEST:
-            entry["artifactType"] = artifact.CONFIG_MEDIA_TYPE
-        entry["annotations"] = {media.ANNOTATION_REF_NAME: "latest"}
+        entry = descriptor(kind, digest, len(manifest), annotations={media.ANNOTATION_REF_NAME: "latest"})
         document = {"schemaVersion": 2, "mediaType": media.OCI_INDEX, "manifests": [entry]}
         _write_atomic(root / "index.json", json.dumps(document, indent=1).encode() + b"\n")
     except OSError as exc:

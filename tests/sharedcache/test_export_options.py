@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import json
 import subprocess
+from pathlib import Path
+
+import pytest
 
 from tests.sharedcache.conftest import LAYER_STEPS, MARKERS
 
@@ -41,7 +44,7 @@ def test_image_manifest_true_writes_an_oci_image_manifest_a_later_build_reuses(
 
     manifest = _skopeo_raw(ref)
     assert manifest["mediaType"] == OCI_MANIFEST and manifest["config"]["mediaType"] == CACHE_TYPE
-    assert manifest["artifactType"] == CACHE_TYPE
+    assert "artifactType" not in manifest  # as BuildKit's: the config's media type says what it is
     assert len(manifest["layers"]) == LAYER_STEPS
     # skopeo copies it whole, each blob checked against its digest (it is an artifact, not an image, so
     # `skopeo inspect` without --raw refuses image-specific reading of its config, as for BuildKit's)
@@ -131,7 +134,48 @@ def test_a_directory_takes_the_same_options(cli, other_cli, context, tmp_path):
     cli("build", "-t", "app:1", "--cache-to", spec, str(context))
 
     (entry,) = json.loads((cache / "index.json").read_text())["manifests"]
-    assert entry["mediaType"] == OCI_MANIFEST and entry["artifactType"] == CACHE_TYPE
+    assert entry["mediaType"] == OCI_MANIFEST
     manifest = json.loads((cache / "blobs/sha256" / entry["digest"][7:]).read_text())
+    assert manifest["config"]["mediaType"] == CACHE_TYPE
     assert {layer["mediaType"] for layer in manifest["layers"]} == {"application/vnd.oci.image.layer.v1.tar"}
     _rebuild_all_cached(other_cli, f"type=local,src={cache}", context)
+
+
+REFERENCE = Path(__file__).parent / "reference/buildkit-registry-cache.json"
+
+
+def _shape(doc: dict) -> dict:
+    """What a cache document's layout is, apart from its contents: its media type, where the cache config
+    sits, the layers' media types and annotation keys (BuildKit's own ``buildkit/createdat`` aside)."""
+    if "manifests" in doc:
+        *layers, config = doc["manifests"]
+        where = "last entry"
+    else:
+        layers, config, where = doc["layers"], doc["config"], "config"
+    return {
+        "mediaType": doc["mediaType"],
+        "cache config": where
+        if config["mediaType"] in (CACHE_TYPE, "application/vnd.buildkit.cacheconfig.v0")
+        else None,
+        "layer types": sorted({layer["mediaType"] for layer in layers}),
+        "layer annotations": sorted(
+            {key for layer in layers for key in layer.get("annotations", {})} - {"buildkit/createdat"}
+        ),
+    }
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        "(defaults)",
+        "image-manifest=true",
+        "oci-mediatypes=false",
+        "image-manifest=true,compression=zstd,force-compression=true",
+    ],
+)
+def test_each_layout_has_the_shape_buildkit_gives_it(cli, registry, context, options):
+    ref = f"{registry.domain}/ci/app:cache"
+    extra = "" if options == "(defaults)" else f",{options}"
+    cli("build", "--cache-to", f"type=registry,ref={ref}{extra}", str(context))
+    buildkit = json.loads(REFERENCE.read_text())["layouts"][options]
+    assert _shape(_skopeo_raw(ref)) == _shape(buildkit)
