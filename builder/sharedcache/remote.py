@@ -185,20 +185,27 @@ def _open_registry(spec: CacheSpec, store) -> RegistryCache | None:
 
 
 def _inline_records(repo, store, data: bytes, name: str) -> dict[str, dict]:
-    """The inline cache records of the image (or of every image of the index) ``data`` at ``name``; raises
-    `BuildError` when there are none."""
+    """The inline cache records of the image (or of every platform image of the index) ``data`` at
+    ``name``; raises `BuildError` when there are none. Attestation manifests (platform ``unknown/unknown``)
+    and entries that are not image manifests are passed over."""
     from builder.oci.manifest import manifest_kind, parse_index, parse_manifest
     from builder.oci.media import INDEXES, MANIFESTS
     from builder.sharedcache.inline import MAX_CONFIG, records_from_image
 
     doc = load_json(data, f"manifest {name}")
     if isinstance(doc, dict) and manifest_kind(doc) in INDEXES:
-        entries = parse_index(data, f"index {name}")["manifests"][:_MAX_PLATFORMS]
-        manifests = [
-            parse_manifest(repo.get_manifest(e["digest"]).data, f"manifest {name}@{e['digest']}")
-            for e in entries
-            if e.get("mediaType") in MANIFESTS
+        entries = [
+            e
+            for e in parse_index(data, f"index {name}")["manifests"]
+            if e.get("mediaType") in MANIFESTS and (e.get("platform") or {}).get("os") != "unknown"
         ]
+        manifests = []
+        for entry in entries[:_MAX_PLATFORMS]:
+            try:
+                fetched = repo.get_manifest(entry["digest"]).data
+                manifests.append(parse_manifest(fetched, f"manifest {name}@{entry['digest']}"))
+            except ManifestError:
+                continue
     else:
         manifests = [parse_manifest(data, f"manifest {name}")]
     found: list[dict[str, dict]] = []

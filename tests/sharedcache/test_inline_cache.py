@@ -110,3 +110,27 @@ def test_an_image_without_an_inline_cache_is_a_warning(cli, other_cli, registry,
     built = other_cli("build", "--progress=plain", "--cache-from", image, str(context))
     assert "warning: cache from" in built.err and "is an image without a pybuild cache" in built.err
     assert f"{LAYER_STEPS} steps ran, 0 cached" in built.err
+
+
+def test_each_platform_image_of_a_pushed_index_carries_its_records(cli, other_cli, proxy, registry, tmp_path):
+    buildfile = "FROM scratch\nCOPY a.txt /a.txt\nARG TARGETARCH\nCOPY b-${TARGETARCH}.txt /b.txt\n"
+    context = write_context(
+        tmp_path / "multi", buildfile, {"a.txt": "a\n", "b-amd64.txt": "x\n", "b-arm64.txt": "y\n"}
+    )
+    image = f"{proxy.domain}/ci/multi:1"
+    platforms = "linux/amd64,linux/arm64"
+    cli("build", "--platform", platforms, "-t", image, "--push", "--cache-to", "type=inline", str(context))
+    index = requests.get(
+        f"http://{registry.domain}/v2/ci/multi/manifests/1",
+        headers={"Accept": "application/vnd.oci.image.index.v1+json"},
+        timeout=10,
+    ).json()
+    for entry in index["manifests"]:
+        manifest, config = _pushed(registry, "ci/multi", entry["digest"])
+        records = json.loads(base64.b64decode(config[INLINE_KEY]))["records"]
+        assert sorted(r["layer"] for r in records.values()) == [0, 1]
+
+    built = other_cli(
+        "build", "--progress=plain", "--platform", platforms, "-t", "m:1", "--cache-from", image, str(context)
+    )
+    assert "0 steps ran, 4 cached" in built.err
