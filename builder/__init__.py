@@ -53,7 +53,7 @@ def build(
     ``"type=oci,dest=out.tar"``; ``secrets`` ``--secret`` specs such as ``"id=tok,src=token.txt"``; ``ssh``
     ``--ssh`` specs such as ``"default"``; ``allow`` entitlements such as ``"security.insecure"``;
     ``cache_from``/``cache_to`` buildx cache specs such as ``"type=registry,ref=host/app:cache,mode=max"`` or
-    ``"type=local,src=DIR"``). Returns a
+    ``"type=local,src=DIR"``; ``"type=inline"`` puts the cache into the image). Returns a
     `BuildResult` with the manifest digest, the image ID, its size and one `StepReport` per step (cached or
     why it ran, duration, layer descriptor). Raises
     `builder.errors.BuildError` (with a source span where one applies) when the build fails.

@@ -26,7 +26,7 @@ _WORKERS = 4
 
 
 def export_cache(store, spec: CacheSpec, records: dict[str, dict], shared, *, progress: str = "quiet") -> str:
-    """Export ``records`` (key → ``{"parts", "result"}``) to ``spec``; returns the manifest digest.
+    """Export ``records`` (key → ``{"parts", "result"}``) to ``spec``; returns the document's digest.
     ``shared`` (a `SharedCache`) supplies blobs of layers that are still only remote. Raises `BuildError`.
     The layers take the form ``spec`` asks for (`builder.sharedcache.layerform`) before anything is written."""
     records = shape_records(store, spec, records, lambda digest: _need_blob(store, shared, digest))
@@ -49,7 +49,7 @@ def _need_blob(store, shared, digest: str) -> None:
 
 
 def _to_registry(
-    store, spec: CacheSpec, index: bytes, manifest: tuple[bytes, str], layers: list[dict], shared
+    store, spec: CacheSpec, index: bytes, document: tuple[bytes, str], layers: list[dict], shared
 ) -> str:
     from builder.refs import parse_ref
     from builder.registry import sources
@@ -80,14 +80,14 @@ def _to_registry(
                 future.result()
         config_digest = store.put_blob(index)
         repo.push_blob(store, config_digest, len(index))
-        return repo.put_manifest(ref.tag or "latest", *manifest)
+        return repo.put_manifest(ref.tag or "latest", *document)
 
 
 # -- OCI layout directory ------------------------------------------------------------------------------------
 
 
-def _to_local(store, root: Path, index: bytes, manifest: tuple[bytes, str], layers: list[dict], shared) -> str:
-    manifest, kind = manifest
+def _to_local(store, root: Path, index: bytes, document: tuple[bytes, str], layers: list[dict], shared) -> str:
+    manifest, kind = document  # the document's bytes and media type
     try:
         root.mkdir(parents=True, exist_ok=True)
         for layer in layers:

@@ -29,10 +29,6 @@ _READ = 1 << 20
 _MAX_DOCUMENT = 4 << 20
 #: The most images of an index whose configs are read for an inline cache.
 _MAX_PLATFORMS = 32
-_IMAGE_MANIFESTS = (
-    "application/vnd.oci.image.manifest.v1+json",
-    "application/vnd.docker.distribution.manifest.v2+json",
-)
 
 
 class RemoteCache:
