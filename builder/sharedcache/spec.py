@@ -23,6 +23,7 @@ Anything else is refused by name.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from builder.errors import UsageError
@@ -70,6 +71,20 @@ class CacheSpec:
         if self.type == "inline":
             return "type=inline"
         return f"type=local,{'dest' if self.export else 'src'}={self.location}"
+
+
+#: buildx's older spelling of ``--cache-to type=inline``: ``--build-arg BUILDKIT_INLINE_CACHE=1``.
+INLINE_BUILD_ARG = "BUILDKIT_INLINE_CACHE"
+#: the values Go's ``strconv.ParseBool`` reads as true, as buildx reads this build arg (others: false).
+_GO_TRUE = frozenset({"1", "t", "T", "true", "TRUE", "True"})
+
+
+def with_inline_build_arg(targets: list[CacheSpec], build_args: Mapping[str, str]) -> list[CacheSpec]:
+    """``targets`` plus ``type=inline`` when ``build_args`` set `INLINE_BUILD_ARG` to a true value and no
+    target is inline yet, as buildx does."""
+    if build_args.get(INLINE_BUILD_ARG) in _GO_TRUE and not any(t.type == "inline" for t in targets):
+        return [*targets, CacheSpec("inline", "", True)]
+    return targets
 
 
 def parse_cache_spec(text: str, *, export: bool) -> CacheSpec:

@@ -134,3 +134,16 @@ def test_each_platform_image_of_a_pushed_index_carries_its_records(cli, other_cl
         "build", "--progress=plain", "--platform", platforms, "-t", "m:1", "--cache-from", image, str(context)
     )
     assert "0 steps ran, 4 cached" in built.err
+
+
+def test_the_buildkit_inline_cache_build_arg_asks_for_an_inline_cache(cli, other_cli, registry, context):
+    image = f"{registry.domain}/ci/app:1"
+    cli("build", "-t", image, "--push", "--build-arg", "BUILDKIT_INLINE_CACHE=1", str(context))
+    _manifest, config = _pushed(registry, "ci/app", "1")
+    assert INLINE_KEY in config
+    built = other_cli("build", "--progress=plain", "--cache-from", image, str(context))
+    assert f"0 steps ran, {LAYER_STEPS} cached" in built.err
+
+    # a value Go's ParseBool reads as false asks for nothing, as in buildx
+    cli("build", "-t", image, "--push", "--build-arg", "BUILDKIT_INLINE_CACHE=0", str(context))
+    assert INLINE_KEY not in _pushed(registry, "ci/app", "1")[1]

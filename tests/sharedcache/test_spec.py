@@ -114,3 +114,15 @@ def test_the_cli_refuses_a_bad_spec_with_exit_code_2(tmp_path) -> None:
         cwd=REPO,
     )
     assert result.returncode == 2 and "unsupported --cache-to type 's3'" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("value", "inline"), [("1", True), ("true", True), ("T", True), ("0", False), ("yes", False)]
+)
+def test_the_buildkit_inline_cache_build_arg_reads_as_buildx_reads_it(value: str, inline: bool) -> None:
+    from builder.sharedcache.spec import with_inline_build_arg
+
+    targets = with_inline_build_arg([], {"BUILDKIT_INLINE_CACHE": value})
+    assert targets == ([CacheSpec("inline", "", True)] if inline else [])
+    # never twice
+    assert with_inline_build_arg(targets, {"BUILDKIT_INLINE_CACHE": value}) == targets
