@@ -39,7 +39,7 @@ from builder.instructions.workdir import resolve as resolve_workdir
 from builder.plan import Plan, Resolver, SourceKind, Stage, plan
 from builder.platforms import Platform, parse_platforms
 from builder.sharedcache.errors import RemoteLayerFailed
-from builder.sharedcache.inline import add_inline_cache
+from builder.sharedcache.inline import set_inline_cache
 from builder.steps import StepRunner
 from builder.syntax import ast, parse
 from builder.ui import Reporter
@@ -132,8 +132,9 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildResul
                 reports.extend(plan_reports)
                 finals.append(final)
                 tags = [] if several else options.tags
-                # --cache-to type=inline: the cache records go into the config before it is committed
-                add_inline_cache(runner.shared, final.state.document, final.state.layers)
+                # --cache-to type=inline: the cache records go into the config before it is committed (and
+                # a base image's never stay in it)
+                set_inline_cache(runner.shared, final.state.document, final.state.layers)
                 images.append(commit_final(store, final, created, options.labels, tags))
             result = images[0]
             if several:

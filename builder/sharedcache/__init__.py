@@ -12,7 +12,7 @@ Modules (this package imports none of them, so `errors` stays cheap for the exec
 * `artifact`: the index and manifest documents (BuildKit's index layout or ``image-manifest=true``), and
   their validation when read back;
 * `layerform`: the exported layers' compression and media types;
-* `inline`: the records in an image's config (``type=inline``): `add_inline_cache` before the config is
+* `inline`: the records in an image's config (``type=inline``): `set_inline_cache` before the config is
   committed, `records_from_image` when ``--cache-from`` names an image;
 * `remote`: `open_remote` reads a source's index at build start (a missing or unreachable source is a
   warning, never a failed build); a `RemoteCache` fetches one blob when asked;

@@ -26,18 +26,23 @@ import json
 
 CONFIG_KEY = "io.pybuild.cache.v1"
 _VERSION = 1
+#: Inline caches a base image's config may carry, which a derived image never inherits: its records name
+#: another build's steps (BuildKit leaves its own key out of a derived image's config too).
+INHERITED = (CONFIG_KEY, "moby.buildkit.cache.v0")
 #: The largest image config read for its inline cache.
 MAX_CONFIG = 64 << 20
 
 
-def add_inline_cache(shared, document: dict, layers: list[str]) -> None:
-    """Put this build's records for the image whose config is ``document`` (its layers' diff_ids
-    ``layers``, bottom first) into ``document``, when ``shared`` (a `SharedCache`) exports ``type=inline``;
-    else leave it alone. Call it after the last step of the image and before its config is committed; each
+def set_inline_cache(shared, document: dict, layers: list[str]) -> None:
+    """Give the image whose config is ``document`` (its layers' diff_ids ``layers``, bottom first) the inline
+    cache this build asks for: this build's records when ``shared`` (a `SharedCache`) exports
+    ``type=inline``, else none. An inline cache the config inherited from a base image is dropped either
+    way (`INHERITED`). Call it after the image's last step and before its config is committed; each
     platform's image gets its own."""
-    if not any(spec.type == "inline" for spec in shared.targets):
-        return
-    document[CONFIG_KEY] = encode(shared.steps, layers)
+    for key in INHERITED:
+        document.pop(key, None)
+    if any(spec.type == "inline" for spec in shared.targets):
+        document[CONFIG_KEY] = encode(shared.steps, layers)
 
 
 def encode(steps, layers: list[str]) -> str:

@@ -10,7 +10,7 @@ Contract with the step runner:
   local cache index (so the next build hits locally) and raises `RemoteLayerFailed` for one that cannot be
   fetched or unpacks to another diff_id — the executor then calls `forget` and builds again;
 * `add_step` notes each layer step of the build (key, parts, result, chain after it) for `export` and for
-  the inline cache (`builder.sharedcache.inline.add_inline_cache`).
+  the inline cache (`builder.sharedcache.inline.set_inline_cache`).
 """
 
 from __future__ import annotations
@@ -189,7 +189,7 @@ class SharedCache:
     def export(self, final_chains: set[str]) -> None:
         """Write this build's records to every ``--cache-to`` target (``mode=min``: only steps whose chain is
         one of ``final_chains``, the final image's). A failed export raises, unless ``ignore-error=true``.
-        ``type=inline`` targets are not written here: `builder.sharedcache.inline.add_inline_cache` puts
+        ``type=inline`` targets are not written here: `builder.sharedcache.inline.set_inline_cache` puts
         their records into the image's config before it is committed."""
         from builder.sharedcache.export import export_cache
 

@@ -147,3 +147,14 @@ def test_the_buildkit_inline_cache_build_arg_asks_for_an_inline_cache(cli, other
     # a value Go's ParseBool reads as false asks for nothing, as in buildx
     cli("build", "-t", image, "--push", "--build-arg", "BUILDKIT_INLINE_CACHE=0", str(context))
     assert INLINE_KEY not in _pushed(registry, "ci/app", "1")[1]
+
+
+def test_an_image_built_on_one_with_an_inline_cache_does_not_inherit_it(cli, registry, context, tmp_path):
+    base = f"{registry.domain}/ci/app:1"
+    cli("build", "-t", base, "--push", "--cache-to", "type=inline", str(context))
+    derived = write_context(tmp_path / "derived", f"FROM {base}\nRUN echo more > /more\n")
+    cli("build", "-t", f"{registry.domain}/ci/derived:1", "--push", str(derived))
+    assert INLINE_KEY not in _pushed(registry, "ci/derived", "1")[1]
+    cli("build", "-t", f"{registry.domain}/ci/derived:2", "--push", "--cache-to", "type=inline", str(derived))
+    records = json.loads(base64.b64decode(_pushed(registry, "ci/derived", "2")[1][INLINE_KEY]))["records"]
+    assert [r["layer"] for r in records.values()] == [1 + LAYER_STEPS]  # its own step only

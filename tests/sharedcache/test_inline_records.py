@@ -92,3 +92,25 @@ def test_an_image_without_the_key_has_no_records() -> None:
 def test_a_config_and_manifest_that_disagree_are_an_error() -> None:
     with pytest.raises(ValueError, match="do not list the same layers"):
         records_from_image({"layers": MANIFEST["layers"][:2]}, _config(_value({})))
+
+
+class _Shared:
+    def __init__(self, *targets: str) -> None:
+        from builder.sharedcache.spec import parse_cache_spec
+
+        self.targets = [parse_cache_spec(t, export=True) for t in targets]
+        self.steps = [StepRecord(KEY, {"keyword": "RUN"}, {"diff_id": D[1]}, _chain(2))]
+
+
+@pytest.mark.parametrize("targets", [(), ("type=registry,ref=r.io/a:c",), ("type=inline",)])
+def test_an_inline_cache_from_the_base_image_is_never_inherited(targets) -> None:
+    from builder.sharedcache.inline import set_inline_cache
+
+    document = {"rootfs": {"diff_ids": D}, CONFIG_KEY: _value({"9" * 64: {"parts": {}, "layer": 0}})}
+    document["moby.buildkit.cache.v0"] = "W10="  # BuildKit's, from a base it built
+    set_inline_cache(_Shared(*targets), document, D)
+    assert "moby.buildkit.cache.v0" not in document
+    if "type=inline" in targets:
+        assert set(records_from_image(MANIFEST, json.dumps(document).encode())) == {KEY}
+    else:
+        assert CONFIG_KEY not in document
