@@ -141,7 +141,7 @@ def test_a_directory_takes_the_same_options(cli, other_cli, context, tmp_path):
     _rebuild_all_cached(other_cli, f"type=local,src={cache}", context)
 
 
-REFERENCE = Path(__file__).parent / "reference/buildkit-registry-cache.json"
+REFERENCE = Path(__file__).parent / "reference/buildkit-registry-cache.json"  # recorded, see its header
 
 
 def _shape(doc: dict) -> dict:
@@ -179,3 +179,14 @@ def test_each_layout_has_the_shape_buildkit_gives_it(cli, registry, context, opt
     cli("build", "--cache-to", f"type=registry,ref={ref}{extra}", str(context))
     buildkit = json.loads(REFERENCE.read_text())["layouts"][options]
     assert _shape(_skopeo_raw(ref)) == _shape(buildkit)
+
+
+@pytest.mark.parametrize("options", ["", ",image-manifest=true"])
+def test_a_directory_s_index_json_names_the_document_as_buildkit_s_does(cli, context, tmp_path, options):
+    cache = tmp_path / "ci-cache"
+    cli("build", "--cache-to", f"type=local,dest={cache},mode=max{options}", str(context))
+    (entry,) = json.loads((cache / "index.json").read_text())["manifests"]
+    (buildkit,) = json.loads(REFERENCE.read_text())["local index.json"][
+        f"type=local,dest=DIR,mode=max{options}"
+    ]["manifests"]
+    assert (entry["mediaType"], entry["annotations"]) == (buildkit["mediaType"], buildkit["annotations"])
