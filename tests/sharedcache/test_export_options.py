@@ -17,6 +17,7 @@ OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 ZSTD = "application/vnd.oci.image.layer.v1.tar+zstd"
 DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
 DOCKER_GZIP = "application/vnd.docker.image.rootfs.diff.tar.gzip"
+REFERENCE = Path(__file__).parent / "reference/buildkit-registry-cache.json"  # BuildKit v0.13's, recorded
 
 
 def _skopeo_raw(ref: str) -> dict:
@@ -139,9 +140,6 @@ def test_a_directory_takes_the_same_options(cli, other_cli, context, tmp_path):
     assert manifest["config"]["mediaType"] == CACHE_TYPE
     assert {layer["mediaType"] for layer in manifest["layers"]} == {"application/vnd.oci.image.layer.v1.tar"}
     _rebuild_all_cached(other_cli, f"type=local,src={cache}", context)
-
-
-REFERENCE = Path(__file__).parent / "reference/buildkit-registry-cache.json"  # recorded, see its header
 
 
 def _shape(doc: dict) -> dict:
