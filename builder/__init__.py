@@ -53,7 +53,7 @@ def build(
     ``"type=oci,dest=out.tar"``; ``secrets`` ``--secret`` specs such as ``"id=tok,src=token.txt"``; ``ssh``
     ``--ssh`` specs such as ``"default"``; ``allow`` entitlements such as ``"security.insecure"``;
     ``cache_from``/``cache_to`` buildx cache specs such as ``"type=registry,ref=host/app:cache,mode=max"`` or
-    ``"type=local,src=DIR"``). Returns a
+    ``"type=local,src=DIR"``; ``"type=inline"`` puts the cache into the image). Returns a
     `BuildResult` with the manifest digest, the image ID, its size and one `StepReport` per step (cached or
     why it ran, duration, layer descriptor). Raises
     `builder.errors.BuildError` (with a source span where one applies) when the build fails.
@@ -62,7 +62,7 @@ def build(
     from builder.executor import build as run_build
     from builder.mounts import parse_allow, parse_secret, parse_ssh
     from builder.outputs import parse_output
-    from builder.sharedcache.spec import parse_cache_spec
+    from builder.sharedcache.spec import parse_cache_spec, with_inline_build_arg
     from builder.ui import Reporter
     from builder.userpaths import (
         absolute,
@@ -94,6 +94,9 @@ def build(
         ssh=[parse_ssh(value) for value in ssh],
         allow=parse_allow(allow),
         cache_from=[absolute_cache_spec(parse_cache_spec(spec, export=False)) for spec in cache_from],
-        cache_to=[absolute_cache_spec(parse_cache_spec(spec, export=True)) for spec in cache_to],
+        cache_to=with_inline_build_arg(
+            [absolute_cache_spec(parse_cache_spec(spec, export=True)) for spec in cache_to],
+            dict(build_args or {}),
+        ),
     )
     return run_build(options, Reporter(progress))

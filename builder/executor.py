@@ -231,6 +231,7 @@ def _publish(store, item: _Open, graph, solved, reporter) -> BuildResult:
     from builder.cache import chain_id
     from builder.oci.index import commit_index
     from builder.publish import commit_final, made_layers, write_outputs
+    from builder.sharedcache.inline import set_inline_cache
 
     request, options = item.request, item.request.options
     several = len(request.plans) > 1
@@ -238,6 +239,8 @@ def _publish(store, item: _Open, graph, solved, reporter) -> BuildResult:
     finals = [solved.results[key] for key in targets]
     images = []
     for final in finals:
+        # --cache-to type=inline: the records of the image's steps go into its config; a base's are dropped
+        set_inline_cache(item.shared, final.state.document, final.diff_ids)
         tags = [] if several else options.tags
         images.append(commit_final(store, final, request.created, options.labels, tags))
     result = images[0]

@@ -23,7 +23,7 @@ OUTPUT_TYPES = ("image", "registry", "oci", "docker", "local", "tar")
 ANNOTATION_LEVELS = ("manifest", "index", "manifest-descriptor", "index-descriptor")
 #: buildx's names for the layer compressions pybuild writes (``uncompressed`` is pybuild's ``none``).
 COMPRESSIONS = {"gzip": "gzip", "zstd": "zstd", "uncompressed": "none"}
-_LEVELS = {"gzip": range(0, 10), "zstd": range(0, 23), "none": range(0, 1)}
+LEVELS = {"gzip": range(0, 10), "zstd": range(0, 23), "none": range(0, 1)}
 
 #: the keys each output type takes (besides ``type``, ``annotation*`` and the image keys below)
 _IMAGE_KEYS = {"compression", "compression-level", "force-compression", "oci-mediatypes", "rewrite-timestamp"}
@@ -191,7 +191,7 @@ def _spec(spec: str, kind: str, values: dict[str, str], annotations: tuple[Annot
             level = int(values["compression-level"])
         except ValueError:
             raise UsageError(f"--output {spec!r}: compression-level must be an integer") from None
-        allowed = _LEVELS[compression or "gzip"]
+        allowed = LEVELS[compression or "gzip"]
         if level not in allowed:
             raise UsageError(
                 f"--output {spec!r}: compression-level {level} is out of range for "

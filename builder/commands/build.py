@@ -94,14 +94,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="SPEC",
-        help="import a shared cache: type=registry,ref=REPO:TAG or type=local,src=DIR (repeatable)",
+        help="import a shared cache: type=registry,ref=REPO:TAG (a cache or an image with an inline cache) "
+        "or type=local,src=DIR (repeatable)",
     )
     parser.add_argument(
         "--cache-to",
         action="append",
         default=[],
         metavar="SPEC",
-        help="export the build cache: type=registry,ref=REPO:TAG or type=local,dest=DIR [,mode=min|max]",
+        help="export the build cache: type=registry,ref=REPO:TAG or type=local,dest=DIR [,mode=min|max,"
+        "image-manifest=,oci-mediatypes=,compression=,ignore-error=], or type=inline (into the image)",
     )
     parser.add_argument(
         "--secret",
@@ -217,7 +219,7 @@ def _run(args: argparse.Namespace, source, named: dict) -> int:
     from builder.outputspec import OutputSpec, parse_annotation, with_annotations
     from builder.rawjson import make_reporter
     from builder.runoptions import parse_run_options
-    from builder.sharedcache.spec import parse_cache_spec
+    from builder.sharedcache.spec import parse_cache_spec, with_inline_build_arg
     from builder.userpaths import absolute, absolute_cache_spec, absolute_output, buildfile_name
 
     # every path the user typed is resolved here, once, against the working directory (builder.userpaths)
@@ -248,7 +250,10 @@ def _run(args: argparse.Namespace, source, named: dict) -> int:
         ssh=_ssh(args.ssh),
         allow=parse_allow(args.allow),
         cache_from=[absolute_cache_spec(parse_cache_spec(spec, export=False)) for spec in args.cache_from],
-        cache_to=[absolute_cache_spec(parse_cache_spec(spec, export=True)) for spec in args.cache_to],
+        cache_to=with_inline_build_arg(
+            [absolute_cache_spec(parse_cache_spec(spec, export=True)) for spec in args.cache_to],
+            parse_build_args(args.build_arg),
+        ),
         named_contexts=named,
         run_options=parse_run_options(args.add_host, args.ulimit, args.shm_size),
         jobs=args.jobs,

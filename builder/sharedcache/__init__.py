@@ -4,12 +4,16 @@ imports them lazily (buildx's surface; see `builder.sharedcache.spec`).
 The exported form is one OCI artifact (`builder.sharedcache.artifact`): a manifest whose config blob is the JSON
 index ``{key: {"parts", "result"}}`` (the records of `builder.cache`) and whose layers are the layer blobs
 the records name, so a registry keeps them. It lives in a registry repository (``type=registry``) or in an
-OCI layout directory (``type=local``).
+OCI layout directory (``type=local``); ``type=inline`` carries the records in the image's config instead.
 
 Modules (this package imports none of them, so `errors` stays cheap for the executor):
 
-* `spec`: parse ``type=registry,ref=…`` / ``type=local,src=…|dest=…`` into a `CacheSpec`;
-* `artifact`: the index and manifest documents, and their validation when read back;
+* `spec`: parse ``type=registry,ref=…`` / ``type=local,src=…|dest=…`` / ``type=inline`` into a `CacheSpec`;
+* `artifact`: the index and manifest documents (BuildKit's index layout or ``image-manifest=true``), and
+  their validation when read back;
+* `layerform`: the exported layers' compression and media types;
+* `inline`: the records in an image's config (``type=inline``): `set_inline_cache` before the config is
+  committed, `records_from_image` when ``--cache-from`` names an image;
 * `remote`: `open_remote` reads a source's index at build start (a missing or unreachable source is a
   warning, never a failed build); a `RemoteCache` fetches one blob when asked;
 * `session`: `SharedCache`, what one build holds — the imported indexes, the remote hits whose layers are

@@ -18,6 +18,7 @@ from builder.errors import BuildError
 from builder.oci import media
 from builder.oci.manifest import descriptor, digest_of
 from builder.sharedcache import artifact
+from builder.sharedcache.layerform import shape_records
 from builder.sharedcache.remote import RegistryCache, blob_file, copy_blob
 from builder.sharedcache.spec import CacheSpec
 
@@ -25,15 +26,18 @@ _WORKERS = 4
 
 
 def export_cache(store, spec: CacheSpec, records: dict[str, dict], shared, *, progress: str = "quiet") -> str:
-    """Export ``records`` (key → ``{"parts", "result"}``) to ``spec``; returns the manifest digest.
-    ``shared`` (a `SharedCache`) supplies blobs of layers that are still only remote. Raises `BuildError`."""
+    """Export ``records`` (key → ``{"parts", "result"}``) to ``spec``; returns the document's digest.
+    ``shared`` (a `SharedCache`) supplies blobs of layers that are still only remote. Raises `BuildError`.
+    The layers take the form ``spec`` asks for (`builder.sharedcache.layerform`) before anything is written."""
+    records = shape_records(store, spec, records, lambda digest: _need_blob(store, shared, digest))
     index = artifact.encode_index(records)
     config = descriptor(artifact.CONFIG_MEDIA_TYPE, digest_of(index), len(index))
-    document = artifact.build_artifact(config, records)
-    manifest, layers = artifact.encode_document(document), document["layers"]
+    document = artifact.build_artifact(config, records, image_manifest=spec.image_manifest)
+    manifest = artifact.encode_document(document)
+    layers = document["layers"] if spec.image_manifest else document["manifests"][:-1]
     if spec.type == "registry":
-        return _to_registry(store, spec, index, manifest, layers, shared)
-    return _to_local(store, Path(spec.location), index, manifest, layers, shared)
+        return _to_registry(store, spec, index, (manifest, document["mediaType"]), layers, shared)
+    return _to_local(store, Path(spec.location), index, (manifest, document["mediaType"]), layers, shared)
 
 
 def _need_blob(store, shared, digest: str) -> None:
@@ -44,7 +48,9 @@ def _need_blob(store, shared, digest: str) -> None:
 # -- registry ------------------------------------------------------------------------------------------------
 
 
-def _to_registry(store, spec: CacheSpec, index: bytes, manifest: bytes, layers: list[dict], shared) -> str:
+def _to_registry(
+    store, spec: CacheSpec, index: bytes, document: tuple[bytes, str], layers: list[dict], shared
+) -> str:
     from builder.refs import parse_ref
     from builder.registry import sources
     from builder.registry.client import RegistryClient
@@ -74,13 +80,14 @@ def _to_registry(store, spec: CacheSpec, index: bytes, manifest: bytes, layers: 
                 future.result()
         config_digest = store.put_blob(index)
         repo.push_blob(store, config_digest, len(index))
-        return repo.put_manifest(ref.tag or "latest", manifest, media.OCI_MANIFEST)
+        return repo.put_manifest(ref.tag or "latest", *document)
 
 
 # -- OCI layout directory ------------------------------------------------------------------------------------
 
 
-def _to_local(store, root: Path, index: bytes, manifest: bytes, layers: list[dict], shared) -> str:
+def _to_local(store, root: Path, index: bytes, document: tuple[bytes, str], layers: list[dict], shared) -> str:
+    manifest, kind = document  # the document's bytes and media type
     try:
         root.mkdir(parents=True, exist_ok=True)
         for layer in layers:
@@ -91,11 +98,7 @@ def _to_local(store, root: Path, index: bytes, manifest: bytes, layers: list[dic
         _write_atomic(
             root / "oci-layout", json.dumps({"imageLayoutVersion": media.OCI_LAYOUT_VERSION}).encode()
         )
-        entry = {
-            **descriptor(media.OCI_MANIFEST, digest, len(manifest)),
-            "artifactType": artifact.CONFIG_MEDIA_TYPE,
-            "annotations": {media.ANNOTATION_REF_NAME: "latest"},
-        }
+        entry = descriptor(kind, digest, len(manifest), annotations={media.ANNOTATION_REF_NAME: "latest"})
         document = {"schemaVersion": 2, "mediaType": media.OCI_INDEX, "manifests": [entry]}
         _write_atomic(root / "index.json", json.dumps(document, indent=1).encode() + b"\n")
     except OSError as exc:

@@ -27,6 +27,8 @@ from builder.store.digest import hex_of
 _READ = 1 << 20
 #: The largest index.json and cache manifest read (a manifest names one config and the layers).
 _MAX_DOCUMENT = 4 << 20
+#: The most images of an index whose configs are read for an inline cache.
+_MAX_PLATFORMS = 32
 
 
 class RemoteCache:
@@ -162,9 +164,13 @@ def _open_registry(spec: CacheSpec, store) -> RegistryCache | None:
             manifest = repo.get_manifest(ref.digest or ref.tag or "latest")
         except NotFound:
             raise BuildError(f"no cache at {ref}") from None
-        config = artifact.parse_artifact(manifest.data, f"cache manifest {ref}")
-        repo.fetch_blob(store, config["digest"], config["size"])
-        records = artifact.parse_index(store.read_blob(config["digest"]))
+        try:
+            config = artifact.parse_artifact(manifest.data, f"cache manifest {ref}")
+        except artifact.NotACache:  # an image: its config may carry an inline cache
+            records = _inline_records(repo, store, manifest.data, str(ref))
+        else:
+            repo.fetch_blob(store, config["digest"], config["size"])
+            records = artifact.parse_index(store.read_blob(config["digest"]))
         # the artifact keeps its layers in this repository: a later push of one of them can mount it
         for digest in {rec["result"]["digest"] for rec in records.values()}:
             sources.remember(store, digest, client.domain, ref.path)
@@ -172,6 +178,44 @@ def _open_registry(spec: CacheSpec, store) -> RegistryCache | None:
     except BaseException:
         client.close()
         raise
+
+
+def _inline_records(repo, store, data: bytes, name: str) -> dict[str, dict]:
+    """The inline cache records of the image (or of every platform image of the index) ``data`` at
+    ``name``; raises `BuildError` when there are none. Attestation manifests (platform ``unknown/unknown``)
+    and entries that are not image manifests are passed over."""
+    from builder.oci.manifest import manifest_kind, parse_index, parse_manifest
+    from builder.oci.media import INDEXES, MANIFESTS
+    from builder.sharedcache.inline import MAX_CONFIG, records_from_image
+
+    doc = load_json(data, f"manifest {name}")
+    if isinstance(doc, dict) and manifest_kind(doc) in INDEXES:
+        entries = [
+            e
+            for e in parse_index(data, f"index {name}")["manifests"]
+            if e.get("mediaType") in MANIFESTS and (e.get("platform") or {}).get("os") != "unknown"
+        ]
+        manifests = []
+        for entry in entries[:_MAX_PLATFORMS]:
+            try:
+                fetched = repo.get_manifest(entry["digest"]).data
+                manifests.append(parse_manifest(fetched, f"manifest {name}@{entry['digest']}"))
+            except ManifestError:
+                continue
+    else:
+        manifests = [parse_manifest(data, f"manifest {name}")]
+    found: list[dict[str, dict]] = []
+    for manifest in manifests:
+        config = manifest["config"]
+        if config["size"] > MAX_CONFIG:
+            continue
+        repo.fetch_blob(store, config["digest"], config["size"])
+        records = records_from_image(manifest, store.read_blob(config["digest"]))
+        if records is not None:
+            found.append(records)
+    if not found:
+        raise BuildError(f"{name} is an image without a pybuild cache (push it with --cache-to type=inline)")
+    return {key: record for records in found for key, record in records.items()}
 
 
 def _open_local(spec: CacheSpec) -> LocalCache:

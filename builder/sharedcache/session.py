@@ -9,7 +9,8 @@ Contract with the step runner:
 * `ensure(diff_ids)` fetches and unpacks the pending ones among ``diff_ids`` in parallel, records them in the
   local cache index (so the next build hits locally) and raises `RemoteLayerFailed` for one that cannot be
   fetched or unpacks to another diff_id — the executor then calls `forget` and builds again;
-* `add_step` notes each layer step of the build (key, parts, result, chain after it) for `export`.
+* `add_step` notes each layer step of the build (key, parts, result, chain after it) for `export` and for
+  the inline cache (`builder.sharedcache.inline.set_inline_cache`).
 """
 
 from __future__ import annotations
@@ -187,10 +188,14 @@ class SharedCache:
 
     def export(self, final_chains: set[str]) -> None:
         """Write this build's records to every ``--cache-to`` target (``mode=min``: only steps whose chain is
-        one of ``final_chains``, the final image's). A failed export raises, unless ``ignore-error=true``."""
+        one of ``final_chains``, the final image's). A failed export raises, unless ``ignore-error=true``.
+        ``type=inline`` targets are not written here: `builder.sharedcache.inline.set_inline_cache` puts
+        their records into the image's config before it is committed."""
         from builder.sharedcache.export import export_cache
 
         for spec in self.targets:
+            if spec.type == "inline":
+                continue
             chosen = self.steps if spec.mode == "max" else [s for s in self.steps if s.chain in final_chains]
             records = {s.key: {"parts": s.parts, "result": _clean(s.result)} for s in chosen}
             try:

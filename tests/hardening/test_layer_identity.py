@@ -83,7 +83,7 @@ def test_shared_cache_layer_naming_an_unpacked_layer_it_is_not_is_not_recorded(t
     busybox = _busybox_diff_id(producer)
     context = write_context(tmp_path / "ctx", "FROM busybox\nRUN echo hi > /f\n")
     cache = tmp_path / "cache"
-    producer("build", "--cache-to", f"type=local,dest={cache},mode=max", str(context))
+    producer("build", "--cache-to", f"type=local,dest={cache},mode=max,image-manifest=true", str(context))
     _poison(cache, gzip.compress(EVIL), busybox)
 
     consumer = copy_store(template_store, tmp_path / "consumer")

@@ -18,6 +18,7 @@ from tests.build.conftest import write_context
 from tests.sharedcache.conftest import BUILDFILE, LAYER_STEPS, MARKERS
 
 CACHE_TYPE = "application/vnd.pybuild.cache.config.v1+json"
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 
 
 def _index(directory: Path) -> tuple[dict, dict]:
@@ -25,6 +26,8 @@ def _index(directory: Path) -> tuple[dict, dict]:
     index = json.loads((directory / "index.json").read_text())
     (entry,) = index["manifests"]
     manifest = json.loads((directory / "blobs/sha256" / entry["digest"][7:]).read_text())
+    if manifest["mediaType"] == OCI_INDEX:  # the default layout: the layers, then the cache index
+        manifest = {**manifest, "config": manifest["manifests"][-1], "layers": manifest["manifests"][:-1]}
     records = json.loads((directory / "blobs/sha256" / manifest["config"]["digest"][7:]).read_text())
     return manifest, records
 
@@ -45,7 +48,7 @@ def test_a_directory_cache_from_the_api_gives_a_cli_build_every_step_cached(
     cache = tmp_path / "ci-cache"
     builder.build(context, tags=["app:1"], root=cli.root, cache_to=[f"type=local,dest={cache}"])
     manifest, records = _index(cache)
-    assert manifest["artifactType"] == CACHE_TYPE and manifest["config"]["mediaType"] == CACHE_TYPE
+    assert manifest["mediaType"] == OCI_INDEX and manifest["config"]["mediaType"] == CACHE_TYPE
     assert json.loads((cache / "oci-layout").read_text()) == {"imageLayoutVersion": "1.0.0"}
     assert len(records) == LAYER_STEPS
     assert {layer["digest"] for layer in manifest["layers"]} == set(_layers(cli, "app:1")[1:])
