@@ -29,7 +29,7 @@ def _inputs(host, op: RunOp, trees: Mapping[TreeInput, Tree]) -> MountInputs:
             from builder.sources import tree_digest
 
             return [tree.directory], tree_digest(tree.directory)
-        return list(tree.layers), tree.chain
+        return tree.layers, tree.chain  # lazy: a key taken from known selections fetches nothing
 
     options = host.options
     return MountInputs(
