@@ -46,6 +46,7 @@ def build(
     allow: Iterable[str] = (),
     cache_from: Iterable[str] = (),
     cache_to: Iterable[str] = (),
+    insecure_registries: Iterable[str] = (),
 ) -> BuildResult:
     """Build the Buildfile ``file`` (default ``CONTEXT/Buildfile``) in ``context`` and tag the result.
 
@@ -53,7 +54,8 @@ def build(
     ``"type=oci,dest=out.tar"``; ``secrets`` ``--secret`` specs such as ``"id=tok,src=token.txt"``; ``ssh``
     ``--ssh`` specs such as ``"default"``; ``allow`` entitlements such as ``"security.insecure"``;
     ``cache_from``/``cache_to`` buildx cache specs such as ``"type=registry,ref=host/app:cache,mode=max"`` or
-    ``"type=local,src=DIR"``). Returns a
+    ``"type=local,src=DIR"``; ``insecure_registries`` ``host[:port]`` names reached over plain HTTP, as the
+    global ``--insecure-registry``). Returns a
     `BuildResult` with the manifest digest, the image ID, its size and one `StepReport` per step (cached or
     why it ran, duration, layer descriptor). Raises
     `builder.errors.BuildError` (with a source span where one applies) when the build fails.
@@ -62,6 +64,7 @@ def build(
     from builder.executor import build as run_build
     from builder.mounts import parse_allow, parse_secret, parse_ssh
     from builder.outputs import parse_output
+    from builder.registry.options import RegistryOptions
     from builder.sharedcache.spec import parse_cache_spec
     from builder.ui import Reporter
     from builder.userpaths import (
@@ -95,5 +98,6 @@ def build(
         allow=parse_allow(allow),
         cache_from=[absolute_cache_spec(parse_cache_spec(spec, export=False)) for spec in cache_from],
         cache_to=[absolute_cache_spec(parse_cache_spec(spec, export=True)) for spec in cache_to],
+        registry=RegistryOptions.of(insecure_registries),
     )
     return run_build(options, Reporter(progress))

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from builder.instructions.state import ImageState
+from builder.registry.options import DEFAULT_REGISTRY, RegistryOptions
 from builder.runoptions import RunOptions
 
 
@@ -49,6 +50,8 @@ class BuildOptions:
     run_options: RunOptions = field(default_factory=RunOptions)
     #: ``--build-context`` names (`builder.namedcontexts.NamedContext`)
     named_contexts: dict = field(default_factory=dict)
+    #: how registries are reached (``--insecure-registry``): FROM's pulls, the shared cache, ``--push``
+    registry: RegistryOptions = DEFAULT_REGISTRY
 
 
 @dataclass

@@ -162,10 +162,6 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         print(version_line())
         return 0
-    if args.insecure_registry:
-        # the registry client reads this, so library users can set it the same way
-        known = [h for h in os.environ.get("PYBUILD_INSECURE_REGISTRIES", "").split(",") if h]
-        os.environ["PYBUILD_INSECURE_REGISTRIES"] = ",".join(known + args.insecure_registry)
     # imported once the arguments parsed: --help and usage errors need neither (nor dataclasses, ~8 ms)
     from builder.errors import BuildError, render
 

@@ -276,6 +276,7 @@ class StageBuilder:
                     pull=pull_policy(base.ref, self.runner.options.pull),
                     platform=platform,
                     progress=Transfers(self.runner.reporter.mode),
+                    registry=self.runner.options.registry,
                 )
         except BuildError as error:
             raise error.with_span(self.stage.source.span) from None

@@ -204,6 +204,7 @@ def _run(args: argparse.Namespace, source, named: dict) -> int:
     from builder.outputs import parse_output
     from builder.outputspec import OutputSpec, parse_annotation, with_annotations
     from builder.rawjson import make_reporter
+    from builder.registry.options import RegistryOptions
     from builder.runoptions import parse_run_options
     from builder.sharedcache.spec import parse_cache_spec
     from builder.userpaths import absolute, absolute_cache_spec, absolute_output, buildfile_name
@@ -239,6 +240,7 @@ def _run(args: argparse.Namespace, source, named: dict) -> int:
         cache_to=[absolute_cache_spec(parse_cache_spec(spec, export=True)) for spec in args.cache_to],
         named_contexts=named,
         run_options=parse_run_options(args.add_host, args.ulimit, args.shm_size),
+        registry=RegistryOptions.of(args.insecure_registry),
     )
     if args.file == "-":
         options.buildfile_text = read_stdin_text()

@@ -17,6 +17,7 @@ from pathlib import Path
 from builder.errors import BuildError
 from builder.oci import media
 from builder.oci.manifest import descriptor, digest_of
+from builder.registry.options import DEFAULT_REGISTRY, RegistryOptions
 from builder.sharedcache import artifact
 from builder.sharedcache.remote import RegistryCache, blob_file, copy_blob
 from builder.sharedcache.spec import CacheSpec
@@ -24,7 +25,15 @@ from builder.sharedcache.spec import CacheSpec
 _WORKERS = 4
 
 
-def export_cache(store, spec: CacheSpec, records: dict[str, dict], shared, *, progress: str = "quiet") -> str:
+def export_cache(
+    store,
+    spec: CacheSpec,
+    records: dict[str, dict],
+    shared,
+    *,
+    progress: str = "quiet",
+    registry: RegistryOptions = DEFAULT_REGISTRY,
+) -> str:
     """Export ``records`` (key → ``{"parts", "result"}``) to ``spec``; returns the manifest digest.
     ``shared`` (a `SharedCache`) supplies blobs of layers that are still only remote. Raises `BuildError`."""
     index = artifact.encode_index(records)
@@ -32,7 +41,7 @@ def export_cache(store, spec: CacheSpec, records: dict[str, dict], shared, *, pr
     document = artifact.build_artifact(config, records)
     manifest, layers = artifact.encode_document(document), document["layers"]
     if spec.type == "registry":
-        return _to_registry(store, spec, index, manifest, layers, shared)
+        return _to_registry(store, spec, index, manifest, layers, shared, registry)
     return _to_local(store, Path(spec.location), index, manifest, layers, shared)
 
 
@@ -44,14 +53,16 @@ def _need_blob(store, shared, digest: str) -> None:
 # -- registry ------------------------------------------------------------------------------------------------
 
 
-def _to_registry(store, spec: CacheSpec, index: bytes, manifest: bytes, layers: list[dict], shared) -> str:
+def _to_registry(
+    store, spec: CacheSpec, index: bytes, manifest: bytes, layers: list[dict], shared, registry: RegistryOptions
+) -> str:
     from builder.refs import parse_ref
     from builder.registry import sources
     from builder.registry.client import RegistryClient
     from builder.registry.repository import Repository
 
     ref = parse_ref(spec.location)
-    with RegistryClient(ref.domain) as client:
+    with RegistryClient(ref.domain, options=registry) as client:
         repo = Repository(client, ref.path)
 
         def push(layer: dict) -> None:

@@ -58,7 +58,12 @@ class StepRunner:
         self.reporter = reporter
         self.epoch = epoch
         self.shared = SharedCache(
-            store, options.cache_from, options.cache_to, progress=reporter.mode, warn=reporter.info
+            store,
+            options.cache_from,
+            options.cache_to,
+            progress=reporter.mode,
+            warn=reporter.info,
+            registry=options.registry,
         )
         self.cache = BuildCache(
             store, enabled=not options.no_cache, remote=self.shared if options.cache_from else None
@@ -140,6 +145,7 @@ class StepRunner:
             pull=pull_policy(name, self.options.pull),
             platform=stage.platform if stage is not None else None,
             progress=Transfers(self.reporter.mode),
+            registry=self.options.registry,
         )
         return [self.store.layer_path(d) for d in reversed(image.diff_ids)], chain_id(list(image.diff_ids))
 
