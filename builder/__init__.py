@@ -62,9 +62,11 @@ def build(
     """
     from builder.executor import BuildOptions
     from builder.executor import build as run_build
+    from builder.layer.form import ROOT_FORM, USER_NAMESPACE_FORM
     from builder.mounts import parse_allow, parse_secret, parse_ssh
     from builder.outputs import parse_output
     from builder.registry.options import RegistryOptions
+    from builder.rootless.detect import in_user_namespace
     from builder.sharedcache.spec import parse_cache_spec
     from builder.ui import Reporter
     from builder.userpaths import (
@@ -99,5 +101,7 @@ def build(
         cache_from=[absolute_cache_spec(parse_cache_spec(spec, export=False)) for spec in cache_from],
         cache_to=[absolute_cache_spec(parse_cache_spec(spec, export=True)) for spec in cache_to],
         registry=RegistryOptions.of(insecure_registries),
+        # decided once, here: how layers are written in the namespace the caller's process is in
+        layer_form=USER_NAMESPACE_FORM if in_user_namespace() else ROOT_FORM,
     )
     return run_build(options, Reporter(progress))

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from builder.instructions.state import ImageState
+from builder.layer.form import ROOT_FORM, LayerForm
 from builder.registry.options import DEFAULT_REGISTRY, RegistryOptions
 from builder.runoptions import RunOptions
 
@@ -52,6 +53,8 @@ class BuildOptions:
     named_contexts: dict = field(default_factory=dict)
     #: how registries are reached (``--insecure-registry``): FROM's pulls, the shared cache, ``--push``
     registry: RegistryOptions = DEFAULT_REGISTRY
+    #: how layers are written on this host (`builder.layer.form`), decided by the CLI or the API
+    layer_form: LayerForm = ROOT_FORM
 
 
 @dataclass

@@ -172,6 +172,11 @@ def main(argv: list[str] | None = None) -> int:
         from builder.rootless import enter_namespace_if_needed
 
         enter_namespace_if_needed(args._module)
+        # decided once, here, and passed down: how layers are written in the namespace this process is in
+        from builder.layer.form import ROOT_FORM, USER_NAMESPACE_FORM
+        from builder.rootless.detect import in_user_namespace
+
+        args.layer_form = USER_NAMESPACE_FORM if in_user_namespace() else ROOT_FORM
         code = module.run(args)
     except BuildError as error:
         from builder.colours import paint_error

@@ -108,7 +108,7 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildResul
     epoch = source_date_epoch(options.build_args)
     created = format_time(epoch if epoch is not None else time.time())
     several = len(plans) > 1
-    with Store.open(options.root) as store, store.lock("gc", shared=True):
+    with Store.open(options.root, form=options.layer_form) as store, store.lock("gc", shared=True):
         if fresh:
             ParseCache(store.state_dir("parse")).save(text, name, buildfile)
         from builder.checks.session import warn_before_build

@@ -181,7 +181,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("invalid argument: can't use stdin for both build context and dockerfile")
     with (
         materialize(args.context, sys.stdin.buffer) as source,
-        open_named_contexts(args.build_context, args.root, sys.stdin.buffer) as named,
+        open_named_contexts(args.build_context, args.root, sys.stdin.buffer, form=args.layer_form) as named,
     ):
         if _call(args) == "check":
             from builder.commands import buildcheck
@@ -241,6 +241,7 @@ def _run(args: argparse.Namespace, source, named: dict) -> int:
         named_contexts=named,
         run_options=parse_run_options(args.add_host, args.ulimit, args.shm_size),
         registry=RegistryOptions.of(args.insecure_registry),
+        layer_form=args.layer_form,
     )
     if args.file == "-":
         options.buildfile_text = read_stdin_text()

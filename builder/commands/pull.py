@@ -26,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
     from builder.store import Store
 
     ref = parse_ref(args.image)
-    store = Store.open(args.root)
+    store = Store.open(args.root, form=args.layer_form)
     platform = Platform.parse(args.platform) if args.platform else None
     progress = Transfers("quiet" if args.quiet else "auto")
     if not args.quiet:

@@ -21,7 +21,7 @@ def run(args: argparse.Namespace) -> int:
     from builder.registry.push import push_image
     from builder.store import Store
 
-    store = Store.open(args.root)
+    store = Store.open(args.root, form=args.layer_form)
     progress = Transfers("quiet" if args.quiet else "auto")
     registry = RegistryOptions.of(args.insecure_registry)
     result = push_image(store, args.image, args.dest, progress=progress, registry=registry)

@@ -12,6 +12,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import BinaryIO, Self
 
+from builder.layer.form import LayerForm
 from builder.store import digest as dg
 from builder.store.blobs import BlobWriter, open_verified
 from builder.store.errors import BlobNotFound, StoreError
@@ -33,8 +34,10 @@ class ContentStore(LayersMixin, RecordsMixin):
     it also happens at interpreter exit, and if the process dies instead, the next `Store.open` does it.
     """
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, form: LayerForm) -> None:
         self.root = root
+        #: how this store's unpacked layers are written (`builder.layer.form`): its opener says
+        self.form = form
         self._blobs = root / "blobs" / dg.ALGORITHM
         self._layers = root / "layers" / dg.ALGORITHM
         self._layerinfo = root / "layerinfo" / dg.ALGORITHM

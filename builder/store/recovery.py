@@ -127,7 +127,7 @@ def _unpack_again(store: ContentStore, diff_id: str) -> bool:
         os.chmod(staging, 0o755)
         try:
             with open(blob, "rb") as stream:
-                if apply_layer(stream, staging, mode="overlay") != diff_id:
+                if apply_layer(stream, staging, mode="overlay", form=store.form) != diff_id:
                     continue
             store.remove_layer(diff_id)
             append(store._journal, store._locks, Entry("layer", diff_id))  # not flushed either

@@ -11,6 +11,7 @@ import json
 import os
 from pathlib import Path
 
+from builder.layer.form import ROOT_FORM, LayerForm
 from builder.store.content import ContentStore
 from builder.store.errors import StoreError
 from builder.store.fsutil import atomic_write
@@ -38,10 +39,12 @@ class Store(ContentStore):
     opened with `Store.open`; the content operations are `ContentStore`'s."""
 
     @classmethod
-    def open(cls, root: str | os.PathLike | None = None) -> Store:
+    def open(cls, root: str | os.PathLike | None = None, *, form: LayerForm = ROOT_FORM) -> Store:
         """Open (creating if needed) the store at ``root`` (default: `default_root`), and remove what crashed
-        processes left behind. Raises `StoreError` if the directory is not usable as a store."""
-        store = cls(Path(root).absolute() if root is not None else default_root().absolute())
+        processes left behind. Raises `StoreError` if the directory is not usable as a store. ``form`` is how
+        layers are written on this host (`builder.layer.form`); the CLI and the API decide it once and pass
+        it (`ROOT_FORM`, the default, is root's outside a user namespace)."""
+        store = cls(Path(root).absolute() if root is not None else default_root().absolute(), form)
         try:
             dirs = (store._blobs, store._layers, store._layerinfo, store._cache, store._locks, store._tmp)
             for d in (*dirs, store._journal):
