@@ -1,7 +1,7 @@
 """Suite-wide pytest hooks: the robustness counts, and the ``root`` marker set from what each test uses.
 
-``pytest -m "not root"`` is the fast suite of everything pure; ``-m root`` the rest (CI runs both, as root).
-A test is marked ``root`` when it
+``pytest -m "not root"`` is the fast suite of everything pure, which any user can run; ``-m root`` the rest
+(CI runs the whole suite, as root). A test is marked ``root`` when it
 
 * uses a fixture named in `ROOT_FIXTURES` (pytest gives the hook each test's whole closure of fixtures, so
   a fixture built on one of them counts too): a registry images go through, a mount, a user made;
