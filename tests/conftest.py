@@ -7,8 +7,9 @@
   a fixture built on one of them counts too): a registry images go through, a mount, a user made;
 * calls, in its own code, in its fixtures' or through the suite's own functions they use, a function that
   needs root (`_root_calls`): one that runs the CLI or the API (``tests.support.images.pybuild``,
-  ``builder.cli.main``), applies layers, mounts, runs containers, or gives files other owners, device nodes or xattrs (``os.chown``, ``os.mknod``,
-  ``os.setxattr``: over-marking a test that uses them within a user's rights costs only speed);
+  ``builder.cli.main``), applies layers, mounts, runs containers, or gives files other owners, device
+  nodes or xattrs (``os.chown``, ``os.mknod``, ``os.setxattr``: over-marking a test that uses them within a
+  user's rights costs only speed);
 * or says so itself (``@pytest.mark.root``) when what needs root is out of sight: the CLI or a container in
   a child process, a mount by ``mount(8)``, owners changed inside the code under test, or root reading and
   writing past file modes.
