@@ -170,8 +170,8 @@ def main() -> int:
 
 def apply(layer: Path, target: Path) -> list[list[str]]:
     code = (
-        "import sys; from pathlib import Path; from builder.layer import apply_layer\n"
-        "with open(sys.argv[1], 'rb') as f: apply_layer(f, Path(sys.argv[2]))"
+        "import sys; from pathlib import Path; from builder.layer import ROOT_FORM, apply_layer\n"
+        "with open(sys.argv[1], 'rb') as f: apply_layer(f, Path(sys.argv[2]), form=ROOT_FORM)"
     )
     return [[sys.executable, "-c", code, str(layer), str(target)]]
 

@@ -46,6 +46,7 @@ def build(
     allow: Iterable[str] = (),
     cache_from: Iterable[str] = (),
     cache_to: Iterable[str] = (),
+    insecure_registries: Iterable[str] = (),
 ) -> BuildResult:
     """Build the Buildfile ``file`` (default ``CONTEXT/Buildfile``) in ``context`` and tag the result.
 
@@ -53,15 +54,19 @@ def build(
     ``"type=oci,dest=out.tar"``; ``secrets`` ``--secret`` specs such as ``"id=tok,src=token.txt"``; ``ssh``
     ``--ssh`` specs such as ``"default"``; ``allow`` entitlements such as ``"security.insecure"``;
     ``cache_from``/``cache_to`` buildx cache specs such as ``"type=registry,ref=host/app:cache,mode=max"`` or
-    ``"type=local,src=DIR"``; ``"type=inline"`` puts the cache into the image). Returns a
+    ``"type=local,src=DIR"``; ``"type=inline"`` puts the cache into the image); ``insecure_registries``
+    ``host[:port]`` names reached over plain HTTP, as the global ``--insecure-registry``). Returns a
     `BuildResult` with the manifest digest, the image ID, its size and one `StepReport` per step (cached or
     why it ran, duration, layer descriptor). Raises
     `builder.errors.BuildError` (with a source span where one applies) when the build fails.
     """
     from builder.executor import BuildOptions
     from builder.executor import build as run_build
+    from builder.layer.form import ROOT_FORM, USER_NAMESPACE_FORM
     from builder.mounts import parse_allow, parse_secret, parse_ssh
     from builder.outputs import parse_output
+    from builder.registry.options import RegistryOptions
+    from builder.rootless.detect import in_user_namespace
     from builder.sharedcache.spec import parse_cache_spec, with_inline_build_arg
     from builder.ui import Reporter
     from builder.userpaths import (
@@ -98,5 +103,8 @@ def build(
             [absolute_cache_spec(parse_cache_spec(spec, export=True)) for spec in cache_to],
             dict(build_args or {}),
         ),
+        registry=RegistryOptions.of(insecure_registries),
+        # decided once, here: how layers are written in the namespace the caller's process is in
+        layer_form=USER_NAMESPACE_FORM if in_user_namespace() else ROOT_FORM,
     )
     return run_build(options, Reporter(progress))

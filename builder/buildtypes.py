@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from builder.layer.form import ROOT_FORM, LayerForm
+from builder.registry.options import DEFAULT_REGISTRY, RegistryOptions
 from builder.runoptions import RunOptions
 
 
@@ -52,6 +54,10 @@ class BuildOptions:
     jobs: int | None = None
     #: ``--trace``: where the build's timeline is written as Chrome trace-event JSON (None: nowhere)
     trace: Path | None = None
+    #: how registries are reached (``--insecure-registry``): FROM's pulls, the shared cache, ``--push``
+    registry: RegistryOptions = DEFAULT_REGISTRY
+    #: how layers are written on this host (`builder.layer.form`), decided by the CLI or the API
+    layer_form: LayerForm = ROOT_FORM
 
 
 @dataclass

@@ -163,10 +163,6 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         print(version_line())
         return 0
-    if args.insecure_registry:
-        # the registry client reads this, so library users can set it the same way
-        known = [h for h in os.environ.get("PYBUILD_INSECURE_REGISTRIES", "").split(",") if h]
-        os.environ["PYBUILD_INSECURE_REGISTRIES"] = ",".join(known + args.insecure_registry)
     # imported once the arguments parsed: --help and usage errors need neither (nor dataclasses, ~8 ms)
     from builder.errors import BuildError, render
 
@@ -177,6 +173,11 @@ def main(argv: list[str] | None = None) -> int:
         from builder.rootless import enter_namespace_if_needed
 
         enter_namespace_if_needed(args._module)
+        # decided once, here, and passed down: how layers are written in the namespace this process is in
+        from builder.layer.form import ROOT_FORM, USER_NAMESPACE_FORM
+        from builder.rootless.detect import in_user_namespace
+
+        args.layer_form = USER_NAMESPACE_FORM if in_user_namespace() else ROOT_FORM
         code = module.run(args)
     except BuildError as error:
         from builder.colours import paint_error

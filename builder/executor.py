@@ -87,7 +87,7 @@ def build_requests(
             raise name_failure(scope, error) from None
     root = requests[0][1].root if requests else None
     try:
-        with Store.open(root) as store, store.lock("gc", shared=True):
+        with Store.open(root, form=requests[0][1].layer_form) as store, store.lock("gc", shared=True):
             for request in prepared:
                 try:
                     _check_in_store(store, request, reporter)
@@ -187,7 +187,12 @@ def _build_in_store(store, prepared: list[Request], reporter, name_failure) -> d
         for request in prepared:
             options = request.options
             shared = SharedCache(
-                store, options.cache_from, options.cache_to, progress=reporter.mode, warn=reporter.info
+                store,
+                options.cache_from,
+                options.cache_to,
+                progress=reporter.mode,
+                warn=reporter.info,
+                registry=options.registry,
             )
             cache = BuildCache(
                 store, enabled=not options.no_cache, remote=shared if options.cache_from else None

@@ -19,9 +19,12 @@ from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from builder.errors import UsageError
+
+if TYPE_CHECKING:
+    from builder.layer.form import LayerForm
 
 
 @dataclass(frozen=True)
@@ -44,9 +47,10 @@ def split(value: str) -> tuple[str, str]:
 
 @contextmanager
 def open_named_contexts(
-    values: list[str], root: str | None, stdin: BinaryIO
+    values: list[str], root: str | None, stdin: BinaryIO, *, form: LayerForm
 ) -> Iterator[dict[str, NamedContext]]:
-    """The ``--build-context`` values, fetched or loaded; fetched directories live as long as the block."""
+    """The ``--build-context`` values, fetched or loaded (an OCI layout into the store at ``root``, whose
+    layers are in ``form``); fetched directories live as long as the block."""
     from builder.contextsource import materialize
 
     named: dict[str, NamedContext] = {}
@@ -58,7 +62,7 @@ def open_named_contexts(
             if source.startswith("docker-image://"):
                 named[name] = NamedContext(name, image=source.removeprefix("docker-image://"))
             elif source.startswith("oci-layout://"):
-                named[name] = NamedContext(name, image=_load_layout(source, root))
+                named[name] = NamedContext(name, image=_load_layout(source, root, form))
             elif "://" in source and not source.startswith(("http://", "https://", "git://", "ssh://")):
                 raise UsageError(f"--build-context {name}: unsupported source {source!r}")
             else:
@@ -71,7 +75,7 @@ def open_named_contexts(
         yield named
 
 
-def _load_layout(source: str, root: str | None) -> str:
+def _load_layout(source: str, root: str | None, form: LayerForm) -> str:
     """Load the OCI layout ``oci-layout://PATH[:TAG|@DIGEST]`` into the store; the chosen manifest's digest."""
     from builder.oci.load import load_archive
     from builder.store import Store
@@ -86,7 +90,7 @@ def _load_layout(source: str, root: str | None) -> str:
         raise UsageError(f"--build-context {source}: {path} is not an OCI layout (no index.json)")
     if tag is not None:
         digest = _tagged(layout, tag, source)
-    with Store.open(root) as store:
+    with Store.open(root, form=form) as store:
         loaded = load_archive(store, layout)
         digests = {item.index or item.image.manifest_digest: item for item in loaded}
         if digest:

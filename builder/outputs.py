@@ -106,7 +106,7 @@ def flatten(store, image, dest: Path) -> None:
     dest.mkdir(parents=True, exist_ok=True)
     for layer in image.layers:
         with store.open_blob(layer["digest"]) as blob:
-            apply_layer(blob, dest, mode="flatten", name=layer["digest"])
+            apply_layer(blob, dest, mode="flatten", form=store.form, name=layer["digest"])
         checkpoint("export.flatten")
 
 

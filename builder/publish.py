@@ -54,7 +54,7 @@ def write_outputs(store, result, options, reporter, made: set[str] = frozenset()
             for ref in names:
                 store.set_tag(ref.tag_key, digest)
             if output.push:
-                _push(store, target, names, reporter)
+                _push(store, target, names, reporter, options.registry)
             published = target if target is not result else published
         elif not isinstance(target, ImageIndex) or kind == "oci":
             reporter.info(f"exporting to {kind}: {'stdout' if output.to_stdout else output.dest}")
@@ -66,14 +66,15 @@ def write_outputs(store, result, options, reporter, made: set[str] = frozenset()
     return published
 
 
-def _push(store, target, refs: list, reporter) -> None:
-    """Push ``target`` to each of ``refs`` (the registry client draws its own transfer bars)."""
+def _push(store, target, refs: list, reporter, registry) -> None:
+    """Push ``target`` to each of ``refs`` with ``registry``'s options (`RegistryOptions`; the registry client
+    draws its own transfer bars)."""
     from builder.oci.index import ImageIndex
     from builder.registry.push import push_image, push_index
 
     for ref in refs:
         if isinstance(target, ImageIndex):
-            pushed = push_index(store, target, ref)
+            pushed = push_index(store, target, ref, registry=registry)
         else:
-            pushed = push_image(store, target, ref)
+            pushed = push_image(store, target, ref, registry=registry)
         reporter.info(f"pushing manifest for {ref}@{pushed.digest} done")

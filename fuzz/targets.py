@@ -242,7 +242,7 @@ class LayerSandbox:
         self.base = tempfile.mkdtemp(prefix="pybuild-fuzz-")
 
     def check(self, case: LayerCase) -> str | None:
-        from builder.layer import LayerError, apply_layer
+        from builder.layer import ROOT_FORM, LayerError, apply_layer
 
         case_dir = os.path.join(self.base, "case")
         target = os.path.join(case_dir, "target")
@@ -253,7 +253,7 @@ class LayerSandbox:
         finding = None
         try:
             for mode in ("overlay", "flatten"):
-                apply_layer(io.BytesIO(data), _fresh(target), mode=mode)
+                apply_layer(io.BytesIO(data), _fresh(target), mode=mode, form=ROOT_FORM)
         except LayerError:
             pass
         around = sorted(os.listdir(case_dir))

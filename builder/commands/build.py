@@ -195,7 +195,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("invalid argument: can't use stdin for both build context and dockerfile")
     with (
         materialize(args.context, sys.stdin.buffer) as source,
-        open_named_contexts(args.build_context, args.root, sys.stdin.buffer) as named,
+        open_named_contexts(args.build_context, args.root, sys.stdin.buffer, form=args.layer_form) as named,
     ):
         if _call(args) == "check":
             from builder.commands import buildcheck
@@ -218,6 +218,7 @@ def _run(args: argparse.Namespace, source, named: dict) -> int:
     from builder.outputs import parse_output
     from builder.outputspec import OutputSpec, parse_annotation, with_annotations
     from builder.rawjson import make_reporter
+    from builder.registry.options import RegistryOptions
     from builder.runoptions import parse_run_options
     from builder.sharedcache.spec import parse_cache_spec, with_inline_build_arg
     from builder.userpaths import absolute, absolute_cache_spec, absolute_output, buildfile_name
@@ -258,6 +259,8 @@ def _run(args: argparse.Namespace, source, named: dict) -> int:
         run_options=parse_run_options(args.add_host, args.ulimit, args.shm_size),
         jobs=args.jobs,
         trace=absolute(args.trace) if args.trace else None,
+        registry=RegistryOptions.of(args.insecure_registry),
+        layer_form=args.layer_form,
     )
     if args.file == "-":
         options.buildfile_text = read_stdin_text()

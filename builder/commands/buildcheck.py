@@ -58,7 +58,7 @@ def run(args: argparse.Namespace, source, named: dict) -> int:
     except BuildError as error:
         failure = error
     ignore = ignore_rules(context, path)
-    with _store(args.root) as store:
+    with _store(args.root, args.layer_form) as store:
         images = StoreImages(store, directories=directory_contexts(named))
         findings, options = check_all(
             buildfile,
@@ -107,8 +107,9 @@ def _print_findings_above(error, text: str, name: str, build_args: dict[str, str
     sys.stdout.flush()
 
 
-def _store(root: str | None):
-    """The store, opened only if it exists (a check creates nothing); a null context otherwise."""
+def _store(root: str | None, form):
+    """The store, opened (its layers in ``form``) only if it exists (a check creates nothing); a null context
+    otherwise."""
     import contextlib
     from pathlib import Path
 
@@ -117,4 +118,4 @@ def _store(root: str | None):
     directory = Path(root) if root else default_root()
     if not (directory / "layout.json").is_file():
         return contextlib.nullcontext(None)
-    return Store.open(directory)
+    return Store.open(directory, form=form)

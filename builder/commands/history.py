@@ -25,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
     from builder.oci.image import load_image
     from builder.store import Store
 
-    store = Store.open(args.root)
+    store = Store.open(args.root, form=args.layer_form)
     image = load_image(store, args.image)
     sizes = LayerSizes(store)
     blob_sizes = dict(zip(image.diff_ids, (layer["size"] for layer in image.layers), strict=True))

@@ -24,7 +24,7 @@ def run(args: argparse.Namespace) -> int:
     from builder.refs import RefError, parse_ref
     from builder.store import Store
 
-    store = Store.open(args.root)
+    store = Store.open(args.root, form=args.layer_form)
     wanted = parse_ref(args.repository, default_tag=False) if args.repository else None
     sizes = LayerSizes(store)
     rows = []

@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     platform = Platform.parse(args.platform) if args.platform else None
     for change in args.change:  # reject a bad --change before any work is done
         apply_change(new_config(Platform.host(), created="1970-01-01T00:00:00Z"), change)
-    store = Store.open(args.root)
+    store = Store.open(args.root, form=args.layer_form)
     if args.source == "-":
         if sys.stdin.isatty():
             raise UsageError("no archive on standard input", hint="pipe a tar archive or give a file")

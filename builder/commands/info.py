@@ -21,7 +21,7 @@ def run(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
 
-    from builder.rootless.probe import render, report
+    from builder.runtime.probe import render, report
     from builder.store.store import default_root
 
     info = report(Path(args.root) if args.root else default_root())

@@ -120,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
     from builder.store import Store
 
     platform = Platform.parse(args.platform) if args.platform else None
-    store = Store.open(args.root)
+    store = Store.open(args.root, form=args.layer_form)
     sizes = LayerSizes(store)
     docs, failed = [], False
     for name in args.images:

@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     from builder.refs import familiar
     from builder.store import Store
 
-    store = Store.open(args.root)
+    store = Store.open(args.root, form=args.layer_form)
     platform = Platform.parse(args.platform) if args.platform else None
     spool = None
     try:

@@ -38,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
     from builder.registry import credentials
     from builder.registry.client import RegistryClient
     from builder.registry.names import normalize_domain
+    from builder.registry.options import RegistryOptions
 
     if args.password and args.password_stdin:
         raise UsageError("--password and --password-stdin are mutually exclusive")
@@ -54,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
     if not username or not password:
         raise UsageError("login needs a user name and a password")
     creds = credentials.Credentials(username, password)
-    with RegistryClient(normalize_domain(args.registry), credentials=creds) as client:
+    registry = RegistryOptions.of(args.insecure_registry)
+    with RegistryClient(normalize_domain(args.registry), credentials=creds, options=registry) as client:
         client.ping()
         client.auth.check_login()
         where = credentials.store(client.endpoint.auth_key, creds)

@@ -204,7 +204,7 @@ def run(args: argparse.Namespace) -> int:
 
     until = parse_filters(args.filter)
     keep = parse_size(args.keep_storage) if args.keep_storage is not None else None
-    with Store.open(args.root) as store:
+    with Store.open(args.root, form=args.layer_form) as store:
         try:
             with store.lock(GC_LOCK, blocking=False):
                 pass

@@ -20,19 +20,26 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from builder.platforms import Platform
     from builder.refs import parse_ref
+    from builder.registry.options import RegistryOptions
     from builder.registry.progress import Transfers
     from builder.registry.pull import pull_image
     from builder.store import Store
 
     ref = parse_ref(args.image)
-    store = Store.open(args.root)
+    store = Store.open(args.root, form=args.layer_form)
     platform = Platform.parse(args.platform) if args.platform else None
     progress = Transfers("quiet" if args.quiet else "auto")
     if not args.quiet:
         progress.line(f"{ref.tag or ref.digest}: pulling from {ref.domain}/{ref.path}")
     # a prune waits while blobs that are not tagged yet are being stored
     with store.lock("gc", shared=True):
-        result = pull_image(store, ref, platform=platform, progress=progress)
+        result = pull_image(
+            store,
+            ref,
+            platform=platform,
+            progress=progress,
+            registry=RegistryOptions.of(args.insecure_registry),
+        )
     if not args.quiet:
         print(f"Digest: {result.digest}")
         state = "Downloaded newer image" if result.downloaded else "Image is up to date"

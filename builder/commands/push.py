@@ -16,13 +16,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from builder.registry.options import RegistryOptions
     from builder.registry.progress import Transfers
     from builder.registry.push import push_image
     from builder.store import Store
 
-    store = Store.open(args.root)
+    store = Store.open(args.root, form=args.layer_form)
     progress = Transfers("quiet" if args.quiet else "auto")
-    result = push_image(store, args.image, args.dest, progress=progress)
+    registry = RegistryOptions.of(args.insecure_registry)
+    result = push_image(store, args.image, args.dest, progress=progress, registry=registry)
     if args.quiet:
         print(result.digest)
     else:

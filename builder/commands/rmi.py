@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     from builder.refs import familiar
     from builder.store import Store
 
-    store = Store.open(args.root)
+    store = Store.open(args.root, form=args.layer_form)
     code = 0
     for name in args.images:
         try:

@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     from builder.store import Store
 
     platform = Platform.parse(args.platform) if args.platform else None
-    with Store.open(args.root) as store:
+    with Store.open(args.root, form=args.layer_form) as store:
         image = load_image(store, args.image, platform=platform)
         # A foreign image runs through a binfmt handler, as its RUN steps did; without one, say so up front.
         emulation.require(image.platform)

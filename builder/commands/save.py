@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     from builder.store import Store
     from builder.store.gc import GC_LOCK
 
-    store = Store.open(args.root)
+    store = Store.open(args.root, form=args.layer_form)
     # Shared with builds and loads, exclusive for gc: an image named here is not swept while it is written.
     with store.lock(GC_LOCK, shared=True):
         return _save(store, args)

@@ -26,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
     from builder.oci.display import human_size
     from builder.store import Store
 
-    with Store.open(args.root) as store:
+    with Store.open(args.root, form=args.layer_form) as store:
         if args.action == "verify":
             problems = store.verify()
             for problem in problems:

@@ -22,7 +22,7 @@ def run(args: argparse.Namespace) -> int:
     target = parse_ref(args.target)
     if target.digest is not None:
         raise RefError(f"refusing to create a tag with a digest reference: {args.target}")
-    store = Store.open(args.root)
+    store = Store.open(args.root, form=args.layer_form)
     index = find_index(store, args.source)
     digest = index.digest if index is not None else resolve(store, args.source)[0].manifest_digest
     store.set_tag(target.tag_key, digest)

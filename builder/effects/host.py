@@ -84,6 +84,7 @@ class HostEffects:
                 pull=pull_policy(ref, self.options.pull),
                 platform=platform,
                 progress=self.transfers(),
+                registry=self.options.registry,
             )
         for diff_id in image.diff_ids:
             if not self.store.has_layer(diff_id):
@@ -104,6 +105,7 @@ class HostEffects:
             pull=pull_policy(image.ref, self.options.pull),
             platform=platform,
             progress=self.transfers(),
+            registry=self.options.registry,
         )
         layers = [self.store.layer_path(d) for d in reversed(pulled.diff_ids)]
         return Tree(image.ref, layers, chain_id(list(pulled.diff_ids)))

@@ -26,13 +26,13 @@ import tarfile
 import zlib
 from collections.abc import Callable
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 from builder.errors import BuildError
 from builder.fsops import copy as copy_ins
 from builder.fsops import rootpath
+from builder.fsops.remote.fetched import Fetched
 
 
 def is_remote(source: str) -> bool:
@@ -205,14 +205,6 @@ def _extract(
     if not member.issym():
         os.chmod(path, member.mode & 0o7777)
         os.utime(path, (member.mtime, member.mtime))
-
-
-@dataclass
-class Fetched:
-    """A remote source on local disk: ``files`` for the cache key, ``place`` writes it into the image."""
-
-    files: dict[str, str]
-    place: Callable[[Path, str, bool, copy_ins.Placement], None]
 
 
 def fetch(source: str, directory: Path, *, checksum: str | None, keep_git_dir: bool) -> Fetched:

@@ -10,11 +10,15 @@ from builder.layer.apply import apply_layer
 from builder.layer.compress import COMPRESSIONS, open_compressed_writer, open_decompressed
 from builder.layer.diff import LayerInfo, write_layer
 from builder.layer.errors import LayerError
+from builder.layer.form import ROOT_FORM, USER_NAMESPACE_FORM, LayerForm
 
 __all__ = [
     "COMPRESSIONS",
     "LayerError",
+    "LayerForm",
     "LayerInfo",
+    "ROOT_FORM",
+    "USER_NAMESPACE_FORM",
     "apply_layer",
     "open_compressed_writer",
     "open_decompressed",

@@ -17,6 +17,7 @@ from builder.layer.compress import open_decompressed
 from builder.layer.devices import device_refusal
 from builder.layer.entries import Applier
 from builder.layer.errors import LayerError
+from builder.layer.form import LayerForm
 from builder.layer.paths import Target, clean_name
 from builder.layer.whiteouts import (
     META_PREFIX,
@@ -30,7 +31,9 @@ _CHUNK = 1 << 20
 _XATTR_PAX = "SCHILY.xattr."
 
 
-def apply_layer(stream: BinaryIO, dest: Path, *, mode: str = "overlay", name: str | None = None) -> str:
+def apply_layer(
+    stream: BinaryIO, dest: Path, *, form: LayerForm, mode: str = "overlay", name: str | None = None
+) -> str:
     """Unpack the layer tar read from ``stream`` (gzip, zstd or plain, by magic) into ``dest``; return its
     diff_id, the sha256 of the whole uncompressed stream.
 
@@ -43,12 +46,13 @@ def apply_layer(stream: BinaryIO, dest: Path, *, mode: str = "overlay", name: st
     the standard ones (`builder.layer.devices`), and a malformed tar raise LayerError; ``dest`` is then
     left half-written for the caller to discard. ``name`` (the layer's digest, say) is how such errors
     call the layer: ``layer NAME: entry 'dev/sda': block device 8:0 refused: …``. ``stream`` is read to its
-    end and not closed.
+    end and not closed. ``form`` (`builder.layer.form`) is what the host allows: the opaque mark's xattr, and
+    whether device nodes that cannot be made are skipped.
     """
     if mode not in MODES:
         raise LayerError(f"unknown apply mode {mode!r} (expected one of {', '.join(MODES)})")
     try:
-        return _apply(stream, dest, flatten=mode == "flatten")
+        return _apply(stream, dest, flatten=mode == "flatten", form=form)
     except LayerError as e:
         if name is None:
             raise
@@ -62,10 +66,10 @@ def _named(error: LayerError, name: str) -> LayerError:
     return LayerError(f"layer {name}: {message}", hint=error.hint)
 
 
-def _apply(stream: BinaryIO, dest: Path, *, flatten: bool) -> str:
+def _apply(stream: BinaryIO, dest: Path, *, flatten: bool, form: LayerForm) -> str:
     with open_decompressed(stream) as plain:
         hashed = _HashingReader(plain)
-        applier = Applier(Target(os.fsencode(dest)), flatten=flatten)
+        applier = Applier(Target(os.fsencode(dest)), flatten=flatten, form=form)
         try:
             tar = tarfile.open(fileobj=hashed, mode="r|", encoding="utf-8", errors="surrogateescape")  # noqa: SIM115
             while (member := tar.next()) is not None:

@@ -8,6 +8,7 @@ import stat
 from typing import BinaryIO
 
 from builder.layer.errors import LayerError
+from builder.layer.form import LayerForm
 from builder.layer.paths import Target
 from builder.layer.whiteouts import make_whiteout, mark_opaque
 
@@ -30,16 +31,18 @@ def set_xattrs(target: int | bytes, xattrs: dict[str, bytes], shown: bytes, *, i
 
 
 class Applier:
-    """Applies entries in tar order. ``flatten`` selects the mode (see ``apply_layer``).
+    """Applies entries in tar order. ``flatten`` selects the mode (see ``apply_layer``); ``form`` says how
+    opaque directories are marked and whether device nodes that cannot be made are skipped.
 
     Whiteouts hide only lower content: the applier remembers every path this layer put in place (and their
     ancestors), and a whiteout or opaque marker, whenever it comes, removes (flatten) or masks (overlay)
     everything else.
     """
 
-    def __init__(self, target: Target, *, flatten: bool) -> None:
+    def __init__(self, target: Target, *, flatten: bool, form: LayerForm) -> None:
         self.t = target
         self.flatten = flatten
+        self.form = form
         self.created: set[bytes] = set()
         self.ancestors: set[bytes] = set()  # proper ancestors of created paths
         self.dir_times: list[tuple[bytes, int]] = []  # set last: creating children changes a dir's mtime
@@ -112,13 +115,9 @@ class Applier:
             try:
                 os.mknod(path, kind | 0o600, rdev)
             except PermissionError:
-                from builder.rootless.detect import in_user_namespace
-
-                if not in_user_namespace():
+                if not self.form.skips_devices:
                     raise
-                # No device node can be made in a user namespace; skipped, as Docker's rootless unpacking
-                # does (a container gets its devices from the runtime's /dev, never from the image).
-                return
+                return  # in a user namespace (see `builder.layer.form`)
         self._owner_mode(path, meta)
         set_xattrs(path, meta["xattrs"], path)
         os.utime(path, ns=(meta["mtime_ns"], meta["mtime_ns"]), follow_symlinks=False)
@@ -150,7 +149,7 @@ class Applier:
             # The layer has its own entry here; over a directory, the whiteout still hides the lower one's
             # content, which in overlay form is an opaque directory.
             if st is not None and stat.S_ISDIR(st.st_mode):
-                mark_opaque(path)
+                mark_opaque(path, self.form.opaque_xattr)
         elif st is None:
             make_whiteout(path)
 
@@ -163,7 +162,7 @@ class Applier:
         else:
             path = self.t.root
         if not self.flatten:
-            mark_opaque(path)
+            mark_opaque(path, self.form.opaque_xattr)
             return
         for name in os.listdir(path):
             child = rel + b"/" + name if rel else name

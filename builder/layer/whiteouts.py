@@ -84,17 +84,10 @@ def make_whiteout(path: bytes, uid: int = 0, gid: int = 0) -> None:
     os.chown(path, uid, gid, follow_symlinks=False)
 
 
-def opaque_xattr() -> str:
-    """The opaque marker overlayfs reads here: ``user.overlay.opaque`` in a user namespace (mounts with
-    ``userxattr``, and ``trusted.`` xattrs cannot be set there), else ``trusted.overlay.opaque``."""
-    from builder.rootless.detect import in_user_namespace
-
-    return XATTR_OPAQUE_USER if in_user_namespace() else XATTR_OPAQUE
-
-
-def mark_opaque(path: bytes) -> None:
-    """Mark the directory at ``path`` opaque for overlayfs (with the xattr `opaque_xattr` names)."""
-    os.setxattr(path, opaque_xattr(), b"y", follow_symlinks=False)
+def mark_opaque(path: bytes, xattr: str) -> None:
+    """Mark the directory at ``path`` opaque for overlayfs with ``xattr`` (`XATTR_OPAQUE`, or
+    `XATTR_OPAQUE_USER` for mounts with ``userxattr``: `builder.layer.form.LayerForm.opaque_xattr`)."""
+    os.setxattr(path, xattr, b"y", follow_symlinks=False)
 
 
 def _is_device_whiteout(st: os.stat_result) -> bool:
@@ -110,14 +103,15 @@ def _listxattrs(path: bytes) -> list[str]:
         raise
 
 
-def to_kernel_form(root: bytes, lower: Callable[[bytes], os.stat_result | None]) -> None:
+def to_kernel_form(root: bytes, lower: Callable[[bytes], os.stat_result | None], opaque_xattr: str) -> None:
     """Rewrite the fuse-overlayfs upperdir ``root`` (no longer mounted) into the kernel overlay's form.
 
     ``lower(relative path)`` is what the lower layers show there (lstat'ed), or None. ``.wh.<name>`` files
     become 0/0 devices, ``.wh..wh..opq`` files and other ``.wh.``-named entries go, fuse-overlayfs' xattrs
     are removed; a whiteout, or a directory's opaque mark (kept as `opaque_xattr`), stays only where it
     hides something below — the only place the kernel makes one (fuse-overlayfs marks every directory it
-    makes, and whites out every directory removed).
+    makes, and whites out every directory removed). ``opaque_xattr`` is the mark the kernel mount reads
+    (`builder.layer.form.LayerForm.opaque_xattr`).
 
     Times: the kernel keeps a directory's times when it copies a child up; fuse-overlayfs does not. A
     directory the lower layers have, whose entries in the upperdir are all copied up (files carrying the
@@ -126,10 +120,12 @@ def to_kernel_form(root: bytes, lower: Callable[[bytes], os.stat_result | None])
     directories keep theirs (so does one holding a copied-up symlink, which cannot carry the xattr: a
     known difference). Idempotent.
     """
-    _normalize_dir(root, b"", lower)
+    _normalize_dir(root, b"", lower, opaque_xattr)
 
 
-def _normalize_dir(path: bytes, rel: bytes, lower: Callable[[bytes], os.stat_result | None]) -> None:
+def _normalize_dir(
+    path: bytes, rel: bytes, lower: Callable[[bytes], os.stat_result | None], opaque_xattr: str
+) -> None:
     before = os.lstat(path)
     below = lower(rel)
     names = _listxattrs(path)
@@ -177,12 +173,12 @@ def _normalize_dir(path: bytes, rel: bytes, lower: Callable[[bytes], os.stat_res
             renamed = True  # made anew, not copied up (copies carry fuse-overlayfs' origin xattr)
         _drop_fuse_xattrs(child, st)
         if stat.S_ISDIR(st.st_mode):
-            _normalize_dir(child, child_rel, lower)
+            _normalize_dir(child, child_rel, lower, opaque_xattr)
     for name in names:
         if name in _OPAQUE_XATTRS or name.startswith(FUSE_XATTR_PREFIX):
             os.removexattr(path, name, follow_symlinks=False)
     if opaque and below is not None:
-        mark_opaque(path)
+        mark_opaque(path, opaque_xattr)
     # "no later": within a millisecond, as a child's ctime and its directory's mtime from one rename may be
     # taken a few nanoseconds apart where the kernel keeps fine-grained times
     copied_only = not renamed and last_copy is not None and before.st_mtime_ns <= last_copy + 1_000_000

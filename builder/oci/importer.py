@@ -41,7 +41,7 @@ def _layer_from_tar(store, stream: BinaryIO, compression: str) -> dict:
 
     staging = store.staging_dir()
     try:
-        apply_layer(stream, staging, mode="overlay")
+        apply_layer(stream, staging, mode="overlay", form=store.form)
         layer = _write_blob(store, staging, compression)
         store.commit_layer(staging, layer["diff_id"])
     except BaseException:
@@ -57,7 +57,7 @@ def _layer_from_dir(store, root: Path, compression: str) -> dict:
 
     def unpack(staging: Path) -> str:
         with store.open_blob(layer["digest"]) as stream:
-            return apply_layer(stream, staging, mode="overlay")
+            return apply_layer(stream, staging, mode="overlay", form=store.form)
 
     store.ensure_layer(layer["diff_id"], unpack)
     return layer

@@ -122,7 +122,7 @@ def unpack_stored_layer(store, layer: dict, diff_id: str) -> None:
     def unpack(staging: Path) -> str:
         nonlocal unpacked
         with store.open_blob(layer["digest"]) as stream:
-            computed = apply_layer(stream, staging, mode="overlay", name=layer["digest"])
+            computed = apply_layer(stream, staging, mode="overlay", form=store.form, name=layer["digest"])
             while stream.read(_CHUNK):  # read to the end so the store verifies the whole blob
                 pass
         if computed != diff_id:

@@ -25,6 +25,7 @@ from builder.registry.auth import Authenticator
 from builder.registry.credentials import Credentials
 from builder.registry.errors import NotFound, RegistryError, error_detail
 from builder.registry.names import Endpoint, endpoint
+from builder.registry.options import DEFAULT_REGISTRY, RegistryOptions
 
 #: Statuses worth another attempt: the server is overloaded or had a transient fault.
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -40,7 +41,8 @@ class RegistryClient:
     """Talks to one registry. ``domain`` is a reference domain (``docker.io``, ``127.0.0.1:5000``).
 
     ``credentials``: explicit credentials, else those filed in Docker's config (looked up when first
-    needed). ``retries`` extra attempts after a transient failure, waiting ``backoff * 2**n`` seconds.
+    needed). ``options`` say whether plain HTTP is allowed (`RegistryOptions`; by default only to loopback
+    hosts). ``retries`` extra attempts after a transient failure, waiting ``backoff * 2**n`` seconds.
     """
 
     def __init__(
@@ -48,12 +50,12 @@ class RegistryClient:
         domain: str,
         *,
         credentials: Credentials | None = None,
-        insecure: set[str] | None = None,
+        options: RegistryOptions = DEFAULT_REGISTRY,
         retries: int = 5,
         backoff: float = 0.25,
         timeout: float = 60,
     ) -> None:
-        self.endpoint: Endpoint = endpoint(domain, insecure=insecure)
+        self.endpoint: Endpoint = endpoint(domain, insecure=options.insecure)
         self.retries = retries
         self.backoff = backoff
         self.timeout = timeout

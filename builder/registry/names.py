@@ -4,20 +4,18 @@ credentials are filed under in ``~/.docker/config.json``.
 Docker Hub is ``docker.io`` in references but is served by ``registry-1.docker.io``; its credentials are
 filed under ``https://index.docker.io/v1/``. Every other registry is its own domain. HTTPS is the default;
 plain HTTP is used for loopback hosts (``localhost``, ``127.0.0.1``, ``::1``, any port) and for the hosts
-named in ``$PYBUILD_INSECURE_REGISTRIES`` (comma-separated ``host`` or ``host:port``; the global
-``--insecure-registry`` option sets it).
+the caller names as insecure (``host`` or ``host:port``: `builder.registry.options.RegistryOptions`, from the
+global ``--insecure-registry`` option).
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 from builder.refs import DEFAULT_DOMAIN, LEGACY_DEFAULT_DOMAIN
 
 DOCKER_HUB_HOST = "registry-1.docker.io"
 DOCKER_HUB_AUTH_KEY = "https://index.docker.io/v1/"
-INSECURE_ENV = "PYBUILD_INSECURE_REGISTRIES"
 _LOOPBACK = {"localhost", "127.0.0.1", "::1", "[::1]"}
 
 
@@ -39,12 +37,6 @@ def normalize_domain(text: str) -> str:
     if text in (LEGACY_DEFAULT_DOMAIN, DOCKER_HUB_HOST, ""):
         return DEFAULT_DOMAIN
     return text
-
-
-def insecure_hosts() -> set[str]:
-    """The entries of ``$PYBUILD_INSECURE_REGISTRIES`` (domains or hostnames), normalised."""
-    raw = os.environ.get(INSECURE_ENV, "")
-    return {normalize_domain(item) for item in raw.split(",") if item.strip()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,11 +61,11 @@ class Endpoint:
         return self.domain
 
 
-def endpoint(domain: str, *, insecure: set[str] | None = None) -> Endpoint:
-    """The `Endpoint` for a reference domain (see the module docstring for the HTTP/HTTPS rule)."""
+def endpoint(domain: str, *, insecure: frozenset[str] | set[str] = frozenset()) -> Endpoint:
+    """The `Endpoint` for a reference domain (see the module docstring for the HTTP/HTTPS rule); ``insecure``
+    holds normalised domains or hostnames allowed plain HTTP."""
     domain = normalize_domain(domain)
     if domain == DEFAULT_DOMAIN:
         return Endpoint(domain, DOCKER_HUB_HOST, True)
-    allowed = insecure_hosts() if insecure is None else insecure
-    plain = _hostname(domain) in _LOOPBACK or domain in allowed or _hostname(domain) in allowed
+    plain = _hostname(domain) in _LOOPBACK or domain in insecure or _hostname(domain) in insecure
     return Endpoint(domain, domain, not plain)

@@ -22,6 +22,7 @@ from builder.oci.manifest import manifest_kind, parse_index, parse_manifest
 from builder.oci.schemas import MAX_DOCUMENT
 from builder.refs import ImageRef, parse_ref
 from builder.registry.errors import RegistryError
+from builder.registry.options import DEFAULT_REGISTRY, RegistryOptions
 from builder.registry.progress import Transfers
 
 if TYPE_CHECKING:
@@ -56,11 +57,13 @@ def pull_image(
     *,
     platform: Platform | None = None,
     client: RegistryClient | None = None,
+    registry: RegistryOptions = DEFAULT_REGISTRY,
     progress: Transfers | None = None,
     workers: int = DEFAULT_WORKERS,
 ) -> PullResult:
     """Pull ``ref`` into ``store`` (see the module docstring). ``client`` defaults to one for the reference's
-    registry with the user's credentials. Raises `RegistryError` (naming the registry) or `BuildError`."""
+    registry with the user's credentials and ``registry``'s options. Raises `RegistryError` (naming the
+    registry) or `BuildError`."""
     from builder.registry import sources
     from builder.registry.client import RegistryClient
     from builder.registry.repository import Repository
@@ -68,7 +71,7 @@ def pull_image(
     ref = _as_ref(ref)
     progress = progress or Transfers("quiet")
     own_client = client is None
-    client = client or RegistryClient(ref.domain)
+    client = client or RegistryClient(ref.domain, options=registry)
     try:
         repo = Repository(client, ref.path)
         top = repo.get_manifest(ref.digest or ref.tag or "latest")
@@ -183,6 +186,7 @@ def ensure_image(
     platform: Platform | None = None,
     progress: Transfers | None = None,
     client: RegistryClient | None = None,
+    registry: RegistryOptions = DEFAULT_REGISTRY,
 ) -> Image:
     """The image ``ref`` names, pulled first as the policy says (what FROM calls):
 
@@ -203,4 +207,4 @@ def ensure_image(
                 return image
             if pull == "never":
                 raise ImageNotFound(f"image {ref} in the store is for {image.platform}, not {platform}")
-    return pull_image(store, ref, platform=platform, progress=progress, client=client).image
+    return pull_image(store, ref, platform=platform, progress=progress, client=client, registry=registry).image

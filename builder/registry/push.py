@@ -20,6 +20,7 @@ from builder.oci.index import ImageIndex
 from builder.refs import ImageRef, parse_ref
 from builder.registry import sources
 from builder.registry.client import RegistryClient
+from builder.registry.options import DEFAULT_REGISTRY, RegistryOptions
 from builder.registry.progress import Transfers
 from builder.registry.repository import DEFAULT_CHUNK_SIZE, Repository
 
@@ -44,6 +45,7 @@ def push_image(
     dest: str | ImageRef | None = None,
     *,
     client: RegistryClient | None = None,
+    registry: RegistryOptions = DEFAULT_REGISTRY,
     progress: Transfers | None = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     workers: int = DEFAULT_WORKERS,
@@ -61,7 +63,14 @@ def push_image(
         if index is not None:
             target = source if dest is None else dest
             return push_index(
-                store, index, target, client=client, progress=progress, chunk_size=chunk_size, workers=workers
+                store,
+                index,
+                target,
+                client=client,
+                registry=registry,
+                progress=progress,
+                chunk_size=chunk_size,
+                workers=workers,
             )
     image, tag_key = (source, None) if isinstance(source, Image) else resolve(store, source)
     if dest is None:
@@ -80,7 +89,7 @@ def push_image(
         )
     progress = progress or Transfers("quiet")
     own_client = client is None
-    client = client or RegistryClient(ref.domain)
+    client = client or RegistryClient(ref.domain, options=registry)
     try:
         repo = Repository(client, ref.path)
         blobs = [(layer["digest"], layer["size"]) for layer in image.layers]
@@ -114,6 +123,7 @@ def push_index(
     dest: str | ImageRef,
     *,
     client: RegistryClient | None = None,
+    registry: RegistryOptions = DEFAULT_REGISTRY,
     progress: Transfers | None = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     workers: int = DEFAULT_WORKERS,
@@ -127,7 +137,7 @@ def push_index(
     if len(index.images) != len(index.document["manifests"]):
         raise BuildError(f"push: the store lacks some of the images index {index.digest} names")
     own_client = client is None
-    client = client or RegistryClient(ref.domain)
+    client = client or RegistryClient(ref.domain, options=registry)
     try:
         blobs: dict[str, str] = {}
         for image in index.images:

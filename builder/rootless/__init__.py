@@ -16,7 +16,6 @@ Interface (this module is imported on every CLI start, so it imports nothing hea
 
     detect.in_user_namespace() -> bool
     ids.subordinate_ranges(name, uid, path) -> list[IdRange]
-    probe.report() -> dict      (what `pybuild info` shows)
 """
 
 from __future__ import annotations

@@ -58,21 +58,24 @@ def write_diff(
     since: int,
     copied_dirs: set[int],
     old_upper: bytes | None = None,
+    opaque_xattr: str,
 ) -> None:
     """Fill ``upper`` with ``root``'s changes against ``layers`` (see the module docstring).
 
     ``since``: the watermark taken after ``root`` was populated; ``copied_dirs``: inode numbers of the
     directories the copy made (how a re-made directory is told where birth times are unknown);
-    ``old_upper``: what ``upper`` held before the step, whose entries stay in it as they would on an overlay.
+    ``old_upper``: what ``upper`` held before the step, whose entries stay in it as they would on an overlay;
+    ``opaque_xattr``: the opaque mark a kernel overlay here reads (`builder.layer.form.LayerForm`).
     """
     st = os.lstat(root)  # before entries move out of it, which changes its times
-    _Diff(since, copied_dirs, old_upper).directory(root, upper, b"", listing(layers))
+    _Diff(since, copied_dirs, old_upper, opaque_xattr).directory(root, upper, b"", listing(layers))
     copy_metadata(root, upper, st)
 
 
 class _Diff:
-    def __init__(self, since: int, copied_dirs: set[int], old_upper: bytes | None) -> None:
+    def __init__(self, since: int, copied_dirs: set[int], old_upper: bytes | None, opaque_xattr: str) -> None:
         self.since = since
+        self.opaque_xattr = opaque_xattr
         self.copied_dirs = copied_dirs
         self.old_upper = old_upper
 
@@ -92,7 +95,7 @@ class _Diff:
                 self.move(path, target, st)
             elif is_dir and (not stat.S_ISDIR(lower.st.st_mode) or self.remade(path, st, child)):
                 self.move(path, target, st)
-                mark_opaque(target)
+                mark_opaque(target, self.opaque_xattr)
             elif is_dir:
                 os.mkdir(target, 0o700)
                 inner = self.directory(path, target, child, listing(lower.dirs or []))

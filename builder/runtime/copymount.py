@@ -19,6 +19,7 @@ from pathlib import Path
 from .copydiff import write_diff
 from .copyroot import copy_metadata, populate, watermark
 from .mounts import unmount
+from .overlaymode import layer_form
 from .rundir import RunDir
 
 _MS_BIND = 4096
@@ -67,8 +68,16 @@ def _bind(source: Path, target: Path) -> None:
 def _write_back(
     work: Path, copy: Path, lowers: list[bytes], upperdir: Path, *, since: int, copied: set[int], held: bool
 ) -> None:
+    xattr = layer_form().opaque_xattr
     if not held:
-        write_diff(os.fsencode(copy), lowers, os.fsencode(upperdir), since=since, copied_dirs=copied)
+        write_diff(
+            os.fsencode(copy),
+            lowers,
+            os.fsencode(upperdir),
+            since=since,
+            copied_dirs=copied,
+            opaque_xattr=xattr,
+        )
         return
     # What the upperdir held stays in it (an overlay never moves an entry down): the diff is written beside
     # it, knowing the old content, then takes its place.
@@ -81,6 +90,7 @@ def _write_back(
         since=since,
         copied_dirs=copied,
         old_upper=os.fsencode(upperdir),
+        opaque_xattr=xattr,
     )
     with os.scandir(upperdir) as it:
         for entry in list(it):

@@ -180,7 +180,9 @@ def _fuse(run: RunDir, lower_option: str, lowerdirs: Sequence[Path], upperdir: P
     with mounted:
         yield
     layers = [os.fsencode(os.path.abspath(lower)) for lower in lowerdirs]
-    to_kernel_form(os.fsencode(upperdir), lambda rel: lookup(layers, rel))
+    to_kernel_form(
+        os.fsencode(upperdir), lambda rel: lookup(layers, rel), overlaymode.layer_form().opaque_xattr
+    )
 
 
 @contextmanager

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from builder.errors import BuildError
+from builder.layer.form import ROOT_FORM, USER_NAMESPACE_FORM, LayerForm
 
 VARIABLE = "PYBUILD_OVERLAY"
 KERNEL = "overlayfs"
@@ -43,6 +44,14 @@ def plain_upper_options() -> str:
     from builder.rootless.detect import in_user_namespace
 
     return _PLAIN_UPPER_USERNS if in_user_namespace() else _PLAIN_UPPER
+
+
+def layer_form() -> LayerForm:
+    """How the upperdirs of this process's overlays are marked (`builder.layer.form`): the runtime knows
+    the namespace it mounts in, and tells the layer code."""
+    from builder.rootless.detect import in_user_namespace
+
+    return USER_NAMESPACE_FORM if in_user_namespace() else ROOT_FORM
 
 
 def kernel_mount_command(lower_option: str, upper: str, work: str, target: str) -> list[str]:

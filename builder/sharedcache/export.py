@@ -17,6 +17,7 @@ from pathlib import Path
 from builder.errors import BuildError
 from builder.oci import media
 from builder.oci.manifest import descriptor, digest_of
+from builder.registry.options import DEFAULT_REGISTRY, RegistryOptions
 from builder.sharedcache import artifact
 from builder.sharedcache.layerform import shape_records
 from builder.sharedcache.remote import RegistryCache, blob_file, copy_blob
@@ -25,7 +26,15 @@ from builder.sharedcache.spec import CacheSpec
 _WORKERS = 4
 
 
-def export_cache(store, spec: CacheSpec, records: dict[str, dict], shared, *, progress: str = "quiet") -> str:
+def export_cache(
+    store,
+    spec: CacheSpec,
+    records: dict[str, dict],
+    shared,
+    *,
+    progress: str = "quiet",
+    registry: RegistryOptions = DEFAULT_REGISTRY,
+) -> str:
     """Export ``records`` (key → ``{"parts", "result"}``) to ``spec``; returns the document's digest.
     ``shared`` (a `SharedCache`) supplies blobs of layers that are still only remote. Raises `BuildError`.
     The layers take the form ``spec`` asks for (`builder.sharedcache.layerform`) before anything is written."""
@@ -36,7 +45,7 @@ def export_cache(store, spec: CacheSpec, records: dict[str, dict], shared, *, pr
     manifest = artifact.encode_document(document)
     layers = document["layers"] if spec.image_manifest else document["manifests"][:-1]
     if spec.type == "registry":
-        return _to_registry(store, spec, index, (manifest, document["mediaType"]), layers, shared)
+        return _to_registry(store, spec, index, (manifest, document["mediaType"]), layers, shared, registry)
     return _to_local(store, Path(spec.location), index, (manifest, document["mediaType"]), layers, shared)
 
 
@@ -49,7 +58,13 @@ def _need_blob(store, shared, digest: str) -> None:
 
 
 def _to_registry(
-    store, spec: CacheSpec, index: bytes, document: tuple[bytes, str], layers: list[dict], shared
+    store,
+    spec: CacheSpec,
+    index: bytes,
+    document: tuple[bytes, str],
+    layers: list[dict],
+    shared,
+    registry: RegistryOptions,
 ) -> str:
     from builder.refs import parse_ref
     from builder.registry import sources
@@ -57,7 +72,7 @@ def _to_registry(
     from builder.registry.repository import Repository
 
     ref = parse_ref(spec.location)
-    with RegistryClient(ref.domain) as client:
+    with RegistryClient(ref.domain, options=registry) as client:
         repo = Repository(client, ref.path)
 
         def push(layer: dict) -> None:

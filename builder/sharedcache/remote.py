@@ -20,6 +20,7 @@ from pathlib import Path
 from builder.errors import BuildError
 from builder.oci.manifest import ManifestError, digest_of
 from builder.oci.schemas import load_json
+from builder.registry.options import DEFAULT_REGISTRY, RegistryOptions
 from builder.sharedcache import artifact
 from builder.sharedcache.spec import CacheSpec
 from builder.store.digest import hex_of
@@ -137,11 +138,13 @@ def _read_limited(path: Path, limit: int, what: str) -> bytes:
     return data
 
 
-def open_remote(spec: CacheSpec, store, warn: Callable[[str], None]) -> RemoteCache | None:
+def open_remote(
+    spec: CacheSpec, store, warn: Callable[[str], None], registry: RegistryOptions = DEFAULT_REGISTRY
+) -> RemoteCache | None:
     """Read the index of ``spec`` (a ``--cache-from``); None, after ``warn(text)``, when there is none."""
     try:
         if spec.type == "registry":
-            return _open_registry(spec, store)
+            return _open_registry(spec, store, registry)
         return _open_local(spec)
     except (BuildError, ValueError, OSError) as exc:
         reason = exc.message if isinstance(exc, BuildError) else str(exc)
@@ -149,7 +152,7 @@ def open_remote(spec: CacheSpec, store, warn: Callable[[str], None]) -> RemoteCa
         return None
 
 
-def _open_registry(spec: CacheSpec, store) -> RegistryCache | None:
+def _open_registry(spec: CacheSpec, store, registry: RegistryOptions) -> RegistryCache | None:
     from builder.refs import parse_ref
     from builder.registry import sources
     from builder.registry.client import RegistryClient
@@ -157,7 +160,7 @@ def _open_registry(spec: CacheSpec, store) -> RegistryCache | None:
     from builder.registry.repository import Repository
 
     ref = parse_ref(spec.location)
-    client = RegistryClient(ref.domain)
+    client = RegistryClient(ref.domain, options=registry)
     try:
         repo = Repository(client, ref.path)
         try:

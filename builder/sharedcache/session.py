@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from builder.errors import BuildError
+from builder.registry.options import DEFAULT_REGISTRY, RegistryOptions
 from builder.sharedcache.errors import RemoteLayerFailed
 from builder.sharedcache.remote import RemoteCache, open_remote
 from builder.sharedcache.spec import CacheSpec
@@ -49,9 +50,17 @@ class SharedCache:
     """The imported indexes (``sources``, tried in order), pending layers and this build's steps."""
 
     def __init__(
-        self, store, sources: Sequence[CacheSpec], targets: Sequence[CacheSpec], *, progress: str, warn
+        self,
+        store,
+        sources: Sequence[CacheSpec],
+        targets: Sequence[CacheSpec],
+        *,
+        progress: str,
+        warn,
+        registry: RegistryOptions = DEFAULT_REGISTRY,
     ) -> None:
         self.store = store
+        self.registry = registry  # how the registry sources and targets are reached
         self.sources = list(sources)
         self.targets = list(targets)
         self.progress = progress
@@ -67,7 +76,7 @@ class SharedCache:
     def open(self) -> None:
         """Read every source's index (warning about, and skipping, those that cannot be read)."""
         for spec in self.sources:
-            remote = open_remote(spec, self.store, self.warn)
+            remote = open_remote(spec, self.store, self.warn, self.registry)
             if remote is not None:
                 self.remotes.append(remote)
         for remote in reversed(self.remotes):  # the first source's word counts, as for records
@@ -199,7 +208,7 @@ class SharedCache:
             chosen = self.steps if spec.mode == "max" else [s for s in self.steps if s.chain in final_chains]
             records = {s.key: {"parts": s.parts, "result": _clean(s.result)} for s in chosen}
             try:
-                export_cache(self.store, spec, records, self, progress=self.progress)
+                export_cache(self.store, spec, records, self, progress=self.progress, registry=self.registry)
             except BuildError as exc:
                 if not spec.ignore_error:
                     raise

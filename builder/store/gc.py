@@ -34,7 +34,7 @@ from builder.faults import checkpoint
 from builder.store import digest as dg
 
 if TYPE_CHECKING:
-    from builder.store.store import Store
+    from builder.store.content import ContentStore
 
 #: Held shared by processes adding content, exclusive by gc.
 GC_LOCK = "gc"
@@ -58,7 +58,7 @@ class GcReport:
 
 
 def gc(
-    store: Store,
+    store: ContentStore,
     *,
     extra_roots: set[str] | frozenset[str] = frozenset(),
     grace_seconds: float = 3600,
@@ -109,7 +109,11 @@ def gc(
 
 
 def reachable_from(
-    store: Store, roots: set[str], *, cache: bool = True, skip_cache: set[str] | frozenset[str] = frozenset()
+    store: ContentStore,
+    roots: set[str],
+    *,
+    cache: bool = True,
+    skip_cache: set[str] | frozenset[str] = frozenset(),
 ) -> set[str]:
     """Every digest reachable from the tags, ``roots`` and (with ``cache``) the cache records not in
     ``skip_cache``: blobs, and diff_ids whose unpacked layers are kept. See the module docstring."""
@@ -123,7 +127,7 @@ def reachable_from(
     return _closure(store, pending)
 
 
-def _closure(store: Store, pending: set[str]) -> set[str]:
+def _closure(store: ContentStore, pending: set[str]) -> set[str]:
     """``pending`` and everything it reaches through `_references`."""
     pending = set(pending)
     seen: set[str] = set()
@@ -136,7 +140,7 @@ def _closure(store: Store, pending: set[str]) -> set[str]:
     return seen
 
 
-def _referrers_first(store: Store, doomed: set[str]) -> list[str]:
+def _referrers_first(store: ContentStore, doomed: set[str]) -> list[str]:
     """``doomed`` ordered so that a blob comes after every doomed blob naming it (an index before its
     manifests, a manifest before its config and layers): a gc killed half-way leaves no document whose
     references are gone. Content addressing rules out cycles."""
@@ -157,7 +161,7 @@ def _referrers_first(store: Store, doomed: set[str]) -> list[str]:
     return ordered + sorted(doomed - set(ordered))
 
 
-def _stale_copy_records(store: Store, doomed_layers: set[str]) -> list:
+def _stale_copy_records(store: ContentStore, doomed_layers: set[str]) -> list:
     """The copy records (see the module docstring) naming a layer in ``doomed_layers`` or one the store does
     not hold, or no layer at all (damaged). Only the head of each record is read: a record lists every file
     of its copy."""
@@ -179,15 +183,15 @@ def _stale_copy_records(store: Store, doomed_layers: set[str]) -> list:
     return stale
 
 
-def _blob_path(store: Store, digest: str):
+def _blob_path(store: ContentStore, digest: str):
     return store.root / "blobs" / dg.ALGORITHM / dg.hex_of(digest)
 
 
-def _layer_path(store: Store, diff_id: str):
+def _layer_path(store: ContentStore, diff_id: str):
     return store.root / "layers" / dg.ALGORITHM / dg.hex_of(diff_id)
 
 
-def _references(store: Store, digest: str) -> set[str]:
+def _references(store: ContentStore, digest: str) -> set[str]:
     """Digests named inside blob ``digest`` (if it is small JSON) and blobs recorded for it as a diff_id."""
     refs = {b["digest"] for b in store.layer_blobs(digest) if isinstance(b.get("digest"), str)}
     path = store.root / "blobs" / dg.ALGORITHM / dg.hex_of(digest)

@@ -35,7 +35,7 @@ from builder.store.journal import Entry, append, foreign, read_entries
 from builder.store.locks import DEAD_PREFIX
 
 if TYPE_CHECKING:
-    from builder.store.store import Store
+    from builder.store.content import ContentStore
 
 _DIGEST_IN_TEXT = re.compile(r"sha256:[0-9a-f]{64}")
 
@@ -50,7 +50,7 @@ class _Discard:
         pass
 
 
-def recover(store: Store) -> list[str]:
+def recover(store: ContentStore) -> list[str]:
     """Check the entries of every other boot's journal, drop what fails and what names it, delete those
     journals. Returns one line per dropped entry and referrer (for `Store.recovered`).
 
@@ -85,7 +85,7 @@ def recover(store: Store) -> list[str]:
     return notes
 
 
-def _sound(store: Store, entry: Entry) -> bool:
+def _sound(store: ContentStore, entry: Entry) -> bool:
     try:
         hex_ = dg.hex_of(entry.digest)
     except StoreError:
@@ -110,7 +110,7 @@ def _sound(store: Store, entry: Entry) -> bool:
     return info.diff_id == entry.digest
 
 
-def _unpack_again(store: Store, diff_id: str) -> bool:
+def _unpack_again(store: ContentStore, diff_id: str) -> bool:
     """Replace a layer unpacked from a blob by a fresh unpacking of a sound blob recorded for it; False if
     there is none (the layer is then dropped)."""
     from builder.layer import LayerError, apply_layer
@@ -127,7 +127,7 @@ def _unpack_again(store: Store, diff_id: str) -> bool:
         os.chmod(staging, 0o755)
         try:
             with open(blob, "rb") as stream:
-                if apply_layer(stream, staging, mode="overlay") != diff_id:
+                if apply_layer(stream, staging, mode="overlay", form=store.form) != diff_id:
                     continue
             store.remove_layer(diff_id)
             append(store._journal, store._locks, Entry("layer", diff_id))  # not flushed either
@@ -140,7 +140,7 @@ def _unpack_again(store: Store, diff_id: str) -> bool:
     return False
 
 
-def _drop(store: Store, failed: set[str], layers_failed: set[str]) -> list[str]:
+def _drop(store: ContentStore, failed: set[str], layers_failed: set[str]) -> list[str]:
     """Remove the failed blobs and layers and whatever names them; returns what it removed."""
     from builder.store.gc import _closure, _references, _referrers_first, _stale_copy_records
 

@@ -1,29 +1,27 @@
-"""The `Store` object: root resolution, layout, sessions, blobs and locks (layers and records are mixins)."""
+"""`Store`: a `ContentStore` (`builder.store.content`) with its upkeep — `Store.open`, which sweeps what crashed
+processes left behind and recovers after an unclean restart (`builder.store.recovery`), `verify` and `gc`.
+
+The upkeep modules take a `ContentStore`; this module composes them, so the arrows point one way (upkeep →
+content, store → upkeep) and none of them imports the class that calls it.
+"""
 
 from __future__ import annotations
 
 import json
 import os
-import re
-import threading
-import weakref
-from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import BinaryIO
 
-from builder.store import digest as dg
-from builder.store.blobs import BlobWriter, open_verified
-from builder.store.errors import BlobNotFound, StoreError
+from builder.layer.form import ROOT_FORM, LayerForm
+from builder.store.content import ContentStore
+from builder.store.errors import StoreError
 from builder.store.fsutil import atomic_write
-from builder.store.journal import Entry, append, retire
-from builder.store.layers import LayersMixin
-from builder.store.locks import GLOBAL_LOCK, Session, file_lock, mark_dead, remove_dead
-from builder.store.records import RecordsMixin
+from builder.store.gc import GcReport
+from builder.store.gc import gc as collect_garbage
+from builder.store.locks import GLOBAL_LOCK, file_lock, mark_dead, remove_dead
 from builder.store.recovery import recover
+from builder.store.verify import verify as verify_store
 
 LAYOUT_VERSION = 1
-_MAX_READ_BLOB = 64 << 20
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,100}")
 
 
 def default_root() -> Path:
@@ -36,34 +34,17 @@ def default_root() -> Path:
     return Path.home() / ".local" / "share" / "pybuild"
 
 
-class Store(LayersMixin, RecordsMixin):
-    """A content-addressed store shared safely by any number of pybuild processes (see the package docs).
-
-    Open with `Store.open`. A Store may be used from several threads; after a fork the child gets its own
-    scratch session on first use. ``close()`` (or leaving ``with``) removes this process's scratch files;
-    it also happens at interpreter exit, and if the process dies instead, the next `Store.open` does it.
-    """
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self._blobs = root / "blobs" / dg.ALGORITHM
-        self._layers = root / "layers" / dg.ALGORITHM
-        self._layerinfo = root / "layerinfo" / dg.ALGORITHM
-        self._cache = root / "cache"
-        self._locks = root / "locks"
-        self._tmp = root / "tmp"
-        self._tags_file = root / "tags.json"
-        self._journal = root / "journal"
-        self._session: Session | None = None
-        self._session_guard = threading.Lock()
-        #: Names of the leftovers the opening sweep removed (for `pybuild store` to report).
-        self.recovered: list[str] = []
+class Store(ContentStore):
+    """A content-addressed store shared safely by any number of pybuild processes (see the package docs),
+    opened with `Store.open`; the content operations are `ContentStore`'s."""
 
     @classmethod
-    def open(cls, root: str | os.PathLike | None = None) -> Store:
+    def open(cls, root: str | os.PathLike | None = None, *, form: LayerForm = ROOT_FORM) -> Store:
         """Open (creating if needed) the store at ``root`` (default: `default_root`), and remove what crashed
-        processes left behind. Raises `StoreError` if the directory is not usable as a store."""
-        store = cls(Path(root).absolute() if root is not None else default_root().absolute())
+        processes left behind. Raises `StoreError` if the directory is not usable as a store. ``form`` is how
+        layers are written on this host (`builder.layer.form`); the CLI and the API decide it once and pass
+        it (`ROOT_FORM`, the default, is root's outside a user namespace)."""
+        store = cls(Path(root).absolute() if root is not None else default_root().absolute(), form)
         try:
             dirs = (store._blobs, store._layers, store._layerinfo, store._cache, store._locks, store._tmp)
             for d in (*dirs, store._journal):
@@ -94,125 +75,9 @@ class Store(LayersMixin, RecordsMixin):
                 f"this pybuild reads version {LAYOUT_VERSION}"
             )
 
-    # -- sessions ------------------------------------------------------------------------------------------
-
-    def _scratch(self) -> Path:
-        """This process's session directory, created on first use."""
-        with self._session_guard:
-            if self._session is None or not self._session.alive:
-                self._session = Session.create(self._tmp, self._locks)
-                weakref.finalize(self, self._session.close)
-            return self._session.path
-
-    def close(self) -> None:
-        """Remove this process's scratch files (staging dirs not committed are lost). Idempotent."""
-        with self._session_guard:
-            if self._session is not None:
-                self._session.close()
-                self._session = None
-
-    def __enter__(self) -> Store:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    # -- blobs ---------------------------------------------------------------------------------------------
-
-    def _blob_file(self, digest: str) -> Path:
-        return self._blobs / dg.hex_of(digest)
-
-    def has_blob(self, digest: str) -> bool:
-        """True if a blob with this digest is stored (its content is verified only when read)."""
-        return self._blob_file(digest).is_file()
-
-    def blob_path(self, digest: str) -> Path:
-        """The file holding the blob, for tools that need a path. Not verified: prefer `open_blob`.
-        Never write to it. Raises `BlobNotFound`."""
-        path = self._blob_file(digest)
-        if not path.is_file():
-            raise BlobNotFound(digest)
-        return path
-
-    def blob_size(self, digest: str) -> int:
-        """Size in bytes of a stored blob; raises `BlobNotFound`."""
-        try:
-            return self._blob_file(digest).stat().st_size
-        except FileNotFoundError:
-            raise BlobNotFound(digest) from None
-
-    def open_blob(self, digest: str) -> BinaryIO:
-        """A read stream over the blob; the caller closes it. The read that reaches EOF raises
-        `BlobCorrupted` if the content does not match the digest (the damaged blob is removed)."""
-        try:
-            return open_verified(self._blob_file(digest), digest)
-        except FileNotFoundError:
-            raise BlobNotFound(digest) from None
-
-    def read_blob(self, digest: str) -> bytes:
-        """The whole content of a small blob (a manifest or config), verified. Refuses blobs over 64 MiB."""
-        if self.blob_size(digest) > _MAX_READ_BLOB:
-            raise StoreError(f"blob {digest} is too large to read into memory; stream it with open_blob")
-        with self.open_blob(digest) as f:
-            return f.read()
-
-    def verify_blob(self, digest: str) -> None:
-        """Read the blob through and check it; raises `BlobNotFound` or `BlobCorrupted` (and removes it)."""
-        with self.open_blob(digest) as f:
-            while f.read(1 << 20):
-                pass
-
-    def put_blob(self, data: bytes, expected: str | None = None) -> str:
-        """Store ``data``; returns its digest. Idempotent. With ``expected``, a mismatch raises
-        `DigestMismatch` and stores nothing."""
-        digest = dg.of_bytes(data)
-        if (expected is None or expected == digest) and self._holds(digest, data):
-            # already there, intact: rewriting it would cost a journal entry and its fsync, which every fully
-            # cached build would pay for its config and manifest
-            return digest
-        with self.blob_writer(expected) as w:
-            w.write(data)
-            return w.commit()[0]
-
-    def _holds(self, digest: str, data: bytes) -> bool:
-        """Whether the stored blob ``digest`` is exactly ``data`` (a damaged copy is not)."""
-        try:
-            with open(self._blob_file(digest), "rb") as stored:
-                return stored.read(len(data) + 1) == data
-        except OSError:
-            return False
-
-    def blob_writer(self, expected: str | None = None, expected_size: int | None = None) -> BlobWriter:
-        """A streaming writer (see `BlobWriter`): ``with store.blob_writer() as w: w.write(b); w.commit()``."""
-        return BlobWriter(self._scratch(), self._blobs, expected, expected_size, self._note_unsynced)
-
-    def _note_unsynced(self, entry: Entry) -> None:
-        """Journal content about to appear unflushed under its name (see `builder.store.journal`)."""
-        append(self._journal, self._locks, entry)
-
-    def sync(self) -> bool:
-        """A durability point: flush the store's file system once and forget this boot's journal, so an
-        unclean restart has nothing to check. Waits for every process's dirty data on that file system:
-        never on the build path (`gc` calls it). Returns False if nothing was journaled."""
-        return retire(self._journal, self._locks)
-
-    def blobs(self) -> list[str]:
-        """Digests of all stored blobs (unverified)."""
-        return sorted(f"{dg.ALGORITHM}:{e.name}" for e in os.scandir(self._blobs) if dg.is_hex(e.name))
-
-    def remove_blob(self, digest: str) -> bool:
-        """Delete a blob; returns False if it was absent. The caller makes sure nothing references it."""
-        try:
-            os.unlink(self._blob_file(digest))
-        except FileNotFoundError:
-            return False
-        return True
-
     def verify(self) -> list[str]:
         """Check the whole store; one line per problem found (see `builder.store.verify.verify`)."""
-        from builder.store.verify import verify
-
-        return verify(self)
+        return verify_store(self)
 
     def gc(
         self,
@@ -221,12 +86,10 @@ class Store(LayersMixin, RecordsMixin):
         grace_seconds: float = 3600,
         dry_run: bool = False,
         drop_cache_keys=frozenset(),
-    ):
+    ) -> GcReport:
         """Delete unreachable blobs and layers (after the cache records ``drop_cache_keys``); returns a
         `GcReport` (see `builder.store.gc`)."""
-        from builder.store.gc import gc
-
-        report = gc(
+        report = collect_garbage(
             self,
             extra_roots=set(extra_roots),
             grace_seconds=grace_seconds,
@@ -236,20 +99,3 @@ class Store(LayersMixin, RecordsMixin):
         if not dry_run:
             self.sync()  # a store command, off the build path: a good moment for a durability point
         return report
-
-    def state_dir(self, name: str) -> Path:
-        """``<root>/state/<name>``, created if needed: a directory on the store's file system that another
-        component (the runtime's run directories and runc state, say) owns entirely. The store never sweeps
-        it; its owner recovers its own leftovers."""
-        if not _NAME.fullmatch(name):
-            raise StoreError(f"invalid state directory name {name!r}")
-        path = self.root / "state" / name
-        path.mkdir(parents=True, exist_ok=True)
-        return path
-
-    # -- locks ---------------------------------------------------------------------------------------------
-
-    def lock(self, name: str, shared: bool = False, *, blocking: bool = True) -> AbstractContextManager[None]:
-        """An flock on ``<root>/locks/<name>`` held for a ``with`` block; not reentrant (see `file_lock`).
-        With ``blocking=False``, raises `LockBusy` instead of waiting."""
-        return file_lock(self._locks, name, shared=shared, blocking=blocking)

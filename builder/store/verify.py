@@ -12,13 +12,13 @@ from builder.store import digest as dg
 from builder.store.blobs import hash_file
 
 if TYPE_CHECKING:
-    from builder.store.store import Store
+    from builder.store.content import ContentStore
 
 #: Blobs up to this size are also parsed, in case they are manifests; layers are far larger in practice.
 _MANIFEST_MAX = 4 << 20
 
 
-def verify(store: Store) -> list[str]:
+def verify(store: ContentStore) -> list[str]:
     """Check the whole store; returns one readable line per problem (empty if it is sound).
 
     Finds blobs whose content does not match their name, stray files among blobs and layers, tags pointing
@@ -64,7 +64,7 @@ def verify(store: Store) -> list[str]:
     return problems
 
 
-def _check_layer_blobs(store: Store, present: dict[str, int], corrupted: set[str]) -> list[str]:
+def _check_layer_blobs(store: ContentStore, present: dict[str, int], corrupted: set[str]) -> list[str]:
     """Every blob recorded as a compressed form of a layer must decompress to that layer's diff_id (a blob
     that names another layer would be pushed and exported as it)."""
     from builder.layer.errors import LayerError

@@ -40,7 +40,7 @@ def _listing(root: Path) -> dict[str, str]:
 
 
 def _flatten(pybuild, ref: str, dest: Path) -> Path:
-    from builder.layer import apply_layer
+    from builder.layer import ROOT_FORM, apply_layer
     from builder.store import Store
 
     store = Store.open(pybuild.root)
@@ -49,7 +49,7 @@ def _flatten(pybuild, ref: str, dest: Path) -> Path:
     dest.mkdir()
     for layer in manifest["layers"]:
         with store.open_blob(layer["digest"]) as blob:
-            apply_layer(blob, dest, mode="flatten")
+            apply_layer(blob, dest, mode="flatten", form=ROOT_FORM)
     store.close()
     return dest
 

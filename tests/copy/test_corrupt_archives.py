@@ -57,6 +57,7 @@ def test_a_damaged_archive_is_a_located_error(pybuild, tmp_path: Path, name: str
     assert f"Buildfile:2:1: error: ADD {name}: corrupt archive: " in built.err
 
 
+@pytest.mark.root  # mounts a small tmpfs
 def test_a_full_disk_while_unpacking_is_not_called_corrupt(tmp_path: Path):
     """A write that fails while unpacking is the machine's failure, not the archive's: it stays an OSError
     (the executor names the step and the error), so the user is not told to fix a sound archive."""

@@ -32,7 +32,7 @@ def test_the_harness_reports_an_unexpected_exception(monkeypatch):
 def test_the_layer_check_notices_a_write_outside_the_target(monkeypatch):
     import builder.layer
 
-    def escaping_apply(stream, dest, mode="overlay"):
+    def escaping_apply(stream, dest, mode="overlay", form=None):
         (dest.parent / "pwn").write_bytes(b"x")
         return "sha256:0"
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from builder.layer import LayerError, apply_layer, open_compressed_writer
+from builder.layer import ROOT_FORM, LayerError, apply_layer, open_compressed_writer
 from builder.layer.devices import STANDARD_DEVICES, check_node, device_refusal
 from tests.layer.layertree import listing, make_tar
 
@@ -50,7 +50,7 @@ def test_refused_devices(tmp_path, name, kind, major, minor, what, compression, 
     target.mkdir()
     blob = _layer(("dev/null", tarfile.CHRTYPE, 1, 3), (name, kind, major, minor), compression=compression)
     with pytest.raises(LayerError) as raised:
-        apply_layer(io.BytesIO(blob), target, mode=mode, name="sha256:ab12")
+        apply_layer(io.BytesIO(blob), target, mode=mode, name="sha256:ab12", form=ROOT_FORM)
     assert raised.value.message.startswith(f"layer sha256:ab12: entry '{name}': {what} refused: ")
     assert "null, zero, full, random, urandom, tty, console, ptmx" in raised.value.message
     assert not os.path.lexists(target / name)  # checked before the node is made
@@ -58,16 +58,18 @@ def test_refused_devices(tmp_path, name, kind, major, minor, what, compression, 
 
 def test_the_layer_is_named_only_when_the_caller_names_it(tmp_path):
     with pytest.raises(LayerError) as raised:
-        apply_layer(io.BytesIO(_layer(("dev/sda", tarfile.BLKTYPE, 8, 0))), tmp_path)
+        apply_layer(io.BytesIO(_layer(("dev/sda", tarfile.BLKTYPE, 8, 0))), tmp_path, form=ROOT_FORM)
     assert raised.value.message.startswith("layer entry 'dev/sda': block device 8:0 refused: ")
 
 
 def test_other_refusals_name_the_layer_too(tmp_path):
     with pytest.raises(LayerError) as raised:
-        apply_layer(io.BytesIO(make_tar([("../pwn", "file", b"x")])), tmp_path, name="sha256:cd34")
+        apply_layer(
+            io.BytesIO(make_tar([("../pwn", "file", b"x")])), tmp_path, name="sha256:cd34", form=ROOT_FORM
+        )
     assert raised.value.message.startswith("layer sha256:cd34: entry '../pwn' contains '..'")
     with pytest.raises(LayerError) as raised:
-        apply_layer(io.BytesIO(b"not a tar at all" * 64), tmp_path, name="sha256:ef56")
+        apply_layer(io.BytesIO(b"not a tar at all" * 64), tmp_path, name="sha256:ef56", form=ROOT_FORM)
     assert raised.value.message.startswith("layer sha256:ef56: malformed layer tar")
 
 
@@ -75,7 +77,7 @@ def test_other_refusals_name_the_layer_too(tmp_path):
 def test_standard_devices_and_fifos_are_applied(tmp_path, mode):
     nodes = [(f"dev/{n}", tarfile.CHRTYPE, major, minor) for (major, minor), n in STANDARD_DEVICES.items()]
     blob = _layer(*nodes, ("run/fifo", tarfile.FIFOTYPE, 0, 0))
-    apply_layer(io.BytesIO(blob), tmp_path, mode=mode)
+    apply_layer(io.BytesIO(blob), tmp_path, mode=mode, form=ROOT_FORM)
     rows = listing(tmp_path)
     for (major, minor), n in STANDARD_DEVICES.items():
         kind, mode_bits, *_, rdev, _xattrs, _mtime = rows[f"dev/{n}".encode()]
@@ -85,7 +87,7 @@ def test_standard_devices_and_fifos_are_applied(tmp_path, mode):
 
 def test_whiteouts_are_names_not_devices(tmp_path):
     """``.wh.`` entries still become 0/0 devices in overlay form: only device *entries* are checked."""
-    apply_layer(io.BytesIO(make_tar([(".wh.gone", "file"), ("kept", "file", b"x")])), tmp_path)
+    apply_layer(io.BytesIO(make_tar([(".wh.gone", "file"), ("kept", "file", b"x")])), tmp_path, form=ROOT_FORM)
     st = os.lstat(tmp_path / "gone")
     assert stat.S_ISCHR(st.st_mode) and st.st_rdev == 0
 

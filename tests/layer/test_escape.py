@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from builder.layer import LayerError, apply_layer
+from builder.layer import ROOT_FORM, LayerError, apply_layer
 from tests.layer.layertree import listing, make_tar
 
 # {outer} is replaced by the absolute path of the sentinel directory that surrounds the target.
@@ -68,7 +68,7 @@ def test_escape_is_refused_and_nothing_lands_outside(sandbox, case, compression,
     entries = [(name.replace("{outer}", str(sandbox)), *rest) for name, *rest in ESCAPES[case]]
     before = _around(sandbox)
     with pytest.raises(LayerError):
-        apply_layer(io.BytesIO(make_tar(entries, compression)), sandbox / "target", mode=mode)
+        apply_layer(io.BytesIO(make_tar(entries, compression)), sandbox / "target", mode=mode, form=ROOT_FORM)
     assert _around(sandbox) == before
     assert not os.path.lexists("/pwn") and not os.path.lexists("/etc/pwn")
 
@@ -79,14 +79,14 @@ def test_lower_symlink_to_root_is_not_written_through(sandbox):
     os.symlink(str(sandbox), target / "lib")
     before = _around(sandbox)
     with pytest.raises(LayerError, match="symlink"):
-        apply_layer(io.BytesIO(make_tar([("lib/pwn", "file", b"x")])), target, mode="flatten")
+        apply_layer(io.BytesIO(make_tar([("lib/pwn", "file", b"x")])), target, mode="flatten", form=ROOT_FORM)
     assert _around(sandbox) == before
 
 
 def test_entry_over_a_symlink_replaces_the_link_not_its_target(sandbox):
     target = sandbox / "target"
     os.symlink(sandbox / "sentinel", target / "s")
-    apply_layer(io.BytesIO(make_tar([("s", "file", b"new")])), target, mode="flatten")
+    apply_layer(io.BytesIO(make_tar([("s", "file", b"new")])), target, mode="flatten", form=ROOT_FORM)
     assert (sandbox / "sentinel").read_bytes() == b"precious"
     assert not (target / "s").is_symlink() and (target / "s").read_bytes() == b"new"
 
@@ -96,7 +96,7 @@ def test_entry_over_a_hard_link_does_not_change_the_linked_file(sandbox):
     (target / "etc").mkdir()
     (target / "etc" / "passwd").write_bytes(b"root:x:0:0")
     blob = make_tar([("x", "link", "etc/passwd"), ("x", "file", b"pwned")])
-    apply_layer(io.BytesIO(blob), target, mode="flatten")
+    apply_layer(io.BytesIO(blob), target, mode="flatten", form=ROOT_FORM)
     assert (target / "etc" / "passwd").read_bytes() == b"root:x:0:0"
     assert (target / "x").read_bytes() == b"pwned"
 
@@ -104,5 +104,5 @@ def test_entry_over_a_hard_link_does_not_change_the_linked_file(sandbox):
 def test_symlinks_themselves_may_point_anywhere(sandbox):
     target = sandbox / "target"
     blob = make_tar([("abs", "symlink", "/etc/passwd"), ("rel", "symlink", "../../..")])
-    apply_layer(io.BytesIO(blob), target)
+    apply_layer(io.BytesIO(blob), target, form=ROOT_FORM)
     assert os.readlink(target / "abs") == "/etc/passwd" and os.readlink(target / "rel") == "../../.."

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from builder.layer import LayerError, apply_layer, open_decompressed, write_layer
+from builder.layer import ROOT_FORM, LayerError, apply_layer, open_decompressed, write_layer
 from builder.layer.whiteouts import XATTR_OPAQUE
 from tests.layer.layertree import build, listing, make_tar
 
@@ -127,7 +127,7 @@ def test_names_that_are_not_utf8_round_trip(tmp_path):
         f.write(b"data")
     os.symlink(b"target-\xfe", os.fsencode(src) + b"/link")
     blob, info = write(src)
-    assert apply_layer(io.BytesIO(blob), dest) == info.diff_id
+    assert apply_layer(io.BytesIO(blob), dest, form=ROOT_FORM) == info.diff_id
     assert listing(dest) == listing(src)
 
 
@@ -145,7 +145,7 @@ def test_plain_tar_with_trailing_bytes_is_applied_and_fully_hashed(tmp_path):
     data = raw.getvalue() + b"trailing"
     dest = tmp_path / "dest"
     dest.mkdir()
-    assert apply_layer(io.BytesIO(data), dest) == "sha256:" + hashlib.sha256(data).hexdigest()
+    assert apply_layer(io.BytesIO(data), dest, form=ROOT_FORM) == "sha256:" + hashlib.sha256(data).hexdigest()
     assert (dest / "etc" / "hostname").read_bytes() == b"box\n"
 
 
@@ -161,14 +161,14 @@ def test_plain_tar_with_trailing_bytes_is_applied_and_fully_hashed(tmp_path):
 )
 def test_broken_input_is_a_layer_error(tmp_path, blob):
     with pytest.raises(LayerError):
-        apply_layer(io.BytesIO(blob), tmp_path)
+        apply_layer(io.BytesIO(blob), tmp_path, form=ROOT_FORM)
 
 
 def test_unknown_options_are_layer_errors(tmp_path):
     with pytest.raises(LayerError, match="compression"):
         write_layer(tmp_path, io.BytesIO(), compression="lz4")
     with pytest.raises(LayerError, match="mode"):
-        apply_layer(io.BytesIO(make_tar([])), tmp_path, mode="merge")
+        apply_layer(io.BytesIO(make_tar([])), tmp_path, mode="merge", form=ROOT_FORM)
 
 
 def test_open_decompressed_leaves_the_stream_open():
@@ -184,7 +184,7 @@ def test_write_and_apply_of_a_large_file_stream_in_bounded_memory(tmp_path):
         f"""
         import os
         from pathlib import Path
-        from builder.layer import apply_layer, write_layer
+        from builder.layer import ROOT_FORM, apply_layer, write_layer
         src, dst, blob = Path({str(tmp_path)!r}) / "src", Path({str(tmp_path)!r}) / "dst", "{tmp_path}/l.zst"
         src.mkdir(); dst.mkdir()
         with open(src / "big", "wb") as f:
@@ -192,7 +192,7 @@ def test_write_and_apply_of_a_large_file_stream_in_bounded_memory(tmp_path):
         with open(blob, "wb") as out:
             info = write_layer(src, out, compression="zstd")
         with open(blob, "rb") as f:
-            assert apply_layer(f, dst) == info.diff_id
+            assert apply_layer(f, dst, form=ROOT_FORM) == info.diff_id
         assert (dst / "big").stat().st_size == 1 << 29
         # VmHWM is this program's own peak: ru_maxrss would also count the pytest process it was forked from
         print(next(l.split()[1] for l in open("/proc/self/status") if l.startswith("VmHWM:")))

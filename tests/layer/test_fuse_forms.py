@@ -14,7 +14,7 @@ import tarfile
 from pathlib import Path
 
 from builder.layer import write_layer
-from builder.layer.whiteouts import to_kernel_form
+from builder.layer.whiteouts import XATTR_OPAQUE, to_kernel_form
 from builder.runtime.lowerview import lookup
 
 PAST = 1_400_000_000
@@ -56,7 +56,7 @@ def test_fuse_forms_become_the_kernels(tmp_path):
         os.utime(path, (PAST, PAST))
 
     layers = [os.fsencode(lower)]
-    to_kernel_form(os.fsencode(upper), lambda rel: lookup(layers, rel))
+    to_kernel_form(os.fsencode(upper), lambda rel: lookup(layers, rel), XATTR_OPAQUE)
 
     gone = (upper / "etc" / "gone").lstat()
     assert stat.S_ISCHR(gone.st_mode) and gone.st_rdev == 0
@@ -82,7 +82,7 @@ def test_fuse_forms_become_the_kernels(tmp_path):
     ]
     # idempotent
     before = _entries(upper)
-    to_kernel_form(os.fsencode(upper), lambda rel: lookup(layers, rel))
+    to_kernel_form(os.fsencode(upper), lambda rel: lookup(layers, rel), XATTR_OPAQUE)
     assert _entries(upper) == before
 
 
@@ -94,12 +94,12 @@ def test_a_directory_only_copied_through_gets_the_lower_times_back(tmp_path):
     (upper / "etc" / "passwd").write_text("chmod only")
     os.setxattr(upper / "etc" / "passwd", "user.fuseoverlayfs.origin", b"etc/passwd\0")
     layers = [os.fsencode(lower)]
-    to_kernel_form(os.fsencode(upper), lambda rel: lookup(layers, rel))
+    to_kernel_form(os.fsencode(upper), lambda rel: lookup(layers, rel), XATTR_OPAQUE)
     assert (upper / "etc").stat().st_mtime == PAST
 
     # a file made anew (no origin: sed -i renames a new file over the old) is a change to the directory
     upper2 = tmp_path / "upper2"
     (upper2 / "etc").mkdir(parents=True)
     (upper2 / "etc" / "passwd").write_text("rewritten")
-    to_kernel_form(os.fsencode(upper2), lambda rel: lookup(layers, rel))
+    to_kernel_form(os.fsencode(upper2), lambda rel: lookup(layers, rel), XATTR_OPAQUE)
     assert (upper2 / "etc").stat().st_mtime != PAST

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from builder.layer import apply_layer, write_layer
+from builder.layer import ROOT_FORM, apply_layer, write_layer
 from builder.layer.whiteouts import XATTR_OPAQUE
 from tests.layer.layertree import build, listing, make_tar
 
@@ -86,7 +86,7 @@ def test_layers_flatten_onto_a_rootfs(tmp_path):
     rootfs = tmp_path / "rootfs"
     rootfs.mkdir()
     for tree in layers:
-        apply_layer(io.BytesIO(layer_bytes(tmp_path, tree)), rootfs, mode="flatten")
+        apply_layer(io.BytesIO(layer_bytes(tmp_path, tree)), rootfs, mode="flatten", form=ROOT_FORM)
     expected = tmp_path / "expected"
     expected.mkdir()
     build(expected, {"a": d({"q": f(b"q")}), "b": d({"new": f(b"n")}), "c": f(b"c"), "deep": f(b"now a file")})
@@ -142,13 +142,13 @@ def test_markers_work_in_any_order_and_hide_only_lower_content(tmp_path, case):
     rootfs = tmp_path / "rootfs"
     rootfs.mkdir()
     build(rootfs, LOWER)
-    apply_layer(io.BytesIO(blob), rootfs, mode="flatten")
+    apply_layer(io.BytesIO(blob), rootfs, mode="flatten", form=ROOT_FORM)
     assert _contents(rootfs) == expected
 
     # The overlay form of the same layer, mounted over the lower tree, shows the same thing.
     layer = tmp_path / "layer"
     layer.mkdir()
-    apply_layer(io.BytesIO(blob), layer, mode="overlay")
+    apply_layer(io.BytesIO(blob), layer, mode="overlay", form=ROOT_FORM)
     with overlay([layer, lower], tmp_path / "merged") as merged:
         assert _contents(merged) == expected
 
@@ -157,7 +157,7 @@ def test_overlay_mode_writes_overlayfs_markers(tmp_path):
     blob = make_tar([("a/.wh.x", "file"), ("b/", "dir"), ("b/.wh..wh..opq", "file"), (".wh..wh..plnk", "file")])
     layer = tmp_path / "layer"
     layer.mkdir()
-    apply_layer(io.BytesIO(blob), layer)
+    apply_layer(io.BytesIO(blob), layer, form=ROOT_FORM)
     st = os.lstat(layer / "a" / "x")
     assert stat.S_ISCHR(st.st_mode) and st.st_rdev == 0
     assert os.getxattr(layer / "b", XATTR_OPAQUE) == b"y"
@@ -200,7 +200,7 @@ def test_real_overlayfs_upperdir_diffs_to_the_merged_view(tmp_path):
     rootfs.mkdir()
     for layer in (base, blob):
         layer.seek(0)
-        apply_layer(layer, rootfs, mode="flatten")
+        apply_layer(layer, rootfs, mode="flatten", form=ROOT_FORM)
     assert listing(rootfs) == expected
 
     # ...and so does mounting the overlay forms they unpack to.
@@ -209,6 +209,6 @@ def test_real_overlayfs_upperdir_diffs_to_the_merged_view(tmp_path):
         layer.seek(0)
         unpacked.append(tmp_path / f"unpacked{i}")
         unpacked[-1].mkdir()
-        apply_layer(layer, unpacked[-1])
+        apply_layer(layer, unpacked[-1], form=ROOT_FORM)
     with overlay(unpacked[::-1], tmp_path / "remerged") as remerged:
         assert listing(remerged) == expected

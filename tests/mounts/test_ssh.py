@@ -37,6 +37,7 @@ def _listed(socket_path: Path) -> str:
     return subprocess.run(["ssh-add", "-l"], env=env, capture_output=True, text=True).stdout
 
 
+@pytest.mark.root  # the proxy's socket is given the step user's owner
 def test_the_proxy_forwards_to_the_agent_with_its_own_owner_and_mode(agent_socket, tmp_path):
     assert "test-key" in _listed(agent_socket)
     with private_dir() as directory:

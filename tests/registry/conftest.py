@@ -19,7 +19,6 @@ def _private_docker_config(tmp_path: Path, monkeypatch) -> Path:
     """Every test gets its own Docker config directory, so no real credentials are read or written."""
     config = tmp_path / "docker-config"
     monkeypatch.setenv("DOCKER_CONFIG", str(config))
-    monkeypatch.delenv("PYBUILD_INSECURE_REGISTRIES", raising=False)
     return config
 
 

@@ -40,14 +40,23 @@ def _b64url(data: bytes) -> str:
 
 
 class Registry:
-    """A running ``docker-registry``; ``domain`` is ``127.0.0.1:PORT``. ``auth``: None, ``"htpasswd"`` (with
-    ``users`` {name: password}) or ``"token"`` (with a `TokenServer`)."""
+    """A running ``docker-registry``; ``domain`` is ``HOST:PORT`` (``host`` 127.0.0.1 unless another loopback
+    address is asked for). ``auth``: None, ``"htpasswd"`` (with ``users`` {name: password}) or ``"token"``
+    (with a `TokenServer`)."""
 
-    def __init__(self, base: Path, *, auth: str | None = None, users=None, token: TokenServer | None = None):
+    def __init__(
+        self,
+        base: Path,
+        *,
+        auth: str | None = None,
+        users=None,
+        token: TokenServer | None = None,
+        host: str = "127.0.0.1",
+    ):
         self.base = base
         base.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
-        self.domain = f"127.0.0.1:{self.port}"
+        self.domain = f"{host}:{self.port}"
         config = [
             "version: 0.1",
             "log:",
@@ -56,7 +65,7 @@ class Registry:
             f"  filesystem: {{rootdirectory: {base / 'data'}}}",
             "  delete: {enabled: true}",
             "http:",
-            f"  addr: 127.0.0.1:{self.port}",
+            f"  addr: {self.domain}",
             "  secret: test-secret",
         ]
         if auth == "htpasswd":

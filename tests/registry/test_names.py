@@ -13,6 +13,7 @@ from builder.registry import credentials
 from builder.registry.auth import parse_challenge
 from builder.registry.errors import error_detail
 from builder.registry.names import endpoint, normalize_domain
+from builder.registry.options import RegistryOptions
 
 
 @pytest.mark.parametrize(
@@ -40,12 +41,15 @@ def test_reference_to_endpoint(image, host, path, url):
     assert (point.host, ref.path, point.base_url) == (host, path, url)
 
 
-def test_insecure_registries_from_the_environment(monkeypatch):
-    monkeypatch.setenv("PYBUILD_INSECURE_REGISTRIES", "registry.internal:5000, other.example")
-    assert endpoint("registry.internal:5000").base_url == "http://registry.internal:5000"
-    assert endpoint("other.example:443").base_url == "http://other.example:443"  # a bare host covers its ports
-    assert endpoint("registry.internal:6000").base_url == "https://registry.internal:6000"
-    assert endpoint("docker.io").base_url == "https://registry-1.docker.io"
+def test_insecure_registries_are_options_passed_in():
+    insecure = RegistryOptions.of(["registry.internal:5000", " other.example", "", "http://third.example/v2/"])
+    assert insecure.insecure == {"registry.internal:5000", "other.example", "third.example"}
+    allowed = insecure.insecure
+    assert endpoint("registry.internal:5000", insecure=allowed).base_url == "http://registry.internal:5000"
+    assert endpoint("other.example:443", insecure=allowed).base_url == "http://other.example:443"  # any port
+    assert endpoint("registry.internal:6000", insecure=allowed).base_url == "https://registry.internal:6000"
+    assert endpoint("docker.io", insecure=allowed).base_url == "https://registry-1.docker.io"
+    assert endpoint("registry.internal:5000").base_url == "https://registry.internal:5000"  # the default
 
 
 def test_credential_keys_follow_docker():

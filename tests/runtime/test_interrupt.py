@@ -84,6 +84,7 @@ def test_cleanup_stale_on_an_unused_state_dir(tmp_path):
     assert cleanup_stale(tmp_path / "never-used") == []
 
 
+@pytest.mark.root  # a container started by a child process
 def test_cleanup_stale_spares_a_container_started_while_it_runs(tmp_path, state_dir, base, monkeypatch):
     """A concurrent build may start its container after cleanup listed the run directories: it stays."""
     from builder.runtime import cleanup

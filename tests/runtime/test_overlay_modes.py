@@ -202,6 +202,7 @@ def test_cleanup_stale_removes_what_a_killed_step_left(tmp_path, state_dir, base
     assert (status, output) == (0, "next\n")
 
 
+@pytest.mark.root  # a fuse-overlayfs mount made by a child process
 def test_cleanup_stale_ends_a_fuse_overlayfs_left_running(tmp_path, state_dir, base, monkeypatch):
     """A fuse-overlayfs that outlived its pybuild, its mount in the dead process's mount namespace (as in a
     rootless build): the mount is out of sight, and the process is ended by the pid it left — only if its

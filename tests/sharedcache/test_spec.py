@@ -90,6 +90,7 @@ def test_spec_reads_back_as_written() -> None:
     assert str(parse_cache_spec("r.io/a:b", export=True)) == "type=registry,ref=r.io/a:b"
 
 
+@pytest.mark.root  # the CLI in a child process
 def test_the_cli_refuses_a_bad_spec_with_exit_code_2(tmp_path) -> None:
     import subprocess
     import sys

@@ -1,6 +1,6 @@
 """ADD's remote sources: http(s) URLs (requests, streamed to disk) and git repositories (Debian's git).
 
-Each fetch writes into a staging directory the caller owns and returns a `builder.fsops.add.Fetched`:
+Each fetch writes into a staging directory the caller owns and returns a `builder.fsops.remote.fetched.Fetched`:
 the entries for the step's cache key and the function that writes the result into the image.
 """
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from builder.errors import BuildError
+from builder.fsops.remote.fetched import Fetched
 from builder.treewalk import walk_bottom_up
 
 
@@ -73,7 +74,6 @@ def checkout(source: str, checkout_dir: Path) -> tuple[Path, str]:
 def fetch_git(source: str, directory: Path, *, keep_git_dir: bool):
     """Clone ``source`` into ``directory/checkout`` and return what the ADD step needs."""
     from builder.fsops import copy as copy_ins
-    from builder.fsops.add import Fetched
 
     url, _ref, subdir = split_fragment(source)
     try:

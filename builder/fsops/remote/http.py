@@ -15,6 +15,7 @@ from urllib.parse import unquote, urlsplit
 
 from builder.errors import BuildError
 from builder.fsops import rootpath
+from builder.fsops.remote.fetched import Fetched
 
 
 def _file_name(url: str, response) -> str:
@@ -42,7 +43,6 @@ def fetch_url(url: str, directory: Path, *, checksum: str | None):
     import requests
 
     from builder.fsops import copy as copy_ins
-    from builder.fsops.add import Fetched
 
     if checksum is not None and not checksum.startswith("sha256:"):
         raise BuildError(f"unsupported --checksum {checksum!r}: expected sha256:<hex>")

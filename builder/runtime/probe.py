@@ -3,7 +3,7 @@
 passed over were refused).
 
 `report` gathers it from outside any namespace. For an ordinary user the overlay mode can only be known from
-inside pybuild's namespace, so it runs ``python -m builder.rootless.probe STORE`` as a child, which enters
+inside pybuild's namespace, so it runs ``python -m builder.runtime.probe STORE`` as a child, which enters
 the namespace (as every other command does), tries an overlay mount under the store and prints JSON.
 """
 
@@ -17,8 +17,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from . import ids
-from .userns import NamespaceError, plan_maps
+from builder.rootless import ids
+from builder.rootless.userns import NamespaceError, plan_maps
 
 
 def runtime_state(store: Path) -> Path:
@@ -36,7 +36,8 @@ def overlay_mode_here(under: Path) -> dict:
     ``overlay`` reads like ``fuse-overlayfs (overlayfs refused: ...)``.
     """
     from builder.errors import BuildError
-    from builder.runtime import overlaymode
+
+    from . import overlaymode
 
     try:
         choice = overlaymode.choose(under)
@@ -67,7 +68,7 @@ def _runc() -> dict:
 def _inside_probe(store: Path) -> dict:
     """Run the overlay probe in pybuild's namespace, as a child process."""
     done = subprocess.run(
-        [sys.executable, "-m", "builder.rootless.probe", str(store)],
+        [sys.executable, "-m", "builder.runtime.probe", str(store)],
         capture_output=True,
         text=True,
         env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)},
@@ -144,9 +145,9 @@ def render(info: dict) -> str:
 def _main(argv: list[str]) -> int:
     """Inside part of `report`: enter the namespace, then print the overlay probe's JSON."""
     if os.geteuid() != 0:
-        from .userns import reexec_in_namespace
+        from builder.rootless.userns import reexec_in_namespace
 
-        reexec_in_namespace([sys.executable, "-m", "builder.rootless.probe", *argv])
+        reexec_in_namespace([sys.executable, "-m", "builder.runtime.probe", *argv])
     print(json.dumps(overlay_mode_here(runtime_state(Path(argv[0])))))
     return 0
 
