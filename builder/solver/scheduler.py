@@ -110,6 +110,15 @@ class Scheduler:
                 if self._running == 0:
                     self._idle.set()
 
+    def run(self, start: Callable[[], None]) -> None:
+        """Call ``start`` (which submits the first tasks), then `wait`. An interrupt that arrives while
+        ``start`` runs — a worker may already run a container by then — cancels the build the same way."""
+        try:
+            start()
+        except KeyboardInterrupt as interrupt:
+            self.fail(interrupt)
+        self.wait()
+
     def wait(self) -> None:
         """Wait until no task runs or is queued; raise the first failure. An interrupt (Ctrl-C) cancels the
         build, waits for the running tasks to clean up, then propagates."""

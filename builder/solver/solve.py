@@ -89,13 +89,15 @@ class Solve:
         self.spans: dict[int, int] = {}
 
     def run(self) -> Solved:
-        for lowered in self.graph.stages.values():
-            run = StageRun(self, lowered)
-            if lowered.parent is None:
-                self.scheduler.submit(run.resume)
-            else:
-                self.scheduler.after(self.done[lowered.parent], run.resume)
-        self.scheduler.wait()
+        def start() -> None:
+            for lowered in self.graph.stages.values():
+                run = StageRun(self, lowered)
+                if lowered.parent is None:
+                    self.scheduler.submit(run.resume)
+                else:
+                    self.scheduler.after(self.done[lowered.parent], run.resume)
+
+        self.scheduler.run(start)
         missing = [str(key) for key, promise in self.done.items() if not promise.kept]
         if missing:  # no failure and yet a stage never ran: the graph had a cycle the planner let through
             raise BuildError(f"internal error: stages never became ready: {', '.join(missing)}")
