@@ -224,7 +224,7 @@ def _mount_text(mount: dict) -> str:
 
 
 def _mount_change(old: list, new: list) -> str:
-    """The first mount (`builder.mounts.cache_parts`) that differs: added, removed, retargeted, an option
+    """The first mount (`builder.ops.RunOp.key_parts`) that differs: added, removed, retargeted, an option
     that changed, or what it takes from a stage or the context (``content``)."""
     for index in range(max(len(old), len(new))):
         a = old[index] if index < len(old) else None

@@ -5,7 +5,7 @@ Interface::
     parse_mount(value) -> MountSpec                 one --mount value (MountSpecError: BuildKit's message)
     resolve(spec, workdir, ssh_index) -> ResolvedMount   defaults: absolute target, id
     parse_step_mounts(values, spans, workdir) -> [ResolvedMount]   a step's, errors located at the flag
-    cache_parts(mounts, inputs) -> [dict]           what the step's cache key holds of them
+    mount_contents(mounts, inputs) -> [str | None]  the content digests the step's cache key holds of them
     mounted(mounts, inputs, env_names=...)          (context manager) -> Mounted(mounts, env, state_dir)
     parse_secret(text) -> SecretSource              --secret id=ID,src=PATH | id=ID,env=VAR
     parse_ssh(text) -> SshSource                    --ssh default | ID=SOCKET | ID=KEY[,KEY]
@@ -22,7 +22,7 @@ from __future__ import annotations
 from builder.errors import UsageError
 from builder.lazyexports import install
 
-# Names are imported from their module on first use (PEP 562): a cached RUN needs `cache_parts` for its key,
+# Names are imported from their module on first use (PEP 562): a cached RUN needs `mount_contents` for its key,
 # not the secret and agent plumbing (sockets, subprocess) that only a step being run uses.
 _WHERE = {
     "CacheDirs": "cachedirs",
@@ -38,7 +38,7 @@ _WHERE = {
     "resolve": "spec",
     "Mounted": "step",
     "MountInputs": "step",
-    "cache_parts": "step",
+    "mount_contents": "step",
     "mounted": "step",
     "parse_step_mounts": "step",
 }
@@ -73,7 +73,7 @@ __all__ = [
     "ResolvedMount",
     "SecretSource",
     "SshSource",
-    "cache_parts",
+    "mount_contents",
     "clear_cache_mounts",
     "mounted",
     "parse_allow",

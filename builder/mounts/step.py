@@ -62,7 +62,7 @@ class MountInputs:
     ssh: Mapping[str, SshSource] = field(default_factory=dict)
     #: ``"CHAINID PATH"`` → content digest, known without reading the layers (see the module docstring)
     selections: Selections = field(default_factory=lambda: Selections(None))
-    #: the pairs this step's key took, filled by `cache_parts`
+    #: the pairs this step's key took, filled by `mount_contents`
     used: dict[str, str] = field(default_factory=dict)
     #: content digests of context files kept between builds (`builder.sources.StatCache`)
     stat_cache: object = None
@@ -92,32 +92,9 @@ def parse_step_mounts(values: list[str], spans: list[Span | None], workdir: str)
     return mounts
 
 
-def cache_parts(mounts: list[ResolvedMount], inputs: MountInputs) -> list[dict]:
-    """The readable cache-key parts of ``mounts`` (see the module docstring)."""
-    parts = []
-    for m in mounts:
-        spec = m.spec
-        part: dict = {"type": m.type, "target": m.target}
-        if m.type == "bind":
-            part.update(readonly=spec.readonly, source=spec.source or "/", **{"from": spec.from_})
-            part["content"] = _bind_identity(spec.from_, spec.source, inputs)
-        elif m.type == "cache":
-            part.update(readonly=spec.readonly, **{"from": spec.from_})
-            part.update(source=spec.source, mode=spec.mode, uid=spec.uid, gid=spec.gid)
-            if spec.from_:
-                part["content"] = _stage_content(spec.from_, spec.source, inputs)
-        elif m.type == "tmpfs":
-            part["size"] = spec.size
-        else:
-            part.update(id=m.id, required=spec.required, mode=spec.mode, uid=spec.uid, gid=spec.gid)
-            if spec.env is not None:
-                part["env"] = spec.env
-        parts.append(part)
-    return parts
-
-
 def mount_contents(mounts: list[ResolvedMount], inputs: MountInputs) -> list[str | None]:
-    """Per mount, the content digest its cache-key part holds (see `cache_parts`), None where it holds none."""
+    """Per mount, the content digest its cache-key part holds (`builder.ops.RunOp.key_parts` makes the rest
+    of the part), None where it holds none."""
     contents: list[str | None] = []
     for m in mounts:
         spec = m.spec
