@@ -49,6 +49,8 @@ class BuildOptions:
     run_options: RunOptions = field(default_factory=RunOptions)
     #: ``--build-context`` names (`builder.namedcontexts.NamedContext`)
     named_contexts: dict = field(default_factory=dict)
+    #: ``--provenance``/``--sbom``/``--attest`` (`builder.attest.request.AttestationRequest`); None: none
+    attestations: object | None = None
 
 
 @dataclass

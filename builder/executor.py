@@ -69,10 +69,11 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildResul
     Each platform of ``options.platform`` (comma-separated; default the host's) is planned and built on its
     own, sharing the store and the cache; see `builder.publish` for what one or several results become. RUN
     steps of a stage whose platform the host cannot execute are refused before any step runs."""
+    from builder.attest.outputs import attest_store_image, file_time, statement_source
     from builder.frontendcheck import frontend_warning
     from builder.namedcontexts import base_images
     from builder.oci.config import format_time
-    from builder.oci.index import commit_index
+    from builder.oci.index import ImageIndex, commit_index
     from builder.parsecache import ParseCache
     from builder.publish import commit_final, made_layers, write_outputs
     from builder.store import Store, default_root
@@ -120,6 +121,7 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildResul
             source = Path(options.buildfile) if options.buildfile else default_buildfile(Path(options.context))
 
         warn_before_build(buildfile, text, source, plans, options, platforms, store, reporter)
+        statements = statement_source(store, options, plans, name, text, epoch)
         runner = StepRunner(store, options, reporter, epoch=epoch, stages=plans[0].stages)
         runner.start()
         try:  # the runner stays open until the cache export, which may fetch layers still remote
@@ -137,7 +139,17 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildResul
                 result = commit_index(store, images, platforms=platforms, tags=options.tags)
             # an image output made over (compression, media types, annotations) is what the build reports,
             # as buildx's metadata names the image it stored or pushed
-            result = write_outputs(store, result, options, reporter, made_layers(finals)) or result
+            written = write_outputs(
+                store,
+                result,
+                options,
+                reporter,
+                made_layers(finals),
+                statements,
+                platforms,
+                mtime=file_time(epoch),
+            )
+            result = written or attest_store_image(store, result, options, statements, platforms) or result
             runner.export_cache([f.state.layers for f in finals])
         finally:
             runner.finish()
@@ -145,6 +157,8 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildResul
         ran = sum(not r.cached for r in layer_steps)
         if several:
             digest, image_id, size = result.digest, result.digest, result.size
+        elif isinstance(result, ImageIndex):  # one image with its attestations: buildx reports the index
+            digest, image_id, size = result.digest, result.images[0].id, result.images[0].size
         else:
             digest, image_id, size = result.manifest_digest, result.id, result.size
         reporter.summary(ran, len(layer_steps) - ran, image_id, size)
