@@ -25,6 +25,7 @@ from builder.oci import media
 from builder.oci.archive import ArchiveError, DirSource, TarSource, open_source
 from builder.oci.config import decode, diff_ids, encode, parse_config
 from builder.oci.image import Image
+from builder.oci.index import is_attestation
 from builder.oci.manifest import (
     build_manifest,
     descriptor,
@@ -205,11 +206,15 @@ def _load_whole_index(store, source, data: bytes, digest: str) -> Loaded | None:
     index = parse_index(data, f"index {digest}")
     entries = index["manifests"]
     if not entries or not all(
-        e.get("mediaType") in media.MANIFESTS and source.exists(_blob_name(e["digest"])) for e in entries
+        e.get("mediaType", media.OCI_MANIFEST) in media.MANIFESTS and source.exists(_blob_name(e["digest"]))
+        for e in entries
     ):
         return None
     images = []
     for entry in entries:
+        if is_attestation(entry):
+            _load_attestation(store, source, entry)
+            continue
         manifest_data = _read_verified(source, entry["digest"], entry["size"])
         manifest = parse_manifest(manifest_data, f"manifest {entry['digest']}")
         config = manifest["config"]
@@ -220,6 +225,22 @@ def _load_whole_index(store, source, data: bytes, digest: str) -> Loaded | None:
     host = Platform.host()
     shown = next((image for image in images if host.matches(image.config)), images[0])
     return Loaded(shown, index=digest)
+
+
+def _load_attestation(store, source, entry: dict) -> None:
+    """An index's attestation manifest (``builder.attest.manifests``) with its config and statement blobs,
+    each verified against its digest; they travel with the index so it can be pushed or saved whole."""
+    data = _read_verified(source, entry["digest"], entry["size"])
+    manifest = decode(data, f"attestation manifest {entry['digest']}")
+    parts = [manifest.get("config"), *(manifest.get("layers") or [])]
+    if not all(
+        isinstance(p, dict) and isinstance(p.get("digest"), str) and isinstance(p.get("size"), int)
+        for p in parts
+    ):
+        raise ArchiveError(f"attestation manifest {entry['digest']}: malformed descriptors")
+    for part in parts:
+        _copy_blob(store, source, _blob_name(part["digest"]), part["digest"], part["size"])
+    store.put_blob(data, expected=entry["digest"])
 
 
 def _read_document(source, name: str, what: str | None = None) -> bytes:
