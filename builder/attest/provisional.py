@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from builder.attest.manifests import AttestationStatement, AttestedImage, StatementSource, image_purl
 from builder.attest.request import AttestationRequest
 from builder.errors import UsageError
+from builder.platforms import Platform
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v0.1"
 STATEMENT_TYPE_V1 = "https://in-toto.io/Statement/v1"
@@ -124,7 +125,8 @@ def provisional_source(
                         "args": args,
                         "locals": [{"name": "context"}, {"name": "dockerfile"}],
                     },
-                    "environment": {"platform": str(image.platform)},
+                    # the platform the build ran on, as BuildKit states it (an arm64 image built on amd64: amd64)
+                    "environment": {"platform": str(Platform.host())},
                 },
                 "metadata": {
                     "buildInvocationID": invocation_id,
