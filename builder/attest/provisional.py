@@ -125,7 +125,7 @@ def provisional_source(
                         "args": args,
                         "locals": [{"name": "context"}, {"name": "dockerfile"}],
                     },
-                    # the platform the build ran on, as BuildKit states it (an arm64 image built on amd64: amd64)
+                    # the platform the build ran on, as BuildKit states it (arm64 built on amd64: amd64)
                     "environment": {"platform": str(Platform.host())},
                 },
                 "metadata": {

@@ -142,8 +142,9 @@ def _inspect(args: argparse.Namespace) -> int:
         if args.format:
 
             def fetch_blob(digest: str) -> bytes:
-                response = client.request("GET", f"/v2/{ref.path}/blobs/{digest}", scopes=[repo.pull_scope])
-                return client.expect(response, (200,), f"blob {digest} of {ref}").content
+                from builder.registry.assemble import read_document_blob
+
+                return read_document_blob(repo, digest, f"blob {digest} of {ref}")
 
             print(render(args.format, template_fields(repo, args.name, document, fetch_blob)))
             return 0

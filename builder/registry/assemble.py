@@ -69,15 +69,30 @@ def resolve_source(client: RegistryClient, ref: ImageRef) -> Source:
     if kind not in media.MANIFESTS:
         raise RegistryError(f"{ref}: not an image or an index (media type {kind})")
     config = document["config"]
-    data = repo.client.request("GET", f"/v2/{ref.path}/blobs/{config['digest']}", scopes=[repo.pull_scope])
-    repo.client.expect(data, (200,), f"config of {ref}")
-    config_doc = decode(data.content, f"config of {ref}")
+    config_doc = decode(read_document_blob(repo, config["digest"], f"config of {ref}"), f"config of {ref}")
     platform = {"architecture": config_doc.get("architecture", ""), "os": config_doc.get("os", "")}
     for key in ("os.version", "variant"):
         if config_doc.get(key):
             platform[key] = config_doc[key]
     entry = {"mediaType": kind, "digest": manifest.digest, "size": len(manifest.data), "platform": platform}
     return Source(ref, manifest, [go_order(entry)])
+
+
+def read_document_blob(repo: Repository, digest: str, what: str) -> bytes:
+    """A small JSON blob (a config, an in-toto statement) of ``repo``, verified against ``digest``; reading
+    stops at 4 MiB (a document, never a layer), so a registry cannot fill memory."""
+    from builder.oci.schemas import MAX_DOCUMENT
+    from builder.registry.repository import _read_limited
+
+    response = repo.client.request(
+        "GET", f"/v2/{repo.path}/blobs/{digest}", scopes=[repo.pull_scope], stream=True
+    )
+    with response:
+        repo.client.expect(response, (200,), what)
+        data = _read_limited(response, MAX_DOCUMENT, what)
+    if "sha256:" + hashlib.sha256(data).hexdigest() != digest:
+        raise RegistryError(f"{what} from {repo} does not match its digest {digest}")
+    return data
 
 
 def merge(sources: list[Source], existing: Source | None = None) -> dict:

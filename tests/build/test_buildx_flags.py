@@ -15,7 +15,7 @@ def _context(tmp_path):
 
 def test_load_and_disabled_attestations_are_accepted(pybuild, tmp_path):
     pybuild(
-        "--load", "--provenance=false", "--sbom=false", "--attest", "type=provenance,disabled=true",
+        "--load", "--provenance=false", "--attest", "type=sbom,disabled=true",
         "-t", "loaded:1", str(_context(tmp_path)),
     )  # fmt: skip
     assert pybuild("run", "loaded:1", "cat", "/l").out == "loaded\n"
