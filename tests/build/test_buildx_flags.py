@@ -26,7 +26,10 @@ def test_load_and_disabled_attestations_are_accepted(pybuild, tmp_path):
     [
         (["--provenance=mode=most"], "invalid --provenance=mode=most: mode=most (expected min or max)"),
         (["--provenance=builder-id=x"], "--provenance=builder-id=x: builder-id is not supported"),
-        (["--sbom=generator=docker/scout-sbom-indexer"], "generator=docker/scout-sbom-indexer is not supported"),
+        (
+            ["--sbom=generator=docker/scout-sbom-indexer"],
+            "generator=docker/scout-sbom-indexer is not supported",
+        ),
         (["--attest", "type=vex"], "unknown attestation type 'vex'"),
         (["--provenance=true", "--attest", "type=provenance"], "duplicate attestation field provenance"),
         (["--cgroup-parent", "ci"], "unrecognized arguments: --cgroup-parent"),
