@@ -166,3 +166,13 @@ def no_default_attestations(value: str | None) -> bool:
     """``BUILDX_NO_DEFAULT_ATTESTATIONS``'s value as buildx reads it (strconv.ParseBool; unset or unparsable:
     False)."""
     return (value or "").strip().lower() in _TRUE
+
+
+def check_outputs(request: AttestationRequest, output_types: list[str]) -> None:
+    """Refuse, before the build, an output that cannot carry the attestations asked for: a docker-archive
+    (BuildKit: the attestations make the result an index, which its docker exporter refuses)."""
+    if request and not request.inline_only and "docker" in output_types:
+        raise UsageError(
+            "docker exporter does not support exporting manifest lists, use the oci exporter instead",
+            hint="or --provenance=false",
+        )

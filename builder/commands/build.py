@@ -205,7 +205,7 @@ def _run(args: argparse.Namespace, source, named: dict) -> int:
     import os
     from pathlib import Path
 
-    from builder.attest.request import no_default_attestations, parse_attestations
+    from builder.attest.request import check_outputs, no_default_attestations, parse_attestations
     from builder.buildfile import parse_build_args, read_stdin_text
     from builder.contextsource import buildfile_in
     from builder.executor import BuildOptions, build
@@ -232,6 +232,7 @@ def _run(args: argparse.Namespace, source, named: dict) -> int:
         build_args=build_args,
         no_default=no_default_attestations(os.environ.get("BUILDX_NO_DEFAULT_ATTESTATIONS")),
     )
+    check_outputs(attestations, [output.type for output in outputs])
     if annotations and not any(o.type not in ("local", "tar") for o in outputs):
         outputs.append(OutputSpec("image"))  # buildx's default output: the image, which the store holds
     outputs = [with_annotations(output, annotations) for output in outputs]

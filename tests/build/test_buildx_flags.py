@@ -31,6 +31,10 @@ def test_load_and_disabled_attestations_are_accepted(pybuild, tmp_path):
             "generator=docker/scout-sbom-indexer is not supported",
         ),
         (["--attest", "type=vex"], "unknown attestation type 'vex'"),
+        (
+            ["--provenance=true", "-o", "type=docker,dest=x.tar"],
+            "docker exporter does not support exporting manifest",
+        ),
         (["--provenance=true", "--attest", "type=provenance"], "duplicate attestation field provenance"),
         (["--cgroup-parent", "ci"], "unrecognized arguments: --cgroup-parent"),
         (["--builder", "ci"], "unrecognized arguments: --builder"),

@@ -9,6 +9,7 @@ import json
 import os
 import stat
 import subprocess
+import tarfile
 from pathlib import Path
 
 import requests
@@ -164,6 +165,13 @@ def test_local_output_writes_provenance_files_as_buildkit(cli, busybox, tmp_path
     )
     for slug in ("linux_amd64", "linux_arm64"):
         assert sorted(os.listdir(two / slug)) == ["f", "provenance.json"]
+    # a tar output holds the same files, as BuildKit's tar exporter writes them
+    archive = tmp_path / "out.tar"
+    cli("build", "--provenance=true", "-o", f"type=tar,dest={archive}", str(context))
+    with tarfile.open(archive) as tar:
+        members = {member.name: member for member in tar.getmembers()}
+        assert sorted(members) == ["f", "provenance.json"] and members["provenance.json"].mode == 0o600
+        assert json.load(tar.extractfile("provenance.json"))["subject"] == recorded["subject"]
     # default provenance is inline-only: never written to local files
     three = tmp_path / "three"
     cli("build", "-o", f"type=local,dest={three}", str(context))
