@@ -46,6 +46,9 @@ def build(
     allow: Iterable[str] = (),
     cache_from: Iterable[str] = (),
     cache_to: Iterable[str] = (),
+    provenance: str | None = None,
+    sbom: str | None = None,
+    attest: Iterable[str] = (),
 ) -> BuildResult:
     """Build the Buildfile ``file`` (default ``CONTEXT/Buildfile``) in ``context`` and tag the result.
 
@@ -53,11 +56,14 @@ def build(
     ``"type=oci,dest=out.tar"``; ``secrets`` ``--secret`` specs such as ``"id=tok,src=token.txt"``; ``ssh``
     ``--ssh`` specs such as ``"default"``; ``allow`` entitlements such as ``"security.insecure"``;
     ``cache_from``/``cache_to`` buildx cache specs such as ``"type=registry,ref=host/app:cache,mode=max"`` or
-    ``"type=local,src=DIR"``). Returns a
+    ``"type=local,src=DIR"``; ``provenance``, ``sbom`` and ``attest`` as ``--provenance``, ``--sbom`` and
+    ``--attest`` take them: a build that pushes gets ``mode=min`` provenance unless ``provenance="false"``).
+    Returns a
     `BuildResult` with the manifest digest, the image ID, its size and one `StepReport` per step (cached or
     why it ran, duration, layer descriptor). Raises
     `builder.errors.BuildError` (with a source span where one applies) when the build fails.
     """
+    from builder.attest.request import check_outputs, parse_attestations
     from builder.executor import BuildOptions
     from builder.executor import build as run_build
     from builder.mounts import parse_allow, parse_secret, parse_ssh
@@ -74,6 +80,15 @@ def build(
 
     # relative paths are the caller's, resolved here once against its working directory (builder.userpaths)
     directory = context_directory(context)
+    parsed_outputs = [absolute_output(parse_output(spec)) for spec in outputs]
+    requested = parse_attestations(
+        provenance,
+        sbom,
+        list(attest),
+        pushing=any(output.push for output in parsed_outputs),
+        build_args=dict(build_args or {}),
+    )
+    check_outputs(requested, [output.type for output in parsed_outputs])
     options = BuildOptions(
         context=directory,
         buildfile=absolute(file) if file is not None else None,
@@ -87,7 +102,7 @@ def build(
         network=network,
         root=str(root) if root is not None else None,
         compression=compression,
-        outputs=[absolute_output(parse_output(spec)) for spec in outputs],
+        outputs=parsed_outputs,
         pull=pull,
         platform=platform,
         secrets=[parse_secret(value) for value in secrets],
@@ -95,5 +110,6 @@ def build(
         allow=parse_allow(allow),
         cache_from=[absolute_cache_spec(parse_cache_spec(spec, export=False)) for spec in cache_from],
         cache_to=[absolute_cache_spec(parse_cache_spec(spec, export=True)) for spec in cache_to],
+        attestations=requested or None,
     )
     return run_build(options, Reporter(progress))

@@ -22,7 +22,7 @@ def statement_source(store, options, plans, name: str, text: str, epoch: int | N
         return None
     from builder.attest.provisional import provisional_source
 
-    return provisional_source(
+    source = provisional_source(
         store,
         options.attestations,
         plans,
@@ -32,6 +32,20 @@ def statement_source(store, options, plans, name: str, text: str, epoch: int | N
         started=time.time(),
         epoch=epoch,
     )
+    return None if source is None else remembered(source)
+
+
+def remembered(source):
+    """``source`` made once per image and names: every output of one build (the store, a push, a layout)
+    carries the same statements, so the same attestation manifests."""
+    made: dict = {}
+
+    def once(image):
+        if image not in made:
+            made[image] = list(source(image))
+        return made[image]
+
+    return once
 
 
 def attest_store_image(store, result, options, statements, platforms):

@@ -204,3 +204,28 @@ def test_oci_layout_holds_the_attestations(cli, busybox, tmp_path):
     cli("--root", str(other), "load", "-i", str(layout))
     shown = json.loads(cli("--root", str(other), "inspect", "app:1").out)[0]
     assert shown["Attestations"][0]["Digest"] == attestation["digest"]
+
+
+def test_max_v1_provenance_names_build_args_never_secrets(cli, busybox, tmp_path):
+    buildfile = (
+        "FROM busybox:latest\nARG FOO\nRUN --mount=type=secret,id=tok cat /run/secrets/tok | wc -c > /n\n"
+    )
+    context = write_context(tmp_path / "ctx", buildfile)
+    secret = tmp_path / "token"
+    secret.write_text("s3cr3t-value-never-attested")
+    layout = tmp_path / "layout"
+    cli(
+        "build", "--provenance=mode=max,version=v1", "--build-arg", "FOO=bar",
+        "--secret", f"id=tok,src={secret}", "-t", "app:1",
+        "-o", f"type=oci,dest={layout},tar=false", str(context),
+    )  # fmt: skip
+    shown = json.loads(cli("inspect", "app:1").out)[0]
+    (attestation,) = shown["Attestations"]
+    assert attestation["PredicateTypes"] == ["https://slsa.dev/provenance/v1"]
+    digest = attestation["Statements"][0]["Digest"].removeprefix("sha256:")
+    body = (layout / "blobs" / "sha256" / digest).read_bytes()
+    statement = json.loads(body)
+    assert statement["_type"] == "https://in-toto.io/Statement/v1"
+    assert statement["predicate"]["buildDefinition"]["externalParameters"]["args"] == {"build-arg:FOO": "bar"}
+    for blob in (layout / "blobs" / "sha256").iterdir():
+        assert b"s3cr3t-value-never-attested" not in blob.read_bytes()
