@@ -31,6 +31,7 @@ def test_load_and_disabled_attestations_are_accepted(pybuild, tmp_path):
             "generator=docker/scout-sbom-indexer is not supported",
         ),
         (["--attest", "type=vex"], "unknown attestation type 'vex'"),
+        (["--sbom=true"], "--sbom is not supported yet"),  # until the SBOM generator is in
         (
             ["--provenance=true", "-o", "type=docker,dest=x.tar"],
             "docker exporter does not support exporting manifest",
