@@ -69,7 +69,7 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildResul
     Each platform of ``options.platform`` (comma-separated; default the host's) is planned and built on its
     own, sharing the store and the cache; see `builder.publish` for what one or several results become. RUN
     steps of a stage whose platform the host cannot execute are refused before any step runs."""
-    from builder.attest.outputs import attest_store_image, file_time, statement_source
+    from builder.attest.outputs import statement_source
     from builder.frontendcheck import frontend_warning
     from builder.namedcontexts import base_images
     from builder.oci.config import format_time
@@ -139,17 +139,10 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildResul
                 result = commit_index(store, images, platforms=platforms, tags=options.tags)
             # an image output made over (compression, media types, annotations) is what the build reports,
             # as buildx's metadata names the image it stored or pushed
-            written = write_outputs(
-                store,
-                result,
-                options,
-                reporter,
-                made_layers(finals),
-                statements,
-                platforms,
-                mtime=file_time(epoch),
+            made = made_layers(finals)
+            result = (
+                write_outputs(store, result, options, reporter, made, statements, platforms, epoch) or result
             )
-            result = written or attest_store_image(store, result, options, statements, platforms) or result
             runner.export_cache([f.state.layers for f in finals])
         finally:
             runner.finish()

@@ -38,7 +38,7 @@ def made_layers(finals) -> set[str]:
 
 
 def write_outputs(
-    store, result, options, reporter, made: set[str] = frozenset(), statements=None, platforms=None, mtime=None
+    store, result, options, reporter, made: set[str] = frozenset(), statements=None, platforms=None, epoch=None
 ):
     """Send ``result`` (an `Image` or an `ImageIndex`) to each of ``options.outputs`` (`OutputSpec` values
     already checked by `builder.executor.check_request`), each made over as it asks (`builder.reshape`,
@@ -50,14 +50,15 @@ def write_outputs(
     ``statements`` (a `builder.attest.manifests.StatementSource`, None for none) attests each output that
     ``options.attestations`` says carries attestations: image, registry and oci outputs get the attestation
     manifests in their index (a single image becomes an index, see `builder.attest.manifests.attach`), local
-    and tar outputs get them as files (``mtime``: their time); ``platforms`` are the platforms built."""
+    and tar outputs get them as files (dated ``epoch``, SOURCE_DATE_EPOCH, else now), and without an image
+    output the ``-t`` tags name the attested index; ``platforms`` are the platforms built."""
     from builder.oci.index import ImageIndex
     from builder.outputs import export
     from builder.refs import parse_ref
     from builder.reshape import reshape
 
     published = None
-    from builder.attest.outputs import local_with_attestations
+    from builder.attest.outputs import attest_store_image, file_time, local_with_attestations
 
     several = isinstance(result, ImageIndex)
     request = getattr(options, "attestations", None)
@@ -71,6 +72,7 @@ def write_outputs(
 
             target = attach_from(store, target, statements, names, platforms)
         elif attested:
+            mtime = file_time(epoch)
             local_with_attestations(store, target, names, output, statements, platforms, several, mtime)
             continue
         if kind in ("image", "registry"):
@@ -87,7 +89,7 @@ def write_outputs(
         else:  # type=local of several platforms: a directory each
             for image, platform in zip(target.images, target.platforms, strict=True):
                 export(store, image, names, replace(output, dest=str(Path(output.dest) / platform.slug)))
-    return published
+    return published or attest_store_image(store, result, options, statements, platforms)
 
 
 def _push(store, target, refs: list, reporter) -> None:
