@@ -126,11 +126,12 @@ def parse_attestations(
     *,
     pushing: bool,
     build_args: dict[str, str] | None = None,
-    no_default: bool = False,
+    no_default: str | None = None,
 ) -> AttestationRequest:
     """The `AttestationRequest` of the build flags. ``pushing``: the build pushes its result (default
-    provenance applies); ``no_default``: ``BUILDX_NO_DEFAULT_ATTESTATIONS`` is set (the caller reads the
-    environment). Raises `UsageError` for a malformed value, a type given twice, an unknown type or field."""
+    provenance applies); ``no_default``: the value of ``BUILDX_NO_DEFAULT_ATTESTATIONS`` (None when unset; the
+    caller reads the environment), read as buildx reads it when the default would apply. Raises `UsageError`
+    for a malformed value, a type given twice, an unknown type or field."""
     specs: list[tuple[str, str]] = [(f"--attest {value}", value) for value in attest]
     if provenance is not None:
         specs.append((f"--provenance={provenance}", _boolean_form("provenance", provenance)))
@@ -154,7 +155,7 @@ def parse_attestations(
             chosen[kind] = _provenance(fields, option)
         else:
             chosen[kind] = _sbom(fields, option, build_args or {})
-    default = "provenance" not in chosen and pushing and not no_default
+    default = "provenance" not in chosen and pushing and not no_default_attestations(no_default)
     provenance_request = ProvenanceRequest() if default else chosen.get("provenance")
     sbom_request = chosen.get("sbom")
     if default and sbom_request is None:
@@ -163,9 +164,15 @@ def parse_attestations(
 
 
 def no_default_attestations(value: str | None) -> bool:
-    """``BUILDX_NO_DEFAULT_ATTESTATIONS``'s value as buildx reads it (strconv.ParseBool; unset or unparsable:
-    False)."""
-    return (value or "").strip().lower() in _TRUE
+    """``BUILDX_NO_DEFAULT_ATTESTATIONS``'s value as buildx reads it: unset is False, else Go's
+    strconv.ParseBool, an unparsable value (empty too) an error."""
+    if value is None:
+        return False
+    if value.strip().lower() not in _TRUE + _FALSE:
+        raise UsageError(
+            f'invalid BUILDX_NO_DEFAULT_ATTESTATIONS: strconv.ParseBool: parsing "{value}": invalid syntax'
+        )
+    return value.strip().lower() in _TRUE
 
 
 def check_outputs(request: AttestationRequest, output_types: list[str]) -> None:

@@ -205,7 +205,7 @@ def _run(args: argparse.Namespace, source, named: dict) -> int:
     import os
     from pathlib import Path
 
-    from builder.attest.request import check_outputs, no_default_attestations, parse_attestations
+    from builder.attest.request import check_outputs, parse_attestations
     from builder.buildfile import parse_build_args, read_stdin_text
     from builder.contextsource import buildfile_in
     from builder.executor import BuildOptions, build
@@ -230,7 +230,7 @@ def _run(args: argparse.Namespace, source, named: dict) -> int:
         args.attest,
         pushing=any(output.push for output in outputs),
         build_args=build_args,
-        no_default=no_default_attestations(os.environ.get("BUILDX_NO_DEFAULT_ATTESTATIONS")),
+        no_default=os.environ.get("BUILDX_NO_DEFAULT_ATTESTATIONS"),
     )
     check_outputs(attestations, [output.type for output in outputs])
     if annotations and not any(o.type not in ("local", "tar") for o in outputs):

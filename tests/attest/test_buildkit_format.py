@@ -55,17 +55,18 @@ def test_subject_purl_is_buildkits():
 @pytest.mark.parametrize(
     ("provenance", "sbom", "attest", "pushing", "no_default", "expected"),
     [
-        (None, None, [], False, False, AttestationRequest()),
-        (None, None, [], True, False, AttestationRequest(ProvenanceRequest(), inline_only=True)),
-        (None, None, [], True, True, AttestationRequest()),
-        ("false", None, [], True, False, AttestationRequest()),
-        ("true", None, [], False, False, AttestationRequest(ProvenanceRequest())),
-        ("mode=max", None, [], False, False, AttestationRequest(ProvenanceRequest("max"))),
-        ("mode=min,version=v1", None, [], False, False, AttestationRequest(ProvenanceRequest("min", "v1"))),
-        (None, None, ["type=provenance,mode=max"], True, False, AttestationRequest(ProvenanceRequest("max"))),
-        (None, None, ["type=provenance,disabled=true"], True, False, AttestationRequest()),
-        (None, "true", [], False, False, AttestationRequest(None, SbomRequest())),
-        (None, None, ["type=sbom"], False, False, AttestationRequest(None, SbomRequest())),
+        (None, None, [], False, None, AttestationRequest()),
+        (None, None, [], True, None, AttestationRequest(ProvenanceRequest(), inline_only=True)),
+        (None, None, [], True, "1", AttestationRequest()),
+        (None, None, [], True, "false", AttestationRequest(ProvenanceRequest(), inline_only=True)),
+        ("false", None, [], True, None, AttestationRequest()),
+        ("true", None, [], False, None, AttestationRequest(ProvenanceRequest())),
+        ("mode=max", None, [], False, None, AttestationRequest(ProvenanceRequest("max"))),
+        ("mode=min,version=v1", None, [], False, None, AttestationRequest(ProvenanceRequest("min", "v1"))),
+        (None, None, ["type=provenance,mode=max"], True, None, AttestationRequest(ProvenanceRequest("max"))),
+        (None, None, ["type=provenance,disabled=true"], True, None, AttestationRequest()),
+        (None, "true", [], False, None, AttestationRequest(None, SbomRequest())),
+        (None, None, ["type=sbom"], False, None, AttestationRequest(None, SbomRequest())),
     ],
 )
 def test_flags_make_the_request_buildx_would(provenance, sbom, attest, pushing, no_default, expected):
@@ -87,3 +88,11 @@ def test_sbom_scan_args_are_carried():
 def test_sbom_generator_is_refused():
     with pytest.raises(UsageError, match="generator=img is not supported"):
         parse_attestations(None, "generator=img", [], pushing=False)
+
+
+def test_an_unparsable_no_default_variable_is_an_error_when_it_matters():
+    with pytest.raises(UsageError, match="invalid BUILDX_NO_DEFAULT_ATTESTATIONS"):
+        parse_attestations(None, None, [], pushing=True, no_default="maybe")
+    # an explicit request leaves the variable unread, as buildx
+    made = parse_attestations("false", None, [], pushing=True, no_default="maybe")
+    assert made == AttestationRequest()
