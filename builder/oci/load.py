@@ -15,6 +15,7 @@ layer media type that matches each layer file's compression.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -227,6 +228,9 @@ def _load_whole_index(store, source, data: bytes, digest: str) -> Loaded | None:
     return Loaded(shown, index=digest)
 
 
+_SHA256 = re.compile(r"sha256:[0-9a-f]{64}")
+
+
 def _load_attestation(store, source, entry: dict) -> None:
     """An index's attestation manifest (``builder.attest.manifests``) with its config and statement blobs,
     each verified against its digest; they travel with the index so it can be pushed or saved whole."""
@@ -234,9 +238,13 @@ def _load_attestation(store, source, entry: dict) -> None:
     manifest = decode(data, f"attestation manifest {entry['digest']}")
     parts = [manifest.get("config"), *(manifest.get("layers") or [])]
     if not all(
-        isinstance(p, dict) and isinstance(p.get("digest"), str) and isinstance(p.get("size"), int)
+        isinstance(p, dict)
+        and isinstance(p.get("digest"), str)
+        and _SHA256.fullmatch(p["digest"])
+        and isinstance(p.get("size"), int)
+        and p["size"] >= 0
         for p in parts
-    ):
+    ):  # a digest names a file of the archive: nothing but sha256:<hex> may
         raise ArchiveError(f"attestation manifest {entry['digest']}: malformed descriptors")
     for part in parts:
         _copy_blob(store, source, _blob_name(part["digest"]), part["digest"], part["size"])
