@@ -122,3 +122,26 @@ def test_create_from_plain_images_states_their_platforms(cli, registry, tmp_path
         check=False,
     )
     assert missing.returncode != 0 and "Traceback" not in missing.err
+
+
+def test_create_copies_across_registries(cli, registry, two_pushes, tmp_path):
+    from tests.registry.servers import Registry
+
+    other = Registry(tmp_path / "other-registry")
+    try:
+        amd, arm = two_pushes
+        target = f"{other.domain}/mirror/multi:1"
+        cli("imagetools", "create", "-t", target, amd, arm)
+        index = _raw(target)
+        assert [e["digest"] for e in index["manifests"]] == [
+            e["digest"] for e in _raw(amd)["manifests"] + _raw(arm)["manifests"]
+        ]
+        for entry in index["manifests"]:  # every manifest (attestations too) and its blobs are there
+            repo = f"{other.domain}/mirror/multi@{entry['digest']}"
+            subprocess.run(
+                ["skopeo", "copy", "--src-tls-verify=false", f"docker://{repo}", f"oci:{tmp_path / 'copy'}:x"],
+                capture_output=True,
+                check=True,
+            )
+    finally:
+        other.stop()
