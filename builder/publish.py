@@ -73,7 +73,9 @@ def write_outputs(
             target = attach_from(store, target, statements, names, platforms)
         elif attested:
             mtime = file_time(epoch)
-            local_with_attestations(store, target, names, output, statements, platforms, several, mtime)
+            local_with_attestations(
+                store, target, names, output, statements, platforms, several, mtime, request
+            )
             continue
         if kind in ("image", "registry"):
             digest = target.digest if isinstance(target, ImageIndex) else target.manifest_digest

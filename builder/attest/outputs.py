@@ -68,9 +68,12 @@ def attest_store_image(store, result, options, statements, platforms):
     return attested
 
 
-def local_with_attestations(store, target, names, output, statements, platforms, several, mtime) -> None:
+def local_with_attestations(
+    store, target, names, output, statements, platforms, several, mtime, request
+) -> None:
     """A ``local``/``tar`` output with the attestations of each platform image as files beside its root
-    filesystem (one directory per platform for several, as without them)."""
+    filesystem (one directory per platform for several, as without them); those ``request`` keeps to
+    images (the default provenance) are left out."""
     from builder.attest.localfiles import write_files
     from builder.attest.manifests import AttestedImage
     from builder.outputs import export
@@ -80,7 +83,11 @@ def local_with_attestations(store, target, names, output, statements, platforms,
     else:
         pairs = [(target, (platforms or [target.platform])[0])]
     for image, platform in pairs:
-        made = statements(AttestedImage(image.manifest_digest, platform, tuple(names)))
+        made = [
+            statement
+            for statement in statements(AttestedImage(image.manifest_digest, platform, tuple(names)))
+            if request.in_files(statement.predicate_type)
+        ]
 
         def add_files(root: Path, made=made) -> None:
             write_files(root, made, mtime)

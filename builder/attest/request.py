@@ -25,10 +25,12 @@ PROVENANCE_VERSIONS = ("v0.2", "v1")
 
 @dataclass(frozen=True)
 class ProvenanceRequest:
-    """SLSA provenance: ``mode`` ``min`` or ``max``; ``version`` ``v0.2`` (the default) or ``v1``."""
+    """SLSA provenance: ``mode`` ``min`` or ``max``; ``version`` ``v0.2`` (the default) or ``v1``;
+    ``inline_only``: only for outputs that carry an image (buildx's default provenance)."""
 
     mode: str = "min"
     version: str = "v0.2"
+    inline_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -43,24 +45,34 @@ class SbomRequest:
 
 @dataclass(frozen=True)
 class AttestationRequest:
-    """What attestations a build makes. ``inline_only``: only for outputs that carry an image (buildx's
-    default provenance); explicit requests go to every output that can hold them."""
+    """What attestations a build makes. Explicit requests go to every output that can hold them; the
+    default provenance (``inline_only``) only to outputs that carry an image."""
 
     provenance: ProvenanceRequest | None = None
     sbom: SbomRequest | None = None
-    inline_only: bool = False
 
     def __bool__(self) -> bool:
         return self.provenance is not None or self.sbom is not None
 
+    @property
+    def inline_only(self) -> bool:
+        """True when every attestation asked for is inline-only (only buildx's default provenance)."""
+        return self.sbom is None and self.provenance is not None and self.provenance.inline_only
+
     def applies_to(self, output_type: str) -> bool:
-        """Whether an output of ``output_type`` carries the attestations (``docker`` archives never do:
-        buildx's docker driver makes none)."""
+        """Whether an output of ``output_type`` carries any of the attestations (``docker`` archives never
+        do: buildx's docker driver makes none)."""
         if not self:
             return False
         if output_type in ("local", "tar"):
             return not self.inline_only
         return output_type in ("image", "registry", "oci")
+
+    def in_files(self, predicate_type: str) -> bool:
+        """Whether a statement of ``predicate_type`` goes into ``-o type=local|tar`` files (not the default,
+        inline-only provenance)."""
+        provenance = predicate_type.startswith("https://slsa.dev/provenance/")
+        return not (provenance and self.provenance is not None and self.provenance.inline_only)
 
 
 def _fields(text: str, option: str) -> dict[str, str]:
@@ -156,11 +168,8 @@ def parse_attestations(
         else:
             chosen[kind] = _sbom(fields, option, build_args or {})
     default = "provenance" not in chosen and pushing and not no_default_attestations(no_default)
-    provenance_request = ProvenanceRequest() if default else chosen.get("provenance")
-    sbom_request = chosen.get("sbom")
-    if default and sbom_request is None:
-        return AttestationRequest(provenance_request, None, inline_only=True)
-    return AttestationRequest(provenance_request, sbom_request)  # type: ignore[arg-type]
+    provenance_request = ProvenanceRequest(inline_only=True) if default else chosen.get("provenance")
+    return AttestationRequest(provenance_request, chosen.get("sbom"))  # type: ignore[arg-type]
 
 
 def no_default_attestations(value: str | None) -> bool:

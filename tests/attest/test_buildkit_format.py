@@ -56,9 +56,9 @@ def test_subject_purl_is_buildkits():
     ("provenance", "sbom", "attest", "pushing", "no_default", "expected"),
     [
         (None, None, [], False, None, AttestationRequest()),
-        (None, None, [], True, None, AttestationRequest(ProvenanceRequest(), inline_only=True)),
+        (None, None, [], True, None, AttestationRequest(ProvenanceRequest(inline_only=True))),
         (None, None, [], True, "1", AttestationRequest()),
-        (None, None, [], True, "false", AttestationRequest(ProvenanceRequest(), inline_only=True)),
+        (None, None, [], True, "false", AttestationRequest(ProvenanceRequest(inline_only=True))),
         ("false", None, [], True, None, AttestationRequest()),
         ("true", None, [], False, None, AttestationRequest(ProvenanceRequest())),
         ("mode=max", None, [], False, None, AttestationRequest(ProvenanceRequest("max"))),
@@ -67,6 +67,7 @@ def test_subject_purl_is_buildkits():
         (None, None, ["type=provenance,disabled=true"], True, None, AttestationRequest()),
         (None, "true", [], False, None, AttestationRequest(None, SbomRequest())),
         (None, None, ["type=sbom"], False, None, AttestationRequest(None, SbomRequest())),
+        (None, "true", [], True, None, AttestationRequest(ProvenanceRequest(inline_only=True), SbomRequest())),
     ],
 )
 def test_flags_make_the_request_buildx_would(provenance, sbom, attest, pushing, no_default, expected):
