@@ -52,16 +52,15 @@ def write_outputs(
     manifests in their index (a single image becomes an index, see `builder.attest.manifests.attach`), local
     and tar outputs get them as files (dated ``epoch``, SOURCE_DATE_EPOCH, else now), and without an image
     output the ``-t`` tags name the attested index; ``platforms`` are the platforms built."""
+    from builder.attest.outputs import attest_store_image, file_time, local_with_attestations
     from builder.oci.index import ImageIndex
     from builder.outputs import export
     from builder.refs import parse_ref
     from builder.reshape import reshape
 
     published = None
-    from builder.attest.outputs import attest_store_image, file_time, local_with_attestations
-
     several = isinstance(result, ImageIndex)
-    request = getattr(options, "attestations", None)
+    request = options.attestations
     for output in options.outputs:
         target = reshape(store, result, output, made)
         names = [parse_ref(name) for name in (output.names or options.tags)]
@@ -72,6 +71,7 @@ def write_outputs(
 
             target = attach_from(store, target, statements, names, platforms)
         elif attested:
+            reporter.info(f"exporting to {kind}: {'stdout' if output.to_stdout else output.dest}")
             mtime = file_time(epoch)
             local_with_attestations(
                 store, target, names, output, statements, platforms, several, mtime, request
