@@ -207,8 +207,7 @@ def _load_whole_index(store, source, data: bytes, digest: str) -> Loaded | None:
     index = parse_index(data, f"index {digest}")
     entries = index["manifests"]
     if not entries or not all(
-        e.get("mediaType", media.OCI_MANIFEST) in media.MANIFESTS and source.exists(_blob_name(e["digest"]))
-        for e in entries
+        e.get("mediaType") in media.MANIFESTS and source.exists(_blob_name(e["digest"])) for e in entries
     ):
         return None
     images = []
@@ -222,6 +221,8 @@ def _load_whole_index(store, source, data: bytes, digest: str) -> Loaded | None:
         _copy_blob(store, source, _blob_name(config["digest"]), config["digest"], config["size"])
         names = [_blob_name(layer["digest"]) for layer in manifest["layers"]]
         images.append(_store_image(store, source, manifest, manifest_data, names))
+    if not images:
+        raise ArchiveError(f"index {digest} names no image, only attestations")
     store.put_blob(data, expected=digest)
     host = Platform.host()
     shown = next((image for image in images if host.matches(image.config)), images[0])
