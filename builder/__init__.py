@@ -47,6 +47,9 @@ def build(
     cache_from: Iterable[str] = (),
     cache_to: Iterable[str] = (),
     insecure_registries: Iterable[str] = (),
+    provenance: str | None = None,
+    sbom: str | None = None,
+    attest: Iterable[str] = (),
 ) -> BuildResult:
     """Build the Buildfile ``file`` (default ``CONTEXT/Buildfile``) in ``context`` and tag the result.
 
@@ -55,11 +58,14 @@ def build(
     ``--ssh`` specs such as ``"default"``; ``allow`` entitlements such as ``"security.insecure"``;
     ``cache_from``/``cache_to`` buildx cache specs such as ``"type=registry,ref=host/app:cache,mode=max"`` or
     ``"type=local,src=DIR"``; ``"type=inline"`` puts the cache into the image); ``insecure_registries``
-    ``host[:port]`` names reached over plain HTTP, as the global ``--insecure-registry``). Returns a
+    ``host[:port]`` names reached over plain HTTP, as the global ``--insecure-registry``; ``provenance``,
+    ``sbom`` and ``attest`` as ``--provenance``, ``--sbom`` and ``--attest`` take them: a build that pushes
+    gets ``mode=min`` provenance unless ``provenance="false"``). Returns a
     `BuildResult` with the manifest digest, the image ID, its size and one `StepReport` per step (cached or
     why it ran, duration, layer descriptor). Raises
     `builder.errors.BuildError` (with a source span where one applies) when the build fails.
     """
+    from builder.attest.request import check_outputs, parse_attestations
     from builder.executor import BuildOptions
     from builder.executor import build as run_build
     from builder.layer.form import ROOT_FORM, USER_NAMESPACE_FORM
@@ -79,6 +85,15 @@ def build(
 
     # relative paths are the caller's, resolved here once against its working directory (builder.userpaths)
     directory = context_directory(context)
+    parsed_outputs = [absolute_output(parse_output(spec)) for spec in outputs]
+    requested = parse_attestations(
+        provenance,
+        sbom,
+        list(attest),
+        pushing=any(output.push for output in parsed_outputs),
+        build_args=dict(build_args or {}),
+    )
+    check_outputs(requested, [output.type for output in parsed_outputs])
     options = BuildOptions(
         context=directory,
         buildfile=absolute(file) if file is not None else None,
@@ -92,7 +107,7 @@ def build(
         network=network,
         root=str(root) if root is not None else None,
         compression=compression,
-        outputs=[absolute_output(parse_output(spec)) for spec in outputs],
+        outputs=parsed_outputs,
         pull=pull,
         platform=platform,
         secrets=[parse_secret(value) for value in secrets],
@@ -106,5 +121,6 @@ def build(
         registry=RegistryOptions.of(insecure_registries),
         # decided once, here: how layers are written in the namespace the caller's process is in
         layer_form=USER_NAMESPACE_FORM if in_user_namespace() else ROOT_FORM,
+        attestations=requested or None,
     )
     return run_build(options, Reporter(progress))

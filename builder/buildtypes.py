@@ -58,6 +58,8 @@ class BuildOptions:
     registry: RegistryOptions = DEFAULT_REGISTRY
     #: how layers are written on this host (`builder.layer.form`), decided by the CLI or the API
     layer_form: LayerForm = ROOT_FORM
+    #: ``--provenance``/``--sbom``/``--attest`` (`builder.attest.request.AttestationRequest`); None: none
+    attestations: object | None = None
 
 
 @dataclass

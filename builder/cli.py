@@ -36,6 +36,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "push": ("push", "push an image from the store to a registry"),
     "login": ("login", "store credentials for a registry in ~/.docker/config.json"),
     "logout": ("logout", "remove the credentials of a registry"),
+    "imagetools": ("imagetools", "make an index from images in a registry (create) or show one (inspect)"),
     "store": ("store", "check the store (verify) or collect its garbage (gc)"),
     "prune": ("prune", "remove unused images' content, build cache and cache mounts"),
     "info": (

@@ -52,6 +52,8 @@ class Request:
     plans: list[Plan]
     epoch: int | None
     created: str
+    #: when the request was read (provenance's buildStartedOn)
+    started: float = 0.0
 
 
 def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildResult:
@@ -141,7 +143,9 @@ def _prepare(scope: str, options: BuildOptions, reporter: Reporter) -> Request:
     source = None
     if options.buildfile_text is None:
         source = Path(options.buildfile) if options.buildfile else default_buildfile(Path(options.context))
-    return Request(scope, options, text, name, buildfile, fresh, source, platforms, plans, epoch, created)
+    return Request(
+        scope, options, text, name, buildfile, fresh, source, platforms, plans, epoch, created, time.time()
+    )
 
 
 def _check_in_store(store, request: Request, reporter: Reporter) -> None:
@@ -234,7 +238,7 @@ def _build_in_store(store, prepared: list[Request], reporter, name_failure) -> d
 def _publish(store, item: _Open, graph, solved, reporter) -> BuildResult:
     """Commit, tag and send out one request's result; export its cache; report its steps."""
     from builder.cache import chain_id
-    from builder.oci.index import commit_index
+    from builder.oci.index import ImageIndex, commit_index
     from builder.publish import commit_final, made_layers, write_outputs
     from builder.sharedcache.inline import set_inline_cache
 
@@ -251,9 +255,14 @@ def _publish(store, item: _Open, graph, solved, reporter) -> BuildResult:
     result = images[0]
     if several:
         result = commit_index(store, images, platforms=request.platforms, tags=options.tags)
+    statements = _statements(store, item, graph, solved, targets)
     # an image output made over (compression, media types, annotations) is what the build reports, as buildx's
     # metadata names the image it stored or pushed
-    result = write_outputs(store, result, options, reporter, made_layers(finals)) or result
+    made = made_layers(finals)
+    platforms = request.platforms
+    result = (
+        write_outputs(store, result, options, reporter, made, statements, platforms, request.epoch) or result
+    )
     if item.shared.targets:
         layers = [final.diff_ids for final in finals]
         item.shared.export({chain_id(list(ls[:n])) for ls in layers for n in range(1, len(ls) + 1)})
@@ -269,12 +278,61 @@ def _publish(store, item: _Open, graph, solved, reporter) -> BuildResult:
     ran = sum(not r.cached for r in layer_steps)
     if several:
         digest, image_id, size = result.digest, result.digest, result.size
+    elif isinstance(result, ImageIndex):  # one image with its attestations: buildx reports the index
+        digest, image_id, size = result.digest, result.images[0].id, result.images[0].size
     else:
         digest, image_id, size = result.manifest_digest, result.id, result.size
     reporter.summary(ran, len(layer_steps) - ran, image_id, size)
     plans = request.plans
     per_platform = {str(p.platform): image.manifest_digest for p, image in zip(plans, images, strict=True)}
     return BuildResult(digest, image_id, size, reports, per_platform)
+
+
+def _statements(store, item: _Open, graph, solved, targets):
+    """The attestations ``item``'s request asks for, made from its solve (None when none are)."""
+    request, options = item.request, item.request.options
+    if not options.attestations:
+        return None
+    from builder.attest.fromsolve import BuildFacts, SolvedPlatform
+    from builder.attest.outputs import statement_source
+
+    build_args = dict(options.build_args)
+    if "SOURCE_DATE_EPOCH" not in build_args and os.environ.get("SOURCE_DATE_EPOCH"):
+        build_args["SOURCE_DATE_EPOCH"] = os.environ["SOURCE_DATE_EPOCH"]  # as buildx passes it
+    facts = BuildFacts(
+        buildfile_name=request.name,
+        buildfile_text=request.text,
+        build_args=build_args,
+        secret_ids=tuple(source.id for source in options.secrets),
+        ssh_ids=tuple(source.id for source in options.ssh),
+        remote_sources=tuple(item.effects.downloads),
+        context=Path(options.context),
+        target=options.target,
+        epoch=request.epoch,
+        started=request.started,
+    )
+    platforms = {}
+    for key in targets:
+        final = solved.results[key]
+        mine = [k for k in graph.stages if k.scope == key.scope and k.platform == key.platform]
+        bases = {(s.base.ref, s.base.manifest_digest) for k in mine if (s := graph.stages[k]).base is not None}
+        kept = set(final.diff_ids)
+        steps = [
+            (r.layer.diff_id, r.stage, r.line, r.text, r.layer.descriptor())
+            for k in mine
+            for r in solved.steps[k]
+            if r.layer is not None and r.layer.diff_id in kept
+        ]
+        unique = list({step[0]: step for step in steps}.values())
+        stages = {
+            graph.stages[k].stage.name or str(k.index): tuple(solved.results[k].diff_ids)
+            for k in mine
+            if k != key
+        }
+        platforms[key.platform] = SolvedPlatform(
+            tuple(final.diff_ids), tuple(sorted(bases)), tuple(unique), stages
+        )
+    return statement_source(store, options.attestations, facts, platforms)
 
 
 def _lower(request: Request, effects, graph) -> None:

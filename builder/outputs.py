@@ -110,9 +110,17 @@ def flatten(store, image, dest: Path) -> None:
         checkpoint("export.flatten")
 
 
-def export(store, image, tags: list, output: OutputSpec, advance: Callable[[int], None] | None = None) -> None:
+def export(
+    store,
+    image,
+    tags: list,
+    output: OutputSpec,
+    advance: Callable[[int], None] | None = None,
+    extra: Callable[[Path], None] | None = None,
+) -> None:
     """Write ``image`` (an `builder.oci.image.Image` or an index in ``store``) as ``output`` asks, named
-    ``tags``; ``advance`` as for `write_archive_file`."""
+    ``tags``; ``advance`` as for `write_archive_file`. ``extra(root)`` adds files to a ``local`` or ``tar``
+    output's root filesystem once it is complete (attestations)."""
     from builder.oci.export import write_docker_archive, write_oci
     from builder.oci.index import ImageIndex
     from builder.oci.layoutdir import write_layout_dir
@@ -132,10 +140,14 @@ def export(store, image, tags: list, output: OutputSpec, advance: Callable[[int]
         write_archive_file(dest, lambda sink: write_docker_archive(store, entries, sink), advance)
     elif kind == "local":
         flatten(store, image, dest)
+        if extra is not None:
+            extra(dest)
     elif kind == "tar":
         staging = store.staging_dir()
         try:
             flatten(store, image, staging)
+            if extra is not None:
+                extra(staging)
             with (
                 output_file(dest) as out,
                 tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tar,

@@ -32,23 +32,46 @@ def made_layers(finals) -> set[str]:
     return {layer.diff_id for final in finals for layer in final.layers if layer.created is not None}
 
 
-def write_outputs(store, result, options, reporter, made: set[str] = frozenset()):
+def write_outputs(
+    store, result, options, reporter, made: set[str] = frozenset(), statements=None, platforms=None, epoch=None
+):
     """Send ``result`` (an `Image` or an `ImageIndex`) to each of ``options.outputs`` (`OutputSpec` values
     already checked by `builder.executor.check_request`), each made over as it asks (`builder.reshape`,
     with ``made`` the layers the build made), with a progress bar per export in a terminal. Image outputs
     tag their ``name=`` references (default: the ``-t`` tags) and push them when asked; each push prints
     the reference and the digest it was pushed as. Returns the image (or index) the last image output
-    stored or pushed when it was made over, else None."""
+    stored or pushed when it was made over, else None.
+
+    ``statements`` (a `builder.attest.manifests.StatementSource`, None for none) attests each output that
+    ``options.attestations`` says carries attestations: image, registry and oci outputs get the attestation
+    manifests in their index (a single image becomes an index, see `builder.attest.manifests.attach`), local
+    and tar outputs get them as files (dated ``epoch``, SOURCE_DATE_EPOCH, else now), and without an image
+    output the ``-t`` tags name the attested index; ``platforms`` are the platforms built."""
+    from builder.attest.outputs import attest_store_image, file_time, local_with_attestations
     from builder.oci.index import ImageIndex
     from builder.outputs import export
     from builder.refs import parse_ref
     from builder.reshape import reshape
 
     published = None
+    several = isinstance(result, ImageIndex)
+    request = options.attestations
     for output in options.outputs:
         target = reshape(store, result, output, made)
         names = [parse_ref(name) for name in (output.names or options.tags)]
         kind = output.type
+        attested = statements is not None and request is not None and request.applies_to(kind)
+        if attested and kind in ("image", "registry", "oci"):
+            from builder.attest.manifests import attach_from
+
+            target = attach_from(store, target, statements, names, platforms)
+        elif attested:
+            reporter.info(f"exporting to {kind}: {'stdout' if output.to_stdout else output.dest}")
+            mtime = file_time(epoch)
+            local_with_attestations(
+                store, target, names, output, statements, platforms, several, mtime, request
+            )
+            continue
         if kind in ("image", "registry"):
             digest = target.digest if isinstance(target, ImageIndex) else target.manifest_digest
             for ref in names:
@@ -56,14 +79,14 @@ def write_outputs(store, result, options, reporter, made: set[str] = frozenset()
             if output.push:
                 _push(store, target, names, reporter, options.registry)
             published = target if target is not result else published
-        elif not isinstance(target, ImageIndex) or kind == "oci":
+        elif not several or kind == "oci":
             reporter.info(f"exporting to {kind}: {'stdout' if output.to_stdout else output.dest}")
             with reporter.progress(f"exporting {kind}") as advance:
                 export(store, target, names, output, advance)
         else:  # type=local of several platforms: a directory each
             for image, platform in zip(target.images, target.platforms, strict=True):
                 export(store, image, names, replace(output, dest=str(Path(output.dest) / platform.slug)))
-    return published
+    return published or attest_store_image(store, result, options, statements, platforms)
 
 
 def _push(store, target, refs: list, reporter, registry) -> None:

@@ -1,9 +1,9 @@
-"""Attestation documents: in-toto statements (`intoto`), SLSA provenance of a build (`provenance`, from a
-`record.BuildRecord`), and an SPDX SBOM of an image's root filesystem (`sbom`, read through `files.ImageFiles`).
+"""Attestations: in-toto statements (`intoto`), SLSA provenance of a build (`provenance`, from a
+`record.BuildRecord`), an SPDX SBOM of an image's root filesystem (`sbom`, read through `files.ImageFiles`),
+and how they are attached to images in BuildKit's layout (`manifests`, `outputs`, `localfiles`), asked for
+by `request`.
 
-These modules make documents only; attaching them to images (attestation manifests, index, outputs) is done
-elsewhere. Everything here is pure but for reading the `ImageFiles` (and, for `subjects.directory_subjects`,
-the exported tree) it is given. A build uses it so::
+A build uses the documents so::
 
     record = BuildRecord(...)                                  # what the build resolved and ran
     provenance = provenance_statement(record, ProvenanceOptions(mode="max"))

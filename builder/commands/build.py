@@ -81,10 +81,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--load", action="store_true", help="keep the result in the store (it always is: accepted for buildx)"
     )
-    parser.add_argument("--provenance", metavar="false", help="only false: pybuild makes no attestations")
-    parser.add_argument("--sbom", metavar="false", help="only false: pybuild makes no attestations")
     parser.add_argument(
-        "--attest", action="append", default=[], metavar="type=…,disabled=true", help="only disabled=true"
+        "--provenance",
+        metavar="true|false|mode=min|max[,version=v1]",
+        help="attach SLSA provenance (default with --push: mode=min, unless BUILDX_NO_DEFAULT_ATTESTATIONS)",
+    )
+    parser.add_argument("--sbom", metavar="true|false", help="attach an SPDX SBOM")
+    parser.add_argument(
+        "--attest",
+        action="append",
+        default=[],
+        metavar="type=provenance|sbom,…",
+        help="an attestation: type=provenance[,mode=min|max][,version=v1], type=sbom, …,disabled=true",
     )
     parser.add_argument("--progress", default="auto", choices=("auto", "tty", "plain", "quiet", "rawjson"))
     parser.add_argument("-q", "--quiet", action="store_true", help="print only the image ID")
@@ -208,9 +216,10 @@ def _run(args: argparse.Namespace, source, named: dict) -> int:
     """The build of ``args`` in ``source`` (a `builder.contextsource.Context`) with the ``--build-context``
     values ``named``."""
     import json
+    import os
     from pathlib import Path
 
-    from builder.attestations import check_attestations
+    from builder.attest.request import check_outputs, parse_attestations
     from builder.buildfile import parse_build_args, read_stdin_text
     from builder.contextsource import buildfile_in
     from builder.executor import BuildOptions, build
@@ -227,16 +236,25 @@ def _run(args: argparse.Namespace, source, named: dict) -> int:
     context = source.directory
     annotations = [a for text in args.annotation for a in parse_annotation(text)]
     outputs = [absolute_output(parse_output(spec)) for spec in args.output]
-    check_attestations(args.provenance, args.sbom, args.attest)
     if args.push:
         outputs.append(OutputSpec("registry", push=True))
+    build_args = parse_build_args(args.build_arg)
+    attestations = parse_attestations(
+        args.provenance,
+        args.sbom,
+        args.attest,
+        pushing=any(output.push for output in outputs),
+        build_args=build_args,
+        no_default=os.environ.get("BUILDX_NO_DEFAULT_ATTESTATIONS"),
+    )
+    check_outputs(attestations, [output.type for output in outputs])
     if annotations and not any(o.type not in ("local", "tar") for o in outputs):
         outputs.append(OutputSpec("image"))  # buildx's default output: the image, which the store holds
     outputs = [with_annotations(output, annotations) for output in outputs]
     options = BuildOptions(
         context=context,
         tags=list(args.tag),
-        build_args=parse_build_args(args.build_arg),
+        build_args=build_args,
         target=args.target,
         no_cache=args.no_cache,
         no_cache_filter=[name.lower() for name in args.no_cache_filter],
@@ -261,6 +279,7 @@ def _run(args: argparse.Namespace, source, named: dict) -> int:
         trace=absolute(args.trace) if args.trace else None,
         registry=RegistryOptions.of(args.insecure_registry),
         layer_form=args.layer_form,
+        attestations=attestations or None,
     )
     if args.file == "-":
         options.buildfile_text = read_stdin_text()

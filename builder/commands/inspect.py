@@ -7,7 +7,9 @@ field per image instead (``{{json .X}}`` for JSON).
 
 A name that points at a multi-platform index shows the image for ``--platform`` (default: the host's, else
 the index's first), with ``Index``: the index's ``Digest``, ``MediaType``, ``Platforms`` and ``Manifests``
-(its entries as stored); ``RepoTags`` are then the index's tags.
+(its entries as stored); ``RepoTags`` are then the index's tags. An index with attestation manifests
+adds ``Attestations``: each one's ``Digest``, the ``Reference``d image manifest and its ``Platform``, its
+``PredicateTypes`` and ``Statements`` (``-f '{{json .Attestations}}'``).
 """
 
 from __future__ import annotations
@@ -84,7 +86,30 @@ def describe_name(store, name: str, sizes, platform=None) -> dict:
         "Platforms": [str(p) for p in index.platforms],
         "Manifests": index.document["manifests"],
     }
+    if index.attestations:
+        doc["Attestations"] = attestations(store, index)
     return doc
+
+
+def attestations(store, index) -> list[dict]:
+    """The ``Attestations`` section: per attestation manifest, its digest, the image manifest it attests
+    (``Reference``) and that image's platform, and its statements (predicate type, digest, size)."""
+    from builder.attest.manifests import attestations_of
+
+    platforms = {image.manifest_digest: str(p) for image, p in zip(index.images, index.platforms, strict=True)}
+    return [
+        {
+            "Digest": found.descriptor["digest"],
+            "Reference": found.reference,
+            "Platform": platforms.get(found.reference, ""),
+            "PredicateTypes": found.predicate_types,
+            "Statements": [
+                {"PredicateType": kind, "Digest": layer["digest"], "Size": layer["size"]}
+                for kind, layer in zip(found.predicate_types, found.layers, strict=True)
+            ],
+        }
+        for found in attestations_of(store, index.document)
+    ]
 
 
 def _go_text(value) -> str:

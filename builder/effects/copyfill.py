@@ -30,6 +30,7 @@ from builder import runtime
 from builder.effects import CopyInputs, Tree
 from builder.fsops import add as add_ins
 from builder.fsops import copy as copy_ins
+from builder.fsops.remote import is_git
 from builder.ops import ContextInput, CopyOp, DirectoryInput, TreeInput
 from builder.runtime.users import chown_ids
 from builder.sources import digest_sources
@@ -39,6 +40,8 @@ from builder.store.errors import StoreError
 def copy_inputs(host, op: CopyOp, trees: Mapping[TreeInput, Tree]) -> CopyInputs:
     """Download ADD's remote sources and describe every file the copy reads (the ``files`` key part)."""
     fetched = [_fetch(host, s, op) for s in op.remote_sources()]
+    for source, item in zip(op.remote_sources(), fetched, strict=True):
+        host.note_download(source, _material_digest(item.files), "git" if is_git(source) else "http")
     skip = _exclude_rule(op.exclude)
     files: dict[str, str] = {}
     with _tree(host, op, trees) as tree:
@@ -243,6 +246,17 @@ def _place(root, tree, source, path, target, as_dir, placement, skip, extract, p
     if extract and add_ins.extract_if_archive(root, tree, path, target, placement):
         return
     copy_ins.copy_source(root, tree, path, target, as_dir, placement, skip)
+
+
+def _material_digest(files: dict[str, str]) -> str:
+    """A download's digest for provenance: a single file's content digest, else the digest of everything it
+    holds as the cache key describes it."""
+    contents = [
+        part for description in files.values() for part in description.split() if part.startswith("sha256:")
+    ]
+    if len(files) == 1 and len(contents) == 1:
+        return contents[0]
+    return "sha256:" + hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()
 
 
 def _fetch(host, source: str, op: CopyOp) -> add_ins.Fetched:

@@ -37,6 +37,8 @@ class HostEffects:
         self._lock = threading.Lock()
         self._kept: list[Path] = []
         self._context_rule: Callable[[str], bool] | None = None
+        #: ADD's downloads as (url, content digest, kind): the materials provenance lists
+        self.downloads: list[tuple[str, str, str]] = []
         self._context_walked = False
 
     # --- lifetime -----------------------------------------------------------------------------------------
@@ -61,6 +63,11 @@ class HostEffects:
         with self._lock:
             self._kept.append(directory)
         return directory
+
+    def note_download(self, url: str, digest: str, kind: str) -> None:
+        with self._lock:
+            if (url, digest, kind) not in self.downloads:
+                self.downloads.append((url, digest, kind))
 
     def staging(self) -> Path:
         return self.store.staging_dir()

@@ -78,6 +78,11 @@ def write_oci(
         if isinstance(item, ImageIndex):
             for image in item.images:
                 image_blobs(image)
+            for entry in item.attestations:  # an attestation manifest: its config and statements
+                document = json.loads(store.read_blob(entry["digest"]))
+                for part in [document["config"], *document.get("layers", [])]:
+                    blob(part["digest"], part["size"])
+                blob(entry["digest"], entry["size"])
             index_bytes = store.read_blob(item.digest)
             blob(item.digest, len(index_bytes))
             media_type, digest, size = media.OCI_INDEX, item.digest, len(index_bytes)

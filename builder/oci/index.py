@@ -31,6 +31,9 @@ class ImageIndex:
     document: dict
     images: tuple[Image, ...]
     platforms: tuple[Platform, ...]
+    #: the entries that are attestation manifests (``builder.attest.manifests``), whose manifests the store
+    #: holds; they are not images and are in neither ``images`` nor ``platforms``
+    attestations: tuple[dict, ...] = ()
 
     @property
     def size(self) -> int:
@@ -41,6 +44,12 @@ class ImageIndex:
             if platform.matches(stated.descriptor_platform()):
                 return image
         raise ImageNotFound(f"no image for platform {platform} in index {self.digest}")
+
+
+def is_attestation(entry: dict) -> bool:
+    """True for an index entry that is an attestation manifest (BuildKit's reference type annotation)."""
+    annotations = entry.get("annotations") or {}
+    return annotations.get(media.ANNOTATION_REFERENCE_TYPE) == media.REFERENCE_TYPE_ATTESTATION
 
 
 def image_platform(image: Image) -> dict[str, str]:
@@ -105,13 +114,17 @@ def read_index(store, digest: str) -> ImageIndex:
 
 
 def _indexed(store, digest: str, document: dict) -> ImageIndex:
-    images, platforms = [], []
+    images, platforms, attestations = [], [], []
     for entry in document["manifests"]:
+        if is_attestation(entry):
+            if store.has_blob(entry["digest"]):
+                attestations.append(entry)
+            continue
         if entry.get("mediaType", media.OCI_MANIFEST) in media.MANIFESTS and store.has_blob(entry["digest"]):
             image = read_image(store, entry["digest"])
             images.append(image)
             platforms.append(Platform.from_document(entry.get("platform") or image.config))
-    return ImageIndex(digest, document, tuple(images), tuple(platforms))
+    return ImageIndex(digest, document, tuple(images), tuple(platforms), tuple(attestations))
 
 
 def find_index(store, name: str | ImageRef) -> ImageIndex | None:

@@ -15,6 +15,7 @@ layer media type that matches each layer file's compression.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from builder.oci import media
 from builder.oci.archive import ArchiveError, DirSource, TarSource, open_source
 from builder.oci.config import decode, diff_ids, encode, parse_config
 from builder.oci.image import Image
+from builder.oci.index import is_attestation
 from builder.oci.manifest import (
     build_manifest,
     descriptor,
@@ -210,16 +212,44 @@ def _load_whole_index(store, source, data: bytes, digest: str) -> Loaded | None:
         return None
     images = []
     for entry in entries:
+        if is_attestation(entry):
+            _load_attestation(store, source, entry)
+            continue
         manifest_data = _read_verified(source, entry["digest"], entry["size"])
         manifest = parse_manifest(manifest_data, f"manifest {entry['digest']}")
         config = manifest["config"]
         _copy_blob(store, source, _blob_name(config["digest"]), config["digest"], config["size"])
         names = [_blob_name(layer["digest"]) for layer in manifest["layers"]]
         images.append(_store_image(store, source, manifest, manifest_data, names))
+    if not images:
+        raise ArchiveError(f"index {digest} names no image, only attestations")
     store.put_blob(data, expected=digest)
     host = Platform.host()
     shown = next((image for image in images if host.matches(image.config)), images[0])
     return Loaded(shown, index=digest)
+
+
+_SHA256 = re.compile(r"sha256:[0-9a-f]{64}")
+
+
+def _load_attestation(store, source, entry: dict) -> None:
+    """An index's attestation manifest (``builder.attest.manifests``) with its config and statement blobs,
+    each verified against its digest; they travel with the index so it can be pushed or saved whole."""
+    data = _read_verified(source, entry["digest"], entry["size"])
+    manifest = decode(data, f"attestation manifest {entry['digest']}")
+    parts = [manifest.get("config"), *(manifest.get("layers") or [])]
+    if not all(
+        isinstance(p, dict)
+        and isinstance(p.get("digest"), str)
+        and _SHA256.fullmatch(p["digest"])
+        and isinstance(p.get("size"), int)
+        and p["size"] >= 0
+        for p in parts
+    ):  # a digest names a file of the archive: nothing but sha256:<hex> may
+        raise ArchiveError(f"attestation manifest {entry['digest']}: malformed descriptors")
+    for part in parts:
+        _copy_blob(store, source, _blob_name(part["digest"]), part["digest"], part["size"])
+    store.put_blob(data, expected=entry["digest"])
 
 
 def _read_document(source, name: str, what: str | None = None) -> bytes:

@@ -29,6 +29,11 @@ DOCKER_LAYER_FOREIGN_GZIP = "application/vnd.docker.image.rootfs.foreign.diff.ta
 ANNOTATION_REF_NAME = "org.opencontainers.image.ref.name"
 #: containerd's annotation with the full image name (``docker.io/library/busybox:latest``).
 ANNOTATION_IMAGE_NAME = "io.containerd.image.name"
+#: BuildKit's annotations on an index entry that is an attestation manifest (``builder.attest.manifests``):
+#: the reference type (``attestation-manifest``) and the digest of the image manifest it attests.
+ANNOTATION_REFERENCE_TYPE = "vnd.docker.reference.type"
+ANNOTATION_REFERENCE_DIGEST = "vnd.docker.reference.digest"
+REFERENCE_TYPE_ATTESTATION = "attestation-manifest"
 
 MANIFESTS = frozenset({OCI_MANIFEST, DOCKER_MANIFEST})
 INDEXES = frozenset({OCI_INDEX, DOCKER_MANIFEST_LIST})

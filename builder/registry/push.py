@@ -134,7 +134,7 @@ def push_index(
     ref = _destination(dest)
     if ref.digest is not None and ref.digest != index.digest:
         raise UsageError(f"push: {ref} names digest {ref.digest}, but the image's index is {index.digest}")
-    if len(index.images) != len(index.document["manifests"]):
+    if len(index.images) + len(index.attestations) != len(index.document["manifests"]):
         raise BuildError(f"push: the store lacks some of the images index {index.digest} names")
     own_client = client is None
     client = client or RegistryClient(ref.domain, options=registry)
@@ -152,6 +152,8 @@ def push_index(
                 workers=workers,
             )
             blobs.update(pushed.blobs)
+        for entry in index.attestations:
+            blobs.update(_push_attestation(store, client, ref, entry, progress, chunk_size, workers))
         data = store.read_blob(index.digest)
         kind = decode(data, "index").get("mediaType") or media.OCI_INDEX
         digest = Repository(client, ref.path).put_manifest(ref.tag or index.digest, data, kind)
@@ -159,6 +161,24 @@ def push_index(
     finally:
         if own_client:
             client.close()
+
+
+def _push_attestation(
+    store, client: RegistryClient, ref: ImageRef, entry: dict, progress, chunk_size: int, workers: int
+) -> dict[str, str]:
+    """Push an attestation manifest of an index (its config and statement blobs, then the manifest by
+    digest); returns how each blob got there."""
+    from builder.attest.manifests import manifest_blobs
+
+    repo = Repository(client, ref.path)
+    data = store.read_blob(entry["digest"])
+    blobs = dict(manifest_blobs(decode(data, "attestation manifest")))
+    for digest in blobs:
+        if not store.has_blob(digest):
+            raise BuildError(f"push: blob {digest} of attestation {entry['digest']} is not in the store")
+    outcomes = _push_blobs(store, repo, blobs, progress or Transfers("quiet"), chunk_size, workers)
+    repo.put_manifest(entry["digest"], data, entry.get("mediaType") or media.OCI_MANIFEST)
+    return outcomes
 
 
 def _push_blobs(

@@ -1,5 +1,6 @@
 """buildx flags CI scripts pass that have no effect or no counterpart here: accepted where pybuild already
-does what they ask (``--load``, ``--provenance=false``…), refused by name otherwise — never ignored."""
+does what they ask (``--load``, ``--provenance=false``…), refused by name otherwise — never ignored.
+(Attestations themselves: tests/attest.)"""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ def _context(tmp_path):
 
 def test_load_and_disabled_attestations_are_accepted(pybuild, tmp_path):
     pybuild(
-        "--load", "--provenance=false", "--sbom=false", "--attest", "type=provenance,disabled=true",
+        "--load", "--provenance=false", "--attest", "type=sbom,disabled=true",
         "-t", "loaded:1", str(_context(tmp_path)),
     )  # fmt: skip
     assert pybuild("run", "loaded:1", "cat", "/l").out == "loaded\n"
@@ -23,9 +24,18 @@ def test_load_and_disabled_attestations_are_accepted(pybuild, tmp_path):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--provenance=mode=max"], "--provenance=mode=max is not supported: pybuild makes no attestations"),
-        (["--sbom=true"], "--sbom=true is not supported"),
-        (["--attest", "type=sbom"], "--attest type=sbom is not supported"),
+        (["--provenance=mode=most"], "invalid --provenance=mode=most: mode=most (expected min or max)"),
+        (["--provenance=builder-id=x"], "--provenance=builder-id=x: builder-id is not supported"),
+        (
+            ["--sbom=generator=docker/scout-sbom-indexer"],
+            "generator=docker/scout-sbom-indexer is not supported",
+        ),
+        (["--attest", "type=vex"], "unknown attestation type 'vex'"),
+        (
+            ["--provenance=true", "-o", "type=docker,dest=x.tar"],
+            "docker exporter does not support exporting manifest",
+        ),
+        (["--provenance=true", "--attest", "type=provenance"], "duplicate attestation field provenance"),
         (["--cgroup-parent", "ci"], "unrecognized arguments: --cgroup-parent"),
         (["--builder", "ci"], "unrecognized arguments: --builder"),
         (["--squash"], "unrecognized arguments: --squash"),

@@ -53,9 +53,12 @@ def test_push_several_platforms_as_one_index(mp, tmp_path, registry, podman):
 
     index = skopeo_raw(ref)
     assert index["mediaType"] == INDEX
+    # the images, then (a push gets provenance by default, as with buildx) their attestation manifests
     assert [m["platform"] for m in index["manifests"]] == [
         {"architecture": "amd64", "os": "linux"},
         {"architecture": "arm64", "os": "linux"},
+        {"architecture": "unknown", "os": "unknown"},
+        {"architecture": "unknown", "os": "unknown"},
     ]
     assert index["manifests"] == json.loads(mp("inspect", "-f", "{{json .Index.Manifests}}", ref).out)
     for entry in index["manifests"]:

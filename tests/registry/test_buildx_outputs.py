@@ -62,6 +62,7 @@ def test_image_output_with_several_names_pushes_zstd_with_annotations(cli, busyb
         "build", str(_context(tmp_path)), "--annotation", "org.example.from-flag=yes",
         "--metadata-file", str(metadata),
         "-o", f'type=image,"name={first},{second}",push=true,compression=zstd,annotation.org.example.k=v',
+        "--provenance=false",  # the image manifest itself, not an index with its provenance (test_attestations)
     )  # fmt: skip
     manifest, digest = _raw(first)
     assert _raw(second)[1] == digest
@@ -84,6 +85,7 @@ def test_force_compression_uncompressed_and_docker_media_types(cli, busybox, reg
     cli(
         "build", str(_context(tmp_path)),
         "-o", f"type=registry,name={name},compression=uncompressed,force-compression=true,oci-mediatypes=false",
+        "--provenance=false",
     )  # fmt: skip
     manifest, _digest = _raw(name)
     assert manifest["mediaType"] == "application/vnd.docker.distribution.manifest.v2+json"
@@ -97,8 +99,21 @@ def test_force_compression_uncompressed_and_docker_media_types(cli, busybox, reg
 def test_compression_level_changes_the_layer_not_the_content(cli, busybox, registry, tmp_path):
     context = _context(tmp_path)
     low, high = f"{registry.domain}/team/lvl:1", f"{registry.domain}/team/lvl:9"
-    cli("build", str(context), "-o", f"type=registry,name={low},compression=gzip,compression-level=1")
-    cli("build", str(context), "-o", f"type=registry,name={high},compression=gzip,compression-level=9")
+    no_attestation = "--provenance=false"
+    cli(
+        "build",
+        str(context),
+        no_attestation,
+        "-o",
+        f"type=registry,name={low},compression=gzip,compression-level=1",
+    )
+    cli(
+        "build",
+        str(context),
+        no_attestation,
+        "-o",
+        f"type=registry,name={high},compression=gzip,compression-level=9",
+    )
     fast, small = _raw(low)[0]["layers"][1], _raw(high)[0]["layers"][1]
     assert fast["mediaType"] == small["mediaType"] == GZIP
     # the level is applied: the same layer, compressed otherwise (ISA-L's level 1 and 3)
@@ -148,6 +163,13 @@ def test_multi_platform_with_docker_media_types_is_a_manifest_list(cli, registry
     index, _digest = _raw(name)
     assert index["mediaType"] == "application/vnd.docker.distribution.manifest.list.v2+json"
     docker_manifest = "application/vnd.docker.distribution.manifest.v2+json"
-    assert [entry["mediaType"] for entry in index["manifests"]] == [docker_manifest, docker_manifest]
+    # two images, then their default provenance, in Docker media types too (as BuildKit without OCI types)
+    assert [entry["mediaType"] for entry in index["manifests"]] == [docker_manifest] * 4
     manifest, _ = _raw(f"{name.rsplit(':', 1)[0]}@{index['manifests'][1]['digest']}")
     assert manifest["mediaType"] == docker_manifest
+    attestation, _ = _raw(f"{name.rsplit(':', 1)[0]}@{index['manifests'][3]['digest']}")
+    assert attestation["config"]["mediaType"] == "application/vnd.docker.container.image.v1+json"
+    assert attestation["layers"][0]["mediaType"] == "application/vnd.in-toto+json"
+    assert (
+        index["manifests"][3]["annotations"]["vnd.docker.reference.digest"] == index["manifests"][1]["digest"]
+    )
