@@ -315,7 +315,11 @@ def _statements(store, item: _Open, graph, solved, targets):
     for key in targets:
         final = solved.results[key]
         mine = [k for k in graph.stages if k.scope == key.scope and k.platform == key.platform]
-        bases = {(s.base.ref, s.base.manifest_digest) for k in mine if (s := graph.stages[k]).base is not None}
+        bases = {
+            (s.base.ref, s.base.manifest_digest, str(s.stage.platform))
+            for k in mine
+            if (s := graph.stages[k]).base is not None
+        }
         kept = set(final.diff_ids)
         steps = [
             (r.layer.diff_id, r.stage, r.line, r.text, r.layer.descriptor())

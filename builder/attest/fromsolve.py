@@ -23,11 +23,11 @@ from builder.attest.request import AttestationRequest
 @dataclass(frozen=True)
 class SolvedPlatform:
     """What one platform's solve made: the final stage's diff_ids, every base image the build read (ref,
-    manifest digest), the layer steps that made the image's layers (diff_id → stage, line, instruction,
-    descriptor), and each other stage's diff_ids by name (for ``BUILDKIT_SBOM_SCAN_STAGE``)."""
+    manifest digest, platform), the layer steps that made the image's layers (diff_id → stage, line,
+    instruction, descriptor), and each other stage's diff_ids by name (for ``BUILDKIT_SBOM_SCAN_STAGE``)."""
 
     diff_ids: tuple[str, ...]
-    base_images: tuple[tuple[str, str], ...]
+    base_images: tuple[tuple[str, str, str], ...]
     steps: tuple[tuple[str, str, int, str, dict], ...]
     stages: Mapping[str, tuple[str, ...]]
 
@@ -105,7 +105,7 @@ def _provenance(request, facts: BuildFacts, solved: SolvedPlatform, invocation: 
         build_args=dict(facts.build_args),
         secrets=tuple(SecretUse(i) for i in facts.secret_ids),
         ssh=tuple(SshUse(i) for i in facts.ssh_ids),
-        base_images=tuple(BaseImage(ref, digest) for ref, digest in solved.base_images),
+        base_images=tuple(BaseImage(ref, digest, platform) for ref, digest, platform in solved.base_images),
         remote_sources=tuple(RemoteSource(url, digest, kind) for url, digest, kind in facts.remote_sources),
         layers=tuple(
             LayerStep(
