@@ -17,6 +17,8 @@ from builder.bake.model import Target
 from builder.bake.resolve import linked_name
 from builder.buildtypes import BuildOptions
 from builder.errors import BuildError, UsageError
+from builder.layer.form import ROOT_FORM, LayerForm
+from builder.registry.options import DEFAULT_REGISTRY, RegistryOptions
 
 
 @dataclass(frozen=True)
@@ -44,11 +46,15 @@ class TargetError(BuildError):
 
 @dataclass
 class Globals:
-    """What every target shares: the store, the working directory, the stdin of the command."""
+    """What every target shares: the store, the working directory, the stdin of the command, the layer form
+    and the registry options."""
 
     root: str | None
     cwd: Path
     stdin: object = None
+    #: how layers are written on this host and how registries are reached: the CLI decides them once
+    form: LayerForm = ROOT_FORM
+    registry: RegistryOptions = DEFAULT_REGISTRY
 
 
 def to_build_options(target: Target, common: Globals, stack: ExitStack) -> BuildOptions:
@@ -63,7 +69,7 @@ def to_build_options(target: Target, common: Globals, stack: ExitStack) -> Build
 
 
 def _build_options(target: Target, common: Globals, stack: ExitStack) -> BuildOptions:
-    from builder.attestations import check_attestations
+    from builder.attest.request import check_outputs, parse_attestations
     from builder.contextsource import buildfile_in, materialize
     from builder.mounts import parse_secret, parse_ssh
     from builder.outputspec import parse_annotation, parse_output, with_annotations
@@ -81,11 +87,12 @@ def _build_options(target: Target, common: Globals, stack: ExitStack) -> BuildOp
     source = stack.enter_context(
         materialize(context_text if remote else str(absolute(context_text, cwd)), None)
     )
-    check_attestations(None, None, list(target.attest or []))
     network = target.network or "default"
     if network not in ("default", "host", "none"):
         raise UsageError(f"network {network!r} is not supported (default, host or none)")
-    options = BuildOptions(context=source.directory, root=common.root)
+    options = BuildOptions(
+        context=source.directory, root=common.root, layer_form=common.form, registry=common.registry
+    )
     options.tags = list(target.tags or [])
     options.build_args = {k: v for k, v in (target.args or {}).items() if v is not None}
     options.labels = {k: v for k, v in (target.labels or {}).items() if v is not None}
@@ -115,6 +122,17 @@ def _build_options(target: Target, common: Globals, stack: ExitStack) -> BuildOp
 
         outputs.append(OutputSpec("image"))
     options.outputs = [with_annotations(o, annotations) for o in outputs]
+    # attest= entries as --attest takes them; a target that pushes gets buildx's default provenance
+    attestations = parse_attestations(
+        None,
+        None,
+        list(target.attest or []),
+        pushing=any(o.push for o in options.outputs),
+        build_args=options.build_args,
+        no_default=os.environ.get("BUILDX_NO_DEFAULT_ATTESTATIONS"),
+    )
+    check_outputs(attestations, [o.type for o in options.outputs])
+    options.attestations = attestations or None
     if target.dockerfile_inline is not None:
         options.buildfile_text = target.dockerfile_inline
         options.buildfile = Path("Dockerfile")
@@ -147,7 +165,9 @@ def _named_contexts(target: Target, common: Globals, stack: ExitStack) -> dict:
         else:
             others.append(f"{name}={common.cwd / value.removeprefix('cwd://')}")
     if others:
-        named.update(stack.enter_context(open_named_contexts(others, common.root, common.stdin)))
+        named.update(
+            stack.enter_context(open_named_contexts(others, common.root, common.stdin, form=common.form))
+        )
     return named
 
 

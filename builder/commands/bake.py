@@ -78,8 +78,15 @@ def run(args: argparse.Namespace) -> int:
         return 0
     from builder.bake.run import build_many
     from builder.rawjson import make_reporter
+    from builder.registry.options import RegistryOptions
 
-    common = Globals(root=args.root, cwd=cwd, stdin=sys.stdin.buffer)
+    common = Globals(
+        root=args.root,
+        cwd=cwd,
+        stdin=sys.stdin.buffer,
+        form=args.layer_form,
+        registry=RegistryOptions.of(args.insecure_registry),
+    )
     with ExitStack() as stack:
         requests = [
             (name, to_build_options(target, common, stack)) for name, target in sorted(resolved.targets.items())

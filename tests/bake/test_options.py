@@ -104,7 +104,10 @@ def test_inline_dockerfile(tmp_path):
 
 REFUSED = [
     ({"network": "bridge"}, "network 'bridge' is not supported (default, host or none)"),
-    ({"attest": ["type=provenance,mode=max"]}, "--attest type=provenance,mode=max is not supported"),
+    (
+        {"attest": ["type=sbom,generator=docker/buildkit-syft-scanner"]},
+        "--attest type=sbom,generator=docker/buildkit-syft-scanner: generator=",
+    ),
     ({"output": ["type=cacheonly"]}, "unsupported output type 'cacheonly'"),
     ({"cache_to": ["type=gha"]}, "unsupported --cache-to type 'gha'"),
     ({"context": "missing"}, "build context 'missing' is not a directory"),
@@ -119,7 +122,12 @@ def test_what_pybuild_cannot_honour_is_refused(tmp_path, values, message):
 
 
 def test_attestations_switched_off_are_accepted(tmp_path):
-    assert options(tmp_path, attest=["type=sbom,disabled=true"]).tags == []
+    assert options(tmp_path, attest=["type=sbom,disabled=true"]).attestations is None
+
+
+def test_attestations_are_requested_as_the_build_flags_request_them(tmp_path):
+    request = options(tmp_path, attest=["type=provenance,mode=max", "type=sbom"]).attestations
+    assert request.provenance.mode == "max" and request.sbom is not None
 
 
 def _request(name: str, *links: str) -> tuple[str, BuildOptions]:
