@@ -84,11 +84,12 @@ class Pybuild:
             extra += ["--platform", ",".join(platforms)]
         return self.cli("build", "--progress", "plain", "-f", str(buildfile), "-t", tag, *extra, str(context))
 
-    def bake_cmd(self, bakefile: Path, tags: list[str], no_cache: bool) -> list[str]:
-        """``pybuild bake`` of the bake file's default group; the images land in the store (``--load`` would
+    def bake_cmd(self, bakefiles: list[Path], tags: list[str], no_cache: bool) -> list[str]:
+        """``pybuild bake`` of the bake files' default group; the images land in the store (``--load`` would
         change nothing there), each tagged as its target says (``tags``, for the clean-up)."""
         extra = ["--no-cache"] if no_cache else []
-        return self.cli("bake", "--progress", "plain", "-f", str(bakefile), *extra)
+        files = [arg for path in bakefiles for arg in ("-f", str(path))]
+        return self.cli("bake", "--progress", "plain", *files, *extra)
 
     def commands(self, *names: str) -> set[str]:
         """Those of ``names`` that the CLI has as working subcommands (to tell whether push/pull exist yet)."""
@@ -257,11 +258,12 @@ class BuildKit:
         script += "s=0\n" + "".join(f"wait $p{i} || s=1\n" for i in range(len(builds))) + "exit $s\n"
         return ["sh", "-c", script]
 
-    def bake_cmd(self, bakefile: Path, tags: list[str], no_cache: bool) -> list[str]:
-        """``docker buildx bake`` of the bake file's default group with the output the docker driver gives
+    def bake_cmd(self, bakefiles: list[Path], tags: list[str], no_cache: bool) -> list[str]:
+        """``docker buildx bake`` of the bake files' default group with the output the docker driver gives
         by default: each target's image in the daemon's store, as ``buildx build`` leaves it for the other
         workloads (``--load``, ``type=docker``, is the same store on this driver). ``tags`` are remembered
         for removal; a cold round removes them before it builds, so no rebuilt image is left untagged."""
         self.images.update(tags)
         extra = ["--no-cache"] if no_cache else []
-        return ["docker", "buildx", "bake", "--progress", "plain", "-f", str(bakefile), *extra]
+        files = [arg for path in bakefiles for arg in ("-f", str(path))]
+        return ["docker", "buildx", "bake", "--progress", "plain", *files, *extra]

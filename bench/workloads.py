@@ -193,11 +193,11 @@ def selected(group: Group, only: set[str] | None) -> list[Workload]:
 
 
 def _command(tool, workload: Workload, buildfile: Path, context: Path, files: Path, no_cache: bool) -> list:
-    """The command that builds ``workload`` once with ``tool``: its bake of the workload's bake file (written
+    """The command that builds ``workload`` once with ``tool``: its bake of the workload's bake files (written
     under ``files``), else its build of ``buildfile``."""
     if workload.bake_targets:
-        bakefile = bake.bake_file(files, workload.name, buildfile, context, workload.bake_targets)
-        return tool.bake_cmd(bakefile, workload.tags(), no_cache)
+        bakefiles = bake.bake_files(files, workload.name, buildfile, context, workload.bake_targets)
+        return tool.bake_cmd(bakefiles, workload.tags(), no_cache)
     return tool.build_cmd(buildfile, context, workload.tags()[0], no_cache, workload.platforms)
 
 

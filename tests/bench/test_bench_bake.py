@@ -14,8 +14,9 @@ from bench.tools import Buildah
 from bench.workloads import GROUPS, run_group
 
 REPO = Path(__file__).resolve().parents[2]
-# `docker buildx bake --print` (buildx 0.13.1, the reference daemon) of the file `bench.bake.bake_file` wrote
-# for a Buildfile /tmp/bb-check/bake-shared.Buildfile and a context /tmp/bb-check/ctx.
+# `docker buildx bake -f compose.yaml -f docker-bake.hcl --print` (buildx 0.13.1, the reference daemon) of the
+# files `bench.bake.bake_files` wrote for a Buildfile /tmp/bb-check/bake-shared.Buildfile and a context
+# /tmp/bb-check/ctx.
 RECORDED = Path(__file__).parent / "recorded" / "bake-shared.print.json"
 RECORDED_DIR = "/tmp/bb-check"
 
@@ -24,9 +25,10 @@ def test_pybuild_resolves_the_bench_bake_file_as_buildx_does(tmp_path: Path) -> 
     buildfile = tmp_path / "bake-shared.Buildfile"
     buildfile.write_text(bake.BUILDFILE)
     (tmp_path / "ctx").mkdir()
-    bakefile = bake.bake_file(tmp_path, "bake-shared", buildfile, tmp_path / "ctx", bake.TARGETS)
+    compose, hcl = bake.bake_files(tmp_path, "bake-shared", buildfile, tmp_path / "ctx", bake.TARGETS)
+    assert (compose.name, hcl.name) == ("compose.yaml", "docker-bake.hcl")
     done = subprocess.run(
-        [sys.executable, "-m", "builder", "bake", "-f", str(bakefile), "--print"],
+        [sys.executable, "-m", "builder", "bake", "-f", str(compose), "-f", str(hcl), "--print"],
         cwd=REPO,
         capture_output=True,
         text=True,
