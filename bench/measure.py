@@ -29,6 +29,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 POLL_SECONDS = 0.02
+# A results row's value, in place of runs, for a tool that cannot build the workload at all (buildah has no
+# bake); the table shows it as such, never as a missing or failed measurement.
+NOT_APPLICABLE = "n/a"
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import statistics
 
-from bench.measure import Measured
+from bench.measure import NOT_APPLICABLE, Measured
 
 # workload: (the tool the target compares with, the largest ratio pybuild/that tool). Builds: BuildKit v0.13
 # (issues 16 and 17); push/pull: skopeo (issue 7).
@@ -26,20 +26,25 @@ TARGETS = {
 RSS_TARGET_MB = 150
 
 
-def _ok(runs: list[Measured] | None) -> list[float]:
+def _ok(runs: list[Measured] | str | None) -> list[float]:
+    if runs == NOT_APPLICABLE:
+        return []
     return [m.seconds for m in runs or [] if m.returncode == 0]
 
 
-def _median(runs: list[Measured] | None) -> float | None:
+def _median(runs: list[Measured] | str | None) -> float | None:
     """Median seconds of the successful runs; None when there are none (missing tool or all failed)."""
     ok = _ok(runs)
     return statistics.median(ok) if ok else None
 
 
-def _cell(runs: list[Measured] | None, missing: str) -> str:
-    """``median (min–max)`` of the successful runs, and how many failed."""
+def _cell(runs: list[Measured] | str | None, missing: str) -> str:
+    """``median (min–max)`` of the successful runs, and how many failed; "n/a" for a tool that cannot build
+    the workload."""
     if runs is None:
         return missing
+    if runs == NOT_APPLICABLE:
+        return NOT_APPLICABLE
     failed = sum(m.returncode != 0 for m in runs)
     ok = _ok(runs)
     if not ok:
@@ -54,9 +59,16 @@ def _ratio(ours: float | None, theirs: float | None) -> float | None:
     return ours / theirs if ours is not None and theirs else None
 
 
-def table(results: dict[str, dict[str, list[Measured]]], rounds: int) -> str:
+def _ratio_cell(ratio: float | None, theirs: list[Measured] | str | None) -> str:
+    if theirs == NOT_APPLICABLE:
+        return NOT_APPLICABLE
+    return f"{ratio:.2f}" if ratio is not None else "—"
+
+
+def table(results: dict[str, dict[str, list[Measured] | str]], rounds: int) -> str:
     """Rows in the order of ``results`` ({workload: {tool: runs}}); a tool that ran nowhere (BuildKit that
-    could not start, buildah left out) has no columns; one missing from a single row shows "—" there."""
+    could not start, buildah left out) has no columns; one missing from a single row shows "—" there, one
+    that cannot build the workload (``NOT_APPLICABLE``) "n/a" in its time and its ratio."""
     present = {tool for row in results.values() for tool in row}
     peers = [
         (tool, title)
@@ -68,7 +80,8 @@ def table(results: dict[str, dict[str, list[Measured]]], rounds: int) -> str:
     header += ["target", "met", "pybuild peak RSS MB (tree / own)"]
     lines = [
         f"Median of {rounds} rounds, seconds, with the spread (fastest–slowest) of the successful rounds."
-        " BuildKit: Docker 26.1's BuildKit v0.13 (`docker buildx build`); buildah: `bud --layers`, runc,"
+        " BuildKit: Docker 26.1's BuildKit v0.13 (`docker buildx build`, `bake` for bake-shared);"
+        " buildah: `bud --layers`, runc,"
         " overlay (skopeo for push/pull). Target: the largest ratio pybuild/BuildKit (push/pull: /skopeo)."
         " RSS: peak sum over pybuild's process tree, all of it / without the RUN steps' own processes.",
         "",
@@ -95,7 +108,7 @@ def table(results: dict[str, dict[str, list[Measured]]], rounds: int) -> str:
             name,
             _cell(mine, "not yet"),
             *(_cell(row.get(column), "—") for column in columns.values()),
-            *(f"{ratios[tool]:.2f}" if ratios[tool] is not None else "—" for tool in columns),
+            *(_ratio_cell(ratios[tool], row.get(column)) for tool, column in columns.items()),
             f"≤ {target[1]:g}" + (" (skopeo)" if target[0] == "skopeo" else "") if target else "—",
             met,
             rss,

@@ -12,9 +12,10 @@ repository (``--reference-script`` or ``$PYBUILD_BENCH_REFERENCE`` name another)
 line says why and its column stays empty. Inputs are made once under ``$BENCH_DIR`` (default
 /var/tmp/pybuild-bench); each tool's storage lives there too (BuildKit's in its daemon) and is reset per
 workload group and removed at the end. ``--workloads`` (or ``--only``, repeatable) takes workload names
-(small-cold, parallel-cold, two-platform, push, ...) or group names (small, bigctx, parallel, biglayer, busy,
-apt, python-app, pushpull); push/pull needs the biglayer image and so runs biglayer-cold too. ``--quick`` is one
-round per tool, of parallel-cold and two-platform unless workloads are named: a check that the bench runs.
+(small-cold, parallel-cold, bake-shared, two-platform, push, ...) or group names (small, bigctx, parallel,
+bake, biglayer, busy, apt, python-app, pushpull); push/pull needs the biglayer image and so runs
+biglayer-cold too. ``--quick`` is one round per tool, of parallel-cold and two-platform unless workloads are
+named: a check that the bench runs.
 ``--snapshot REV`` measures pybuild as committed at REV (exported with ``git archive``).
 
 pybuild and BuildKit take turns within each round (pybuild, BuildKit, pybuild, BuildKit, ...); buildah runs
@@ -171,7 +172,10 @@ def main(argv: list[str] | None = None) -> int:
     text = f"{machine}\n\nCommand: `{command.strip()}`\n\n{table(results, rounds)}"
     print("\n" + text)
     (bench / "results" / f"{stamp}.md").write_text(text + "\n")
-    raw = {name: {tool: [asdict(m) for m in ms] for tool, ms in row.items()} for name, row in results.items()}
+    raw = {
+        name: {tool: ms if isinstance(ms, str) else [asdict(m) for m in ms] for tool, ms in row.items()}
+        for name, row in results.items()
+    }
     (bench / "results" / f"{stamp}.json").write_text(json.dumps({"machine": machine, "results": raw}, indent=1))
     return 0
 

@@ -9,9 +9,11 @@
   script starts (``bench/reference.py`` finds it). Only the bench's own image names are removed there; its
   build cache is pruned before every cold round and at the end (``docker buildx prune -af``).
 
-A tool's ``build_cmd`` is what is timed; ``reset``, ``add_base`` and ``clear_cache`` are setup and are not.
-A build for several platforms takes ``platforms`` (``("linux/amd64", "linux/arm64")``); an empty tuple
-builds for the machine's own.
+A tool's ``build_cmd`` (or ``bake_cmd``) is what is timed; ``reset``, ``add_base`` and ``clear_cache`` are
+setup and are not. A build for several platforms takes ``platforms`` (``("linux/amd64", "linux/arm64")``); an
+empty tuple builds for the machine's own. ``clear_cache`` takes the image names the build makes (one, or one
+per target of a bake). A tool with a ``bake_cmd`` builds the targets of a bake file in one command (pybuild,
+BuildKit); buildah has none, and the bake workload is not applicable to it.
 """
 
 from __future__ import annotations
@@ -68,10 +70,10 @@ class Pybuild:
     def add_base(self, image: str, rootfs: Path, platform: str | None = None) -> None:
         self.run("import", *(["--platform", platform] if platform else []), str(rootfs), image)
 
-    def clear_cache(self, tag: str, platforms: tuple[str, ...] = ()) -> None:
-        """Before a cold round: the previous round's image unnamed and every build cache record dropped (the
+    def clear_cache(self, tags: list[str], platforms: tuple[str, ...] = ()) -> None:
+        """Before a cold round: the previous round's image(s) unnamed and every build cache record dropped (the
         base images stay: they are tagged)."""
-        subprocess.run(self.cli("rmi", "-f", tag), cwd=self.cwd, env=self.env, capture_output=True)
+        subprocess.run(self.cli("rmi", "-f", *tags), cwd=self.cwd, env=self.env, capture_output=True)
         subprocess.run(self.cli("prune", "--all"), cwd=self.cwd, env=self.env, capture_output=True)
 
     def build_cmd(
@@ -81,6 +83,13 @@ class Pybuild:
         if platforms:
             extra += ["--platform", ",".join(platforms)]
         return self.cli("build", "--progress", "plain", "-f", str(buildfile), "-t", tag, *extra, str(context))
+
+    def bake_cmd(self, bakefiles: list[Path], tags: list[str], no_cache: bool) -> list[str]:
+        """``pybuild bake`` of the bake files' default group; the images land in the store (``--load`` would
+        change nothing there), each tagged as its target says (``tags``, for the clean-up)."""
+        extra = ["--no-cache"] if no_cache else []
+        files = [arg for path in bakefiles for arg in ("-f", str(path))]
+        return self.cli("bake", "--progress", "plain", *files, *extra)
 
     def commands(self, *names: str) -> set[str]:
         """Those of ``names`` that the CLI has as working subcommands (to tell whether push/pull exist yet)."""
@@ -139,11 +148,12 @@ class Buildah:
             run_checked(self.cli("config", "--os", os_name, "--arch", arch, container), self.log)
         run_checked(self.cli("commit", "--rm", container, f"localhost/{image}"), self.log)
 
-    def clear_cache(self, tag: str, platforms: tuple[str, ...] = ()) -> None:
+    def clear_cache(self, tags: list[str], platforms: tuple[str, ...] = ()) -> None:
         """Before a cold round: the previous round's image (or manifest list) and the dangling layer images
         that ``--layers`` keeps as its cache removed."""
-        subprocess.run(self.cli("manifest", "rm", f"localhost/{tag}"), capture_output=True)
-        subprocess.run(self.cli("rmi", "-f", f"localhost/{tag}"), capture_output=True)
+        for tag in tags:
+            subprocess.run(self.cli("manifest", "rm", f"localhost/{tag}"), capture_output=True)
+            subprocess.run(self.cli("rmi", "-f", f"localhost/{tag}"), capture_output=True)
         subprocess.run(self.cli("rmi", "--prune"), capture_output=True)
 
     def build_cmd(
@@ -213,9 +223,9 @@ class BuildKit:
         """The image names one build makes: ``tag``, or one per platform (``tag-amd64``, ...)."""
         return [f"{tag}-{p.split('/')[1]}" for p in platforms] if platforms else [tag]
 
-    def clear_cache(self, tag: str, platforms: tuple[str, ...] = ()) -> None:
+    def clear_cache(self, tags: list[str], platforms: tuple[str, ...] = ()) -> None:
         """Before a cold round: the previous round's image(s) removed and the build cache pruned."""
-        self._remove_images(self._tags(tag, platforms))
+        self._remove_images([name for tag in tags for name in self._tags(tag, platforms)])
         self.docker("buildx", "prune", "-af")
 
     def build_cmd(
@@ -247,3 +257,13 @@ class BuildKit:
         script = "".join(f"{b} & p{i}=$!\n" for i, b in enumerate(builds))
         script += "s=0\n" + "".join(f"wait $p{i} || s=1\n" for i in range(len(builds))) + "exit $s\n"
         return ["sh", "-c", script]
+
+    def bake_cmd(self, bakefiles: list[Path], tags: list[str], no_cache: bool) -> list[str]:
+        """``docker buildx bake`` of the bake files' default group with the output the docker driver gives
+        by default: each target's image in the daemon's store, as ``buildx build`` leaves it for the other
+        workloads (``--load``, ``type=docker``, is the same store on this driver). ``tags`` are remembered
+        for removal; a cold round removes them before it builds, so no rebuilt image is left untagged."""
+        self.images.update(tags)
+        extra = ["--no-cache"] if no_cache else []
+        files = [arg for path in bakefiles for arg in ("-f", str(path))]
+        return ["docker", "buildx", "bake", "--progress", "plain", *files, *extra]

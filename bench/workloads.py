@@ -8,7 +8,9 @@ file system. Before every timed build: ``sync`` (nobody's dirty pages are left f
 and, for a cold workload, the tool's ``clear_cache`` (last round's image and all build cache removed).
 ``prime`` builds once, untimed, before the rounds (the warm workloads); ``before_round`` changes the input
 before each round (the touch workloads; the ``touched`` file is restored afterwards); ``neighbour`` times the
-build while another process writes 1 GB (bench/neighbour.py).
+build while another process writes 1 GB (bench/neighbour.py). A workload with ``bake_targets`` is one bake of
+those targets (bench/bake.py) by the tools that have a bake command; for the others its row says
+``NOT_APPLICABLE`` instead of runs.
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench import inputs, multiarch, neighbour, pyapp
-from bench.measure import Measured, measure
+from bench import bake, inputs, multiarch, neighbour, pyapp
+from bench.measure import NOT_APPLICABLE, Measured, measure
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,15 @@ class Workload:
     platforms: tuple[str, ...] = ()
     neighbour: bool = False
     buildah_buildfile: str | None = None  # where buildah needs a variant of the same build (said why there)
+    bake_targets: tuple[str, ...] = ()  # a bake of these targets of ``buildfile`` instead of one build
+
+    def tags(self) -> list[str]:
+        """The image names one build of this workload makes (one per target for a bake)."""
+        return bake.tags(self.name, self.bake_targets) if self.bake_targets else [f"bench-{self.name}:1"]
+
+    def runs_on(self, tool) -> bool:
+        """Whether ``tool`` can build this workload: a bake needs the tool's bake command."""
+        return not self.bake_targets or hasattr(tool, "bake_cmd")
 
 
 @dataclass(frozen=True)
@@ -123,6 +134,11 @@ GROUPS = [
     ),
     Group("parallel", _busybox, [Workload("parallel-cold", inputs.PARALLEL_BUILDFILE, _empty, no_cache=True)]),
     Group(
+        "bake",
+        _busybox,
+        [Workload("bake-shared", bake.BUILDFILE, _empty, no_cache=True, bake_targets=bake.TARGETS)],
+    ),
+    Group(
         "two-platform",
         _static,
         [
@@ -176,6 +192,15 @@ def selected(group: Group, only: set[str] | None) -> list[Workload]:
     return [w for w in group.workloads if only is None or w.name in only or group.name in only]
 
 
+def _command(tool, workload: Workload, buildfile: Path, context: Path, files: Path, no_cache: bool) -> list:
+    """The command that builds ``workload`` once with ``tool``: its bake of the workload's bake files (written
+    under ``files``), else its build of ``buildfile``."""
+    if workload.bake_targets:
+        bakefiles = bake.bake_files(files, workload.name, buildfile, context, workload.bake_targets)
+        return tool.bake_cmd(bakefiles, workload.tags(), no_cache)
+    return tool.build_cmd(buildfile, context, workload.tags()[0], no_cache, workload.platforms)
+
+
 def _report(workload: Workload, round_no: int, rounds: int, tool: str, result: Measured, log: Path) -> None:
     print(
         f"  {workload.name:15} round {round_no + 1}/{rounds} {tool:9} "
@@ -187,11 +212,22 @@ def _report(workload: Workload, round_no: int, rounds: int, tool: str, result: M
 
 def run_group(group: Group, tools: list, bench: Path, rounds: int, only: set[str] | None, log: Path) -> dict:
     """Run the selected workloads of ``group`` with ``tools`` taking turns; returns {workload: {tool: [Measured,
-    ...]}}. A failed build is recorded with its exit status (the table shows it) and does not stop the others.
+    ...]}}, with ``NOT_APPLICABLE`` for a tool that cannot build the workload (a bake, for a tool without a bake
+    command). A failed build is recorded with its exit status (the table shows it) and does not stop the others.
     """
     chosen = selected(group, only)
     if not chosen or not tools:
         return {}
+    results: dict[str, dict[str, list[Measured] | str]] = {}
+    for workload in chosen:
+        for tool in tools:
+            if not workload.runs_on(tool):
+                results.setdefault(workload.name, {})[tool.name] = NOT_APPLICABLE
+                print(f"  {workload.name:15} {tool.name:9} n/a (it has no bake command)", flush=True)
+    chosen = [w for w in chosen if any(w.runs_on(tool) for tool in tools)]
+    if not chosen:
+        return results  # nothing to build: no storage to set up either
+    tools = [tool for tool in tools if any(w.runs_on(tool) for w in chosen)]
     reason = group.unavailable() if group.unavailable else None
     if reason:
         print(f"  {group.name}: skipped, {reason}", flush=True)
@@ -207,32 +243,32 @@ def run_group(group: Group, tools: list, bench: Path, rounds: int, only: set[str
         print(f"  {group.name}: skipped, its setup failed: {first} (see {log})", flush=True)
         return {}
     files = bench / "buildfiles"
-    results: dict[str, dict[str, list[Measured]]] = {}
     for workload in chosen:
         buildfiles = {tool.name: inputs.buildfile(files, workload.name, workload.buildfile) for tool in tools}
         if workload.buildah_buildfile and "buildah" in buildfiles:
             variant = f"{workload.name}.buildah"
             buildfiles["buildah"] = inputs.buildfile(files, variant, workload.buildah_buildfile)
         context = workload.context(bench)
-        tag = f"bench-{workload.name}:1"
+        tags = workload.tags()
+        able = [tool for tool in tools if workload.runs_on(tool)]
         touched = context / workload.touched
         original = touched.read_bytes() if workload.before_round and touched.exists() else None
-        per_tool: dict[str, list[Measured]] = {tool.name: [] for tool in tools}
+        per_tool: dict[str, list[Measured] | str] = {tool.name: [] for tool in able}
         platforms = workload.platforms
         try:
             if workload.prime:
-                for tool in tools:
-                    cmd = tool.build_cmd(buildfiles[tool.name], context, tag, False, platforms)
+                for tool in able:
+                    cmd = _command(tool, workload, buildfiles[tool.name], context, files, False)
                     primed = measure(cmd, log, env=tool.env, cwd=tool.cwd)
                     if primed.returncode != 0:
                         print(f"  {workload.name:15} priming {tool.name} FAILED (see {log})", flush=True)
             for round_no in range(rounds):
                 if workload.before_round:
                     workload.before_round(context, round_no)
-                for tool in tools:
+                for tool in able:
                     if workload.no_cache:
-                        tool.clear_cache(tag, platforms)
-                    cmd = tool.build_cmd(buildfiles[tool.name], context, tag, workload.no_cache, platforms)
+                        tool.clear_cache(tags, platforms)
+                    cmd = _command(tool, workload, buildfiles[tool.name], context, files, workload.no_cache)
                     os.sync()
                     busy = neighbour.writing(bench / "scratch") if workload.neighbour else nullcontext()
                     with busy:
@@ -242,5 +278,5 @@ def run_group(group: Group, tools: list, bench: Path, rounds: int, only: set[str
         finally:
             if original is not None:
                 touched.write_bytes(original)
-        results[workload.name] = per_tool
+        results.setdefault(workload.name, {}).update(per_tool)
     return results
