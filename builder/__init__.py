@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from builder.executor import BuildResult
 
-__version__ = "0.1.0"
+from builder.version import __version__
+
 __all__ = ["build"]
 
 

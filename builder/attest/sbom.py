@@ -68,7 +68,7 @@ def _hash(files: ImageFiles, path: str) -> FileDigests | None:
 
 
 def _creator() -> str:
-    from builder import __version__
+    from builder.version import __version__
 
     return f"Tool: pybuild-{__version__}"
 

@@ -11,7 +11,7 @@ import argparse
 
 def version_line() -> str:
     """``pybuild version X.Y.Z``, the line both spellings print."""
-    from builder import __version__
+    from builder.version import __version__
 
     return f"pybuild version {__version__}"
 

@@ -6,11 +6,29 @@ marked with ``trusted.overlay.opaque=y``), so a step's upperdir is a layer as it
 can be mounted straight away. See ``builder/layer/whiteouts.py`` for the conventions.
 """
 
-from builder.layer.apply import apply_layer
-from builder.layer.compress import COMPRESSIONS, open_compressed_writer, open_decompressed
-from builder.layer.diff import LayerInfo, write_layer
-from builder.layer.errors import LayerError
-from builder.layer.form import ROOT_FORM, USER_NAMESPACE_FORM, LayerForm
+from importlib import import_module
+
+# Names are imported from their module on first use (PEP 562): the store needs only `form` (the layer form it is
+# told), and a fully cached build must not load the tar writer and reader to learn it.
+_WHERE = {
+    "apply_layer": "apply",
+    "COMPRESSIONS": "compress",
+    "open_compressed_writer": "compress",
+    "open_decompressed": "compress",
+    "LayerInfo": "diff",
+    "write_layer": "diff",
+    "LayerError": "errors",
+    "ROOT_FORM": "form",
+    "USER_NAMESPACE_FORM": "form",
+    "LayerForm": "form",
+}
+
+
+def __getattr__(name: str):
+    if name in _WHERE:
+        return getattr(import_module(f"builder.layer.{_WHERE[name]}"), name)
+    raise AttributeError(f"module 'builder.layer' has no attribute {name!r}")
+
 
 __all__ = [
     "COMPRESSIONS",

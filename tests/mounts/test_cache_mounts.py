@@ -10,6 +10,7 @@ import io
 import os
 from pathlib import Path
 
+from builder.layer.form import ROOT_FORM
 from builder.mounts import clear_cache_mounts
 from builder.store import Store
 from tests.mounts.conftest import added_entries, step_output, write_context
@@ -86,6 +87,7 @@ def _prune(root: Path, *args: str) -> str:
     prune.configure(parser)
     namespace = parser.parse_args(list(args))
     namespace.root = str(root)
+    namespace.layer_form = ROOT_FORM  # what the CLI decides for the host before a command runs
     with contextlib.redirect_stdout(io.StringIO()) as out:
         assert prune.run(namespace) == 0
     return out.getvalue()

@@ -24,7 +24,8 @@ def _digest(cli, ref: str) -> str:
 
 
 def _pushed(registry, path: str, tag: str) -> tuple[dict, dict]:
-    """(manifest, config) of an image as the registry serves them."""
+    """(manifest, config) of an image as the registry serves them (pushed with ``--provenance=false``: a
+    push's default provenance makes it an index, see the last test)."""
     base = f"http://{registry.domain}/v2/{path}"
     accept = "application/vnd.oci.image.manifest.v1+json"
     manifest = requests.get(f"{base}/manifests/{tag}", headers={"Accept": accept}, timeout=10).json()
@@ -42,7 +43,7 @@ def test_a_fresh_store_builds_every_step_cached_from_the_pushed_image_alone(
     cli.env.update(EPOCH)
     other_cli.env.update(EPOCH)
     image = f"{proxy.domain}/ci/app:1"
-    cli("build", "-t", image, "--push", "--cache-to", "type=inline", str(context))
+    cli("build", "-t", image, "--push", "--provenance=false", "--cache-to", "type=inline", str(context))
     pushed = _digest(cli, image)
     manifest, config = _pushed(registry, "ci/app", "1")
     # BuildKit's shape (recorded in REFERENCE): one more top-level config key, a string holding base64 JSON
@@ -119,7 +120,18 @@ def test_each_platform_image_of_a_pushed_index_carries_its_records(cli, other_cl
     )
     image = f"{proxy.domain}/ci/multi:1"
     platforms = "linux/amd64,linux/arm64"
-    cli("build", "--platform", platforms, "-t", image, "--push", "--cache-to", "type=inline", str(context))
+    cli(
+        "build",
+        "--platform",
+        platforms,
+        "-t",
+        image,
+        "--push",
+        "--provenance=false",
+        "--cache-to",
+        "type=inline",
+        str(context),
+    )
     index = requests.get(
         f"http://{registry.domain}/v2/ci/multi/manifests/1",
         headers={"Accept": "application/vnd.oci.image.index.v1+json"},
@@ -138,23 +150,61 @@ def test_each_platform_image_of_a_pushed_index_carries_its_records(cli, other_cl
 
 def test_the_buildkit_inline_cache_build_arg_asks_for_an_inline_cache(cli, other_cli, registry, context):
     image = f"{registry.domain}/ci/app:1"
-    cli("build", "-t", image, "--push", "--build-arg", "BUILDKIT_INLINE_CACHE=1", str(context))
+    cli(
+        "build",
+        "-t",
+        image,
+        "--push",
+        "--provenance=false",
+        "--build-arg",
+        "BUILDKIT_INLINE_CACHE=1",
+        str(context),
+    )
     _manifest, config = _pushed(registry, "ci/app", "1")
     assert INLINE_KEY in config
     built = other_cli("build", "--progress=plain", "--cache-from", image, str(context))
     assert f"0 steps ran, {LAYER_STEPS} cached" in built.err
 
     # a value Go's ParseBool reads as false asks for nothing, as in buildx
-    cli("build", "-t", image, "--push", "--build-arg", "BUILDKIT_INLINE_CACHE=0", str(context))
+    cli(
+        "build",
+        "-t",
+        image,
+        "--push",
+        "--provenance=false",
+        "--build-arg",
+        "BUILDKIT_INLINE_CACHE=0",
+        str(context),
+    )
     assert INLINE_KEY not in _pushed(registry, "ci/app", "1")[1]
 
 
 def test_an_image_built_on_one_with_an_inline_cache_does_not_inherit_it(cli, registry, context, tmp_path):
     base = f"{registry.domain}/ci/app:1"
-    cli("build", "-t", base, "--push", "--cache-to", "type=inline", str(context))
+    cli("build", "-t", base, "--push", "--provenance=false", "--cache-to", "type=inline", str(context))
     derived = write_context(tmp_path / "derived", f"FROM {base}\nRUN echo more > /more\n")
-    cli("build", "-t", f"{registry.domain}/ci/derived:1", "--push", str(derived))
+    cli("build", "-t", f"{registry.domain}/ci/derived:1", "--push", "--provenance=false", str(derived))
     assert INLINE_KEY not in _pushed(registry, "ci/derived", "1")[1]
-    cli("build", "-t", f"{registry.domain}/ci/derived:2", "--push", "--cache-to", "type=inline", str(derived))
+    cli(
+        "build",
+        "-t",
+        f"{registry.domain}/ci/derived:2",
+        "--push",
+        "--provenance=false",
+        "--cache-to",
+        "type=inline",
+        str(derived),
+    )
     records = json.loads(base64.b64decode(_pushed(registry, "ci/derived", "2")[1][INLINE_KEY]))["records"]
     assert [r["layer"] for r in records.values()] == [1 + LAYER_STEPS]  # its own step only
+
+
+def test_a_push_with_its_default_provenance_still_carries_a_usable_inline_cache(
+    cli, other_cli, registry, context
+):
+    image = f"{registry.domain}/ci/attested:1"
+    cli(
+        "build", "-t", image, "--push", "--cache-to", "type=inline", str(context)
+    )  # an index: image + provenance
+    built = other_cli("build", "--progress=plain", "-t", "again:1", "--cache-from", image, str(context))
+    assert f"0 steps ran, {LAYER_STEPS} cached" in built.err
