@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 from builder.version import __version__
 
-__all__ = ["build"]
+__all__ = ["__version__", "build"]
 
 
 def build(
