@@ -63,7 +63,9 @@ def test_a_damaged_layer_of_a_step_is_dropped_and_the_step_runs_again(cli, tmp_p
     assert "1 steps ran, 0 cached" in rebuilt.err + rebuilt.out
     assert (tmp_path / "out3" / "d" / "big").stat().st_size == 100000
     assert (tmp_path / "out3" / "d" / "small").read_text() == "kept\n"
-    assert not big.parent.parent.exists()  # the damaged layer is gone (the new one has other mtimes)
+    # the damaged layer is gone: its directory either went, or (a rebuild within the same second writes the
+    # same mtimes, so the same layer) holds the sound rebuilt files
+    assert not big.exists() or big.stat().st_size == 100000
     new_big = cli.root / "layers" / "sha256" / step_layer(cli).removeprefix("sha256:") / "d" / "big"
     assert new_big.stat().st_size == 100000
     assert not (cli.root / "journal" / OTHER_BOOT).exists()
