@@ -426,10 +426,11 @@ def check_triggers_runnable(stages) -> None:
     """The same for the RUN steps a base image's ONBUILD triggers add, which only the base's config shows;
     the error points at the stage's FROM."""
     from builder import emulation
+    from builder.frontend.graph import LayerStep
     from builder.ops import RunOp
 
     for lowered in stages:
         own = len(lowered.stage.instructions)
         triggered = lowered.steps[: len(lowered.steps) - own]
-        if any(getattr(s, "op", None) is not None and isinstance(s.op, RunOp) for s in triggered):
+        if any(isinstance(s, LayerStep) and isinstance(s.op, RunOp) for s in triggered):
             emulation.require(lowered.stage.platform, lowered.stage.source.span)

@@ -276,10 +276,20 @@ class MkdirOp:
 LayerOp = RunOp | CopyOp | MkdirOp
 
 
+def named_trees(op: LayerOp) -> tuple[tuple[TreeInput, str], ...]:
+    """The trees ``op`` reads besides its parent, each with the flag that named it as written
+    (``--from=build``, ``--mount from=build``), for messages."""
+    if isinstance(op, CopyOp):
+        return ((op.tree, f"--from={op.from_ref}"),)
+    if isinstance(op, RunOp):
+        return tuple(
+            (tree, f"--mount from={m.spec.from_}")
+            for m, tree in zip(op.mounts, op.mount_trees, strict=True)
+            if tree is not None
+        )
+    return ()
+
+
 def trees_of(op: LayerOp) -> tuple[TreeInput, ...]:
     """The trees ``op`` reads besides its parent: the edges of the op graph."""
-    if isinstance(op, CopyOp):
-        return (op.tree,)
-    if isinstance(op, RunOp):
-        return tuple(t for t in op.mount_trees if t is not None)
-    return ()
+    return tuple(tree for tree, _flag in named_trees(op))

@@ -15,7 +15,6 @@ from __future__ import annotations
 import copy
 import os
 import threading
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -25,7 +24,16 @@ from builder.effects import Tree
 from builder.errors import BuildError
 from builder.frontend.graph import BuildGraph, ConfigStep, LayerStep, LoweredStage, StageKey
 from builder.instructions.state import ImageState
-from builder.ops import ContextInput, DirectoryInput, ImageInput, ScratchInput, StageInput, TreeInput, trees_of
+from builder.ops import (
+    ContextInput,
+    DirectoryInput,
+    ImageInput,
+    ScratchInput,
+    StageInput,
+    TreeInput,
+    named_trees,
+    trees_of,
+)
 from builder.solver.results import LayerRef, StageResult
 from builder.solver.scheduler import Promise, Scheduler
 from builder.solver.step import StepOutcome, StepSession, run_layer_step
@@ -83,7 +91,9 @@ class Solve:
         self.scheduler = scheduler
         self.done: dict[StageKey, Promise[StageResult]] = {key: Promise(str(key)) for key in graph.stages}
         self.records: dict[StageKey, list[StepRecord]] = {key: [] for key in graph.stages}
-        self._images: dict[TreeInput, Promise[Tree]] = {}
+        #: images read by ``--from``/``from=``: each pulled once per solve, under a lock of its own
+        self._images: dict[TreeInput, Tree] = {}
+        self._image_locks: dict[TreeInput, threading.Lock] = {}
         self._images_lock = threading.Lock()
         #: the layer step of each graph node once made, for the trace's edges
         self.spans: dict[int, int] = {}
@@ -128,17 +138,11 @@ class Solve:
             return Tree(f"--build-context {tree.name}", directory=Path(tree.path))
         assert isinstance(tree, ImageInput)
         with self._images_lock:
-            promise = self._images.get(tree)
-            mine = promise is None
-            if mine:
-                promise = self._images[tree] = Promise(tree.ref)
-        assert promise is not None
-        if mine:
-            promise.keep(effects.image_tree(tree))
-        elif not promise.kept:  # another step pulls it right now: pulling is quick next to a step; wait
-            while not promise.kept and not self.scheduler.cancel.is_set():
-                time.sleep(0.05)
-        return promise.value()
+            pulling = self._image_locks.setdefault(tree, threading.Lock())
+        with pulling:  # a second step asking waits for the first one's pull, then reads its result
+            if tree not in self._images:
+                self._images[tree] = effects.image_tree(tree)
+            return self._images[tree]
 
 
 class StageRun:
@@ -256,16 +260,13 @@ class StageRun:
 
     def _trees(self, step: LayerStep) -> Mapping[TreeInput, Tree]:
         trees: dict[TreeInput, Tree] = {}
-        op = step.op
-        for tree in trees_of(op):
+        for tree, flag in named_trees(step.op):
             if tree in trees:
                 continue
             try:
                 trees[tree] = self.solve.tree(tree, self.lowered.key)
             except BuildError as error:
-                written = getattr(tree, "written", None) or getattr(tree, "ref", "")
-                flag = "--mount from" if op.keyword == "RUN" else "--from"
-                raise BuildError(f"{flag}={written}: {error.message}") from None
+                raise BuildError(f"{flag}: {error.message}") from None
         return trees
 
     def _finish(self) -> None:
