@@ -293,12 +293,12 @@ def _statements(store, item: _Open, graph, solved, targets):
     request, options = item.request, item.request.options
     if not options.attestations:
         return None
-    from builder.attest.fromsolve import BuildFacts, SolvedPlatform
+    from builder.attest.fromsolve import BuildFacts, solved_platforms
     from builder.attest.outputs import statement_source
 
     build_args = dict(options.build_args)
-    if "SOURCE_DATE_EPOCH" not in build_args and os.environ.get("SOURCE_DATE_EPOCH"):
-        build_args["SOURCE_DATE_EPOCH"] = os.environ["SOURCE_DATE_EPOCH"]  # as buildx passes it
+    if request.epoch is not None:  # from the environment too: buildx passes it as a build arg
+        build_args.setdefault("SOURCE_DATE_EPOCH", str(request.epoch))
     facts = BuildFacts(
         buildfile_name=request.name,
         buildfile_text=request.text,
@@ -311,32 +311,7 @@ def _statements(store, item: _Open, graph, solved, targets):
         epoch=request.epoch,
         started=request.started,
     )
-    platforms = {}
-    for key in targets:
-        final = solved.results[key]
-        mine = [k for k in graph.stages if k.scope == key.scope and k.platform == key.platform]
-        bases = {
-            (s.base.ref, s.base.manifest_digest, str(s.stage.platform))
-            for k in mine
-            if (s := graph.stages[k]).base is not None
-        }
-        kept = set(final.diff_ids)
-        steps = [
-            (r.layer.diff_id, r.stage, r.line, r.text, r.layer.descriptor())
-            for k in mine
-            for r in solved.steps[k]
-            if r.layer is not None and r.layer.diff_id in kept
-        ]
-        unique = list({step[0]: step for step in steps}.values())
-        stages = {
-            graph.stages[k].stage.name or str(k.index): tuple(solved.results[k].diff_ids)
-            for k in mine
-            if k != key
-        }
-        platforms[key.platform] = SolvedPlatform(
-            tuple(final.diff_ids), tuple(sorted(bases)), tuple(unique), stages
-        )
-    return statement_source(store, options.attestations, facts, platforms)
+    return statement_source(store, options.attestations, facts, solved_platforms(graph, solved, targets))
 
 
 def _lower(request: Request, effects, graph) -> None:

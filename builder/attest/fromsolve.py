@@ -48,6 +48,36 @@ class BuildFacts:
     started: float
 
 
+def solved_platforms(graph, solved, targets) -> dict[str, SolvedPlatform]:
+    """Each target's `SolvedPlatform` (by platform), from the op graph (`builder.frontend.graph.BuildGraph`)
+    and the solve's results and step records (`builder.solver.Solved`) of one build request."""
+    platforms = {}
+    for key in targets:
+        final = solved.results[key]
+        mine = [k for k in graph.stages if k.scope == key.scope and k.platform == key.platform]
+        bases = {
+            (stage.base.ref, stage.base.manifest_digest, str(stage.stage.platform))
+            for k in mine
+            if (stage := graph.stages[k]).base is not None
+        }
+        kept = set(final.diff_ids)
+        steps = {  # by diff_id: a layer two stages share is one step of the image
+            r.layer.diff_id: (r.layer.diff_id, r.stage, r.line, r.text, r.layer.descriptor())
+            for k in mine
+            for r in solved.steps[k]
+            if r.layer is not None and r.layer.diff_id in kept
+        }
+        stages = {
+            graph.stages[k].stage.name or str(k.index): tuple(solved.results[k].diff_ids)
+            for k in mine
+            if k != key
+        }
+        platforms[key.platform] = SolvedPlatform(
+            tuple(final.diff_ids), tuple(sorted(bases)), tuple(steps.values()), stages
+        )
+    return platforms
+
+
 def statement_source(
     store, request: AttestationRequest, facts: BuildFacts, platforms: Mapping[str, SolvedPlatform]
 ):
