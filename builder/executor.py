@@ -203,7 +203,7 @@ def _build_in_store(store, prepared: list[Request], reporter, name_failure) -> d
             )
             effects = HostEffects(store, options, shared, epoch=request.epoch, transfers=reporter.transfers)
             session = StepSession(
-                store, cache, shared, effects, reporter, None, options, request.epoch, request.created
+                store, cache, shared, effects, reporter, options, request.epoch, request.created
             )
             opened.append(_Open(request, shared, effects, session))
             effects.start()

@@ -17,7 +17,7 @@ from builder.sharedcache.errors import RemoteLayerFailed
 from builder.solver.jobs import default_jobs
 from builder.solver.scheduler import Scheduler
 from builder.solver.solve import Solve, Solved, StepFailed
-from builder.solver.step import StepSession
+from builder.solver.step import SolveState, StepSession
 
 __all__ = ["Solved", "StepFailed", "default_jobs", "solve_graph"]
 
@@ -44,13 +44,9 @@ def solve_graph(
     sessions = dict(scoped or {})
     sessions.setdefault("", session)
     while True:
-        scheduler = Scheduler(jobs or default_jobs())
-        timeline = Timeline() if trace is not None else None
-        for each in sessions.values():
-            each.scheduler, each.timeline = scheduler, timeline
-            each.origins, each.inflight, each.lock = session.origins, session.inflight, session.lock
+        state = SolveState(Scheduler(jobs or default_jobs()), Timeline() if trace is not None else None)
         try:
-            solved = Solve(graph, session, scheduler, sessions).run()
+            solved = Solve(graph, session, state, sessions).run()
             for key in graph.targets:
                 sessions.get(key.scope, session).effects.fetch_layers(solved.results[key].diff_ids)
             return solved
@@ -63,9 +59,8 @@ def solve_graph(
             if owner is None:
                 raise BuildError(str(failure)) from None
             session.reporter.info(f"warning: {failure}; building without that cache record")
-            session.restart()
             for each in sessions.values():
                 each.shared.restart()
         finally:
-            if trace is not None and timeline is not None:
-                timeline.write(trace)
+            if trace is not None and state.timeline is not None:
+                state.timeline.write(trace)

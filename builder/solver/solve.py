@@ -35,8 +35,8 @@ from builder.ops import (
     trees_of,
 )
 from builder.solver.results import LayerRef, StageResult
-from builder.solver.scheduler import Promise, Scheduler
-from builder.solver.step import StepOutcome, StepSession, run_layer_step
+from builder.solver.scheduler import Promise
+from builder.solver.step import SolveState, StepOutcome, StepSession, run_layer_step
 
 
 def _shorten(path: str, keep: int = 100) -> str:
@@ -81,14 +81,15 @@ class Solve:
         self,
         graph: BuildGraph,
         session: StepSession,
-        scheduler: Scheduler,
+        state: SolveState,
         sessions: Mapping[str, StepSession] | None = None,
     ) -> None:
         self.graph = graph
         self.session = session
+        self.state = state
         #: each build request's session, by the scope of its stages (default: ``session``)
         self.sessions = dict(sessions or {})
-        self.scheduler = scheduler
+        self.scheduler = state.scheduler
         self.done: dict[StageKey, Promise[StageResult]] = {key: Promise(str(key)) for key in graph.stages}
         self.records: dict[StageKey, list[StepRecord]] = {key: [] for key in graph.stages}
         #: images read by ``--from``/``from=``: each pulled once per solve, under a lock of its own
@@ -220,7 +221,9 @@ class StageRun:
         """Run one layer step; a `Promise` when it must wait for an identical step."""
         try:
             trees = self._trees(step)
-            outcome = run_layer_step(self.session, self, step, self.layers, trees, self._after(step))
+            outcome = run_layer_step(
+                self.session, self.solve.state, self, step, self.layers, trees, self._after(step)
+            )
         except BuildError as error:
             raise error.with_span(step.span) from None
         except OSError as error:

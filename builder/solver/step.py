@@ -29,29 +29,31 @@ from builder.solver.scheduler import Promise, Scheduler
 
 @dataclass
 class StepSession:
-    """What every step of one build shares: the store, the cache, the effects, the reporter, the scheduler,
-    and the build's options (``epoch``: SOURCE_DATE_EPOCH; ``created``: the build's time)."""
+    """What every step of one build request shares: the store, the cache, the shared cache, the effects, the
+    reporter, and the request's options (``epoch``: SOURCE_DATE_EPOCH; ``created``: the build's time)."""
 
     store: object
     cache: BuildCache
     shared: object
     effects: Effects
     reporter: object
-    scheduler: Scheduler
     options: object
     epoch: int | None
     created: str
+
+
+@dataclass
+class SolveState:
+    """What one solve learns as it goes, shared by every request in it; a solve started again (after a
+    remote layer failed) starts with a new one."""
+
+    scheduler: Scheduler
     timeline: object = None
-    #: chain id → PARENT_RAN / PARENT_CACHED, for this build's explanations
+    #: chain id → PARENT_RAN / PARENT_CACHED, for this solve's explanations
     origins: dict[str, str] = field(default_factory=dict)
     #: key → the layer an identical step of this solve is making (or made)
     inflight: dict[str, Promise] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def restart(self) -> None:
-        """Forget what one solve learnt, before the stages are solved again."""
-        self.origins.clear()
-        self.inflight.clear()
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,7 @@ def _inputs(session: StepSession, op, trees: Mapping[TreeInput, Tree]):
 
 def run_layer_step(
     session: StepSession,
+    state: SolveState,
     run,
     step: LayerStep,
     below: Sequence[LayerRef],
@@ -112,51 +115,53 @@ def run_layer_step(
     pending: _Pending | None = run.pending
     if pending is not None and pending.node == step.node:
         run.pending = None
-        made = session.inflight[pending.key].value()
+        made = state.inflight[pending.key].value()
         pending.handle.cached()
-        _end(session, run, step, pending.span, cached=True)
+        _end(state, run, step, pending.span, cached=True)
         return StepOutcome(made, True, "cached", time.monotonic() - pending.started)
     started = time.monotonic()
     handle = session.reporter.step(step.label, step.text)
-    span = _begin(session, step, after)
+    span = _begin(state, step, after)
     parent = chain_id([layer.diff_id for layer in below])
     inputs = _inputs(session, op, trees)
     parts = step_parts(op, parent, session.epoch, inputs)
     key = key_of(parts)
-    with session.lock:
-        making = session.inflight.get(key)
+    with state.lock:
+        making = state.inflight.get(key)
         if making is None:
             promise: Promise[LayerRef] = Promise(step.text)
-            session.inflight[key] = promise
+            state.inflight[key] = promise
     if making is not None:
         if not making.kept:
             run.pending = _Pending(step.node, handle, started, parts, key, span)
             return making
         handle.cached()
-        _end(session, run, step, span, cached=True)
+        _end(state, run, step, span, cached=True)
         return StepOutcome(making.value(), True, "cached", time.monotonic() - started)
     try:
-        layer, cached, reason = _produce(session, run.lowered, step, parts, inputs, below, trees, handle)
+        layer, cached, reason = _produce(session, state, run.lowered, step, parts, inputs, below, trees, handle)
     except BaseException as error:
-        if session.scheduler.cancel.is_set():  # stopped because another step failed first
+        if state.scheduler.cancel.is_set():  # stopped because another step failed first
             handle.cancelled()
         else:
             handle.failed(getattr(error, "message", str(error)))
-        _end(session, run, step, span, cached=False, failed=True)
+        _end(state, run, step, span, cached=False, failed=True)
         raise
     below_chain = chain_id([*(layer_.diff_id for layer_ in below), layer.diff_id])
     session.shared.add_step(key, keyed(parts), layer.record(), below_chain)
-    with session.lock:
-        if not cached or below_chain not in session.origins:
-            session.origins[below_chain] = PARENT_CACHED if cached else PARENT_RAN
+    with state.lock:
+        if not cached or below_chain not in state.origins:
+            state.origins[below_chain] = PARENT_CACHED if cached else PARENT_RAN
     if not cached:
         handle.done()
-    _end(session, run, step, span, cached=cached)
+    _end(state, run, step, span, cached=cached)
     promise.keep(layer)
     return StepOutcome(layer, cached, reason, time.monotonic() - started)
 
 
-def _produce(session: StepSession, lowered, step: LayerStep, parts, inputs, below, trees, handle):
+def _produce(
+    session: StepSession, state: SolveState, lowered, step: LayerStep, parts, inputs, below, trees, handle
+):
     """The layer for ``parts``: (layer, cached?, reason)."""
     lookup = session.cache.lookup(
         step.identity,
@@ -164,7 +169,7 @@ def _produce(session: StepSession, lowered, step: LayerStep, parts, inputs, belo
         enabled=not lowered.no_cache,
         disabled_reason=f"--no-cache-filter {lowered.stage.name or lowered.stage.index}",
         about=step.about,
-        parent=session.origins.get(parts["parent"], PARENT_BASE),
+        parent=state.origins.get(parts["parent"], PARENT_BASE),
     )
     if lookup.result is not None:
         handle.cached()
@@ -177,7 +182,7 @@ def _produce(session: StepSession, lowered, step: LayerStep, parts, inputs, belo
         lowers = [] if isinstance(op, CopyOp) and op.link else effects.layer_dirs([x.diff_id for x in below])
         streamed = None
         if isinstance(op, RunOp):
-            effects.fill_run(op, lowers, staging, trees, handle.output, session.scheduler.cancel)
+            effects.fill_run(op, lowers, staging, trees, handle.output, state.scheduler.cancel)
         elif isinstance(op, CopyOp):
             reuse = not (session.options.no_cache or lowered.no_cache)
             streamed = effects.fill_copy(op, inputs, lowers, staging, trees, reuse=reuse)
@@ -202,15 +207,15 @@ def _produce(session: StepSession, lowered, step: LayerStep, parts, inputs, belo
     return LayerRef.from_record(record), False, lookup.reason
 
 
-def _begin(session: StepSession, step: LayerStep, after: Sequence[int]) -> int | None:
+def _begin(state: SolveState, step: LayerStep, after: Sequence[int]) -> int | None:
     """The step's span on the build's timeline (`builder.trace`), named by its step and line."""
-    if session.timeline is None:
+    if state.timeline is None:
         return None
-    return session.timeline.begin(f"{step.label} {step.text[:160]} (line {step.span.line})", after=after)
+    return state.timeline.begin(f"{step.label} {step.text[:160]} (line {step.span.line})", after=after)
 
 
-def _end(session: StepSession, run, step: LayerStep, span: int | None, *, cached: bool, failed: bool = False):
+def _end(state: SolveState, run, step: LayerStep, span: int | None, *, cached: bool, failed: bool = False):
     if span is None:
         return
-    session.timeline.end(span, cached=cached, failed=failed)
+    state.timeline.end(span, cached=cached, failed=failed)
     run.solve.spans[step.node] = span

@@ -92,7 +92,7 @@ class Solver:
             build_options = BuildOptions(context=Path("/context"), no_cache=no_cache)
             shared = SharedCache(store, [], [], progress="quiet", warn=reporter.info)
             cache = BuildCache(store, enabled=not no_cache)
-            session = StepSession(store, cache, shared, effects, reporter, None, build_options, None, CREATED)
+            session = StepSession(store, cache, shared, effects, reporter, build_options, None, CREATED)
             try:
                 solved = solve_graph(graph, session, jobs=jobs, trace=trace)
             finally:
