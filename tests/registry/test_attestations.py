@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import subprocess
 import tarfile
@@ -271,3 +272,36 @@ def test_sbom_of_a_debian_style_image_lists_its_packages_and_provenance_its_base
     busybox_digest = json.loads(cli("inspect", "busybox:latest").out)[0]["Digest"]
     materials = provenance["predicate"]["materials"]
     assert [m["digest"]["sha256"] for m in materials] == [busybox_digest.removeprefix("sha256:")]
+
+
+RECORDED = Path(__file__).parents[1] / "attest" / "buildkit"
+
+
+def _normalised(text: str, domain: str) -> str:
+    """A rendering with what differs between runs made constant: the registry's address and the times."""
+    text = text.replace(domain, "REGISTRY").replace(domain.replace(":", "-"), "REGISTRY")
+    return re.sub(r'"(created|buildStartedOn|buildFinishedOn)": "[^"]*"', r'"\1": "T"', text)
+
+
+def test_pybuild_reads_its_sbom_as_buildx_read_it(cli, busybox, registry, tmp_path):
+    """`tests/attest/buildkit/buildx-reads-pybuild-sbom.txt` holds what buildx 0.13 printed for this build's
+    SBOM (`imagetools inspect --format '{{json .SBOM}}'`, checked by hand with the reference, pushed to a
+    registry at 127.0.0.1:48199); pybuild's own inspect of the same build prints the same document."""
+    context = write_context(
+        tmp_path / "ctx",
+        "FROM busybox:latest\nCOPY status /var/lib/dpkg/status\nRUN echo hi > /hi\n",
+        {
+            "status": "Package: python3\nStatus: install ok installed\nArchitecture: amd64\n"
+            "Version: 3.11.2-1+b1\n\n"
+        },
+    )
+    ref = f"{registry.domain}/pybuild/sbom:1"
+    cli("build", "--sbom=true", "--provenance=false", "--push", "-t", ref, str(context))
+    ours = json.loads(cli("imagetools", "inspect", ref, "--format", "{{json .SBOM}}").out)
+    recorded = json.loads((RECORDED / "buildx-reads-pybuild-sbom.txt").read_text().split("----")[0])
+    ours_text = _normalised(json.dumps(ours, sort_keys=True), registry.domain)
+    theirs_text = _normalised(json.dumps(recorded, sort_keys=True), "127.0.0.1:48199")
+    ours_doc, theirs_doc = json.loads(ours_text)["SPDX"], json.loads(theirs_text)["SPDX"]
+    # the namespace ends in the image's digest, which the base image (a test fixture) decides
+    ours_doc.pop("documentNamespace"), theirs_doc.pop("documentNamespace")
+    assert ours_doc == theirs_doc
