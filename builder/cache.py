@@ -309,7 +309,7 @@ class BuildCache:
         try:
             if not (self.store.has_layer(diff_id) and self.store.has_blob(digest)):
                 return False
-            return self.store.blob_path(digest).stat().st_size == size
+            return self.store.blob_size(digest) == size
         except (OSError, StoreError):  # an invalid digest in a damaged record, or a blob removed meanwhile
             return False
 

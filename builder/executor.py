@@ -197,6 +197,7 @@ def _build_in_store(store, prepared: list[Request], reporter, name_failure) -> d
                 progress=reporter.mode,
                 warn=reporter.info,
                 registry=options.registry,
+                compression=options.compression,
             )
             cache = BuildCache(
                 store, enabled=not options.no_cache, remote=shared if options.cache_from else None

@@ -79,6 +79,12 @@ class OutputSpec:
         return self.dest == "-"
 
     @property
+    def sends(self) -> bool:
+        """Whether the image leaves the store as it is (pushed, or written as an OCI layout or Docker
+        archive): its layers then need blobs kept as files, compressed unless asked otherwise."""
+        return self.push or self.type in ("registry", "oci", "docker")
+
+    @property
     def reshapes(self) -> bool:
         """Whether the image must be rewritten for this output (layers recompressed, documents changed)."""
         return bool(

@@ -51,19 +51,21 @@ def write_outputs(
     from builder.oci.index import ImageIndex
     from builder.outputs import export
     from builder.refs import parse_ref
-    from builder.reshape import reshape
+    from builder.reshape import packed, reshape
 
     published = None
     several = isinstance(result, ImageIndex)
     request = options.attestations
     for output in options.outputs:
-        target = reshape(store, result, output, made)
+        target = reshape(store, result, output, made, options.compression)
         names = [parse_ref(name) for name in (output.names or options.tags)]
         kind = output.type
         attested = statements is not None and request is not None and request.applies_to(kind)
         if attested and kind in ("image", "registry", "oci"):
             from builder.attest.manifests import attach_from
 
+            # attestations name the image by the digest it is pushed as: its layers compressed first
+            target = packed(store, target, options.compression)
             target = attach_from(store, target, statements, names, platforms)
         elif attested:
             reporter.info(f"exporting to {kind}: {'stdout' if output.to_stdout else output.dest}")

@@ -1,5 +1,12 @@
-"""An image made over for one output: layers recompressed, Docker media types, annotations — buildx's
-``compression``, ``compression-level``, ``force-compression``, ``oci-mediatypes`` and ``annotation*`` fields.
+"""An image made over for one output: layers compressed or recompressed, Docker media types, annotations —
+buildx's ``compression``, ``compression-level``, ``force-compression``, ``oci-mediatypes`` and
+``annotation*`` fields.
+
+A layer a build step made is kept only unpacked (its blob is its tar, made on demand: `builder.store.derived`).
+An output that sends the image out of the store (a push, ``type=oci``, ``type=docker``; `OutputSpec.sends`)
+compresses such a layer once, with the output's ``compression`` or else the build's ``--compression``; the
+blob is kept and recorded, so the next output finds it. A build whose image stays in the store compresses
+nothing.
 
 As in BuildKit, ``compression`` (and ``compression-level``) apply to the layers the build made; layers that
 came from a base image keep their form unless ``force-compression=true``. A recompressed layer is
@@ -24,14 +31,23 @@ from builder.platforms import Platform
 _CHUNK = 1 << 20
 
 
-def reshape(store, result: Image | ImageIndex, output: OutputSpec, own_layers: Collection[str]):
+def reshape(
+    store,
+    result: Image | ImageIndex,
+    output: OutputSpec,
+    own_layers: Collection[str],
+    compression: str = "gzip",
+):
     """``result`` as ``output`` asks for it (the same object when nothing changes). ``own_layers`` are the
-    diff_ids the build made (``compression`` applies to them; to all with ``force-compression``)."""
-    if not output.reshapes:
+    diff_ids the build made (``compression`` applies to them; to all with ``force-compression``);
+    ``compression`` is what a layer kept only unpacked is compressed with when ``output`` sends the image
+    out of the store and names no compression for it."""
+    packs = output.sends and any(_unpacked_only(store, image) for image in _images(result))
+    if not (output.reshapes or packs):
         return result
     if isinstance(result, ImageIndex):
         images = [
-            _reshape_image(store, image, output, own_layers, platform)
+            _reshape_image(store, image, output, own_layers, platform, compression)
             for image, platform in zip(result.images, result.platforms, strict=True)
         ]
         entries = [_annotations(output, "manifest-descriptor", p) for p in result.platforms]
@@ -43,7 +59,23 @@ def reshape(store, result: Image | ImageIndex, output: OutputSpec, own_layers: C
             entry_annotations=entries,
             docker=output.oci_mediatypes is False,
         )
-    return _reshape_image(store, result, output, own_layers, result.platform)
+    return _reshape_image(store, result, output, own_layers, result.platform, compression)
+
+
+def packed(store, result: Image | ImageIndex, compression: str = "gzip"):
+    """``result`` with every layer it keeps only unpacked compressed with ``compression`` (the same object
+    when there is none): what a push or an export of a stored image sends (`pybuild push`, `save`)."""
+    from builder.outputspec import OutputSpec
+
+    return reshape(store, result, OutputSpec(type="registry", push=True), (), compression)
+
+
+def _images(result: Image | ImageIndex) -> list[Image]:
+    return list(result.images) if isinstance(result, ImageIndex) else [result]
+
+
+def _unpacked_only(store, image: Image) -> bool:
+    return any(not store.has_stored_blob(layer["digest"]) for layer in image.layers)
 
 
 def _annotations(output: OutputSpec, level: str, platform: Platform | None) -> dict[str, str]:
@@ -55,15 +87,18 @@ def _annotations(output: OutputSpec, level: str, platform: Platform | None) -> d
 
 
 def _reshape_image(
-    store, image: Image, output: OutputSpec, own_layers: Collection[str], platform: Platform
+    store, image: Image, output: OutputSpec, own_layers: Collection[str], platform: Platform, compression: str
 ) -> Image:
     layers = []
     for layer, diff_id in zip(image.layers, image.diff_ids, strict=True):
         applies = output.force_compression or diff_id in own_layers
+        asked = applies and (output.compression is not None or output.compression_level is not None)
         current = media.layer_compression(layer["mediaType"])
         wanted = output.compression or current
-        if applies and (wanted != current or output.compression_level is not None):
+        if asked and (wanted != current or output.compression_level is not None):
             layer = recompress(store, layer, diff_id, wanted, output.compression_level)
+        elif not asked and output.sends and not store.has_stored_blob(layer["digest"]):
+            layer = recompress(store, layer, diff_id, compression, None)
         layers.append(descriptor(layer["mediaType"], layer["digest"], layer["size"]))
     return commit_image(
         store,
@@ -75,8 +110,9 @@ def _reshape_image(
 
 
 def recompress(store, layer: dict, diff_id: str, compression: str, level: int | None) -> dict:
-    """A descriptor of layer ``diff_id`` compressed with ``compression`` (at ``level``): a recorded form
-    when one exists and no level is asked for, else made now from ``layer``'s blob and recorded."""
+    """A descriptor of layer ``diff_id`` compressed with ``compression`` (at ``level``), its blob kept in the
+    store: a recorded form when one exists and no level is asked for, else made now from ``layer``'s blob
+    (a stored one, or the tar the store makes of an unpacked layer) and recorded."""
     from builder.layer import open_decompressed
     from builder.layer.compress import open_compressed_writer
 
@@ -85,7 +121,7 @@ def recompress(store, layer: dict, diff_id: str, compression: str, level: int | 
         for known in store.layer_blobs(diff_id):
             kind = known.get("mediaType")
             same = media.is_layer(kind or "") and media.layer_compression(kind) == compression
-            if same and store.has_blob(known["digest"]):
+            if same and store.has_stored_blob(known["digest"]):
                 return descriptor(media_type, known["digest"], known["size"])
     hasher = hashlib.sha256()
     with store.open_blob(layer["digest"]) as blob, store.blob_writer() as writer:

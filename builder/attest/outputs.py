@@ -49,8 +49,11 @@ def attest_store_image(store, result, options, statements, platforms):
     if any(output.type in ("image", "registry") for output in options.outputs):
         return None  # those outputs attach and tag
     from builder.attest.manifests import attach_from
+    from builder.reshape import packed
 
     names = [parse_ref(tag) for tag in options.tags]
+    # attestations name the image by the digest a later push sends: its layers compressed first
+    result = packed(store, result, options.compression)
     attested = attach_from(store, result, statements, names, platforms)
     for ref in names:
         store.set_tag(ref.tag_key, attested.digest)

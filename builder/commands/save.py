@@ -24,12 +24,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _entries(store, names: list[str]) -> list:
+    """The images to save (each with the names it is saved under), their layers kept only unpacked
+    compressed first, as a push would send them."""
     from builder.oci.image import resolve
     from builder.refs import parse_ref
+    from builder.reshape import packed
 
     by_digest: dict[str, tuple] = {}
     for name in names:
         image, tag_key = resolve(store, name)
+        image = packed(store, image)
         entry = by_digest.setdefault(image.manifest_digest, (image, []))
         if tag_key is not None and all(ref.tag_key != tag_key for ref in entry[1]):
             entry[1].append(parse_ref(tag_key))

@@ -181,10 +181,7 @@ def _copy_direct(host, op: CopyOp, upper, lowers, rel, tree, source, placement, 
     remember = None if memo is None else (lambda diff_id: _remember(host, memo, diff_id, rel, files))
     # the directories on the way are in the layer as they are now: give them their final times first
     dirtimes.settle(upper, lowers, {rel: os.stat(tree.root / source).st_mtime_ns})
-    options = host.options
-    with layer_stream(
-        host.store, upper, compression=options.compression, clamp_mtime=host.epoch, on_commit=remember
-    ) as layer:
+    with layer_stream(clamp_mtime=host.epoch, on_commit=remember) as layer:
         try:
             exact = copystream.copy_tree(layer.stream, upper, rel, tree, source, placement, skip, earlier)
         except copystream.Unusable:

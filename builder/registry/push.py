@@ -23,6 +23,7 @@ from builder.registry.client import RegistryClient
 from builder.registry.options import DEFAULT_REGISTRY, RegistryOptions
 from builder.registry.progress import Transfers
 from builder.registry.repository import DEFAULT_CHUNK_SIZE, Repository
+from builder.reshape import packed
 
 DEFAULT_WORKERS = 4
 _NOTES = {"exists": "layer already exists", "mounted": "mounted", "uploaded": "pushed"}
@@ -87,6 +88,10 @@ def push_image(
         raise UsageError(
             f"push: {ref} names digest {ref.digest}, but the image's manifest is {image.manifest_digest}"
         )
+    packing = packed(store, image)
+    if packing is not image:  # layers kept only unpacked go out compressed, under the new manifest's digest
+        digest = None if ref.tag else packing.manifest_digest
+        image, ref = packing, ImageRef(ref.domain, ref.path, ref.tag, digest)
     progress = progress or Transfers("quiet")
     own_client = client is None
     client = client or RegistryClient(ref.domain, options=registry)
@@ -129,11 +134,15 @@ def push_index(
     workers: int = DEFAULT_WORKERS,
 ) -> PushResult:
     """Push a multi-platform image: each platform's image by its manifest digest, then the index, byte for
-    byte as stored, at ``dest``'s tag (or its digest, which must be the index's). Every manifest the index
+    byte as stored (once its layers kept only unpacked are compressed: `builder.reshape.packed`), at
+    ``dest``'s tag (or its digest, which must be the index's). Every manifest the index
     names must be in the store: a registry refuses an index naming manifests it does not have."""
     ref = _destination(dest)
     if ref.digest is not None and ref.digest != index.digest:
         raise UsageError(f"push: {ref} names digest {ref.digest}, but the image's index is {index.digest}")
+    packing = packed(store, index)
+    if packing is not index:  # layers kept only unpacked go out compressed, under the new index's digest
+        index, ref = packing, ImageRef(ref.domain, ref.path, ref.tag, None if ref.tag else packing.digest)
     if len(index.images) + len(index.attestations) != len(index.document["manifests"]):
         raise BuildError(f"push: the store lacks some of the images index {index.digest} names")
     own_client = client is None

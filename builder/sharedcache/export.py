@@ -34,11 +34,13 @@ def export_cache(
     *,
     progress: str = "quiet",
     registry: RegistryOptions = DEFAULT_REGISTRY,
+    compression: str = "gzip",
 ) -> str:
     """Export ``records`` (key → ``{"parts", "result"}``) to ``spec``; returns the document's digest.
     ``shared`` (a `SharedCache`) supplies blobs of layers that are still only remote. Raises `BuildError`.
-    The layers take the form ``spec`` asks for (`builder.sharedcache.layerform`) before anything is written."""
-    records = shape_records(store, spec, records, lambda digest: _need_blob(store, shared, digest))
+    The layers take the form ``spec`` asks for (`builder.sharedcache.layerform`; ``compression``, the build's
+    ``--compression``, for a layer the store keeps only unpacked) before anything is written."""
+    records = shape_records(store, spec, records, lambda digest: _need_blob(store, shared, digest), compression)
     index = artifact.encode_index(records)
     config = descriptor(artifact.CONFIG_MEDIA_TYPE, digest_of(index), len(index))
     document = artifact.build_artifact(config, records, image_manifest=spec.image_manifest)

@@ -58,9 +58,11 @@ class SharedCache:
         progress: str,
         warn,
         registry: RegistryOptions = DEFAULT_REGISTRY,
+        compression: str = "gzip",
     ) -> None:
         self.store = store
         self.registry = registry  # how the registry sources and targets are reached
+        self.compression = compression  # of the exported layers the store keeps only unpacked
         self.sources = list(sources)
         self.targets = list(targets)
         self.progress = progress
@@ -208,7 +210,15 @@ class SharedCache:
             chosen = self.steps if spec.mode == "max" else [s for s in self.steps if s.chain in final_chains]
             records = {s.key: {"parts": s.parts, "result": _clean(s.result)} for s in chosen}
             try:
-                export_cache(self.store, spec, records, self, progress=self.progress, registry=self.registry)
+                export_cache(
+                    self.store,
+                    spec,
+                    records,
+                    self,
+                    progress=self.progress,
+                    registry=self.registry,
+                    compression=self.compression,
+                )
             except BuildError as exc:
                 if not spec.ignore_error:
                     raise

@@ -193,7 +193,6 @@ def _produce(
             record = commit_upperdir(
                 session.store,
                 staging,
-                compression=session.options.compression,
                 clamp_mtime=session.epoch,
                 advance=advance,
                 streamed=streamed,

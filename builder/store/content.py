@@ -80,31 +80,42 @@ class ContentStore(LayersMixin, RecordsMixin):
         return self._blobs / dg.hex_of(digest)
 
     def has_blob(self, digest: str) -> bool:
-        """True if a blob with this digest is stored (its content is verified only when read)."""
+        """True if the blob can be read: stored (its content is verified only when read), or the tar of an
+        unpacked layer the store makes on demand (`record_layer_tar`; the digest is then the diff_id)."""
+        return self._blob_file(digest).is_file() or self.layer_tar_form(digest) is not None
+
+    def has_stored_blob(self, digest: str) -> bool:
+        """True if the blob is kept as a file (not only made on demand from an unpacked layer)."""
         return self._blob_file(digest).is_file()
 
     def blob_path(self, digest: str) -> Path:
-        """The file holding the blob, for tools that need a path. Not verified: prefer `open_blob`.
-        Never write to it. Raises `BlobNotFound`."""
+        """The file holding a stored blob, for tools that need a path. Not verified: prefer `open_blob`.
+        Never write to it. Raises `BlobNotFound`, also for a layer tar made on demand."""
         path = self._blob_file(digest)
         if not path.is_file():
             raise BlobNotFound(digest)
         return path
 
     def blob_size(self, digest: str) -> int:
-        """Size in bytes of a stored blob; raises `BlobNotFound`."""
+        """Size in bytes of a blob `has_blob` finds; raises `BlobNotFound`."""
         try:
             return self._blob_file(digest).stat().st_size
         except FileNotFoundError:
-            raise BlobNotFound(digest) from None
+            form = self.layer_tar_form(digest)
+            if form is None:
+                raise BlobNotFound(digest) from None
+            return form.size
 
     def open_blob(self, digest: str) -> BinaryIO:
-        """A read stream over the blob; the caller closes it. The read that reaches EOF raises
-        `BlobCorrupted` if the content does not match the digest (the damaged blob is removed)."""
+        """A read stream over a blob `has_blob` finds; the caller closes it. The read that reaches EOF raises
+        `BlobCorrupted` if a stored blob does not match the digest (the damaged blob is removed), or
+        `DerivedTarMismatch` if a layer made on demand does not."""
         try:
             return open_verified(self._blob_file(digest), digest)
         except FileNotFoundError:
-            raise BlobNotFound(digest) from None
+            if self.layer_tar_form(digest) is None:
+                raise BlobNotFound(digest) from None
+            return self.open_layer_tar(digest)
 
     def read_blob(self, digest: str) -> bytes:
         """The whole content of a small blob (a manifest or config), verified. Refuses blobs over 64 MiB."""

@@ -9,9 +9,11 @@ import tempfile
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import BinaryIO
 
 from builder.faults import checkpoint
 from builder.store import digest as dg
+from builder.store.derived import TarForm, open_derived
 from builder.store.errors import DigestMismatch, LayerNotFound, StoreError
 from builder.store.fsutil import atomic_write, fsync_dir, remove_tree, rename_noreplace
 from builder.store.journal import Entry
@@ -141,15 +143,23 @@ class LayersMixin:
     def _layerinfo_file(self, diff_id: str) -> Path:
         return self._layerinfo / f"{dg.hex_of(diff_id, 'diff_id')}.json"
 
-    def _read_layerinfo(self, diff_id: str) -> list[dict]:
+    def _read_layerinfo_doc(self, diff_id: str) -> dict:
         try:
             data = json.loads(self._layerinfo_file(diff_id).read_bytes())
         except FileNotFoundError:
-            return []
+            return {}
         except ValueError:
-            return []  # written by rename, so only outside damage gets here; the record is just advisory
-        blobs = data.get("blobs") if isinstance(data, dict) else None
+            return {}  # written by rename, so only outside damage gets here; the record is just advisory
+        return data if isinstance(data, dict) else {}
+
+    def _read_layerinfo(self, diff_id: str) -> list[dict]:
+        blobs = self._read_layerinfo_doc(diff_id).get("blobs")
         return [b for b in blobs if isinstance(b, dict)] if isinstance(blobs, list) else []
+
+    def _write_layerinfo(self, diff_id: str, doc: dict) -> None:
+        """Replace the record of ``diff_id``; the caller holds the layerinfo lock."""
+        body = json.dumps({"diffID": diff_id, **doc}, indent=1).encode()
+        atomic_write(self._layerinfo_file(diff_id), body + b"\n", self._scratch())
 
     def record_layer_blob(self, diff_id: str, digest: str, size: int, media_type: str) -> None:
         """Remember that blob ``digest`` (``size`` bytes, ``media_type``) is a compressed form of the layer
@@ -159,9 +169,33 @@ class LayersMixin:
             raise StoreError(f"invalid blob size {size!r}")
         entry = {"digest": digest, "size": size, "mediaType": str(media_type)}
         with self.lock(_LAYERINFO_LOCK):
+            doc = self._read_layerinfo_doc(diff_id)
             blobs = [b for b in self._read_layerinfo(diff_id) if b.get("digest") != digest]
-            body = json.dumps({"diffID": diff_id, "blobs": [entry, *blobs]}, indent=1).encode()
-            atomic_write(self._layerinfo_file(diff_id), body + b"\n", self._scratch())
+            self._write_layerinfo(diff_id, {**_tar_part(doc), "blobs": [entry, *blobs]})
+
+    def record_layer_tar(self, diff_id: str, form: TarForm) -> None:
+        """Remember that the layer ``diff_id`` is what `builder.layer.write_layer` makes of its unpacked
+        directory with ``form.clamp_mtime`` (``form.size`` bytes): its tar is then a blob the store can read
+        (`has_blob`, `open_blob` of ``diff_id``) without keeping it (see `builder.store.derived`)."""
+        with self.lock(_LAYERINFO_LOCK):
+            self._write_layerinfo(diff_id, {"tar": form.to_json(), "blobs": self._read_layerinfo(diff_id)})
+
+    def layer_tar_form(self, diff_id: str) -> TarForm | None:
+        """How to make the tar of layer ``diff_id`` from its unpacked directory, when that was recorded and
+        the layer is present; else None."""
+        if not _valid(diff_id):
+            return None
+        form = TarForm.from_json(self._read_layerinfo_doc(diff_id).get("tar"))
+        return form if form is not None and self.has_layer(diff_id) else None
+
+    def open_layer_tar(self, diff_id: str) -> BinaryIO:
+        """A read stream over the tar of layer ``diff_id`` made from its unpacked directory, checked against
+        the diff_id at EOF (`builder.store.derived.DerivedTarMismatch`). Raises `LayerNotFound` when the
+        store cannot make it (no recorded `TarForm`, or the layer is absent)."""
+        form = self.layer_tar_form(diff_id)
+        if form is None:
+            raise LayerNotFound(diff_id)
+        return open_derived(self._layer_dir(diff_id), diff_id, form)
 
     def layer_blobs(self, diff_id: str) -> list[dict]:
         """All recorded compressed forms of the layer, newest first, whether or not their blobs are present."""
@@ -174,6 +208,11 @@ class LayersMixin:
             if isinstance(blob, str) and _valid(blob) and self.has_blob(blob):
                 return {"digest": blob, "size": entry.get("size"), "mediaType": entry.get("mediaType")}
         return None
+
+
+def _tar_part(doc: dict) -> dict:
+    """The ``"tar"`` entry of a layerinfo record, to keep when its blobs change."""
+    return {"tar": doc["tar"]} if TarForm.from_json(doc.get("tar")) is not None else {}
 
 
 def _valid(digest: str) -> bool:
