@@ -80,9 +80,10 @@ class OutputSpec:
 
     @property
     def sends(self) -> bool:
-        """Whether the image leaves the store as it is (pushed, or written as an OCI layout or Docker
-        archive): its layers then need blobs kept as files, compressed unless asked otherwise."""
-        return self.push or self.type in ("registry", "oci", "docker")
+        """Whether the image leaves the store with its manifest (pushed, or written as an OCI layout): its
+        layers then need blobs kept as files, compressed unless asked otherwise. (A Docker archive holds
+        layer tars and no manifest; ``local`` and ``tar`` hold files.)"""
+        return self.push or self.type in ("registry", "oci")
 
     @property
     def reshapes(self) -> bool:

@@ -23,9 +23,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=FORMATS, default="docker", help="archive format (default: docker)")
 
 
-def _entries(store, names: list[str]) -> list:
-    """The images to save (each with the names it is saved under), their layers kept only unpacked
-    compressed first, as a push would send them."""
+def _entries(store, names: list[str], pack: bool) -> list:
+    """The images to save (each with the names it is saved under); with ``pack`` (an OCI layout) their
+    layers kept only unpacked compressed first, as a push would send them."""
     from builder.oci.image import resolve
     from builder.refs import parse_ref
     from builder.reshape import packed
@@ -33,7 +33,7 @@ def _entries(store, names: list[str]) -> list:
     by_digest: dict[str, tuple] = {}
     for name in names:
         image, tag_key = resolve(store, name)
-        image = packed(store, image)
+        image = packed(store, image) if pack else image
         entry = by_digest.setdefault(image.manifest_digest, (image, []))
         if tag_key is not None and all(ref.tag_key != tag_key for ref in entry[1]):
             entry[1].append(parse_ref(tag_key))
@@ -60,10 +60,10 @@ def _save(store, args: argparse.Namespace) -> int:
     from builder.oci.layoutdir import write_layout_dir
     from builder.outputs import write_archive_file
 
-    entries = _entries(store, args.images)
     fmt = args.format
     if fmt == "oci" and args.output and Path(args.output).is_dir():
         fmt = "oci-dir"
+    entries = _entries(store, args.images, pack=fmt != "docker")
     write = write_docker_archive if fmt == "docker" else write_oci
     if fmt == "oci-dir":
         if not args.output:

@@ -1,7 +1,7 @@
 """Writing a layer while its upperdir is being filled: a copy that knows what it writes streams the layer's
 tar as it goes (`layer_stream`), hashed for its diff_id, so the commit need not read the directory again
 (`StreamedLayer`, handed to `builder.solver.commit.commit_upperdir`). Also `CountingWriter`, a write-through
-byte counter for bars, and `Discard`, the sink of a tar written only to be hashed.
+byte counter for bars.
 """
 
 from __future__ import annotations
@@ -28,17 +28,6 @@ class CountingWriter:
 
     def __getattr__(self, name: str):
         return getattr(self._target, name)
-
-
-class Discard:
-    """A write-only sink that keeps nothing: the layer tar is written only to be hashed and counted (the
-    store makes it again when it is read, `builder.store.derived`)."""
-
-    def write(self, data) -> int:
-        return len(data)
-
-    def flush(self) -> None:
-        pass
 
 
 class StreamedLayer:
@@ -80,7 +69,7 @@ def layer_stream(
     names the layer is written after it exists). Leaving the block with an exception, or abandoned, gives
     the commit nothing and calls nothing.
     """
-    from builder.layer.diff import LayerStream
+    from builder.layer.diff import Discard, LayerStream
 
     with LayerStream(Discard(), compression="none", clamp_mtime=clamp_mtime, hash_output=False) as stream:
         handle = StreamedLayer(stream, on_commit)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -60,6 +60,38 @@ def write_layer(
     with LayerStream(out, compression=compression, clamp_mtime=clamp_mtime, hash_output=hash_output) as layer:
         layer.add_tree(os.fsencode(root))
         return layer.finish()
+
+
+class Discard:
+    """A write-only sink that keeps nothing: for a layer tar written only to be hashed and counted."""
+
+    def write(self, data) -> int:
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+
+class _Counted(Discard):
+    """`Discard` telling ``advance`` of every write's size (a progress bar's)."""
+
+    def __init__(self, advance: Callable[[int], None]) -> None:
+        self._advance = advance
+
+    def write(self, data) -> int:
+        n = len(data) if not isinstance(data, memoryview) else data.nbytes
+        self._advance(n)
+        return n
+
+
+def hash_layer(
+    root: Path, *, clamp_mtime: int | None = None, advance: Callable[[int], None] | None = None
+) -> LayerInfo:
+    """The `LayerInfo` of ``root``'s layer tar (diff_id, and size in ``size``) without keeping the tar: what
+    `write_layer` with ``compression="none"`` would write, hashed and counted. ``advance(n)`` is told of
+    every n bytes. Raises as `write_layer` does."""
+    sink = Discard() if advance is None else _Counted(advance)
+    return write_layer(root, sink, compression="none", clamp_mtime=clamp_mtime, hash_output=False)
 
 
 class _Batched:

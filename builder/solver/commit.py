@@ -16,12 +16,12 @@ from pathlib import Path
 
 from builder.errors import BuildError
 from builder.faults import checkpoint
-from builder.fsops.layerstream import CountingWriter, Discard, StreamedLayer
+from builder.fsops.layerstream import StreamedLayer
 from builder.oci import media
 from builder.oci.manifest import descriptor
 from builder.store.derived import TarForm
 
-__all__ = ["CountingWriter", "StreamedLayer", "commit_upperdir"]
+__all__ = ["StreamedLayer", "commit_upperdir"]
 
 
 def commit_upperdir(
@@ -50,16 +50,9 @@ def commit_upperdir(
                 advance(info.size)
         else:
             # the tar, hashed: only for a step that ran, not a cached one
-            from builder.layer import write_layer
+            from builder.layer import hash_layer
 
-            sink = Discard()
-            info = write_layer(
-                upperdir,
-                CountingWriter(sink, advance) if advance else sink,
-                compression="none",
-                clamp_mtime=clamp_mtime,
-                hash_output=False,
-            )
+            info = hash_layer(upperdir, clamp_mtime=clamp_mtime, advance=advance)
         checkpoint("commit.blob")
         store.record_layer_tar(info.diff_id, TarForm(info.size, clamp_mtime))
         checkpoint("commit.recorded")

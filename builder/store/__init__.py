@@ -12,7 +12,10 @@ On-disk layout (``<root>`` is ``--root``, ``$PYBUILD_ROOT``, ``/var/lib/pybuild`
     layers/sha256/<hex>/           an unpacked layer named by its diff_id, in overlay form (whiteouts are
                                    0/0 char devices, opaque dirs carry trusted.overlay.opaque=y); present
                                    means complete; never written into once present
-    layerinfo/sha256/<hex>.json    compressed blobs known for a diff_id: {"diffID", "blobs": [descriptor…]}
+    layerinfo/sha256/<hex>.json    what is known of a diff_id's blobs: {"diffID", "tar": {"size",
+                                   "clampMtime"}, "blobs": [descriptor…]}; "tar": the layer is what
+                                   write_layer makes of its directory, so its tar is a blob made on demand
+                                   (`builder.store.derived`); "blobs": compressed forms kept as files
     tags.json                      {"tags": {"name:tag": "sha256:<manifest>"}}
     journal/<boot id>              blobs and layers written, not yet flushed, during that boot: a JSON line
                                    each (journal/<boot id>.<hex>: set aside by a `Store.sync` under way)

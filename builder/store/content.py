@@ -15,6 +15,7 @@ from typing import BinaryIO, Self
 from builder.layer.form import LayerForm
 from builder.store import digest as dg
 from builder.store.blobs import BlobWriter, open_verified
+from builder.store.derived import TAR_MEDIA_TYPE
 from builder.store.errors import BlobNotFound, StoreError
 from builder.store.journal import Entry, append, retire
 from builder.store.layers import LayersMixin
@@ -89,11 +90,19 @@ class ContentStore(LayersMixin, RecordsMixin):
         return self._blob_file(digest).is_file()
 
     def blob_path(self, digest: str) -> Path:
-        """The file holding a stored blob, for tools that need a path. Not verified: prefer `open_blob`.
-        Never write to it. Raises `BlobNotFound`, also for a layer tar made on demand."""
+        """The file holding the blob, for tools that need a path. Not verified: prefer `open_blob`. Never
+        write to it. A layer tar made on demand is first stored as a file (once; then kept and recorded as
+        a form of its layer). Raises `BlobNotFound`."""
         path = self._blob_file(digest)
-        if not path.is_file():
+        if path.is_file():
+            return path
+        if self.layer_tar_form(digest) is None:
             raise BlobNotFound(digest)
+        with self.open_layer_tar(digest) as tar, self.blob_writer(expected=digest) as writer:
+            while chunk := tar.read(1 << 20):
+                writer.write(chunk)
+            _, size = writer.commit()
+        self.record_layer_blob(digest, digest, size, TAR_MEDIA_TYPE)
         return path
 
     def blob_size(self, digest: str) -> int:

@@ -26,7 +26,9 @@ def verify(store: ContentStore) -> list[str]:
     with ``schemaVersion`` and ``config``/``layers``/``manifests``) referencing blobs that are missing or
     have another size. An index is only reported when none of its manifests is present: a store normally
     holds just the platforms it pulled. Every blob recorded as a layer's compressed form must decompress to
-    that layer's diff_id. Reports, never repairs; reads every blob once, and decompresses layer blobs.
+    that layer's diff_id, and every layer whose blob the store makes on demand (its tar,
+    `builder.store.derived`) must still make it. Reports, never repairs; reads every blob once,
+    decompresses layer blobs and archives those layers.
     """
     problems: list[str] = []
     present: dict[str, int] = {}
@@ -47,6 +49,7 @@ def verify(store: ContentStore) -> list[str]:
         present[digest] = size
         if doc is not None:
             manifests[digest] = doc
+    problems.extend(_check_layer_tars(store, present, corrupted))
     for digest, doc in manifests.items():
         problems.extend(_check_manifest(digest, doc, present, corrupted))
     for ref, digest in store.tags().items():
@@ -61,6 +64,32 @@ def verify(store: ContentStore) -> list[str]:
         if not dg.is_hex(entry.name) or not entry.is_dir(follow_symlinks=False):
             problems.append(f"unexpected entry layers/{dg.ALGORITHM}/{entry.name}")
     problems.extend(_check_layer_blobs(store, present, corrupted))
+    return problems
+
+
+def _check_layer_tars(store: ContentStore, present: dict[str, int], corrupted: set[str]) -> list[str]:
+    """Every layer whose blob is its tar made on demand must make that tar (hash to its diff_id, with the
+    recorded size); those that do count as present blobs, those that do not as corrupted ones."""
+    from builder.layer import LayerError, hash_layer
+
+    problems = []
+    for diff_id in store.layers():
+        form = store.layer_tar_form(diff_id)
+        if form is None or diff_id in present:
+            continue
+        try:
+            info = hash_layer(store.layer_path(diff_id), clamp_mtime=form.clamp_mtime)
+            actual = info.diff_id
+        except LayerError as exc:
+            actual = f"nothing ({exc.message})"
+        if actual != diff_id:
+            problems.append(f"layer {diff_id} no longer makes its own tar: it gives {actual}")
+            corrupted.add(diff_id)
+        elif info.size != form.size:
+            problems.append(f"layer {diff_id} makes a tar of {info.size} bytes, recorded as {form.size}")
+            corrupted.add(diff_id)
+        else:
+            present[diff_id] = form.size
     return problems
 
 
