@@ -63,7 +63,7 @@ def push_image(
         index = find_index(store, source)
         if index is not None:
             target = source if dest is None else dest
-            return push_index(
+            result = push_index(
                 store,
                 index,
                 target,
@@ -73,6 +73,8 @@ def push_image(
                 chunk_size=chunk_size,
                 workers=workers,
             )
+            _follow(store, _tag_key(source), index.digest, result.digest)
+            return result
     image, tag_key = (source, None) if isinstance(source, Image) else resolve(store, source)
     if dest is None:
         if isinstance(source, Image):
@@ -91,6 +93,7 @@ def push_image(
     packing = packed(store, image)
     if packing is not image:  # layers kept only unpacked go out compressed, under the new manifest's digest
         digest = None if ref.tag else packing.manifest_digest
+        _follow(store, tag_key, image.manifest_digest, packing.manifest_digest)
         image, ref = packing, ImageRef(ref.domain, ref.path, ref.tag, digest)
     progress = progress or Transfers("quiet")
     own_client = client is None
@@ -110,6 +113,24 @@ def push_image(
     finally:
         if own_client:
             client.close()
+
+
+def _follow(store, tag_key: str | None, old: str, new: str) -> None:
+    """Point the source's tag at the image as pushed (the same image ID, its layers compressed), as long as
+    it still names the image as it was: what the name denotes locally is then what the registry holds."""
+    if tag_key is not None and old != new and store.get_tag(tag_key) == old:
+        store.set_tag(tag_key, new)
+
+
+def _tag_key(source: str | ImageRef) -> str | None:
+    """The tag a user's name for a stored image is, or None (an ID, a digest)."""
+    if isinstance(source, str) and source.startswith("sha256:"):
+        return None
+    try:
+        ref = source if isinstance(source, ImageRef) else parse_ref(source)
+        return None if ref.digest is not None else ref.tag_key
+    except UsageError:
+        return None
 
 
 def _destination(dest: str | ImageRef) -> ImageRef:

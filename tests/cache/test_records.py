@@ -62,14 +62,15 @@ def test_new_base_image_misses_and_the_same_layers_hit(pybuild, busybox_dir: Pat
 
 
 def _store_paths(pybuild, step_index: int) -> dict:
-    """The cache key, layer directory and blob of the built image's layer for ``STEPS[step_index]``."""
+    """The cache key, layer directory and layer record of the built image's layer for ``STEPS[step_index]``
+    (a build's layer has no blob file: its record says how the store makes its tar)."""
     from builder.oci.image import load_image
     from builder.store import Store
 
     with Store.open(pybuild.root) as store:
         image = load_image(store, "cached:1")
-        layer = image.manifest["layers"][-len(STEPS) + step_index]
         diff_id = image.config["rootfs"]["diff_ids"][-len(STEPS) + step_index]
+        assert image.manifest["layers"][-len(STEPS) + step_index]["digest"] == diff_id
         keys = [
             k
             for k in store.cache_keys()
@@ -79,7 +80,7 @@ def _store_paths(pybuild, step_index: int) -> dict:
             "key": keys[0],
             "record": pybuild.root / "cache" / keys[0][:2] / f"{keys[0]}.json",
             "layer": store.layer_path(diff_id),
-            "blob": store.blob_path(layer["digest"]),
+            "layerinfo": pybuild.root / "layerinfo" / "sha256" / f"{diff_id[7:]}.json",
             "diff_id": diff_id,
         }
 
@@ -90,13 +91,13 @@ def _remove_layer(paths: dict) -> None:
     remove_tree(paths["layer"])
 
 
-def _remove_blob(paths: dict) -> None:
-    os.unlink(paths["blob"])
+def _remove_layer_record(paths: dict) -> None:
+    os.unlink(paths["layerinfo"])
 
 
-def _truncate_blob(paths: dict) -> None:
-    size = paths["blob"].stat().st_size
-    os.truncate(paths["blob"], size // 2)
+def _truncate_layer_record(paths: dict) -> None:
+    size = paths["layerinfo"].stat().st_size
+    os.truncate(paths["layerinfo"], size // 2)
 
 
 def _garble_record(paths: dict) -> None:
@@ -111,8 +112,8 @@ def _record_without_result(paths: dict) -> None:
 
 DAMAGE = {
     "layer directory removed": (_remove_layer, "cached layer missing from the store"),
-    "blob removed": (_remove_blob, "cached layer missing from the store"),
-    "blob truncated": (_truncate_blob, "cached layer missing from the store"),
+    "layer record removed": (_remove_layer_record, "cached layer missing from the store"),
+    "layer record truncated": (_truncate_layer_record, "cached layer missing from the store"),
     "record unreadable": (_garble_record, "cache record missing from the store"),
     "record with a nonsense result": (_record_without_result, "cached layer missing from the store"),
 }

@@ -88,11 +88,12 @@ def test_an_export_compresses_once_and_sends_what_a_build_sent_before(
         ["umoci", "unpack", "--image", f"{layout}:{name}", str(bundle)], capture_output=True, check=True
     )
     assert (bundle / "rootfs" / "numbers").read_text().splitlines()[-1] == "20000"
-    # a second store, its image exported straight away, gives the same digest: compression stays reproducible
+    # a second store, its image exported straight away, gives the same layer blobs: compression stays
+    # reproducible (its base, imported at another time, is another image)
     other = tmp_path / "other.tar"
     other_cli("import", str(busybox_dir), "busybox:latest")
     other_cli("build", "-o", f"type=oci,dest={other}", str(context), env=EPOCH)
-    assert _oci_manifest(other)[0] == digest
+    assert _oci_manifest(other)[1]["layers"] == manifest["layers"]
 
 
 def test_push_of_a_stored_image_sends_gzip_layers_skopeo_reads(cli, layered, registry, tmp_path):
