@@ -14,6 +14,8 @@ from tests.sharedcache.conftest import BUILDFILE, LAYER_STEPS, MARKERS
 
 CACHE_TYPE = "application/vnd.pybuild.cache.config.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+GZIP_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
+UNCOMPRESSED = "containerd.io/uncompressed"
 
 
 def _inspect(cli, ref: str) -> dict:
@@ -22,6 +24,16 @@ def _inspect(cli, ref: str) -> dict:
 
 def _layer_digests(cli, ref: str) -> list[str]:
     return [layer["digest"] for layer in _inspect(cli, ref)["Manifest"]["layers"]]
+
+
+def _diff_ids(cli, ref: str) -> list[str]:
+    return _inspect(cli, ref)["RootFS"]["diff_ids"]
+
+
+def _cache_blobs(manifest: dict) -> dict[str, str]:
+    """diff_id → digest of the blob the cache document keeps of that layer (its ``containerd.io/uncompressed``
+    annotation names the diff_id)."""
+    return {layer["annotations"][UNCOMPRESSED]: layer["digest"] for layer in manifest["layers"]}
 
 
 def _blob_gets(proxy) -> list[str]:
@@ -62,24 +74,31 @@ def test_second_runner_runs_no_step_and_fetches_only_the_final_image_layers(
     assert _cached_lines(built.err) == LAYER_STEPS
     assert "running:" not in built.err and not any(marker in built.err for marker in MARKERS)
     assert f"0 steps ran, {LAYER_STEPS} cached" in built.err
-    # the same image as runner A's, byte for byte
-    assert _inspect(other_cli, "app:1")["Digest"] == _inspect(cli, "app:1")["Digest"]
+    # the same image as runner A's (A keeps its own layers unpacked, B has them as the cache sent them)
+    assert _inspect(other_cli, "app:1")["Id"] == _inspect(cli, "app:1")["Id"]
     manifest = _cache_manifest(registry, "ci/app", "buildcache")
     # BuildKit's default layout: an OCI index of the layers, the cache index's descriptor last
     assert manifest["mediaType"] == OCI_INDEX and manifest["config"]["mediaType"] == CACHE_TYPE
-    step_layers = _layer_digests(cli, "app:1")[1:]  # all but the base's
+    cached = _cache_blobs(manifest)
+    assert {layer["mediaType"] for layer in manifest["layers"]} == {GZIP_LAYER}
+    step_layers = [cached[d] for d in _diff_ids(cli, "app:1")[1:]]  # all but the base's, as the cache has them
     gets = _blob_gets(proxy)
     assert sorted(gets) == sorted([manifest["config"]["digest"], *step_layers])  # each once, nothing else
+    assert _layer_digests(other_cli, "app:1")[1:] == step_layers
     run = other_cli("run", "app:1", "cat", "/copy", "/app/two", "/app/three")
     assert run.out == "from the context\nhi two\nthree\n"
+    # byte for byte the image runner A sends out: its push compresses each layer once, as its export did
+    pushed = cli("push", "-q", "app:1", f"{registry.domain}/ci/app:1").out.strip()
+    assert pushed == _inspect(other_cli, "app:1")["Digest"]
 
 
 def test_a_changed_step_runs_on_fetched_parents_and_the_old_layer_is_never_fetched(
-    cli, other_cli, proxy, context, base, tmp_path
+    cli, other_cli, proxy, registry, context, base, tmp_path
 ):
     ref = f"{proxy.domain}/ci/app:buildcache"
     cli("build", "-t", "app:1", "--cache-to", f"type=registry,ref={ref},mode=max", str(context))
-    old_layers = _layer_digests(cli, "app:1")
+    cached = _cache_blobs(_cache_manifest(registry, "ci/app", "buildcache"))
+    old_layers = [cached[d] for d in _diff_ids(cli, "app:1")[1:]]  # the steps' layers, as the cache has them
     proxy.log.clear()
 
     changed = BUILDFILE.format(base=base).replace("echo three >", "echo changed >")
@@ -92,18 +111,19 @@ def test_a_changed_step_runs_on_fetched_parents_and_the_old_layer_is_never_fetch
     assert "MARKER-THREE" in built.err and "MARKER-ONE" not in built.err and "MARKER-TWO" not in built.err
     assert f"1 steps ran, {LAYER_STEPS - 1} cached" in built.err
     gets = set(_blob_gets(proxy))
-    assert set(old_layers[1:-1]) <= gets  # the parents of the step that ran
+    assert set(old_layers[:-1]) <= gets  # the parents of the step that ran
     assert old_layers[-1] not in gets  # the layer it replaces
     assert other_cli("run", "app:2", "cat", "/app/two", "/app/three").out == "hi two\nchanged\n"
 
 
-def test_a_corrupt_remote_layer_becomes_a_local_miss(cli, other_cli, proxy, context, base):
+def test_a_corrupt_remote_layer_becomes_a_local_miss(cli, other_cli, proxy, registry, context, base):
     ref = f"{proxy.domain}/ci/app:buildcache"
     epoch = {"SOURCE_DATE_EPOCH": "1700000000"}  # a rerun of a step then makes the very same layer
     cli.env.update(epoch)
     other_cli.env.update(epoch)
     cli("build", "-t", "app:1", "--cache-to", f"type=registry,ref={ref}", str(context))
-    second_run_layer = _layer_digests(cli, "app:1")[4]  # RUN echo MARKER-TWO
+    cached = _cache_blobs(_cache_manifest(registry, "ci/app", "buildcache"))
+    second_run_layer = cached[_diff_ids(cli, "app:1")[4]]  # RUN echo MARKER-TWO, as the cache keeps it
     proxy.add("GET", f"/blobs/{second_run_layer}", "corrupt", times=1000)
 
     other_cli("pull", base)
@@ -114,7 +134,7 @@ def test_a_corrupt_remote_layer_becomes_a_local_miss(cli, other_cli, proxy, cont
     assert "MARKER-TWO" in built.err  # the step whose layer was refused ran here
     assert "MARKER-ONE" not in built.err and "MARKER-THREE" not in built.err
     assert "building without that cache record" in built.err
-    assert _inspect(other_cli, "app:1")["Digest"] == _inspect(cli, "app:1")["Digest"]
+    assert _inspect(other_cli, "app:1")["Id"] == _inspect(cli, "app:1")["Id"]  # the same image
     assert other_cli("run", "app:1", "cat", "/app/two").out == "hi two\n"
 
 
@@ -147,9 +167,9 @@ def test_layers_of_unused_steps_stay_remote_and_a_re_export_mounts_them(
     first = f"{proxy.domain}/ci/stages:cache"
     cli("build", "-t", "stages:1", "--cache-to", f"type=registry,ref={first},mode=max", str(context))
     tools_layer = next(
-        layer["digest"]
-        for layer in _cache_manifest(registry, "ci/stages", "cache")["layers"]
-        if layer["digest"] not in _layer_digests(cli, "stages:1")
+        digest
+        for diff_id, digest in _cache_blobs(_cache_manifest(registry, "ci/stages", "cache")).items()
+        if diff_id not in _diff_ids(cli, "stages:1")
     )
     proxy.log.clear()
 
