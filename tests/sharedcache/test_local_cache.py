@@ -3,6 +3,8 @@ damaged or missing blobs in it; a reader never sees half an index while an expor
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import json
 import os
 import re
@@ -19,6 +21,8 @@ from tests.sharedcache.conftest import BUILDFILE, LAYER_STEPS, MARKERS
 
 CACHE_TYPE = "application/vnd.pybuild.cache.config.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+GZIP_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
+UNCOMPRESSED = "containerd.io/uncompressed"
 
 
 def _index(directory: Path) -> tuple[dict, dict]:
@@ -32,8 +36,18 @@ def _index(directory: Path) -> tuple[dict, dict]:
     return manifest, records
 
 
-def _layers(cli, ref: str) -> list[str]:
-    return [layer["digest"] for layer in json.loads(cli("inspect", ref).out)[0]["Manifest"]["layers"]]
+def _diff_ids(cli, ref: str) -> list[str]:
+    return json.loads(cli("inspect", ref).out)[0]["RootFS"]["diff_ids"]
+
+
+def _cache_blobs(directory: Path) -> dict[str, Path]:
+    """diff_id → the file in the cache directory holding that layer's blob (the cache manifest's
+    ``containerd.io/uncompressed`` annotation names the diff_id)."""
+    manifest, _ = _index(directory)
+    return {
+        layer["annotations"][UNCOMPRESSED]: directory / "blobs/sha256" / layer["digest"][7:]
+        for layer in manifest["layers"]
+    }
 
 
 def _runner_b(other_cli, busybox_dir: Path):
@@ -51,7 +65,13 @@ def test_a_directory_cache_from_the_api_gives_a_cli_build_every_step_cached(
     assert manifest["mediaType"] == OCI_INDEX and manifest["config"]["mediaType"] == CACHE_TYPE
     assert json.loads((cache / "oci-layout").read_text()) == {"imageLayoutVersion": "1.0.0"}
     assert len(records) == LAYER_STEPS
-    assert {layer["digest"] for layer in manifest["layers"]} == set(_layers(cli, "app:1")[1:])
+    # the layers of the build's steps, each a gzip blob of the layer (its content hashes to the diff_id)
+    assert {layer["mediaType"] for layer in manifest["layers"]} == {GZIP_LAYER}
+    blobs = _cache_blobs(cache)
+    assert set(blobs) == set(_diff_ids(cli, "app:1")[1:])
+    assert all(
+        f"sha256:{hashlib.sha256(gzip.decompress(b.read_bytes())).hexdigest()}" == d for d, b in blobs.items()
+    )
 
     runner_b = _runner_b(other_cli, busybox_dir)
     built = runner_b(
@@ -105,8 +125,8 @@ def test_a_damaged_blob_runs_its_step_and_a_missing_one_is_a_plain_miss(
     context = write_context(tmp_path / "c", BUILDFILE.format(base="busybox:latest"), {"a.txt": "hello\n"})
     cache = tmp_path / "ci-cache"
     cli("build", "-t", "app:1", "--cache-to", f"type=local,dest={cache}", str(context))
-    layers = _layers(cli, "app:1")
-    damaged = cache / "blobs/sha256" / layers[-1][7:]  # RUN MARKER-THREE
+    blobs, layers = _cache_blobs(cache), _diff_ids(cli, "app:1")
+    damaged = blobs[layers[-1]]  # RUN MARKER-THREE
     damaged.write_bytes(bytes(len(damaged.read_bytes())))
     runner_b = _runner_b(other_cli, busybox_dir)
 
@@ -117,7 +137,7 @@ def test_a_damaged_blob_runs_its_step_and_a_missing_one_is_a_plain_miss(
     assert "building without that cache record" in built.err
     assert runner_b("run", "app:1", "cat", "/app/three").out == "three\n"
 
-    (cache / "blobs/sha256" / layers[2][7:]).unlink()  # RUN MARKER-ONE, in a fresh runner
+    blobs[layers[2]].unlink()  # RUN MARKER-ONE, in a fresh runner
     runner_c = type(other_cli)(tmp_path / "store3", tmp_path / "docker-config")
     runner_c("import", str(busybox_dir), "busybox:latest")
     built = runner_c("build", "--progress=plain", "--cache-from", f"type=local,src={cache}", str(context))
@@ -173,7 +193,7 @@ def test_a_damaged_parent_found_when_a_step_runs_on_it_makes_that_parent_run_too
     context = write_context(tmp_path / "c", BUILDFILE.format(base="busybox:latest"), {"a.txt": "hello\n"})
     cache = tmp_path / "ci-cache"
     cli("build", "-t", "app:1", "--cache-to", f"type=local,dest={cache}", str(context))
-    damaged = cache / "blobs/sha256" / _layers(cli, "app:1")[4][7:]  # RUN MARKER-TWO, under the changed step
+    damaged = _cache_blobs(cache)[_diff_ids(cli, "app:1")[4]]  # RUN MARKER-TWO, under the changed step
     damaged.write_bytes(bytes(len(damaged.read_bytes())))
     changed = BUILDFILE.format(base="busybox:latest").replace("echo three >", "echo changed >")
     other = write_context(tmp_path / "changed", changed, {"a.txt": "hello\n"})
