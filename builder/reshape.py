@@ -97,8 +97,11 @@ def _reshape_image(
         wanted = output.compression or current
         if asked and (wanted != current or output.compression_level is not None):
             layer = recompress(store, layer, diff_id, wanted, output.compression_level)
-        elif not asked and output.sends and not store.has_stored_blob(layer["digest"]):
-            layer = recompress(store, layer, diff_id, compression, None)
+        elif output.sends and not store.has_stored_blob(layer["digest"]):
+            # a layer kept only unpacked leaves as a stored blob: in the form the output asked for (its tar,
+            # for compression=uncompressed), else the build's; never left for a later packing, which would
+            # compress it and lose this output's media types
+            layer = recompress(store, layer, diff_id, wanted if asked else compression, None)
         layers.append(descriptor(layer["mediaType"], layer["digest"], layer["size"]))
     return commit_image(
         store,

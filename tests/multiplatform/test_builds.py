@@ -145,10 +145,17 @@ def test_load_keeps_the_platform(mp, tmp_path, rootfs):
     other = type(mp)(tmp_path / "other-store")
     other("load", "-i", str(layout), "--platform", "linux/arm64")
     assert inspect(other, "app:1", "{{.Os}}/{{.Architecture}} {{json .Index}}") == "linux/arm64 null"
-    # without --platform the whole index is loaded: the same digest, every platform served by the name
+    # without --platform the whole index is loaded: the digest it was exported as, every platform served by
+    # the name, each the image the build made (its ID; the export compressed the layers the store keeps as tars)
     whole = type(mp)(tmp_path / "whole-store")
     assert whole("load", "-i", str(layout)).out == "Loaded image: app:1\n"
-    assert inspect(whole, "app:1", "{{.Index.Digest}}") == inspect(mp, "app:1", "{{.Index.Digest}}")
+    with tarfile.open(layout) as tar:
+        (exported,) = json.load(tar.extractfile("index.json"))["manifests"]
+    assert inspect(whole, "app:1", "{{.Index.Digest}}") == exported["digest"]
+    for arch in ("amd64", "arm64"):
+        built = inspect(mp, "app:1", "{{.Id}}", "--platform", f"linux/{arch}")
+        assert built.startswith("sha256:")
+        assert inspect(whole, "app:1", "{{.Id}}", "--platform", f"linux/{arch}") == built
     assert whole("run", "app:1", "cat", "/arch").out == f"{HOST_MACHINE}\n"
     assert inspect(whole, "app:1", "{{.Architecture}}", "--platform", "linux/arm64") == "arm64"
     other("load", "-i", str(docker))

@@ -15,10 +15,11 @@ from builder.store import Store
 
 @pytest.fixture
 def pushed(cli, layered, registry):
-    """``layered`` pushed straight to the registry; returns (the image, its repository path)."""
+    """``layered`` pushed straight to the registry; returns (the image as pushed, its repository path)."""
     store = Store.open(cli.root)
-    image = load_image(store, layered)
-    push_image(store, image, f"{registry.domain}/faults/app:1")
+    result = push_image(store, layered, f"{registry.domain}/faults/app:1")
+    image = load_image(store, layered)  # the name follows the image as it went out (its layers compressed)
+    assert result.digest == image.manifest_digest
     return image, "faults/app"
 
 
@@ -46,12 +47,13 @@ def test_pull_resumes_a_cut_blob_with_range_and_retries_a_500(tmp_path, pushed, 
 
 def test_push_survives_an_upload_cut_half_way_and_a_500(tmp_path, cli, layered, proxy, registry):
     store = Store.open(cli.root)
-    image = load_image(store, layered)
+    built = load_image(store, layered)
     proxy.add("PUT", r"/blobs/uploads/.*digest=", "cut-request")
     proxy.add("HEAD", r"/blobs/sha256:", "500")
     proxy.add("PUT", r"/manifests/", "500")
-    result = push_image(store, image, f"{proxy.domain}/faults/pushed:1", client=_client(proxy.domain))
-    assert result.digest == image.manifest_digest
+    result = push_image(store, layered, f"{proxy.domain}/faults/pushed:1", client=_client(proxy.domain))
+    image = load_image(store, layered)  # the image as pushed: the build's, its layers compressed
+    assert result.digest == image.manifest_digest and image.config_digest == built.config_digest
     statuses = [entry.status for entry in proxy.requests_matching("PUT", r"/blobs/uploads/.*digest=")]
     assert statuses.count(0) == 1 and statuses.count(201) == len(image.layers) + 1
     assert [entry.status for entry in proxy.requests_matching("PUT", "/manifests/")] == [500, 201]
@@ -62,12 +64,13 @@ def test_push_survives_an_upload_cut_half_way_and_a_500(tmp_path, cli, layered, 
 
 def test_chunked_push_survives_a_cut_chunk(tmp_path, cli, layered, proxy, registry):
     store = Store.open(cli.root)
-    image = load_image(store, layered)
+    built = load_image(store, layered)
     proxy.add("PATCH", r"/blobs/uploads/", "cut-request")
     result = push_image(
-        store, image, f"{proxy.domain}/faults/chunks:1", client=_client(proxy.domain), chunk_size=256 << 10
+        store, layered, f"{proxy.domain}/faults/chunks:1", client=_client(proxy.domain), chunk_size=256 << 10
     )
-    assert result.digest == image.manifest_digest
+    image = load_image(store, layered)  # the image as pushed: the build's, its layers compressed
+    assert result.digest == image.manifest_digest and image.config_digest == built.config_digest
     assert [e.status for e in proxy.requests_matching("PATCH", "/blobs/uploads/")].count(0) == 1
     fresh = Store.open(tmp_path / "fresh")
     assert (

@@ -64,14 +64,18 @@ def test_repush_uploads_no_blob_and_a_push_to_another_repository_mounts_every_bl
 
 def test_tags_and_digest_pins(cli, other_cli, layered, busybox, registry):
     repo = f"{registry.domain}/pins/app"
-    app_digest = _inspect(cli, layered)["Digest"]
+    app_id = _inspect(cli, layered)["Id"]
     busybox_digest = _inspect(cli, "busybox")["Digest"]
-    cli("push", layered, f"{repo}:v1")
+    app_digest = cli("push", "-q", layered, f"{repo}:v1").out.strip()
+    # the name now denotes the image as pushed: the same image, its layers compressed
+    local = _inspect(cli, layered)
+    assert (local["Digest"], local["Id"]) == (app_digest, app_id)
     cli("push", "busybox", f"{repo}:v2")
     cli("push", layered, f"{repo}:latest")
     assert _inspect(other_cli, other_cli("pull", f"{repo}:v2").out.splitlines()[-1])["Digest"] == busybox_digest
     other_cli("pull", repo)  # no tag: latest
-    assert _inspect(other_cli, f"{repo}:latest")["Digest"] == app_digest
+    latest = _inspect(other_cli, f"{repo}:latest")
+    assert (latest["Digest"], latest["Id"]) == (app_digest, app_id)
     pinned = other_cli("pull", f"{repo}@{app_digest}")
     assert pinned.out.splitlines()[-1] == f"{repo}@{app_digest}"
     assert _inspect(other_cli, f"{repo}@{app_digest}")["Digest"] == app_digest
@@ -84,7 +88,11 @@ def test_tags_and_digest_pins(cli, other_cli, layered, busybox, registry):
 
 
 def test_push_by_digest_and_a_wrong_digest_is_refused(cli, layered, registry):
+    # a first push (elsewhere) sends the image out with its layers compressed and moves the name to that
+    # manifest: its digest is the one the image is known by from then on
+    first = cli("push", "-q", layered, f"{registry.domain}/first/app:1").out.strip()
     digest = _inspect(cli, layered)["Digest"]
+    assert digest == first
     out = cli("push", "-q", layered, f"{registry.domain}/bydigest/app@{digest}").out
     assert out.strip() == digest
     client = RegistryClient(registry.domain)
@@ -97,23 +105,27 @@ def test_push_by_digest_and_a_wrong_digest_is_refused(cli, layered, registry):
 def test_large_blobs_go_up_in_chunks_and_come_back_intact(tmp_path, cli, layered, proxy):
     store = Store.open(cli.root)
     image = load_image(store, layered)
+    # an image given by value goes out as push sends it: its layers compressed, under the digest it reports
     result = push_image(store, image, f"{proxy.domain}/chunked/app:1", chunk_size=64 << 10)
-    big = [layer for layer in image.layers if layer["size"] > 64 << 10]
+    other = Store.open(tmp_path / "fresh")
+    pulled = pull_image(other, f"{proxy.domain}/chunked/app:1")
+    assert pulled.image.manifest_digest == result.digest
+    assert (pulled.image.config_digest, pulled.image.diff_ids) == (image.config_digest, image.diff_ids)
+    sent = pulled.image.layers  # as the registry holds them, the sizes the uploads had
+    big = [layer for layer in sent if layer["size"] > 64 << 10]
     assert big, "the busybox layer is larger than one chunk"
     patches = proxy.requests_matching("PATCH", UPLOADS)
     assert len(patches) >= sum(-(-layer["size"] // (64 << 10)) for layer in big)
     assert all(entry.status == 202 for entry in patches)
-    other = Store.open(tmp_path / "fresh")
-    pulled = pull_image(other, f"{proxy.domain}/chunked/app:1")
-    assert pulled.image.manifest_digest == result.digest == image.manifest_digest
     assert other.has_layer(image.diff_ids[-1])
 
 
 def test_an_index_gives_the_host_platform_and_its_digest_pins_it(tmp_path, cli, layered, busybox, registry):
     store = Store.open(cli.root)
+    push_image(store, layered, f"{registry.domain}/multi/app:amd")
+    push_image(store, "busybox", f"{registry.domain}/multi/app:other")
+    # the images as pushed (the names follow them: layers a build kept as tars went out compressed)
     app, other_arch = load_image(store, layered), load_image(store, "busybox")
-    push_image(store, app, f"{registry.domain}/multi/app:amd")
-    push_image(store, other_arch, f"{registry.domain}/multi/app:other")
     host = Platform.host()
     entries = []
     for image, platform in (
@@ -167,8 +179,8 @@ def test_progress_bars_in_a_terminal(tmp_path, cli, layered, registry):
     from builder.registry.progress import Transfers
 
     store = Store.open(cli.root)
-    image = load_image(store, layered)
-    push_image(store, image, f"{registry.domain}/bars/app:1")
+    push_image(store, layered, f"{registry.domain}/bars/app:1")
+    image = load_image(store, layered)  # the image as pushed, its layers compressed
     stream = io.StringIO()
     pull_image(
         Store.open(tmp_path / "fresh"), f"{registry.domain}/bars/app:1", progress=Transfers("tty", stream)
