@@ -86,15 +86,18 @@ def push_image(
             )
         dest = source
     ref = _destination(dest)
-    if ref.digest is not None and ref.digest != image.manifest_digest:
-        raise UsageError(
-            f"push: {ref} names digest {ref.digest}, but the image's manifest is {image.manifest_digest}"
-        )
+    # layers kept only unpacked go out compressed: the image is pushed as that manifest, under its digest
     packing = packed(store, image)
-    if packing is not image:  # layers kept only unpacked go out compressed, under the new manifest's digest
-        digest = None if ref.tag else packing.manifest_digest
-        _follow(store, tag_key, image.manifest_digest, packing.manifest_digest)
-        image, ref = packing, ImageRef(ref.domain, ref.path, ref.tag, digest)
+    if ref.digest is not None and ref.digest != packing.manifest_digest:
+        hint = None
+        if ref.digest == image.manifest_digest:
+            hint = f"it goes out with its layers compressed, as {packing.manifest_digest}: name that or a tag"
+        raise UsageError(
+            f"push: {ref} names digest {ref.digest}, but the image's manifest is {packing.manifest_digest}",
+            hint=hint,
+        )
+    _follow(store, tag_key, image.manifest_digest, packing.manifest_digest)
+    image = packing
     progress = progress or Transfers("quiet")
     own_client = client is None
     client = client or RegistryClient(ref.domain, options=registry)
@@ -159,11 +162,16 @@ def push_index(
     ``dest``'s tag (or its digest, which must be the index's). Every manifest the index
     names must be in the store: a registry refuses an index naming manifests it does not have."""
     ref = _destination(dest)
-    if ref.digest is not None and ref.digest != index.digest:
-        raise UsageError(f"push: {ref} names digest {ref.digest}, but the image's index is {index.digest}")
+    # layers kept only unpacked go out compressed: the index is pushed as the one naming those manifests
     packing = packed(store, index)
-    if packing is not index:  # layers kept only unpacked go out compressed, under the new index's digest
-        index, ref = packing, ImageRef(ref.domain, ref.path, ref.tag, None if ref.tag else packing.digest)
+    if ref.digest is not None and ref.digest != packing.digest:
+        hint = None
+        if ref.digest == index.digest:
+            hint = f"it goes out with its layers compressed, as {packing.digest}: name that or a tag"
+        raise UsageError(
+            f"push: {ref} names digest {ref.digest}, but the image's index is {packing.digest}", hint=hint
+        )
+    index = packing
     if len(index.images) + len(index.attestations) != len(index.document["manifests"]):
         raise BuildError(f"push: the store lacks some of the images index {index.digest} names")
     own_client = client is None

@@ -141,3 +141,13 @@ def test_a_cache_export_sends_compressed_layers(cli, busybox, tmp_path):
         assert os.path.getsize(blob) == layer["size"]
         with open(blob, "rb") as f:
             assert f.read(2) == b"\x1f\x8b"
+
+
+def test_a_push_by_digest_names_the_digest_the_image_goes_out_as(cli, layered, registry):
+    local = json.loads(cli("inspect", layered).out)[0]["Digest"]
+    result = cli("push", layered, f"{registry.domain}/lazy/pin@{local}", check=False)
+    assert result.returncode == 2
+    assert "goes out with its layers compressed, as sha256:" in result.err and "Traceback" not in result.err
+    sent = result.err.split("compressed, as ")[1].split(":", 2)
+    sent = f"{sent[0]}:{sent[1]}"
+    assert cli("push", "-q", layered, f"{registry.domain}/lazy/pin@{sent}").out.strip() == sent
