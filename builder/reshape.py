@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Collection
 
+from builder import diskfull
 from builder.errors import BuildError
 from builder.oci import media
 from builder.oci.image import Image, commit_image
@@ -29,6 +30,7 @@ from builder.outputspec import OutputSpec
 from builder.platforms import Platform
 
 _CHUNK = 1 << 20
+_FULL_HINT = "free space (pybuild prune) or use a store on a larger file system (--root)"
 
 
 def reshape(
@@ -127,17 +129,22 @@ def recompress(store, layer: dict, diff_id: str, compression: str, level: int | 
             if same and store.has_stored_blob(known["digest"]):
                 return descriptor(media_type, known["digest"], known["size"])
     hasher = hashlib.sha256()
-    with store.open_blob(layer["digest"]) as blob, store.blob_writer() as writer:
-        plain = open_decompressed(blob)
-        sink = open_compressed_writer(writer, compression, level)
-        while chunk := plain.read(_CHUNK):
-            hasher.update(chunk)
-            sink.write(chunk)
-        sink.close()
-        if "sha256:" + hasher.hexdigest() != diff_id:
-            raise BuildError(
-                f"layer {layer['digest']} does not decompress to its diff_id {diff_id}: the store is damaged"
-            )
-        digest, size = writer.commit()
-    store.record_layer_blob(diff_id, digest, size, media_type)
+    # An export into a store with too little room fails here, while the blob is written: say which blob.
+    # The blob writer removes its partial file, so the store keeps nothing of it.
+    where = f"the {compression} blob of layer {diff_id} in the store at {store.root}"
+    with diskfull.naming(where, hint=_FULL_HINT):
+        with store.open_blob(layer["digest"]) as blob, store.blob_writer() as writer:
+            plain = open_decompressed(blob)
+            sink = open_compressed_writer(writer, compression, level)
+            while chunk := plain.read(_CHUNK):
+                hasher.update(chunk)
+                sink.write(chunk)
+            sink.close()
+            if "sha256:" + hasher.hexdigest() != diff_id:
+                raise BuildError(
+                    f"layer {layer['digest']} does not decompress to its diff_id {diff_id}: "
+                    "the store is damaged"
+                )
+            digest, size = writer.commit()
+        store.record_layer_blob(diff_id, digest, size, media_type)
     return descriptor(media_type, digest, size)

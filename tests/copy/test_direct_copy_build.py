@@ -1,9 +1,10 @@
 """Builds whose COPY takes the direct path (`builder.fsops.copystream`): a directory copied where the
 image has nothing, its layer written while the files are placed.
 
-What a user relies on: the layer's recorded diff_id and blob are what its unpacked directory archives to
-(so a pull, a push or a cache import elsewhere gets the same bytes), later steps see the files, rebuilds
-with ``SOURCE_DATE_EPOCH`` give the same image, and the files are read once, not archived again.
+What a user relies on: the layer's recorded diff_id and tar are what its unpacked directory archives to, and
+the compressed blob an export sends is what that directory compresses to (so a pull, a push or a cache
+import elsewhere gets the same bytes), later steps see the files, rebuilds with ``SOURCE_DATE_EPOCH`` give
+the same image, and the files are read once, not archived again.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import hashlib
 import io
 import json
 import os
+import tarfile
 from pathlib import Path
 
 import builder
@@ -39,23 +41,71 @@ def _context(tmp_path: Path, buildfile: str = BUILDFILE) -> Path:
     return context
 
 
+TAR = "application/vnd.oci.image.layer.v1.tar"
+
+
 def _layers(pybuild, tag: str) -> list[tuple[str, dict]]:
+    """Each layer of ``tag`` (its diff_id) with the store's record of it (``layerinfo``: the ``"tar"`` it is
+    made again with, when the build made it, and the compressed ``"blobs"`` known for it)."""
     config = json.loads(pybuild("inspect", tag).out)[0]
     diff_ids = config["RootFS"]["diff_ids"]
     info = pybuild.root / "layerinfo" / "sha256"
-    return [(d, json.loads((info / f"{d.split(':')[1]}.json").read_text())["blobs"][0]) for d in diff_ids]
+    return [(d, json.loads((info / f"{d.split(':')[1]}.json").read_text())) for d in diff_ids]
+
+
+def _stored_manifest(pybuild, tag: str) -> dict:
+    digest = json.loads(pybuild("inspect", tag).out)[0]["Digest"]
+    return json.loads((pybuild.root / "blobs" / "sha256" / digest.split(":")[1]).read_bytes())
+
+
+def _oci_layers(archive: Path) -> tuple[list[dict], dict[str, bytes]]:
+    """The layer descriptors of the one image in the OCI archive ``archive``, and its blobs by digest."""
+    with tarfile.open(archive) as tar:
+        index = json.load(tar.extractfile("index.json"))
+        manifest = json.load(tar.extractfile(f"blobs/sha256/{index['manifests'][0]['digest'].split(':')[1]}"))
+        blobs = {
+            d["digest"]: tar.extractfile(f"blobs/sha256/{d['digest'].split(':')[1]}").read()
+            for d in manifest["layers"]
+        }
+    return manifest["layers"], blobs
 
 
 def test_layers_match_what_their_directories_archive_to(tmp_path, pybuild):
+    """The store keeps the build's layers unpacked with their tar's size; the image it holds names each by
+    its diff_id. An OCI export compresses each layer with the build's ``--compression``: the blob it sends is
+    exactly what the unpacked directory compresses to, and the store records it as a form of the layer."""
     context = _context(tmp_path)
     for compression in ("gzip", "zstd"):
-        pybuild("build", "--no-cache", "--compression", compression, "-t", f"app:{compression}", str(context))
-        for diff_id, blob in _layers(pybuild, f"app:{compression}")[1:]:
-            out = io.BytesIO()
-            info = write_layer(
-                pybuild.root / "layers" / "sha256" / diff_id.split(":")[1], out, compression=compression
-            )
-            assert (info.diff_id, info.digest, info.size) == (diff_id, blob["digest"], blob["size"])
+        archive = tmp_path / f"{compression}.tar"
+        pybuild(
+            "build",
+            "--no-cache",
+            "--compression",
+            compression,
+            "-t",
+            f"app:{compression}",
+            "-o",
+            f"type=oci,dest={archive}",
+            str(context),
+        )
+        made = _layers(pybuild, f"app:{compression}")[1:]
+        stored = _stored_manifest(pybuild, f"app:{compression}")["layers"][1:]
+        sent, blobs = _oci_layers(archive)
+        assert len(made) == len(stored) == len(sent[1:]) == 2
+        for (diff_id, record), in_store, out in zip(made, stored, sent[1:], strict=True):
+            directory = pybuild.root / "layers" / "sha256" / diff_id.split(":")[1]
+            tar = write_layer(directory, io.BytesIO(), compression="none")
+            assert (tar.diff_id, tar.size) == (diff_id, record["tar"]["size"])
+            assert (in_store["mediaType"], in_store["digest"], in_store["size"]) == (TAR, diff_id, tar.size)
+            packed = io.BytesIO()
+            info = write_layer(directory, packed, compression=compression)
+            assert (info.diff_id, info.digest, info.size) == (diff_id, out["digest"], out["size"])
+            assert out["mediaType"] == f"{TAR}+{compression}"
+            assert blobs[out["digest"]] == packed.getvalue()
+            # the export kept the blob it made, as a form of the layer, for the next one to send
+            assert {"digest": info.digest, "size": info.size, "mediaType": out["mediaType"]} in record["blobs"]
+            kept = pybuild.root / "blobs" / "sha256" / info.digest.split(":")[1]
+            assert kept.read_bytes() == packed.getvalue()
     ran = pybuild(
         "run", "--rm", "app:gzip", "sh", "-c", "cat /count; ls /app/src | wc -l; cat /app/data/main-link"
     )
@@ -90,18 +140,22 @@ def test_copy_into_the_workdir_sees_the_workdir_owner_and_mode(tmp_path, pybuild
 
 
 def test_the_copied_files_are_archived_while_copied_not_afterwards(tmp_path, pybuild, monkeypatch):
-    """Only the RUN step's upperdir is archived after the fact; the COPY wrote its layer as it copied."""
-    archived: list[Path] = []
-    real = builder.layer.write_layer
+    """Only the RUN step's upperdir is archived after the fact (hashed at its commit); the COPY hashed its
+    layer as it copied. Nothing else archives a layer: a build kept in the store makes no layer tar."""
+    archived: list[bool] = []  # for each directory archived: is it the RUN's (holding /count)?
 
-    def recording(root, *args, **kwargs):
-        archived.append(Path(root))
-        return real(root, *args, **kwargs)
+    def recording(real):
+        def archive(root, *args, **kwargs):
+            archived.append((Path(root) / "count").is_file())
+            return real(root, *args, **kwargs)
 
-    monkeypatch.setattr(builder.layer, "write_layer", recording)
+        return archive
+
+    for name in ("write_layer", "hash_layer"):
+        monkeypatch.setattr(builder.layer, name, recording(getattr(builder.layer, name)))
     result = builder.build(_context(tmp_path), root=pybuild.root, no_cache=True, tags=["app:1"])
     assert [step.text.split()[0] for step in result.steps if not step.cached] == ["COPY", "RUN"]
-    assert len(archived) == 1
+    assert archived == [True]
 
 
 def test_a_rebuild_after_one_file_changed_links_the_others_and_removing_the_old_layer_keeps_them(
@@ -116,12 +170,15 @@ def test_a_rebuild_after_one_file_changed_links_the_others_and_removing_the_old_
     old_dir, new_dir = (pybuild.root / "layers" / "sha256" / d.split(":")[1] / "app" for d, _ in (old, new))
     assert os.stat(old_dir / "data" / "blob.bin").st_ino == os.stat(new_dir / "data" / "blob.bin").st_ino
     assert os.stat(old_dir / "src" / "main.txt").st_ino != os.stat(new_dir / "src" / "main.txt").st_ino
-    out = io.BytesIO()
-    info = write_layer(new_dir.parent, out)
-    assert (info.diff_id, info.digest) == (new[0], new[1]["digest"])
+    # the new layer, half of its files shared with the old one, still makes the tar its record names
+    info = write_layer(new_dir.parent, io.BytesIO(), compression="none")
+    assert (info.diff_id, info.size) == (new[0], new[1]["tar"]["size"])
     pybuild("rmi", "app:1")
-    # what prune does to the earlier layer once it is old enough: the new one keeps its files
-    assert Store.open(pybuild.root).remove_layer(old[0]) and not old_dir.exists()
+    # prune removes the earlier layer once it is old enough (with the image that named it, whose blob was
+    # that layer's tar): the new one keeps its files
+    age_store(pybuild.root, 2 * 3600)
+    pybuild("prune", "--all")
+    assert not old_dir.exists() and new_dir.is_dir()
     assert pybuild("store", "verify").returncode == 0
     ran = pybuild("run", "--rm", "app:2", "sh", "-c", "cat /app/src/main.txt; wc -c < /app/data/blob.bin")
     assert ran.out.split() == ["changed", "3000000"]
@@ -157,7 +214,7 @@ def test_copying_nothing_onto_an_existing_directory_makes_an_empty_layer(tmp_pat
     (context / "empty").mkdir()
     (context / ".dockerignore").write_text("onlyignored/b.txt\n")
     pybuild("build", "-t", "nothing:1", str(context))
-    diff_ids = [d for d, _blob in _layers(pybuild, "nothing:1")]
+    diff_ids = [d for d, _record in _layers(pybuild, "nothing:1")]
     copies = [diff_ids[i] for i in (2, 3, 4, 6)]
     assert copies == [EMPTY_LAYER] * 4
     assert os.listdir(pybuild.root / "layers" / "sha256" / EMPTY_LAYER.split(":")[1]) == []
