@@ -267,13 +267,15 @@ class BuildCache:
         disabled_reason: str = "--no-cache",
         about: dict | None = None,
         parent: str = PARENT_BASE,
+        key: str | None = None,
     ) -> Lookup:
         """Find the result for ``parts``; ``identity`` names the step across builds (for explanations).
+        ``key`` is ``key_of(parts)`` when the caller has it already.
 
         ``enabled`` False (a ``--no-cache-filter`` stage) misses with ``disabled_reason``. Never raises for
         damaged records or missing layers: they are misses.
         """
-        key = key_of(parts)
+        key = key or key_of(parts)
         if not self.enabled:
             return Lookup(key, None, "--no-cache")
         if not enabled:

@@ -125,7 +125,9 @@ def run_layer_step(
     parent = chain_id([layer.diff_id for layer in below])
     inputs = _inputs(session, op, trees)
     parts = step_parts(op, parent, session.epoch, inputs)
-    key = key_of(parts)
+    # a COPY's parts list every source file: their digest is taken once per step, not at each use
+    kept = keyed(parts)
+    key = key_of(kept)
     with state.lock:
         making = state.inflight.get(key)
         if making is None:
@@ -139,7 +141,9 @@ def run_layer_step(
         _end(state, run, step, span, cached=True)
         return StepOutcome(making.value(), True, "cached", time.monotonic() - started)
     try:
-        layer, cached, reason = _produce(session, state, run.lowered, step, parts, inputs, below, trees, handle)
+        layer, cached, reason = _produce(
+            session, state, run.lowered, step, parts, key, inputs, below, trees, handle
+        )
     except BaseException as error:
         if state.scheduler.cancel.is_set():  # stopped because another step failed first
             handle.cancelled()
@@ -148,7 +152,7 @@ def run_layer_step(
         _end(state, run, step, span, cached=False, failed=True)
         raise
     below_chain = chain_id([*(layer_.diff_id for layer_ in below), layer.diff_id])
-    session.shared.add_step(key, keyed(parts), layer.record(), below_chain)
+    session.shared.add_step(key, kept, layer.record(), below_chain)
     with state.lock:
         if not cached or below_chain not in state.origins:
             state.origins[below_chain] = PARENT_CACHED if cached else PARENT_RAN
@@ -160,12 +164,13 @@ def run_layer_step(
 
 
 def _produce(
-    session: StepSession, state: SolveState, lowered, step: LayerStep, parts, inputs, below, trees, handle
+    session: StepSession, state: SolveState, lowered, step: LayerStep, parts, key, inputs, below, trees, handle
 ):
-    """The layer for ``parts``: (layer, cached?, reason)."""
+    """The layer for ``parts`` (whose cache key is ``key``): (layer, cached?, reason)."""
     lookup = session.cache.lookup(
         step.identity,
         parts,
+        key=key,
         enabled=not lowered.no_cache,
         disabled_reason=f"--no-cache-filter {lowered.stage.name or lowered.stage.index}",
         about=step.about,
