@@ -240,7 +240,7 @@ def _publish(store, item: _Open, graph, solved, reporter) -> BuildResult:
     """Commit, tag and send out one request's result; export its cache; report its steps."""
     from builder.cache import chain_id
     from builder.oci.index import ImageIndex, commit_index
-    from builder.publish import commit_final, made_layers, write_outputs
+    from builder.publish import commit_final, keep_compression, made_layers, write_outputs
     from builder.sharedcache.inline import set_inline_cache
 
     request, options = item.request, item.request.options
@@ -256,6 +256,8 @@ def _publish(store, item: _Open, graph, solved, reporter) -> BuildResult:
     result = images[0]
     if several:
         result = commit_index(store, images, platforms=request.platforms, tags=options.tags)
+    result = keep_compression(store, result, options.compression, options.tags)
+    images = list(result.images) if several else [result]
     statements = _statements(store, item, graph, solved, targets)
     # an image output made over (compression, media types, annotations) is what the build reports, as buildx's
     # metadata names the image it stored or pushed

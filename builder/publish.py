@@ -26,6 +26,27 @@ def commit_final(store, final, created: str, labels: dict[str, str], tags: list[
     return commit_image(store, document, layers, tags=tags)
 
 
+def keep_compression(store, result, compression: str, tags: list[str]):
+    """``result`` (an `Image` or `ImageIndex`, tagged ``tags``) with its layers kept only unpacked compressed
+    with ``compression`` and ``tags`` moved to it, when that is not the default gzip; else ``result``.
+
+    An explicit ``--compression zstd`` stays with the stored image, so a later `pybuild push` (which
+    compresses what is kept unpacked with gzip) sends what the build asked for; with the default nothing is
+    compressed until the image leaves the store."""
+    from builder.oci.index import ImageIndex
+    from builder.refs import parse_ref
+    from builder.reshape import packed
+
+    if compression == "gzip":
+        return result
+    made = packed(store, result, compression)
+    if made is not result:
+        digest = made.digest if isinstance(made, ImageIndex) else made.manifest_digest
+        for tag in tags:
+            store.set_tag(parse_ref(tag).tag_key, digest)
+    return made
+
+
 def made_layers(finals) -> set[str]:
     """The diff_ids of the layers the build's steps made (run now or cached), not taken from a base image:
     what an output's ``compression`` applies to: those a step made carry the time they were ``created``."""

@@ -22,6 +22,7 @@ RUN seq 1 20000 > /numbers && mkdir -p /d && echo made > /d/made
 EPOCH = {"SOURCE_DATE_EPOCH": "1700000000"}
 TAR = "application/vnd.oci.image.layer.v1.tar"
 GZIP = "application/vnd.oci.image.layer.v1.tar+gzip"
+ZSTD = "application/vnd.oci.image.layer.v1.tar+zstd"
 REF_NAME = "org.opencontainers.image.ref.name"
 
 
@@ -151,3 +152,18 @@ def test_a_push_by_digest_names_the_digest_the_image_goes_out_as(cli, layered, r
     sent = result.err.split("compressed, as ")[1].split(":", 2)
     sent = f"{sent[0]}:{sent[1]}"
     assert cli("push", "-q", layered, f"{registry.domain}/lazy/pin@{sent}").out.strip() == sent
+
+
+def test_an_explicit_compression_stays_with_the_stored_image_and_a_later_push_sends_it(
+    cli, busybox, registry, tmp_path
+):
+    cli("build", "--compression", "zstd", "-t", "app:z", str(_context(tmp_path)))
+    made = _manifest(cli, "app:z")["layers"][1:]
+    assert {layer["mediaType"] for layer in made} == {ZSTD}
+    ref = f"{registry.domain}/lazy/zstd:1"
+    pushed = cli("push", "-q", "app:z", ref).out.strip()
+    assert pushed == json.loads(cli("inspect", "app:z").out)[0]["Digest"]  # nothing left to compress
+    raw = subprocess.run(
+        ["skopeo", "inspect", "--tls-verify=false", "--raw", f"docker://{ref}"], capture_output=True, check=True
+    ).stdout
+    assert [layer["mediaType"] for layer in json.loads(raw)["layers"]][1:] == [ZSTD, ZSTD]
