@@ -88,14 +88,7 @@ def push_image(
     ref = _destination(dest)
     # layers kept only unpacked go out compressed: the image is pushed as that manifest, under its digest
     packing = packed(store, image)
-    if ref.digest is not None and ref.digest != packing.manifest_digest:
-        hint = None
-        if ref.digest == image.manifest_digest:
-            hint = f"it goes out with its layers compressed, as {packing.manifest_digest}: name that or a tag"
-        raise UsageError(
-            f"push: {ref} names digest {ref.digest}, but the image's manifest is {packing.manifest_digest}",
-            hint=hint,
-        )
+    _check_pin(ref, image.manifest_digest, packing.manifest_digest, "manifest")
     _follow(store, tag_key, image.manifest_digest, packing.manifest_digest)
     image = packing
     progress = progress or Transfers("quiet")
@@ -116,6 +109,19 @@ def push_image(
     finally:
         if own_client:
             client.close()
+
+
+def _check_pin(ref: ImageRef, stored: str, sent: str, what: str) -> None:
+    """A destination pinned by digest must name ``sent``, the digest the image (its ``what``: manifest or
+    index) goes out as; naming ``stored``, the store's own form with layers kept unpacked, gets a hint."""
+    if ref.digest is None or ref.digest == sent:
+        return
+    hint = (
+        f"it goes out with its layers compressed, as {sent}: name that or a tag"
+        if ref.digest == stored
+        else None
+    )
+    raise UsageError(f"push: {ref} names digest {ref.digest}, but the image's {what} is {sent}", hint=hint)
 
 
 def _follow(store, tag_key: str | None, old: str, new: str) -> None:
@@ -164,13 +170,7 @@ def push_index(
     ref = _destination(dest)
     # layers kept only unpacked go out compressed: the index is pushed as the one naming those manifests
     packing = packed(store, index)
-    if ref.digest is not None and ref.digest != packing.digest:
-        hint = None
-        if ref.digest == index.digest:
-            hint = f"it goes out with its layers compressed, as {packing.digest}: name that or a tag"
-        raise UsageError(
-            f"push: {ref} names digest {ref.digest}, but the image's index is {packing.digest}", hint=hint
-        )
+    _check_pin(ref, index.digest, packing.digest, "index")
     index = packing
     if len(index.images) + len(index.attestations) != len(index.document["manifests"]):
         raise BuildError(f"push: the store lacks some of the images index {index.digest} names")
