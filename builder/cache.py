@@ -309,9 +309,8 @@ class BuildCache:
         if not (isinstance(diff_id, str) and isinstance(digest, str) and isinstance(size, int)):
             return False
         try:
-            if not (self.store.has_layer(diff_id) and self.store.has_blob(digest)):
-                return False
-            return self.store.blob_size(digest) == size
+            # blob_size raises BlobNotFound (a StoreError) for a blob the store neither keeps nor can make
+            return self.store.has_layer(diff_id) and self.store.blob_size(digest) == size
         except (OSError, StoreError):  # an invalid digest in a damaged record, or a blob removed meanwhile
             return False
 

@@ -77,7 +77,7 @@ def _images(result: Image | ImageIndex) -> list[Image]:
 
 
 def _unpacked_only(store, image: Image) -> bool:
-    return any(not store.has_stored_blob(layer["digest"]) for layer in image.layers)
+    return any(store.made_on_demand(layer["digest"]) for layer in image.layers)
 
 
 def _annotations(output: OutputSpec, level: str, platform: Platform | None) -> dict[str, str]:
@@ -99,7 +99,7 @@ def _reshape_image(
         wanted = output.compression or current
         if asked and (wanted != current or output.compression_level is not None):
             layer = recompress(store, layer, diff_id, wanted, output.compression_level)
-        elif output.sends and not store.has_stored_blob(layer["digest"]):
+        elif output.sends and store.made_on_demand(layer["digest"]):
             # a layer kept only unpacked leaves as a stored blob: in the form the output asked for (its tar,
             # for compression=uncompressed), else the build's; never left for a later packing, which would
             # compress it and lose this output's media types

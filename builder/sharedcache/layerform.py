@@ -44,7 +44,7 @@ def shape_records(
             if spec.compression is not None and (wanted != current or spec.compression_level is not None):
                 need_blob(result["digest"])
                 new = recompress(store, new, result["diff_id"], wanted, spec.compression_level)
-            elif _unpacked_only(store, result["digest"]):
+            elif store.made_on_demand(result["digest"]):
                 new = recompress(store, new, result["diff_id"], spec.compression or compression, None)
             if spec.compression is not None or not spec.oci_mediatypes:
                 kind = media.layer_compression(new["mediaType"])
@@ -52,8 +52,3 @@ def shape_records(
             shaped[result["digest"]] = new
         out[key] = {"parts": record["parts"], "result": {**result, **new}}
     return out
-
-
-def _unpacked_only(store, digest: str) -> bool:
-    """The store makes this layer's blob from its unpacked directory and keeps no file of it."""
-    return not store.has_stored_blob(digest) and store.has_blob(digest)

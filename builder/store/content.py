@@ -89,6 +89,11 @@ class ContentStore(LayersMixin, RecordsMixin):
         """True if the blob is kept as a file (not only made on demand from an unpacked layer)."""
         return self._blob_file(digest).is_file()
 
+    def made_on_demand(self, digest: str) -> bool:
+        """True if the blob is a layer's tar the store makes from the unpacked layer, with no file of it:
+        what must be compressed (or stored) before the image it belongs to leaves the store."""
+        return not self._blob_file(digest).is_file() and self.layer_tar_form(digest) is not None
+
     def blob_path(self, digest: str) -> Path:
         """The file holding the blob, for tools that need a path. Not verified: prefer `open_blob`. Never
         write to it. A layer tar made on demand is first stored as a file (once; then kept and recorded as

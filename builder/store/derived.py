@@ -23,7 +23,8 @@ from builder.store import digest as dg
 from builder.store.errors import StoreError
 
 _PIPE_BUFFER = 1 << 20
-#: The media type of a layer's tar kept as a blob (OCI's uncompressed layer), as its layerinfo records it.
+#: The media type of a layer's tar kept as a blob, as its layerinfo records it: `builder.oci.media.OCI_LAYER`,
+#: spelled out because the store sits below `builder.oci` (which imports it).
 TAR_MEDIA_TYPE = "application/vnd.oci.image.layer.v1.tar"
 
 

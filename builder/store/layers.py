@@ -153,8 +153,7 @@ class LayersMixin:
         return data if isinstance(data, dict) else {}
 
     def _read_layerinfo(self, diff_id: str) -> list[dict]:
-        blobs = self._read_layerinfo_doc(diff_id).get("blobs")
-        return [b for b in blobs if isinstance(b, dict)] if isinstance(blobs, list) else []
+        return _blobs_of(self._read_layerinfo_doc(diff_id))
 
     def _write_layerinfo(self, diff_id: str, doc: dict) -> None:
         """Replace the record of ``diff_id``; the caller holds the layerinfo lock."""
@@ -170,7 +169,7 @@ class LayersMixin:
         entry = {"digest": digest, "size": size, "mediaType": str(media_type)}
         with self.lock(_LAYERINFO_LOCK):
             doc = self._read_layerinfo_doc(diff_id)
-            blobs = [b for b in self._read_layerinfo(diff_id) if b.get("digest") != digest]
+            blobs = [b for b in _blobs_of(doc) if b.get("digest") != digest]
             self._write_layerinfo(diff_id, {**_tar_part(doc), "blobs": [entry, *blobs]})
 
     def record_layer_tar(self, diff_id: str, form: TarForm) -> None:
@@ -208,6 +207,12 @@ class LayersMixin:
             if isinstance(blob, str) and _valid(blob) and self.has_blob(blob):
                 return {"digest": blob, "size": entry.get("size"), "mediaType": entry.get("mediaType")}
         return None
+
+
+def _blobs_of(doc: dict) -> list[dict]:
+    """The well-formed entries of a layerinfo record's ``"blobs"``."""
+    blobs = doc.get("blobs")
+    return [b for b in blobs if isinstance(b, dict)] if isinstance(blobs, list) else []
 
 
 def _tar_part(doc: dict) -> dict:
