@@ -30,6 +30,7 @@ Rules, as BuildKit v0.13 applies them (``tests/copy/buildkit/`` records each):
 
 from __future__ import annotations
 
+import errno
 import os
 import posixpath
 import re
@@ -406,11 +407,30 @@ def _copy_one(
         return None
     else:
         with open(source, "rb") as src, os.fdopen(rootpath.create_file(target), "wb") as dst:
-            shutil.copyfileobj(src, dst, 1 << 20)
+            copy_data(src, dst)
         if st.st_nlink > 1:
             placement.links[(st.st_dev, st.st_ino)] = target
     _finish(tree, target, placement, st)
     return st
+
+
+def copy_data(src, dst) -> None:
+    """Copy what is left of open file ``src`` to open file ``dst``, in the kernel where it can
+    (``copy_file_range``: no trip through this process, a clone where the file system shares extents),
+    else through a buffer. Both are binary file objects with nothing buffered."""
+    try:
+        while os.copy_file_range(src.fileno(), dst.fileno(), 1 << 30):
+            pass
+        return
+    except OSError as error:
+        # not between these file systems (EXDEV), not by this kernel or file (ENOSYS, EINVAL, EOPNOTSUPP):
+        # what was not copied yet is copied through a buffer (both offsets moved by what was)
+        if error.errno not in _NO_KERNEL_COPY:
+            raise
+    shutil.copyfileobj(src, dst, 1 << 20)
+
+
+_NO_KERNEL_COPY = {errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP}
 
 
 def _finish(tree: SourceTree, target: Path, placement: Placement, st: os.stat_result) -> None:
