@@ -21,7 +21,8 @@ Perfetto (ui.perfetto.dev) and chrome://tracing open:
 * process ``pybuild`` (``pid`` 1); one track (``tid``) per worker thread, numbered from 1 in the order threads
   first began a span, named ``worker N`` by ``thread_name`` metadata events (``ph: "M"``);
 * one complete event (``ph: "X"``, ``ts`` and ``dur`` in microseconds since the timeline was made) per span,
-  named as the solver named it, ``cat`` ``step``, ``args``: ``cached`` (true/false), ``failed``,
+  named as the solver named it, ``cat`` ``step`` (an op) or ``read`` (a step's inputs read ahead of it,
+  which the step then waits for), ``args``: ``cached`` (true/false), ``failed``,
   ``critical_path`` (true/false), ``id`` and ``after`` (span ids), and ``unfinished: true`` for a span
   still open when the trace was written (drawn up to that moment);
 * the critical path: the span that ends last, then, repeatedly, the one among the spans it waited for
@@ -58,6 +59,8 @@ class Span:
     start: int
     after: tuple[int, ...]
     end: int | None = None
+    #: ``step`` for an op; ``read`` for a step's inputs read ahead of it (`builder.solver.readahead`)
+    category: str = "step"
     cached: bool = False
     failed: bool = False
 
@@ -74,9 +77,11 @@ class Timeline:
         # thread → track number; by the thread itself, as a finished thread's ident may be given to a new one
         self._tracks: dict[threading.Thread, int] = {}
 
-    def begin(self, name: str, *, after: Iterable[int] = ()) -> int:
+    def begin(self, name: str, *, after: Iterable[int] = (), category: str = "step") -> int:
         """An op named ``name`` starts now on the calling thread, having waited for the spans ``after``;
-        returns its span id. Raises ValueError for an ``after`` id that `begin` did not return."""
+        returns its span id. ``category`` is the event's ``cat``: ``step`` for an op, ``read`` for the
+        reading of a step's inputs ahead of it. Raises ValueError for an ``after`` id that `begin` did not
+        return."""
         now = self._clock()
         thread = threading.current_thread()
         after = tuple(after)
@@ -85,7 +90,7 @@ class Timeline:
             if unknown:
                 raise ValueError(f"unknown span ids in after: {unknown}")
             track = self._tracks.setdefault(thread, len(self._tracks) + 1)
-            span = Span(len(self._spans), name, track, now, after)
+            span = Span(len(self._spans), name, track, now, after, category=category)
             self._spans.append(span)
             return span.id
 
@@ -135,7 +140,7 @@ class Timeline:
                 args["unfinished"] = True
             event = {
                 "name": span.name,
-                "cat": "step",
+                "cat": span.category,
                 "ph": "X",
                 "ts": _micros(span.start - self._origin),
                 "dur": _micros(end - span.start),

@@ -4,7 +4,8 @@ Every call is recorded (`calls`, with the thread and the times a fill started an
 file into the step's upperdir named after the op and holding its defining text, so each op gets a layer of
 its own, committed to the (real) store by the solver as any layer; base images come from a table given to
 the constructor. ``fail`` makes chosen ops fail as a RUN fails; ``delay`` makes fills take time (stopped
-early when the build is cancelled), to test what runs at the same time.
+early when the build is cancelled), to test what runs at the same time. ``read_fail`` and ``read_delay`` do
+the same for the reading of a COPY's inputs (`copy_inputs`, recorded as ``inputs``).
 """
 
 from __future__ import annotations
@@ -48,12 +49,14 @@ def _empty_image(ref: str) -> BaseImage:
 class RecordingEffects:
     """See the module docstring. ``images`` maps references to the `BaseImage` a FROM gets (default: an
     empty image); ``fail(op)`` returns an error message for an op that must fail (None: it succeeds);
-    ``delay(op)`` the seconds its fill takes."""
+    ``delay(op)`` the seconds its fill takes; ``read_fail``/``read_delay`` the same for `copy_inputs`."""
 
     store: object
     images: Mapping[str, BaseImage] = field(default_factory=dict)
     fail: Callable[[object], str | None] = lambda op: None
     delay: Callable[[object], float] = lambda op: 0.0
+    read_fail: Callable[[object], str | None] = lambda op: None
+    read_delay: Callable[[object], float] = lambda op: 0.0
     calls: list[Call] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -90,6 +93,14 @@ class RecordingEffects:
         self._record(Call("fetch_layers", " ".join(diff_ids)))
 
     def copy_inputs(self, op: CopyOp, trees: Mapping[TreeInput, Tree]) -> CopyInputs:
+        started = time.monotonic()
+        time.sleep(self.read_delay(op))
+        message = self.read_fail(op)
+        self._record(
+            Call("inputs", " ".join(op.sources), threading.current_thread().name, started, time.monotonic())
+        )
+        if message is not None:
+            raise BuildError(message)
         chains = ",".join(sorted(tree.chain for tree in trees.values()))
         return CopyInputs({source: f"recorded {source} from {chains or 'context'}" for source in op.sources})
 

@@ -34,9 +34,10 @@ from builder.ops import (
     named_trees,
     trees_of,
 )
+from builder.solver.readahead import InputRead
 from builder.solver.results import LayerRef, StageResult
 from builder.solver.scheduler import Promise
-from builder.solver.step import SolveState, StepOutcome, StepSession, run_layer_step
+from builder.solver.step import SolveState, StepOutcome, StepSession, read_inputs, run_layer_step
 
 
 def _shorten(path: str, keep: int = 100) -> str:
@@ -156,6 +157,8 @@ class StageRun:
         self.layers: list[LayerRef] = []
         self.pending = None  # the step being waited on: (progress handle, started, parts) to resume with
         self.started = False
+        #: the inputs of each layer step that reads trees, read ahead once its trees are ready (`readahead`)
+        self.reads: dict[int, InputRead] = {}
 
     @property
     def session(self) -> StepSession:
@@ -186,6 +189,7 @@ class StageRun:
     def _resume(self) -> None:
         if not self.started:
             self._start()
+            self._read_ahead()
         steps = self.lowered.steps
         scheduler = self.solve.scheduler
         while self.position < len(steps):
@@ -222,7 +226,14 @@ class StageRun:
         try:
             trees = self._trees(step)
             outcome = run_layer_step(
-                self.session, self.solve.state, self, step, self.layers, trees, self._after(step)
+                self.session,
+                self.solve.state,
+                self,
+                step,
+                self.layers,
+                trees,
+                self._after(step),
+                self.reads.get(step.node),
             )
         except BuildError as error:
             raise error.with_span(step.span) from None
@@ -249,12 +260,52 @@ class StageRun:
         )
         return outcome
 
+    def _read_ahead(self) -> None:
+        """Have the inputs of each layer step that reads trees read as soon as those trees are ready, while
+        the steps before it run (`builder.solver.readahead`)."""
+        for step in self.lowered.steps:
+            if isinstance(step, LayerStep) and trees_of(step.op):
+                read: InputRead = InputRead(step.text)
+                self.reads[step.node] = read
+                self._when_trees_ready(step, lambda step=step, read=read: self._read_early(step, read))
+
+    def _when_trees_ready(self, step: LayerStep, task) -> None:
+        """Submit ``task`` once every tree ``step`` reads is ready."""
+        waiting = self._unready(step)
+        if waiting is None:
+            self.solve.scheduler.submit(task)
+        else:
+            self.solve.scheduler.after(waiting, lambda: self._when_trees_ready(step, task))
+
+    def _read_early(self, step: LayerStep, read: InputRead) -> None:
+        """A read-ahead task: read ``step``'s inputs unless the stage has reached the step and read them."""
+        if not read.claim():
+            return
+        state = self.solve.state
+        span = None
+        if state.timeline is not None:
+            name = f"{step.label} {step.text[:160]} (line {step.span.line}): reading its sources"
+            span = state.timeline.begin(name, after=self._after_trees(step), category="read")
+            read.span = span
+        try:
+            read.read(lambda: read_inputs(self.session, step.op, self._trees(step)))
+        finally:
+            if span is not None:
+                failed = read.done.kept and read.done.value()[1] is not None
+                state.timeline.end(span, cached=False, failed=failed or not read.done.kept)
+
     def _after(self, step: LayerStep) -> list[int]:
         """The trace spans of the steps ``step`` follows: the one below it, the last of each stage it reads."""
         spans = self.solve.spans
         chain = self.lowered.chain
         position = next(i for i, s in enumerate(chain) if s.node == step.node)
-        before = [chain[position - 1].node] if position else []
+        before = [spans[chain[position - 1].node]] if position and chain[position - 1].node in spans else []
+        return before + self._after_trees(step)
+
+    def _after_trees(self, step: LayerStep) -> list[int]:
+        """The trace spans of the last step of each stage ``step`` reads."""
+        spans = self.solve.spans
+        before = []
         for tree in trees_of(step.op):
             if isinstance(tree, StageInput):
                 read = self.solve.graph.stages[replace(self.lowered.key, index=tree.index)].chain

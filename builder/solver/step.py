@@ -23,6 +23,7 @@ from builder.frontend.graph import LayerStep
 from builder.oci.config import format_time
 from builder.ops import CopyOp, MkdirOp, RunOp, TreeInput
 from builder.solver.commit import commit_upperdir
+from builder.solver.readahead import InputRead
 from builder.solver.results import LayerRef
 from builder.solver.scheduler import Promise, Scheduler
 
@@ -66,13 +67,13 @@ class StepOutcome:
 
 @dataclass
 class _Pending:
-    """A step the stage left to wait for an identical one: its progress line and key, kept for resuming."""
+    """A step the stage left to wait — for an identical step (``key`` is the key they share) or for its
+    inputs being read ahead (``key`` is None) — with its progress line, kept for resuming."""
 
     node: int
     handle: object
     started: float
-    parts: dict
-    key: str
+    key: str | None
     span: int | None
 
 
@@ -89,8 +90,9 @@ def step_parts(op, parent: str, epoch: int | None, inputs) -> dict:
     return {**common, **own}
 
 
-def _inputs(session: StepSession, op, trees: Mapping[TreeInput, Tree]):
-    """What the op reads that only the machine can say, for its key (and, for a COPY, its fill)."""
+def read_inputs(session: StepSession, op, trees: Mapping[TreeInput, Tree]):
+    """What the op reads that only the machine can say, for its key (and, for a COPY, its fill); it depends
+    on ``trees`` alone, not on the layers below the step, so it may be read ahead (`readahead`)."""
     if isinstance(op, RunOp):
         return session.effects.mount_contents(op, trees)
     if isinstance(op, CopyOp):
@@ -106,24 +108,38 @@ def run_layer_step(
     below: Sequence[LayerRef],
     trees: Mapping[TreeInput, Tree],
     after: Sequence[int] = (),
+    read: InputRead | None = None,
 ) -> StepOutcome | Promise:
     """Find or make ``step``'s layer on the layers ``below`` (bottom first). ``run`` is the `StageRun`
-    (its ``pending`` keeps a step that waits for an identical one: resuming it takes that one's layer).
-    ``after`` are the trace spans of the steps this one follows. Returns the outcome, or the `Promise` to
-    wait for."""
+    (its ``pending`` keeps a step that waits: resuming it goes on from where it stopped). ``after`` are the
+    trace spans of the steps this one follows. ``read`` is the step's `InputRead` when its inputs may be read
+    ahead (None: they are read here). Returns the outcome, or the `Promise` to wait for."""
     op = step.op
     pending: _Pending | None = run.pending
     if pending is not None and pending.node == step.node:
         run.pending = None
-        made = state.inflight[pending.key].value()
-        pending.handle.cached()
-        _end(state, run, step, pending.span, cached=True)
-        return StepOutcome(made, True, "cached", time.monotonic() - pending.started)
-    started = time.monotonic()
-    handle = session.reporter.step(step.label, step.text)
-    span = _begin(state, step, after)
+        handle, started, span = pending.handle, pending.started, pending.span
+        if pending.key is not None:  # an identical step made the layer
+            made = state.inflight[pending.key].value()
+            handle.cached()
+            _end(state, run, step, span, cached=True)
+            return StepOutcome(made, True, "cached", time.monotonic() - started)
+    else:
+        started = time.monotonic()
+        handle = session.reporter.step(step.label, step.text)
+        span = None
+    if read is not None and not read.claim():  # read ahead, by a task of its own
+        if not read.done.kept:  # the step starts once the read is over
+            run.pending = _Pending(step.node, handle, started, None, None)
+            return read.done
+        inputs = read.result()
+        after = [*after, *([read.span] if read.span is not None else [])]
+        span = _begin(state, step, after)
+    else:
+        # the span begins when the step runs, not while it waits: a worker's track holds one span at a time
+        span = span if span is not None else _begin(state, step, after)
+        inputs = read_inputs(session, op, trees)
     parent = chain_id([layer.diff_id for layer in below])
-    inputs = _inputs(session, op, trees)
     parts = step_parts(op, parent, session.epoch, inputs)
     # a COPY's parts list every source file: their digest is taken once per step, not at each use
     kept = keyed(parts)
@@ -135,7 +151,7 @@ def run_layer_step(
             state.inflight[key] = promise
     if making is not None:
         if not making.kept:
-            run.pending = _Pending(step.node, handle, started, parts, key, span)
+            run.pending = _Pending(step.node, handle, started, key, span)
             return making
         handle.cached()
         _end(state, run, step, span, cached=True)

@@ -28,7 +28,9 @@ COPY --from=d /d /d
 
 
 def _spans(trace: Path) -> list[dict]:
-    return [e for e in json.loads(trace.read_text())["traceEvents"] if e.get("ph") == "X"]
+    """The spans of the trace's steps (not those of inputs read ahead: ``cat`` ``read``)."""
+    events = json.loads(trace.read_text())["traceEvents"]
+    return [e for e in events if e.get("ph") == "X" and e["cat"] == "step"]
 
 
 def _overlap(one: dict, two: dict) -> bool:

@@ -59,6 +59,8 @@ class Solver:
         no_cache_filter: tuple[str, ...] = (),
         fail=lambda op: None,
         delay=lambda op: 0.0,
+        read_fail=lambda op: None,
+        read_delay=lambda op: 0.0,
         trace: Path | None = None,
         target: str | None = None,
     ) -> Outcome:
@@ -77,7 +79,9 @@ class Solver:
         stream = io.StringIO()
         reporter = Reporter("plain", stream)
         with Store.open(self.root) as store:
-            effects = self.last_effects = RecordingEffects(store, self.images, fail=fail, delay=delay)
+            effects = self.last_effects = RecordingEffects(
+                store, self.images, fail=fail, delay=delay, read_fail=read_fail, read_delay=read_delay
+            )
             bases = {}
             from builder.frontend.graph import StageKey
 

@@ -1,0 +1,103 @@
+"""Reading a step's inputs ahead of it (`builder.solver.readahead`): a COPY's sources are read as soon as the
+stage they come from is done, while the steps before the COPY still run; each once; a failure reported at
+its step, in step order."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from builder.errors import BuildError
+from builder.ops import CopyOp, RunOp
+from tests.solver.harness import Solver
+
+FINAL_COPIES = """\
+FROM scratch AS a
+RUN make a
+FROM scratch AS b
+RUN make b
+FROM scratch AS c
+RUN make c
+FROM scratch
+COPY --from=a /a /a
+COPY --from=b /b /b
+COPY --from=c /c /c
+"""
+
+
+@pytest.fixture
+def solver(tmp_path: Path) -> Solver:
+    return Solver(tmp_path / "store")
+
+
+def _copy_delay(seconds: float):
+    return lambda op: seconds if isinstance(op, CopyOp) else 0.0
+
+
+def test_later_copies_read_their_sources_while_the_first_copy_runs(solver: Solver):
+    outcome = solver.solve(FINAL_COPIES, jobs=4, delay=_copy_delay(0.4), read_delay=_copy_delay(0.4))
+    reads = {call.about: call for call in outcome.effects.calls if call.kind == "inputs"}
+    fills = {call.about: call for call in outcome.effects.fills("copy")}
+    assert set(reads) == {"/a", "/b", "/c"}
+    # the fill of COPY /a (0.4 s) is under way while /b's and /c's sources are read
+    for later in ("/b", "/c"):
+        assert reads[later].started < fills["/a"].ended, f"{later} was read only after COPY /a was done"
+    # the fills still follow one another: each is a layer on the one before
+    assert fills["/a"].ended <= fills["/b"].started and fills["/b"].ended <= fills["/c"].started
+
+
+def test_each_steps_inputs_are_read_once_and_a_rebuild_hits(solver: Solver):
+    first = solver.solve(FINAL_COPIES, read_delay=_copy_delay(0.05))
+    assert sorted(call.about for call in first.effects.calls if call.kind == "inputs") == ["/a", "/b", "/c"]
+    again = solver.solve(FINAL_COPIES, read_delay=_copy_delay(0.05))
+    assert sorted(call.about for call in again.effects.calls if call.kind == "inputs") == ["/a", "/b", "/c"]
+    assert all(record.cached for record in again.layer_records())
+
+
+def test_a_failed_read_ahead_is_reported_at_its_step_after_an_earlier_failure(solver: Solver):
+    # COPY /b's read fails at once, ahead; the RUN before it fails later: the RUN's error is the build's, as
+    # a build reading nothing ahead would report it
+    text = "FROM scratch AS b\nRUN make b\nFROM scratch\nRUN fail\nCOPY --from=b /b /b\n"
+
+    def fail(op):
+        return "RUN exited with code 1" if isinstance(op, RunOp) and "fail" in op.argv[-1] else None
+
+    def delay(op):
+        return 0.5 if isinstance(op, RunOp) and "fail" in op.argv[-1] else 0.0
+
+    with pytest.raises(BuildError) as raised:
+        solver.solve(text, fail=fail, delay=delay, read_fail=lambda op: "no source files were specified")
+    assert raised.value.message == "RUN exited with code 1"
+    assert raised.value.span is not None and raised.value.span.line == 4
+    assert any(call.kind == "inputs" for call in solver.last_effects.calls), "the COPY's read never ran"
+
+
+def test_a_failed_read_ahead_is_located_at_its_copy(solver: Solver):
+    text = "FROM scratch AS b\nRUN make b\nFROM scratch\nRUN slow\nCOPY --from=b /b /b\n"
+
+    def delay(op):
+        return 0.3 if isinstance(op, RunOp) and "slow" in op.argv[-1] else 0.0
+
+    with pytest.raises(BuildError) as raised:
+        solver.solve(text, delay=delay, read_fail=lambda op: "/b: not found")
+    assert raised.value.message == "/b: not found"
+    assert raised.value.span is not None and raised.value.span.line == 5
+
+
+def test_the_trace_shows_a_read_ahead_and_the_copy_waiting_for_it(solver: Solver, tmp_path: Path):
+    trace = tmp_path / "trace.json"
+    text = "FROM scratch AS b\nRUN make b\nFROM scratch\nRUN slow\nCOPY --from=b /b /b\n"
+
+    def delay(op):
+        return 0.3 if isinstance(op, RunOp) and "slow" in op.argv[-1] else 0.0
+
+    solver.solve(text, delay=delay, read_delay=_copy_delay(0.1), trace=trace)
+    spans = [e for e in json.loads(trace.read_text())["traceEvents"] if e.get("ph") == "X"]
+    reads = [e for e in spans if e["cat"] == "read"]
+    assert [e["name"] for e in reads] == ["[stage-1 3/3] COPY --from=b /b /b (line 5): reading its sources"]
+    copy = next(e for e in spans if e["cat"] == "step" and "COPY" in e["name"])
+    slow = next(e for e in spans if e["cat"] == "step" and "RUN slow" in e["name"])
+    assert reads[0]["ts"] < slow["ts"] + slow["dur"], "the sources were not read while RUN slow ran"
+    assert reads[0]["args"]["id"] in copy["args"]["after"]
