@@ -75,6 +75,23 @@ PARALLEL_BUILDFILE = (
     + "".join(f"COPY --from={stage} /out /{stage}.bin\n" for stage in "abcd")
 )
 
+# parallel-cold's own work with no builder, for the floor any builder's time has on this machine: the four
+# stages' commands at once, then the final stage's four copies one after another, in a directory of its own
+# under the bench's scratch directory ($1), removed at the end.
+PARALLEL_FLOOR = """\
+set -e
+work=$(mktemp -d "$1/floor.XXXXXX")
+pids=""
+for stage in a b c d; do
+    (sleep 2 && dd if=/dev/urandom of="$work/$stage" bs=1M count=20 2>/dev/null) &
+    pids="$pids $!"
+done
+for pid in $pids; do wait "$pid"; done
+mkdir "$work/final"
+for stage in a b c d; do cp "$work/$stage" "$work/final/$stage.bin"; done
+rm -rf "$work"
+"""
+
 # Built for linux/amd64 and linux/arm64 (one of them emulated), FROM the base of the platform being built.
 TWO_PLATFORM_BUILDFILE = f"""\
 FROM {STATIC_IMAGE}:${{TARGETARCH}}

@@ -32,6 +32,8 @@ POLL_SECONDS = 0.02
 # A results row's value, in place of runs, for a tool that cannot build the workload at all (buildah has no
 # bake); the table shows it as such, never as a missing or failed measurement.
 NOT_APPLICABLE = "n/a"
+#: the results' key, beside the tools', of a workload's own work timed with no builder (`Workload.floor`)
+FLOOR = "floor"
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import statistics
 
-from bench.measure import NOT_APPLICABLE, Measured
+from bench.measure import FLOOR, NOT_APPLICABLE, Measured
 
 # workload: (the tool the target compares with, the largest ratio pybuild/that tool). Builds: BuildKit v0.13
 # (issues 16 and 17); push/pull: skopeo (issue 7).
@@ -115,6 +115,15 @@ def table(results: dict[str, dict[str, list[Measured] | str]], rounds: int) -> s
         ]
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
+    for name, row in results.items():
+        floor = _median(row.get(FLOOR))
+        if floor is not None:
+            versus = _median(row.get("buildkit"))
+            share = f", {floor / versus:.2f} of BuildKit's" if versus else ""
+            lines.append(
+                f"{name}'s own work run by a shell with no builder (the floor of any builder's time here):"
+                f" {_cell(row[FLOOR], '—')} s{share}."
+            )
     lines.append(
         f"Targets: issues 16 and 17 (pybuild/BuildKit), issue 7 (push/pull against skopeo); peak RSS ≤"
         f" {RSS_TARGET_MB} MB on every workload."

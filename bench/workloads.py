@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench import bake, inputs, multiarch, neighbour, pyapp
-from bench.measure import NOT_APPLICABLE, Measured, measure
+from bench.measure import FLOOR, NOT_APPLICABLE, Measured, measure
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,9 @@ class Workload:
     neighbour: bool = False
     buildah_buildfile: str | None = None  # where buildah needs a variant of the same build (said why there)
     bake_targets: tuple[str, ...] = ()  # a bake of these targets of ``buildfile`` instead of one build
+    #: a shell script doing the workload's own work with no builder (its scratch directory as ``$1``), timed
+    #: after the tools in each round of the first pass: the floor of any builder's time on this machine
+    floor: str | None = None
 
     def tags(self) -> list[str]:
         """The image names one build of this workload makes (one per target for a bake)."""
@@ -132,7 +135,15 @@ GROUPS = [
             ),
         ],
     ),
-    Group("parallel", _busybox, [Workload("parallel-cold", inputs.PARALLEL_BUILDFILE, _empty, no_cache=True)]),
+    Group(
+        "parallel",
+        _busybox,
+        [
+            Workload(
+                "parallel-cold", inputs.PARALLEL_BUILDFILE, _empty, no_cache=True, floor=inputs.PARALLEL_FLOOR
+            )
+        ],
+    ),
     Group(
         "bake",
         _busybox,
@@ -199,6 +210,14 @@ def _command(tool, workload: Workload, buildfile: Path, context: Path, files: Pa
         bakefiles = bake.bake_files(files, workload.name, buildfile, context, workload.bake_targets)
         return tool.bake_cmd(bakefiles, workload.tags(), no_cache)
     return tool.build_cmd(buildfile, context, workload.tags()[0], no_cache, workload.platforms)
+
+
+def _floor(script: str, bench: Path, log: Path) -> Measured:
+    """One timed run of a workload's ``floor`` script, after a ``sync`` as every timed build."""
+    scratch = bench / "scratch"
+    scratch.mkdir(parents=True, exist_ok=True)
+    os.sync()
+    return measure(["sh", "-c", script, "floor", str(scratch)], log)
 
 
 def _report(workload: Workload, round_no: int, rounds: int, tool: str, result: Measured, log: Path) -> None:
@@ -275,6 +294,10 @@ def run_group(group: Group, tools: list, bench: Path, rounds: int, only: set[str
                         result = measure(cmd, log, env=tool.env, cwd=tool.cwd)
                     per_tool[tool.name].append(result)
                     _report(workload, round_no, rounds, tool.name, result, log)
+                if workload.floor and any(tool.name == "pybuild" for tool in able):
+                    result = _floor(workload.floor, bench, log)
+                    per_tool.setdefault(FLOOR, []).append(result)  # type: ignore[union-attr]
+                    _report(workload, round_no, rounds, FLOOR, result, log)
         finally:
             if original is not None:
                 touched.write_bytes(original)

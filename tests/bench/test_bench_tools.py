@@ -6,9 +6,11 @@ import sys
 import urllib.request
 from pathlib import Path
 
-from bench.measure import Measured, measure
+from bench import inputs
+from bench.measure import FLOOR, Measured, measure
 from bench.registry import Registry
 from bench.report import table
+from bench.workloads import _floor
 
 # A parent that holds ~40 MB and starts a child holding ~60 MB, both alive together for a moment.
 _TREE = """
@@ -112,3 +114,28 @@ def test_table_leaves_out_a_tool_that_ran_nowhere() -> None:
     assert [cell.strip() for cell in header.split("|")[2:5]] == ["pybuild s", "buildah s", "pybuild/buildah"]
     row = next(line for line in lines.splitlines() if line.startswith("| parallel-cold"))
     assert [cell.strip() for cell in row.split("|")[1:5]] == ["parallel-cold", "10.50 (10.00–11.00)", "—", "—"]
+
+
+def test_the_floor_is_a_line_under_the_table_not_a_column() -> None:
+    results = {
+        "parallel-cold": {
+            "pybuild": _runs(2.7, 2.8, 2.9),
+            "buildkit": _runs(2.8, 2.9, 3.0),
+            FLOOR: _runs(2.2, 2.3, 2.4),
+        }
+    }
+    text = table(results, 3)
+    header = next(line for line in text.splitlines() if line.startswith("| workload"))
+    assert "floor" not in header
+    assert (
+        "parallel-cold's own work run by a shell with no builder (the floor of any builder's time here):"
+        " 2.30 (2.20–2.40) s, 0.79 of BuildKit's." in text.splitlines()
+    )
+
+
+def test_the_parallel_floor_does_the_work_and_leaves_nothing(tmp_path: Path) -> None:
+    log = tmp_path / "log"
+    result = _floor(inputs.PARALLEL_FLOOR, tmp_path, log)
+    assert result.returncode == 0, log.read_text()
+    assert 2.0 <= result.seconds < 6.0  # the four stages' two-second sleeps, at once (one after another: 8 s)
+    assert list((tmp_path / "scratch").iterdir()) == []
