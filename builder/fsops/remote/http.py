@@ -9,7 +9,6 @@ import hashlib
 import os
 import posixpath
 import shutil
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -32,6 +31,9 @@ def _mtime(response) -> int:
     header = response.headers.get("Last-Modified")
     if not header:
         return 0
+    # email.utils costs every build ~9 ms to import; only a download with this header needs it
+    from email.utils import parsedate_to_datetime
+
     try:
         return int(parsedate_to_datetime(header).timestamp())
     except (TypeError, ValueError):
