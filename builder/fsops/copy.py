@@ -418,10 +418,14 @@ def copy_data(src, dst) -> None:
     """Copy what is left of open file ``src`` to open file ``dst``, in the kernel where it can
     (``copy_file_range``: no trip through this process, a clone where the file system shares extents),
     else through a buffer. Both are binary file objects with nothing buffered."""
+    copied = 0
     try:
-        while os.copy_file_range(src.fileno(), dst.fileno(), 1 << 30):
-            pass
-        return
+        while count := os.copy_file_range(src.fileno(), dst.fileno(), 1 << 30):
+            copied += count
+        if copied:
+            return
+        # nothing copied: an empty file, or one whose file system the kernel copy reads as empty (procfs,
+        # some FUSE file systems before Linux 5.19): the buffer tells them apart
     except OSError as error:
         # not between these file systems (EXDEV), not by this kernel or file (ENOSYS, EINVAL, EOPNOTSUPP):
         # what was not copied yet is copied through a buffer (both offsets moved by what was)

@@ -5,6 +5,12 @@ of the trees it mounts — depends on the trees it reads, not on the layers belo
 ready, the inputs of a later step of a stage can be read while the steps before it still run: a final stage
 that copies from four stages hashes the four sources at once instead of one after another.
 
+Only inputs that cannot change meanwhile are read ahead: those of the build's own stages (`reads_ahead`),
+whose layers are fixed once made and are read from the store. A step reading the build context or a
+``--build-context`` directory reads it itself, when it runs, as before: read earlier, a file edited during
+the steps before it would be keyed by its old content and copied with its new one. An image's files are
+left to the step too (reading them may pull), and so are ADD's downloads.
+
 Each such step has one `InputRead`: its inputs are read exactly once, by whoever claims it first — a task
 of its own that the stage starts as soon as the step's trees are ready, or the stage itself when it reaches
 the step before that task started. A failure is kept and raised when the stage reaches the step, so errors
@@ -17,9 +23,19 @@ import threading
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
+from builder.ops import CopyOp, LayerOp, StageInput, trees_of
 from builder.solver.scheduler import Promise
 
 T = TypeVar("T")
+
+
+def reads_ahead(op: LayerOp) -> bool:
+    """Whether ``op``'s inputs may be read ahead of its step: it reads trees, all of them stages of the build,
+    and downloads nothing."""
+    trees = trees_of(op)
+    if not trees or not all(isinstance(tree, StageInput) for tree in trees):
+        return False
+    return not (isinstance(op, CopyOp) and op.remote_sources())
 
 
 class InputRead(Generic[T]):

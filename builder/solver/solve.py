@@ -34,7 +34,7 @@ from builder.ops import (
     named_trees,
     trees_of,
 )
-from builder.solver.readahead import InputRead
+from builder.solver.readahead import InputRead, reads_ahead
 from builder.solver.results import LayerRef, StageResult
 from builder.solver.scheduler import Promise
 from builder.solver.step import SolveState, StepOutcome, StepSession, read_inputs, run_layer_step
@@ -155,7 +155,7 @@ class StageRun:
         self.lowered = lowered
         self.position = 0
         self.layers: list[LayerRef] = []
-        self.pending = None  # the step being waited on: (progress handle, started, parts) to resume with
+        self.pending = None  # the step waiting (for an identical step or its inputs): what it resumes with
         self.started = False
         #: the inputs of each layer step that reads trees, read ahead once its trees are ready (`readahead`)
         self.reads: dict[int, InputRead] = {}
@@ -261,10 +261,10 @@ class StageRun:
         return outcome
 
     def _read_ahead(self) -> None:
-        """Have the inputs of each layer step that reads trees read as soon as those trees are ready, while
-        the steps before it run (`builder.solver.readahead`)."""
+        """Have the inputs of each layer step that reads other stages read as soon as those stages are done,
+        while the steps before it run (`builder.solver.readahead`)."""
         for step in self.lowered.steps:
-            if isinstance(step, LayerStep) and trees_of(step.op):
+            if isinstance(step, LayerStep) and reads_ahead(step.op):
                 read: InputRead = InputRead(step.text)
                 self.reads[step.node] = read
                 self._when_trees_ready(step, lambda step=step, read=read: self._read_early(step, read))
@@ -287,12 +287,19 @@ class StageRun:
             name = f"{step.label} {step.text[:160]} (line {step.span.line}): reading its sources"
             span = state.timeline.begin(name, after=self._after_trees(step), category="read")
             read.span = span
-        try:
-            read.read(lambda: read_inputs(self.session, step.op, self._trees(step)))
-        finally:
-            if span is not None:
-                failed = read.done.kept and read.done.value()[1] is not None
-                state.timeline.end(span, cached=False, failed=failed or not read.done.kept)
+
+        def reader():
+            failed = True
+            try:
+                inputs = read_inputs(self.session, step.op, self._trees(step))
+                failed = False
+                return inputs
+            finally:
+                # ended before the read is kept, which may resume the step: its span begins after this one
+                if span is not None:
+                    state.timeline.end(span, cached=False, failed=failed)
+
+        read.read(reader)
 
     def _after(self, step: LayerStep) -> list[int]:
         """The trace spans of the steps ``step`` follows: the one below it, the last of each stage it reads."""

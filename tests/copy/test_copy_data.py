@@ -59,3 +59,10 @@ def test_another_error_is_raised(tmp_path: Path, monkeypatch):
     with pytest.raises(OSError) as raised:
         _copied(source, tmp_path)
     assert raised.value.errno == errno.EIO
+
+
+def test_a_kernel_copy_that_reads_nothing_leaves_the_file_to_the_buffer(tmp_path: Path, monkeypatch):
+    # fault injection: a file system whose kernel copy reports end of file at once (procfs, old FUSE)
+    source = _source(tmp_path, 4096)
+    monkeypatch.setattr(copy_module.os, "copy_file_range", lambda *args: 0)
+    assert _copied(source, tmp_path) == source.read_bytes()

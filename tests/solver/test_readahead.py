@@ -101,3 +101,34 @@ def test_the_trace_shows_a_read_ahead_and_the_copy_waiting_for_it(solver: Solver
     slow = next(e for e in spans if e["cat"] == "step" and "RUN slow" in e["name"])
     assert reads[0]["ts"] < slow["ts"] + slow["dur"], "the sources were not read while RUN slow ran"
     assert reads[0]["args"]["id"] in copy["args"]["after"]
+
+
+@pytest.mark.parametrize(
+    "copy",
+    ["COPY src /src", "COPY --from=alpine:3 /etc/os-release /os-release"],
+    ids=["the build context", "an image"],
+)
+def test_a_copy_from_the_context_or_an_image_reads_when_it_runs(solver: Solver, copy: str):
+    # the context may change while the steps before run: read early, a file edited meanwhile would be
+    # keyed by its old content and copied with its new one; an image's files may need a pull
+    text = f"FROM scratch\nRUN slow\n{copy}\n"
+
+    def delay(op):
+        return 0.3 if isinstance(op, RunOp) else 0.0
+
+    outcome = solver.solve(text, delay=delay)
+    (run,) = outcome.effects.fills("run")
+    (read,) = [call for call in outcome.effects.calls if call.kind == "inputs"]
+    assert read.started >= run.ended, "the COPY's sources were read before the step before it was done"
+
+
+def test_a_read_ahead_span_ends_before_its_step_begins(solver: Solver, tmp_path: Path):
+    trace = tmp_path / "trace.json"
+    solver.solve(FINAL_COPIES, delay=_copy_delay(0.2), read_delay=_copy_delay(0.1), trace=trace)
+    spans = {e["args"]["id"]: e for e in json.loads(trace.read_text())["traceEvents"] if e.get("ph") == "X"}
+    reads = [e for e in spans.values() if e["cat"] == "read"]
+    assert reads, "no sources were read ahead"
+    for step in (e for e in spans.values() if e["cat"] == "step"):
+        for before in step["args"]["after"]:
+            if spans[before]["cat"] == "read":
+                assert spans[before]["ts"] + spans[before]["dur"] <= step["ts"]
