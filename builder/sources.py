@@ -9,6 +9,10 @@ File contents are read at most once per change: a `StatCache` remembers each con
 inode, size, mtime_ns and ctime_ns, persisted between builds, so an unchanged context of tens of thousands of
 files costs one ``lstat`` per file. Files that do need hashing are read in a thread pool (hashlib releases the
 GIL while it digests).
+
+A read can be stopped (``stopped``: the build was cancelled): the walk and the hashing look at it between
+entries and between chunks of a file and raise `DigestStopped`, so a cancelled build does not wait for a
+large tree to be read to its end.
 """
 
 from __future__ import annotations
@@ -32,13 +36,25 @@ RACY_MARGIN_NS = 1_000_000_000
 _POOL_THRESHOLD = 8
 _CHUNK = 1 << 20
 _FORMAT = 1
+#: The walk looks at ``stopped`` once every this many entries.
+_STOP_EVERY = 256
 
 
-def file_digest(path: str | os.PathLike) -> str:
-    """The hex sha256 of a file's content."""
+class DigestStopped(Exception):
+    """The read of sources was stopped (the build was cancelled); nothing was remembered of it."""
+
+
+def _check(stopped: Callable[[], bool] | None) -> None:
+    if stopped is not None and stopped():
+        raise DigestStopped("reading the sources was stopped: the build was cancelled")
+
+
+def file_digest(path: str | os.PathLike, stopped: Callable[[], bool] | None = None) -> str:
+    """The hex sha256 of a file's content; `DigestStopped` if ``stopped`` says so between chunks."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         while chunk := handle.read(_CHUNK):
+            _check(stopped)
             digest.update(chunk)
     return digest.hexdigest()
 
@@ -98,12 +114,14 @@ class StatCache:
             return entry[4]
         return None
 
-    def hash(self, path: str, st: os.stat_result) -> str:
-        """Read ``path`` (whose ``lstat``/``stat`` was ``st``) and remember its digest when that is safe."""
+    def hash(self, path: str, st: os.stat_result, stopped: Callable[[], bool] | None = None) -> str:
+        """Read ``path`` (whose ``lstat``/``stat`` was ``st``) and remember its digest when that is safe;
+        `DigestStopped` if ``stopped`` says so between chunks."""
         started = time.time_ns()
         digest = hashlib.sha256()
         with open(path, "rb") as handle:
             while chunk := handle.read(_CHUNK):
+                _check(stopped)
                 digest.update(chunk)
             after = os.fstat(handle.fileno())
         hexdigest = digest.hexdigest()
@@ -171,19 +189,27 @@ def _describe(path: str, st: os.stat_result, content: str = "", owners: bool = T
 
 
 def _walk(
-    rel: str, path: str, follow: bool, excluded: Callable[[str], bool] | None
+    rel: str,
+    path: str,
+    follow: bool,
+    excluded: Callable[[str], bool] | None,
+    stopped: Callable[[], bool] | None = None,
 ) -> list[tuple[str, str, os.stat_result]]:
     """``(rel, path, lstat)`` of ``path`` and everything below it not ``excluded``, a directory before its
     entries, each directory's names sorted."""
     st = os.stat(path) if follow else os.lstat(path)
     walked = [(rel or ".", path, st)]
     if stat.S_ISDIR(st.st_mode):
-        _walk_below(rel, path, excluded, walked)
+        _walk_below(rel, path, excluded, walked, stopped)
     return walked
 
 
 def _walk_below(
-    rel: str, path: str, excluded: Callable[[str], bool] | None, walked: list[tuple[str, str, os.stat_result]]
+    rel: str,
+    path: str,
+    excluded: Callable[[str], bool] | None,
+    walked: list[tuple[str, str, os.stat_result]],
+    stopped: Callable[[], bool] | None = None,
 ) -> None:
     # One list for the whole walk and the lstat from the listing's own entry: a context of tens of
     # thousands of files is walked on every build, cached or not. A stack of listings, not recursion: a
@@ -200,6 +226,8 @@ def _walk_below(
             continue
         st = entry.stat(follow_symlinks=False)
         walked.append((child_rel, entry.path, st))
+        if len(walked) % _STOP_EVERY == 0:
+            _check(stopped)
         if stat.S_ISDIR(st.st_mode):
             stack.append((child_rel, _sorted_entries(entry.path)))
 
@@ -209,12 +237,15 @@ def _sorted_entries(path: str) -> Iterator[os.DirEntry[str]]:
         return iter(sorted(listing, key=lambda entry: entry.name))
 
 
-def _hash_all(todo: list[tuple[str, os.stat_result]], cache: StatCache | None) -> list[str]:
+def _hash_all(
+    todo: list[tuple[str, os.stat_result]], cache: StatCache | None, stopped: Callable[[], bool] | None
+) -> list[str]:
     def one(item: tuple[str, os.stat_result]) -> str:
         path, st = item
+        _check(stopped)
         if cache is not None and cache.covers(path):
-            return cache.hash(path, st)
-        return file_digest(path)
+            return cache.hash(path, st, stopped)
+        return file_digest(path, stopped)
 
     if len(todo) < _POOL_THRESHOLD:
         return [one(item) for item in todo]
@@ -230,18 +261,19 @@ def digest_sources(
     excluded: Callable[[str], bool] | None = None,
     stat_cache: StatCache | None = None,
     owners: bool = True,
+    stopped: Callable[[], bool] | None = None,
 ) -> dict[str, str]:
     """``{relative path: description}`` for every entry a copy of ``sources`` reads (a source symlink is
     followed, as the copy follows it). ``owners`` False leaves the owners out (``-``): for a copy that does
     not keep them, a ``chown`` of a source changes nothing the layer holds.
 
     File contents below ``stat_cache``'s root are taken from it when unchanged; everything else is read, in
-    a thread pool when there is much to read.
+    a thread pool when there is much to read. Raises `DigestStopped` once ``stopped`` returns True.
     """
     cache = stat_cache
     walked: list[tuple[str, str, os.stat_result]] = []
     for rel, path in sources:
-        walked.extend(_walk(rel, os.path.abspath(path), True, excluded))
+        walked.extend(_walk(rel, os.path.abspath(path), True, excluded, stopped))
     known: dict[str, str] = {}
     todo: list[tuple[str, os.stat_result]] = []
     for _rel, path, st in walked:
@@ -253,15 +285,19 @@ def digest_sources(
         else:
             known[path] = ""
             todo.append((path, st))
-    for (path, _st), digest in zip(todo, _hash_all(todo, cache), strict=True):
+    for (path, _st), digest in zip(todo, _hash_all(todo, cache, stopped), strict=True):
         known[path] = digest
     return {rel: _describe(path, st, known.get(path, ""), owners) for rel, path, st in walked}
 
 
 def tree_digest(
-    path: Path, *, excluded: Callable[[str], bool] | None = None, stat_cache: StatCache | None = None
+    path: Path,
+    *,
+    excluded: Callable[[str], bool] | None = None,
+    stat_cache: StatCache | None = None,
+    stopped: Callable[[], bool] | None = None,
 ) -> str:
     """One ``sha256:…`` for everything at and below ``path`` as `digest_sources` describes it (paths, types,
     modes, owners, contents or link targets): the identity of a mount source or a named context directory."""
-    described = digest_sources([("", path)], excluded=excluded, stat_cache=stat_cache)
+    described = digest_sources([("", path)], excluded=excluded, stat_cache=stat_cache, stopped=stopped)
     return "sha256:" + hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()

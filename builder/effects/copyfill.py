@@ -27,7 +27,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from builder import runtime
-from builder.effects import CopyInputs, Tree
+from builder.effects import Cancel, CopyInputs, Tree
 from builder.fsops import add as add_ins
 from builder.fsops import copy as copy_ins
 from builder.fsops.remote import is_git
@@ -37,8 +37,9 @@ from builder.sources import digest_sources
 from builder.store.errors import StoreError
 
 
-def copy_inputs(host, op: CopyOp, trees: Mapping[TreeInput, Tree]) -> CopyInputs:
-    """Download ADD's remote sources and describe every file the copy reads (the ``files`` key part)."""
+def copy_inputs(host, op: CopyOp, trees: Mapping[TreeInput, Tree], cancel: Cancel) -> CopyInputs:
+    """Download ADD's remote sources and describe every file the copy reads (the ``files`` key part); the
+    description stops with `builder.sources.DigestStopped` once ``cancel`` is set."""
     fetched = [_fetch(host, s, op) for s in op.remote_sources()]
     for source, item in zip(op.remote_sources(), fetched, strict=True):
         host.note_download(source, _material_digest(item.files), "git" if is_git(source) else "http")
@@ -59,7 +60,11 @@ def copy_inputs(host, op: CopyOp, trees: Mapping[TreeInput, Tree]) -> CopyInputs
                 excluded = _excluded(tree, resolved, skip)
                 files.update(
                     digest_sources(
-                        [(resolved, where)], excluded=excluded, owners=keeps_owner, stat_cache=host.stat_cache
+                        [(resolved, where)],
+                        excluded=excluded,
+                        owners=keeps_owner,
+                        stat_cache=host.stat_cache,
+                        stopped=cancel.is_set,
                     )
                 )
     for item in fetched:

@@ -151,20 +151,20 @@ class HostEffects:
         return None
 
     # --- steps ------------------------------------------------------------------------------------------
-    def copy_inputs(self, op: CopyOp, trees: Mapping[TreeInput, Tree]) -> CopyInputs:
+    def copy_inputs(self, op: CopyOp, trees: Mapping[TreeInput, Tree], cancel: Cancel) -> CopyInputs:
         from builder.effects.copyfill import copy_inputs
 
-        return copy_inputs(self, op, trees)
+        return copy_inputs(self, op, trees, cancel)
 
     def fill_copy(self, op: CopyOp, inputs: CopyInputs, lowers, upper: Path, trees, *, reuse: bool):
         from builder.effects.copyfill import fill_copy
 
         return fill_copy(self, op, inputs, lowers, upper, trees, reuse=reuse)
 
-    def mount_contents(self, op: RunOp, trees: Mapping[TreeInput, Tree]) -> MountContents:
+    def mount_contents(self, op: RunOp, trees: Mapping[TreeInput, Tree], cancel: Cancel) -> MountContents:
         from builder.effects.runfill import mount_contents
 
-        return mount_contents(self, op, trees)
+        return mount_contents(self, op, trees, cancel)
 
     def fill_run(self, op: RunOp, lowers, upper: Path, trees, output, cancel: Cancel) -> None:
         from builder.effects.runfill import fill_run

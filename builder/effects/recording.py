@@ -19,6 +19,7 @@ from pathlib import Path
 from builder.effects import Cancel, CopyInputs, MountContents, Tree
 from builder.errors import BuildError
 from builder.ops import BaseImage, CopyOp, ImageInput, MkdirOp, RunOp, TreeInput
+from builder.sources import DigestStopped
 
 
 @dataclass(frozen=True)
@@ -92,9 +93,20 @@ class RecordingEffects:
     def fetch_layers(self, diff_ids: Sequence[str]) -> None:
         self._record(Call("fetch_layers", " ".join(diff_ids)))
 
-    def copy_inputs(self, op: CopyOp, trees: Mapping[TreeInput, Tree]) -> CopyInputs:
+    def copy_inputs(self, op: CopyOp, trees: Mapping[TreeInput, Tree], cancel: Cancel) -> CopyInputs:
         started = time.monotonic()
-        time.sleep(self.read_delay(op))
+        if cancel_wait(cancel, self.read_delay(op)):
+            self._record(
+                Call(
+                    "inputs",
+                    " ".join(op.sources),
+                    threading.current_thread().name,
+                    started,
+                    time.monotonic(),
+                    True,
+                )
+            )
+            raise DigestStopped("reading the sources was stopped: the build was cancelled")
         message = self.read_fail(op)
         self._record(
             Call("inputs", " ".join(op.sources), threading.current_thread().name, started, time.monotonic())
@@ -104,7 +116,7 @@ class RecordingEffects:
         chains = ",".join(sorted(tree.chain for tree in trees.values()))
         return CopyInputs({source: f"recorded {source} from {chains or 'context'}" for source in op.sources})
 
-    def mount_contents(self, op: RunOp, trees: Mapping[TreeInput, Tree]) -> MountContents:
+    def mount_contents(self, op: RunOp, trees: Mapping[TreeInput, Tree], cancel: Cancel) -> MountContents:
         return MountContents(tuple(None for _ in op.mounts), {})
 
     def fill_run(self, op: RunOp, lowers, upper: Path, trees, output, cancel: Cancel) -> None:

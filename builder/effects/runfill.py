@@ -18,9 +18,10 @@ from builder.ops import RunOp, TreeInput
 OUTPUT_TAIL_LINES = 20
 
 
-def _inputs(host, op: RunOp, trees: Mapping[TreeInput, Tree]) -> MountInputs:
+def _inputs(host, op: RunOp, trees: Mapping[TreeInput, Tree], cancel: Cancel | None = None) -> MountInputs:
     """What the step's mounts take from the build: the trees ``from=`` names (made ready by the solver),
-    the context, secrets and agents."""
+    the context, secrets and agents; reading them stops once ``cancel`` is set."""
+    stopped = cancel.is_set if cancel is not None else None
     by_name = {m.spec.from_: trees[t] for m, t in zip(op.mounts, op.mount_trees, strict=True) if t is not None}
 
     def layers_of(name: str) -> tuple[list[Path], str]:
@@ -28,7 +29,7 @@ def _inputs(host, op: RunOp, trees: Mapping[TreeInput, Tree]) -> MountInputs:
         if tree.directory is not None:  # a --build-context directory, named by its content
             from builder.sources import tree_digest
 
-            return [tree.directory], tree_digest(tree.directory)
+            return [tree.directory], tree_digest(tree.directory, stopped=stopped)
         return tree.layers, tree.chain  # lazy: a key taken from known selections fetches nothing
 
     options = host.options
@@ -42,16 +43,18 @@ def _inputs(host, op: RunOp, trees: Mapping[TreeInput, Tree]) -> MountInputs:
         ssh={source.id: source for source in options.ssh},
         selections=Selections(host.store.state_dir("selections"), host.shared.selections),
         stat_cache=host.stat_cache,
+        stopped=stopped,
     )
 
 
-def mount_contents(host, op: RunOp, trees: Mapping[TreeInput, Tree]) -> MountContents:
-    """The content digests the step's key holds of its mounts (`builder.ops.RunOp.key_parts`)."""
+def mount_contents(host, op: RunOp, trees: Mapping[TreeInput, Tree], cancel: Cancel) -> MountContents:
+    """The content digests the step's key holds of its mounts (`builder.ops.RunOp.key_parts`); raises
+    `builder.sources.DigestStopped` once ``cancel`` is set."""
     if not op.mounts:
         return MountContents((), {})
     from builder.mounts.step import mount_contents as contents_of
 
-    inputs = _inputs(host, op, trees)
+    inputs = _inputs(host, op, trees, cancel)
     contents = contents_of(list(op.mounts), inputs)
     return MountContents(tuple(contents), dict(inputs.used))
 

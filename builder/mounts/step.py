@@ -66,6 +66,8 @@ class MountInputs:
     used: dict[str, str] = field(default_factory=dict)
     #: content digests of context files kept between builds (`builder.sources.StatCache`)
     stat_cache: object = None
+    #: True once the build is cancelled: reading a mount's content stops (`builder.sources.DigestStopped`)
+    stopped: Callable[[], bool] | None = None
 
 
 @dataclass
@@ -120,7 +122,12 @@ def _bind_identity(from_: str, source: str, inputs: MountInputs) -> str:
     excluded = None
     if included is not None:
         excluded = lambda rel: not included(f"{prefix}/{rel}".strip("/"))  # noqa: E731
-    return tree_digest(path, excluded=excluded, stat_cache=inputs.stat_cache)  # type: ignore[arg-type]
+    return tree_digest(
+        path,
+        excluded=excluded,
+        stat_cache=inputs.stat_cache,  # type: ignore[arg-type]
+        stopped=inputs.stopped,
+    )
 
 
 def _stage_content(from_: str, source: str, inputs: MountInputs) -> str:
@@ -137,7 +144,7 @@ def _stage_content(from_: str, source: str, inputs: MountInputs) -> str:
     if digest is None:
         with _source_root(from_, inputs) as root:
             path = resolve_in_root(root, source or "/")
-            digest = tree_digest(path) if os.path.lexists(path) else "missing"
+            digest = tree_digest(path, stopped=inputs.stopped) if os.path.lexists(path) else "missing"
         inputs.selections.put(name, digest)
     inputs.used[name] = digest
     return digest

@@ -291,7 +291,7 @@ class StageRun:
         def reader():
             failed = True
             try:
-                inputs = read_inputs(self.session, step.op, self._trees(step))
+                inputs = read_inputs(self.session, step.op, self._trees(step), self.solve.scheduler.cancel)
                 failed = False
                 return inputs
             finally:

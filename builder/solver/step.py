@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from builder.cache import PARENT_BASE, PARENT_CACHED, PARENT_RAN, BuildCache, chain_id, key_of, keyed
-from builder.effects import Effects, Tree
+from builder.effects import Cancel, Effects, Tree
 from builder.frontend.graph import LayerStep
 from builder.oci.config import format_time
 from builder.ops import CopyOp, MkdirOp, RunOp, TreeInput
@@ -90,13 +90,14 @@ def step_parts(op, parent: str, epoch: int | None, inputs) -> dict:
     return {**common, **own}
 
 
-def read_inputs(session: StepSession, op, trees: Mapping[TreeInput, Tree]):
+def read_inputs(session: StepSession, op, trees: Mapping[TreeInput, Tree], cancel: Cancel):
     """What the op reads that only the machine can say, for its key (and, for a COPY, its fill); it depends
-    on ``trees`` alone, not on the layers below the step, so it may be read ahead (`readahead`)."""
+    on ``trees`` alone, not on the layers below the step, so it may be read ahead (`readahead`). Stops with
+    `builder.sources.DigestStopped` once ``cancel`` (the build's) is set."""
     if isinstance(op, RunOp):
-        return session.effects.mount_contents(op, trees)
+        return session.effects.mount_contents(op, trees, cancel)
     if isinstance(op, CopyOp):
-        return session.effects.copy_inputs(op, trees)
+        return session.effects.copy_inputs(op, trees, cancel)
     return None
 
 
@@ -138,7 +139,7 @@ def run_layer_step(
     else:
         # the span begins when the step runs, not while it waits: a worker's track holds one span at a time
         span = span if span is not None else _begin(state, step, after)
-        inputs = read_inputs(session, op, trees)
+        inputs = read_inputs(session, op, trees, state.scheduler.cancel)
     parent = chain_id([layer.diff_id for layer in below])
     parts = step_parts(op, parent, session.epoch, inputs)
     # a COPY's parts list every source file: their digest is taken once per step, not at each use

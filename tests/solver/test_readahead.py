@@ -5,6 +5,7 @@ its step, in step order."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -132,3 +133,23 @@ def test_a_read_ahead_span_ends_before_its_step_begins(solver: Solver, tmp_path:
         for before in step["args"]["after"]:
             if spans[before]["cat"] == "read":
                 assert spans[before]["ts"] + spans[before]["dur"] <= step["ts"]
+
+
+def test_a_failure_stops_a_read_ahead_under_way(solver: Solver):
+    # the COPY's sources take 10 s to read, ahead, while the RUN before it fails: the failure is reported
+    # at once, the read stopped, not waited for
+    text = "FROM scratch AS b\nRUN make b\nFROM scratch\nRUN fail\nCOPY --from=b /b /b\n"
+
+    def fail(op):
+        return "RUN exited with code 1" if isinstance(op, RunOp) and "fail" in op.argv[-1] else None
+
+    def delay(op):
+        return 0.5 if isinstance(op, RunOp) and "fail" in op.argv[-1] else 0.0
+
+    started = time.monotonic()
+    with pytest.raises(BuildError) as raised:
+        solver.solve(text, fail=fail, delay=delay, read_delay=_copy_delay(10.0))
+    assert time.monotonic() - started < 5, "the build waited for the read ahead to finish"
+    assert raised.value.message == "RUN exited with code 1"
+    (read,) = [call for call in solver.last_effects.calls if call.kind == "inputs"]
+    assert read.cancelled
