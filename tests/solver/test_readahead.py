@@ -33,6 +33,18 @@ def solver(tmp_path: Path) -> Solver:
     return Solver(tmp_path / "store")
 
 
+#: a stage whose RUN fails after 0.5 s, then copies from stage b
+FAILING_BEFORE_COPY = "FROM scratch AS b\nRUN make b\nFROM scratch\nRUN fail\nCOPY --from=b /b /b\n"
+
+
+def _fail(op):
+    return "RUN exited with code 1" if isinstance(op, RunOp) and "fail" in op.argv[-1] else None
+
+
+def _fail_late(op):
+    return 0.5 if isinstance(op, RunOp) and "fail" in op.argv[-1] else 0.0
+
+
 def _copy_delay(seconds: float):
     return lambda op: seconds if isinstance(op, CopyOp) else 0.0
 
@@ -60,16 +72,13 @@ def test_each_steps_inputs_are_read_once_and_a_rebuild_hits(solver: Solver):
 def test_a_failed_read_ahead_is_reported_at_its_step_after_an_earlier_failure(solver: Solver):
     # COPY /b's read fails at once, ahead; the RUN before it fails later: the RUN's error is the build's, as
     # a build reading nothing ahead would report it
-    text = "FROM scratch AS b\nRUN make b\nFROM scratch\nRUN fail\nCOPY --from=b /b /b\n"
-
-    def fail(op):
-        return "RUN exited with code 1" if isinstance(op, RunOp) and "fail" in op.argv[-1] else None
-
-    def delay(op):
-        return 0.5 if isinstance(op, RunOp) and "fail" in op.argv[-1] else 0.0
-
     with pytest.raises(BuildError) as raised:
-        solver.solve(text, fail=fail, delay=delay, read_fail=lambda op: "no source files were specified")
+        solver.solve(
+            FAILING_BEFORE_COPY,
+            fail=_fail,
+            delay=_fail_late,
+            read_fail=lambda op: "no source files were specified",
+        )
     assert raised.value.message == "RUN exited with code 1"
     assert raised.value.span is not None and raised.value.span.line == 4
     assert any(call.kind == "inputs" for call in solver.last_effects.calls), "the COPY's read never ran"
@@ -138,17 +147,9 @@ def test_a_read_ahead_span_ends_before_its_step_begins(solver: Solver, tmp_path:
 def test_a_failure_stops_a_read_ahead_under_way(solver: Solver):
     # the COPY's sources take 10 s to read, ahead, while the RUN before it fails: the failure is reported
     # at once, the read stopped, not waited for
-    text = "FROM scratch AS b\nRUN make b\nFROM scratch\nRUN fail\nCOPY --from=b /b /b\n"
-
-    def fail(op):
-        return "RUN exited with code 1" if isinstance(op, RunOp) and "fail" in op.argv[-1] else None
-
-    def delay(op):
-        return 0.5 if isinstance(op, RunOp) and "fail" in op.argv[-1] else 0.0
-
     started = time.monotonic()
     with pytest.raises(BuildError) as raised:
-        solver.solve(text, fail=fail, delay=delay, read_delay=_copy_delay(10.0))
+        solver.solve(FAILING_BEFORE_COPY, fail=_fail, delay=_fail_late, read_delay=_copy_delay(10.0))
     assert time.monotonic() - started < 5, "the build waited for the read ahead to finish"
     assert raised.value.message == "RUN exited with code 1"
     (read,) = [call for call in solver.last_effects.calls if call.kind == "inputs"]
