@@ -95,22 +95,12 @@ class RecordingEffects:
 
     def copy_inputs(self, op: CopyOp, trees: Mapping[TreeInput, Tree], cancel: Cancel) -> CopyInputs:
         started = time.monotonic()
-        if cancel_wait(cancel, self.read_delay(op)):
-            self._record(
-                Call(
-                    "inputs",
-                    " ".join(op.sources),
-                    threading.current_thread().name,
-                    started,
-                    time.monotonic(),
-                    True,
-                )
-            )
+        cancelled = cancel_wait(cancel, self.read_delay(op))
+        thread = threading.current_thread().name
+        self._record(Call("inputs", " ".join(op.sources), thread, started, time.monotonic(), cancelled))
+        if cancelled:
             raise DigestStopped("reading the sources was stopped: the build was cancelled")
         message = self.read_fail(op)
-        self._record(
-            Call("inputs", " ".join(op.sources), threading.current_thread().name, started, time.monotonic())
-        )
         if message is not None:
             raise BuildError(message)
         chains = ",".join(sorted(tree.chain for tree in trees.values()))

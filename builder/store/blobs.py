@@ -15,6 +15,7 @@ from pathlib import Path
 
 from builder.faults import checkpoint
 from builder.store import digest as dg
+from builder.store.checkedread import CheckedAtEnd
 from builder.store.errors import BlobCorrupted, DigestMismatch, StoreError
 from builder.store.journal import Entry
 
@@ -137,7 +138,7 @@ class BlobWriter(io.RawIOBase):
             self.discard()
 
 
-class VerifiedReader(io.RawIOBase):
+class VerifiedReader(CheckedAtEnd):
     """Reads one stored blob and checks its digest when the end is reached.
 
     Raises `BlobCorrupted` from the read that hits EOF if the content does not match (the damaged file is
@@ -146,34 +147,14 @@ class VerifiedReader(io.RawIOBase):
     """
 
     def __init__(self, path: Path, digest: str) -> None:
-        super().__init__()
+        super().__init__(io.FileIO(path, "rb"))
         self._path = path
         self._digest = digest
-        self._file = io.FileIO(path, "rb")
-        self._hasher = dg.new_hasher()
-        self._verified = False
 
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, b) -> int:
-        n = self._file.readinto(b)
-        if n:
-            self._hasher.update(memoryview(b)[:n])
-        elif not self._verified:
-            self._check()
-        return n
-
-    def _check(self) -> None:
-        actual = f"{dg.ALGORITHM}:{self._hasher.hexdigest()}"
+    def check(self, actual: str) -> None:
         if actual != self._digest:
-            _quarantine(self._path, os.fstat(self._file.fileno()))
+            _quarantine(self._path, os.fstat(self._source.fileno()))
             raise BlobCorrupted(self._digest, actual)
-        self._verified = True
-
-    def close(self) -> None:
-        self._file.close()
-        super().close()
 
 
 def _quarantine(path: Path, st: os.stat_result) -> None:

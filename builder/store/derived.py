@@ -19,7 +19,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from builder.store import digest as dg
+from builder.store.checkedread import CheckedAtEnd
 from builder.store.errors import StoreError
 
 _PIPE_BUFFER = 1 << 20
@@ -59,24 +59,21 @@ class DerivedTarMismatch(StoreError):
         )
 
 
-class DerivedTar(io.RawIOBase):
+class DerivedTar(CheckedAtEnd):
     """A read stream over the tar of the unpacked layer at ``path``; checked against ``diff_id`` at EOF.
 
     Closing it early stops the writing thread (its next write fails on the closed pipe).
     """
 
     def __init__(self, path: Path, diff_id: str, form: TarForm) -> None:
-        super().__init__()
-        self._diff_id = diff_id
-        self._hasher = dg.new_hasher()
-        self._error: BaseException | None = None
         read_fd, write_fd = os.pipe()
-        self._pipe = io.FileIO(read_fd, "rb")
+        super().__init__(io.FileIO(read_fd, "rb"))
+        self._diff_id = diff_id
+        self._error: BaseException | None = None
         self._thread = threading.Thread(
             target=self._write, args=(path, write_fd, form), name=f"tar {diff_id[7:19]}", daemon=True
         )
         self._thread.start()
-        self._checked = False
 
     def _write(self, path: Path, write_fd: int, form: TarForm) -> None:
         from builder.layer import write_layer
@@ -89,29 +86,16 @@ class DerivedTar(io.RawIOBase):
         except BaseException as exc:  # reported to the reader, at its EOF
             self._error = exc
 
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, b) -> int:
-        n = self._pipe.readinto(b)
-        if n:
-            self._hasher.update(memoryview(b)[:n])
-        elif not self._checked:
-            self._check()
-        return n
-
-    def _check(self) -> None:
+    def check(self, actual: str) -> None:
         self._thread.join()
-        self._checked = True
         if self._error is not None:
             raise StoreError(f"cannot read layer {self._diff_id}: {self._error}") from self._error
-        actual = f"{dg.ALGORITHM}:{self._hasher.hexdigest()}"
         if actual != self._diff_id:
             raise DerivedTarMismatch(self._diff_id, actual)
 
     def close(self) -> None:
         if not self.closed:
-            self._pipe.close()
+            self._source.close()  # the writer's next write fails: it ends
             self._thread.join()
         super().close()
 
